@@ -1,0 +1,183 @@
+"""Loader for the course's synthetic-shapes dataset (same contract as the template's class).
+
+Layout (identical for a downloaded course dataset and a generated one)::
+
+    <root>/images/<split>/<stem>.png   RGB image
+    <root>/masks/<split>/<stem>.png    mask, non-zero = shape
+    <root>/labels/<split>/<stem>.txt   one class name, e.g. "circle"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Literal, TypeVar
+
+import numpy as np
+import PIL.Image
+from torch.utils.data import Dataset
+
+from shapes.classes import CLASSES, SPLITS
+
+T = TypeVar("T")
+Split = Literal["train", "val", "test"]
+
+
+class DatasetError(ValueError):
+    """A dataset on disk does not follow the course layout; the message names the bad file."""
+
+
+def _read_rgb(path: Path) -> PIL.Image.Image:
+    try:
+        with PIL.Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DatasetError(f"cannot read image {path}: {exc}") from exc
+
+
+def _read_mask(path: Path) -> np.ndarray:
+    try:
+        with PIL.Image.open(path) as img:
+            return np.array(img, dtype=bool)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DatasetError(f"cannot read mask {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    """A whole split in memory.
+
+    Attributes:
+        images: uint8 (N, H, W, 3) RGB.
+        labels: int64 (N,) class indices into ``CLASSES``.
+        masks: bool (N, H, W) ground-truth masks.
+        names: the N file stems, in dataset order.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def subset(self, indices: np.ndarray | list[int]) -> SplitArrays:
+        """The items at ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return SplitArrays(
+            self.images[idx], self.labels[idx], self.masks[idx], tuple(self.names[i] for i in idx)
+        )
+
+
+class SyntheticData(Dataset, Generic[T]):
+    """A synthetic segmentation dataset of (image, class, mask) tuples.
+
+    - image: an RGB PIL image passed through ``transform``.
+    - class: int 0..4, the index into ``CLASSES``.
+    - mask: numpy bool array (H, W), same size as the image.
+
+    Construction checks the layout (split folders present, matching stems, known class
+    names) and raises :class:`DatasetError` naming the offending file. Unreadable PNGs and
+    masks whose size differs from their image are reported when the item is read.
+    """
+
+    CLASSES = CLASSES
+
+    def __init__(
+        self,
+        path: Path | str,
+        split: Split,
+        transform: Callable[[PIL.Image.Image], T] | None = None,
+    ) -> None:
+        if split not in SPLITS:
+            raise DatasetError(f"unknown split {split!r}; expected one of {SPLITS}")
+        self.path = Path(path)
+        self.split = split
+        self.transform = transform
+        self.class_to_idx = {name: i for i, name in enumerate(CLASSES)}
+
+        folders = {kind: self.path / kind / split for kind in ("images", "masks", "labels")}
+        for kind, folder in folders.items():
+            if not folder.is_dir():
+                raise DatasetError(f"missing {kind} folder for split {split!r}: {folder}")
+        images = sorted(folders["images"].glob("*.png"))
+        masks = sorted(folders["masks"].glob("*.png"))
+        labels = sorted(folders["labels"].glob("*.txt"))
+        if not images:
+            raise DatasetError(f"no images found in {folders['images']}")
+        self._check_stems(images, masks, labels)
+        self.image_names = [p.stem for p in images]
+        self.labels = np.array([self._read_label(p) for p in labels], dtype=np.int64)
+
+    @staticmethod
+    def _check_stems(images: list[Path], masks: list[Path], labels: list[Path]) -> None:
+        stems = {
+            "images": {p.stem: p for p in images},
+            "masks": {p.stem: p for p in masks},
+            "labels": {p.stem: p for p in labels},
+        }
+        all_stems = set().union(*stems.values())
+        for kind, found in stems.items():
+            missing = sorted(all_stems - found.keys())
+            if missing:
+                others = [s[missing[0]] for k, s in stems.items() if k != kind and missing[0] in s]
+                raise DatasetError(
+                    f"{others[0]} has no matching file in {kind}/ "
+                    f"({len(missing)} stem(s) missing there, first {missing[0]!r})"
+                )
+
+    def _read_label(self, path: Path) -> int:
+        name = path.read_text().strip()
+        if name not in self.class_to_idx:
+            raise DatasetError(f"unknown class name {name!r} in {path}; expected one of {CLASSES}")
+        return self.class_to_idx[name]
+
+    def __len__(self) -> int:
+        return len(self.image_names)
+
+    def files(self, idx: int) -> tuple[Path, Path, Path]:
+        """Paths (image, mask, label) of item ``idx``."""
+        name = self.image_names[idx]
+        return (
+            self.path / "images" / self.split / f"{name}.png",
+            self.path / "masks" / self.split / f"{name}.png",
+            self.path / "labels" / self.split / f"{name}.txt",
+        )
+
+    def read_raw(self, idx: int) -> tuple[PIL.Image.Image, int, np.ndarray]:
+        """Item ``idx`` without the transform: (RGB PIL image, label, bool mask (H, W))."""
+        img_path, mask_path, _ = self.files(idx)
+        img = _read_rgb(img_path)
+        mask = _read_mask(mask_path)
+        if mask.ndim != 2 or mask.shape != (img.height, img.width):
+            raise DatasetError(
+                f"mask {mask_path} has shape {mask.shape}, but its image {img_path} is "
+                f"{img.height} x {img.width} (H x W)"
+            )
+        return img, int(self.labels[idx]), mask
+
+    def __getitem__(self, idx: int) -> tuple[T, int, np.ndarray]:
+        img, label, mask = self.read_raw(idx)
+        out = self.transform(img) if self.transform is not None else img
+        return out, label, mask  # type: ignore[return-value]
+
+    def arrays(self) -> SplitArrays:
+        """Read the whole split into memory (all images must share one size)."""
+        imgs, masks = [], []
+        for i in range(len(self)):
+            img, _, mask = self.read_raw(i)
+            if imgs and (img.height, img.width) != imgs[0].shape[:2]:
+                raise DatasetError(
+                    f"{self.files(i)[0]} is {img.height} x {img.width}, but earlier images are "
+                    f"{imgs[0].shape[0]} x {imgs[0].shape[1]}"
+                )
+            imgs.append(np.asarray(img, dtype=np.uint8))
+            masks.append(mask)
+        return SplitArrays(
+            images=np.stack(imgs),
+            labels=self.labels.copy(),
+            masks=np.stack(masks),
+            names=tuple(self.image_names),
+        )

@@ -1,0 +1,114 @@
+"""Rasterising the five upright shapes and pasting them onto a background.
+
+Coordinates: masks are bool arrays (H, W); a shape's centre is given as (cx, cy) in pixels,
+x to the right, y down, measured at pixel centres (pixel (row r, col c) has centre
+(c + 0.5, r + 0.5)). Edges are hard: a pixel belongs to the shape when its centre does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.path import Path as PolyPath
+
+from shapes.classes import CLASSES
+
+
+def _star_polygon(r: float, inner_ratio: float = 0.45) -> np.ndarray:
+    angles = -np.pi / 2 + np.arange(10) * np.pi / 5  # first point straight up
+    radii = np.where(np.arange(10) % 2 == 0, r, r * inner_ratio)
+    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
+
+
+def _unit_polygon(name: str, r: float) -> np.ndarray | None:
+    """Vertices (K, 2) as (dx, dy) offsets from the centre, or None for the circle."""
+    if name == "circle":
+        return None
+    if name == "square":
+        return np.array([[-r, -r], [r, -r], [r, r], [-r, r]])
+    if name == "diamond":
+        return np.array([[0, -r], [r, 0], [0, r], [-r, 0]])
+    if name == "triangle":  # apex up, base down, width = height = 2r
+        return np.array([[0, -r], [r, r], [-r, r]])
+    if name == "star":
+        return _star_polygon(r)
+    raise ValueError(f"unknown shape {name!r}; expected one of {CLASSES}")
+
+
+def shape_mask(name: str, size: float, cx: float, cy: float, hw: tuple[int, int]) -> np.ndarray:
+    """Hard-edged mask of one upright shape.
+
+    Args:
+        name: one of ``CLASSES``.
+        size: width of the shape's bounding box in pixels (height is the same).
+        cx, cy: centre (X, Y) in pixels; may lie so that the shape is cut by the border.
+        hw: canvas size (H, W).
+
+    Returns:
+        bool array (H, W).
+    """
+    h, w = hw
+    r = size / 2.0
+    mask = np.zeros((h, w), dtype=bool)
+    x0, x1 = max(int(np.floor(cx - r)) - 1, 0), min(int(np.ceil(cx + r)) + 1, w)
+    y0, y1 = max(int(np.floor(cy - r)) - 1, 0), min(int(np.ceil(cy + r)) + 1, h)
+    if x0 >= x1 or y0 >= y1:
+        return mask
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    dx = xs + 0.5 - cx
+    dy = ys + 0.5 - cy
+    poly = _unit_polygon(name, r)
+    if poly is None:
+        inside = dx * dx + dy * dy <= r * r
+    else:
+        pts = np.stack([dx.ravel(), dy.ravel()], axis=1)
+        inside = PolyPath(poly).contains_points(pts, radius=1e-9).reshape(dx.shape)
+    mask[y0:y1, x0:x1] = inside
+    return mask
+
+
+@dataclass(frozen=True)
+class ShapeStyle:
+    """The distribution shapes are drawn from (defaults match the real course dataset).
+
+    Attributes:
+        size_range: bounding-box width in pixels, uniform in [lo, hi].
+        alpha_range: opacity, uniform in [lo, hi]; below 1 the background shows through.
+        opaque_prob: probability that a shape is fully opaque regardless of ``alpha_range``.
+        border_overhang: largest fraction of the shape's size that may lie outside the canvas.
+        center_jitter: 1.0 places the centre anywhere allowed; smaller values keep it nearer
+            the image centre (used by the classifier's curriculum).
+    """
+
+    size_range: tuple[float, float] = (8.0, 20.0)
+    alpha_range: tuple[float, float] = (0.45, 1.0)
+    opaque_prob: float = 0.25
+    border_overhang: float = 0.3
+    center_jitter: float = 1.0
+
+
+def sample_shape(
+    rng: np.random.Generator, label: int, hw: tuple[int, int], style: ShapeStyle
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Draw one shape of class ``label``: (bool mask (H, W), colour uint8 (3,), alpha)."""
+    h, w = hw
+    size = rng.uniform(*style.size_range)
+    r = size / 2
+    lo_x, hi_x = r - style.border_overhang * size, w - r + style.border_overhang * size
+    lo_y, hi_y = r - style.border_overhang * size, h - r + style.border_overhang * size
+    cx = w / 2 + style.center_jitter * (rng.uniform(lo_x, hi_x) - w / 2)
+    cy = h / 2 + style.center_jitter * (rng.uniform(lo_y, hi_y) - h / 2)
+    colour = rng.integers(0, 256, size=3).astype(np.uint8)
+    alpha = 1.0 if rng.random() < style.opaque_prob else float(rng.uniform(*style.alpha_range))
+    mask = shape_mask(CLASSES[label], size, cx, cy, hw)
+    if not mask.any():  # a shape pushed fully off-canvas: centre it instead
+        mask = shape_mask(CLASSES[label], size, w / 2, h / 2, hw)
+    return mask, colour, alpha
+
+
+def paste(background: np.ndarray, mask: np.ndarray, colour: np.ndarray, alpha: float) -> np.ndarray:
+    """Alpha-blend a flat colour over ``background`` (uint8 (H, W, 3)) where ``mask`` is True."""
+    out = background.astype(np.float32)
+    out[mask] = (1.0 - alpha) * out[mask] + alpha * colour.astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

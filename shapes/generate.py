@@ -1,0 +1,142 @@
+"""Generating a dataset in the course's exact layout, and fresh samples in memory.
+
+The same seed, background source and sizes give byte-identical files. A generation writes
+into a hidden temporary folder beside ``out`` and renames it into place only when every file
+is written, so a failure leaves no partial dataset behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+from tqdm import tqdm
+
+from shapes.backgrounds import BackgroundBank, stretch
+from shapes.classes import CLASSES, IMAGE_SIZE, SPLIT_SIZES, SPLITS
+from shapes.draw import ShapeStyle, paste, sample_shape
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Everything that determines a generated dataset (saved as ``generation.json``)."""
+
+    seed: int = 0
+    sizes: dict[str, int] = field(default_factory=lambda: dict(SPLIT_SIZES))
+    hw: tuple[int, int] = IMAGE_SIZE
+    style: ShapeStyle = field(default_factory=ShapeStyle)
+
+
+def _background_order(n: int, pool_size: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices into a pool, without repetition while the pool lasts."""
+    reps = -(-n // pool_size)
+    return np.concatenate([rng.permutation(pool_size) for _ in range(reps)])[:n]
+
+
+def render_samples(
+    pool: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    style: ShapeStyle = ShapeStyle(),
+    hw: tuple[int, int] = IMAGE_SIZE,
+    background_indices: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n`` samples in memory.
+
+    Args:
+        pool: uint8 backgrounds (N, h, w, 3), stretched to ``hw``.
+        n: number of samples.
+        rng: the source of all randomness.
+        style: shape distribution.
+        hw: canvas size (H, W).
+        background_indices: optional (n,) indices into ``pool``; random if None.
+        labels: optional (n,) class indices; uniformly random if None.
+
+    Returns:
+        images uint8 (n, H, W, 3), labels int64 (n,), masks bool (n, H, W).
+    """
+    if labels is None:
+        labels = rng.integers(0, len(CLASSES), size=n)
+    if background_indices is None:
+        background_indices = rng.integers(0, len(pool), size=n)
+    images = np.empty((n, *hw, 3), dtype=np.uint8)
+    masks = np.empty((n, *hw), dtype=bool)
+    for i in range(n):
+        bg = stretch(pool[background_indices[i]], hw)
+        mask, colour, alpha = sample_shape(rng, int(labels[i]), hw, style)
+        images[i] = paste(bg, mask, colour, alpha)
+        masks[i] = mask
+    return images, np.asarray(labels, dtype=np.int64), masks
+
+
+def _write_split(root: Path, split: str, images, labels, masks, progress: bool) -> None:
+    for kind in ("images", "masks", "labels"):
+        (root / kind / split).mkdir(parents=True, exist_ok=True)
+    width = max(5, len(str(len(images))))
+    for i in tqdm(range(len(images)), desc=f"writing {split}", disable=not progress, leave=False):
+        stem = f"{i:0{width}d}"
+        PIL.Image.fromarray(images[i]).save(root / "images" / split / f"{stem}.png")
+        PIL.Image.fromarray(masks[i].astype(np.uint8) * 255).save(
+            root / "masks" / split / f"{stem}.png"
+        )
+        (root / "labels" / split / f"{stem}.txt").write_text(CLASSES[int(labels[i])] + "\n")
+
+
+def generate_dataset(
+    out: Path | str,
+    backgrounds: BackgroundBank,
+    config: GenerationConfig = GenerationConfig(),
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a dataset in the course layout to ``out`` (see the module docstring).
+
+    Raises:
+        FileExistsError: ``out`` exists and ``overwrite`` is False.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; pass overwrite=True (--overwrite) to replace")
+    unknown = set(config.sizes) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"unknown split(s) {sorted(unknown)}; expected {SPLITS}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        split_rngs = dict(
+            zip(SPLITS, np.random.SeedSequence(config.seed).spawn(len(SPLITS) + 1), strict=False)
+        )
+        bg_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xBA]))
+        # train and val share the train pool without repeating a background between them
+        n_trainval = config.sizes.get("train", 0) + config.sizes.get("val", 0)
+        trainval_bg = _background_order(n_trainval, len(backgrounds.train), bg_rng)
+        bg_index = {
+            "train": trainval_bg[: config.sizes.get("train", 0)],
+            "val": trainval_bg[config.sizes.get("train", 0) :],
+            "test": _background_order(config.sizes.get("test", 0), len(backgrounds.test), bg_rng),
+        }
+        for split in SPLITS:
+            n = config.sizes.get(split, 0)
+            if n == 0:
+                continue
+            rng = np.random.default_rng(split_rngs[split])
+            labels = rng.permutation(np.arange(n) % len(CLASSES))
+            images, labels, masks = render_samples(
+                backgrounds.pool(split), n, rng, config.style, config.hw, bg_index[split], labels
+            )
+            _write_split(tmp, split, images, labels, masks, progress)
+        meta = {"generator": "camsam.shapes", "backgrounds": backgrounds.source, **asdict(config)}
+        (tmp / "generation.json").write_text(json.dumps(meta, indent=2, default=list) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
