@@ -34,6 +34,10 @@ class GenerationConfig:
 
 def _background_order(n: int, pool_size: int, rng: np.random.Generator) -> np.ndarray:
     """Indices into a pool, without repetition while the pool lasts."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if pool_size <= 0:
+        raise ValueError(f"need backgrounds to draw {n} images from, but the pool is empty")
     reps = -(-n // pool_size)
     return np.concatenate([rng.permutation(pool_size) for _ in range(reps)])[:n]
 
