@@ -23,8 +23,11 @@ from shapes.generate import GenerationConfig, generate_dataset
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--backgrounds", default="builtin",
-                   help="cifar10 | builtin | PATH (.npz or image folder); default: builtin")
+    p.add_argument(
+        "--backgrounds",
+        default="builtin",
+        help="cifar10 | builtin | PATH (.npz or image folder); default: builtin",
+    )
     p.add_argument("--out", type=Path, default=Path("data/synthetic_shapes"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train", type=int, default=3500, help="number of train images")
@@ -45,8 +48,10 @@ def main(args: argparse.Namespace) -> int:
             seed=args.seed, sizes={"train": args.train, "val": args.val, "test": args.test}
         )
         out = generate_dataset(args.out, bank, config, overwrite=args.overwrite)
-    print(f"dataset at {out} (fingerprint {dataset_fingerprint(out)}), "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"dataset at {out} (fingerprint {dataset_fingerprint(out)}), "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     return 0
 
 

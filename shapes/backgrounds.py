@@ -63,10 +63,11 @@ def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
         if "images" not in data:
             raise ValueError(f"{path} has no 'images' array (found {sorted(data.files)})")
         images = data["images"]
-        batch = data["batch"] if "batch" in data else None
+        batch = data.get("batch", None)
     if images.ndim not in (3, 4) or images.dtype != np.uint8:
-        raise ValueError(f"{path}: 'images' must be uint8 (N, H, W[, 3]), got {images.dtype} "
-                         f"{images.shape}")
+        raise ValueError(
+            f"{path}: 'images' must be uint8 (N, H, W[, 3]), got {images.dtype} {images.shape}"
+        )
     images = np.stack([_to_32(im) for im in images]) if images.shape[1:3] != (32, 32) else images
     if images.ndim == 3:
         images = np.repeat(images[..., None], 3, axis=3)
@@ -144,8 +145,9 @@ def _random_crops(photos: list[np.ndarray], n: int, rng: np.random.Generator) ->
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         out[i] = np.asarray(
-            PIL.Image.fromarray(np.ascontiguousarray(crop)).resize((BG_SIZE, BG_SIZE),
-                                                                  PIL.Image.BILINEAR)
+            PIL.Image.fromarray(np.ascontiguousarray(crop)).resize(
+                (BG_SIZE, BG_SIZE), PIL.Image.BILINEAR
+            )
         )
     return out
 

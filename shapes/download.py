@@ -14,7 +14,9 @@ from tqdm import tqdm
 COURSE_DATASET_URL = "https://www.mimuw.edu.pl/~mwrochna/upload/synthetic_shapes.zip"
 
 
-def download_course_dataset(out: Path | str, url: str = COURSE_DATASET_URL, timeout: float = 30.0) -> Path:
+def download_course_dataset(
+    out: Path | str, url: str = COURSE_DATASET_URL, timeout: float = 30.0
+) -> Path:
     """Fetch and unpack the course's ``synthetic_shapes.zip`` so that ``out`` holds its layout.
 
     Raises:
@@ -27,7 +29,9 @@ def download_course_dataset(out: Path | str, url: str = COURSE_DATASET_URL, time
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp, archive.open("wb") as f:
                 total = int(resp.headers.get("Content-Length", 0)) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc="synthetic_shapes.zip") as bar:
+                with tqdm(
+                    total=total, unit="B", unit_scale=True, desc="synthetic_shapes.zip"
+                ) as bar:
                     while chunk := resp.read(1 << 16):
                         f.write(chunk)
                         bar.update(len(chunk))

@@ -46,7 +46,7 @@ def render_samples(
     pool: np.ndarray,
     n: int,
     rng: np.random.Generator,
-    style: ShapeStyle = ShapeStyle(),
+    style: ShapeStyle | None = None,
     hw: tuple[int, int] = IMAGE_SIZE,
     background_indices: np.ndarray | None = None,
     labels: np.ndarray | None = None,
@@ -65,6 +65,7 @@ def render_samples(
     Returns:
         images uint8 (n, H, W, 3), labels int64 (n,), masks bool (n, H, W).
     """
+    style = style if style is not None else ShapeStyle()
     if labels is None:
         labels = rng.integers(0, len(CLASSES), size=n)
     if background_indices is None:

@@ -62,7 +62,9 @@ def test_layout_and_round_trip(dataset: Path) -> None:
         assert arrays.images.shape == (n, 48, 64, 3) and arrays.images.dtype == np.uint8
         assert arrays.masks.shape == (n, 48, 64)
         # normalisation and its inverse are exact on uint8 images
-        np.testing.assert_array_equal(to_uint8_images(normalize_uint8(arrays.images)), arrays.images)
+        np.testing.assert_array_equal(
+            to_uint8_images(normalize_uint8(arrays.images)), arrays.images
+        )
 
 
 def test_mask_is_exactly_the_pasted_region(dataset: Path, bank: BackgroundBank) -> None:
@@ -83,7 +85,9 @@ def test_mask_is_exactly_the_pasted_region(dataset: Path, bank: BackgroundBank) 
 def test_same_seed_same_bytes(tmp_path: Path, bank: BackgroundBank) -> None:
     a = generate_dataset(tmp_path / "a", bank, GenerationConfig(sizes=SIZES), progress=False)
     b = generate_dataset(tmp_path / "b", bank, GenerationConfig(sizes=SIZES), progress=False)
-    c = generate_dataset(tmp_path / "c", bank, GenerationConfig(seed=1, sizes=SIZES), progress=False)
+    c = generate_dataset(
+        tmp_path / "c", bank, GenerationConfig(seed=1, sizes=SIZES), progress=False
+    )
     assert _tree_digest(a) == _tree_digest(b)
     assert dataset_fingerprint(a) == dataset_fingerprint(b) != dataset_fingerprint(c)
 
@@ -92,7 +96,9 @@ def test_backgrounds_do_not_cross_splits(tmp_path: Path) -> None:
     """Constant-colour backgrounds: test images only ever show test-pool colours."""
     train = np.repeat(np.arange(1, 21, dtype=np.uint8)[:, None, None, None], 32, 1)
     train = np.broadcast_to(train, (20, 32, 32, 3)).copy()
-    test = np.full((5, 32, 32, 3), 200, np.uint8) + np.arange(5, dtype=np.uint8)[:, None, None, None]
+    test = (
+        np.full((5, 32, 32, 3), 200, np.uint8) + np.arange(5, dtype=np.uint8)[:, None, None, None]
+    )
     bank = BackgroundBank(train, test, "const")
     root = generate_dataset(tmp_path / "d", bank, GenerationConfig(sizes=SIZES), progress=False)
     for split in ("train", "val", "test"):
@@ -116,8 +122,10 @@ def test_shape_geometry() -> None:
         assert m[24, 32], name  # the centre pixel is inside every shape
     square = shape_mask("square", 10, 32, 24, (48, 64))
     assert square.sum() == 100
-    assert shape_mask("triangle", 16, 32, 24, (48, 64))[17:24].sum() < \
-        shape_mask("triangle", 16, 32, 24, (48, 64))[24:31].sum()  # apex up
+    assert (
+        shape_mask("triangle", 16, 32, 24, (48, 64))[17:24].sum()
+        < shape_mask("triangle", 16, 32, 24, (48, 64))[24:31].sum()
+    )  # apex up
     cut = shape_mask("circle", 16, 2, 24, (48, 64))
     assert 0 < cut.sum() < shape_mask("circle", 16, 32, 24, (48, 64)).sum()
     with pytest.raises(ValueError, match="hexagon"):
@@ -126,13 +134,16 @@ def test_shape_geometry() -> None:
 
 def test_style_ranges(tmp_path: Path, bank: BackgroundBank) -> None:
     style = ShapeStyle(size_range=(8, 8), alpha_range=(1, 1), border_overhang=0.0)
-    root = generate_dataset(tmp_path / "s", bank, GenerationConfig(sizes={"test": 10}, style=style),
-                            progress=False)
+    root = generate_dataset(
+        tmp_path / "s", bank, GenerationConfig(sizes={"test": 10}, style=style), progress=False
+    )
     arr = SyntheticData(root, "test").arrays()
     assert (arr.masks.sum((1, 2)) <= 64).all() and (arr.masks.sum((1, 2)) >= 20).all()
 
 
-def test_failed_generation_leaves_nothing(tmp_path: Path, bank: BackgroundBank, monkeypatch) -> None:
+def test_failed_generation_leaves_nothing(
+    tmp_path: Path, bank: BackgroundBank, monkeypatch
+) -> None:
     import shapes.generate as gen
 
     def boom(*args, **kwargs):
@@ -162,7 +173,7 @@ def test_missing_split_folder(dataset: Path) -> None:
 
 def test_mismatched_stems(dataset: Path) -> None:
     (dataset / "labels" / "test" / "00002.txt").rename(dataset / "labels" / "test" / "99999.txt")
-    with pytest.raises(DatasetError, match="00002|99999"):
+    with pytest.raises(DatasetError, match=r"00002|99999"):
         SyntheticData(dataset, "test")
 
 
@@ -201,7 +212,7 @@ def test_npz_backgrounds_split_by_batch(tmp_path: Path) -> None:
     bank = load_npz(tmp_path / "bg.npz")
     assert len(bank.train) == 4 and len(bank.test) == 2
     np.savez(tmp_path / "bad.npz", pictures=images)
-    with pytest.raises(ValueError, match="bad.npz"):
+    with pytest.raises(ValueError, match=r"bad\.npz"):
         load_npz(tmp_path / "bad.npz")
 
 
@@ -224,13 +235,27 @@ def test_builtin_backgrounds_are_offline_and_disjoint() -> None:
 def test_prepare_data_cli(tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "prepare_data.py"
     out = tmp_path / "cli"
-    args = [sys.executable, str(script), "--out", str(out), "--train", "5", "--val", "2",
-            "--test", "3"]
+    args = [
+        sys.executable,
+        str(script),
+        "--out",
+        str(out),
+        "--train",
+        "5",
+        "--val",
+        "2",
+        "--test",
+        "3",
+    ]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert len(SyntheticData(out, "test")) == 3
     again = subprocess.run(args, capture_output=True, text=True, check=False)
     assert again.returncode != 0 and "already exists" in again.stderr
-    bad = subprocess.run([*args[:2], "--backgrounds", "nowhere.npz", "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [*args[:2], "--backgrounds", "nowhere.npz", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode != 0 and "nowhere.npz" in bad.stderr

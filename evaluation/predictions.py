@@ -1,0 +1,92 @@
+"""``predictions.npz``: everything a comparison computed per image, so figures recompute nothing.
+
+Arrays (N images of size H x W):
+
+- ``names`` str (N,), ``images`` uint8 (N, H, W, 3), ``gt_masks`` bool (N, H, W),
+  ``classes`` int64 (N,), ``cams`` float16 (N, H, W) in 0..1;
+- per strategy ``S``: ``coords:S`` int16 (N, K, 2) points (X, Y), ``point_labels:S`` int8 (N, K)
+  (1 = foreground, 0 = background), ``pred:S`` bool (N, H, W) predicted masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Predictions:
+    """In-memory form of ``predictions.npz`` (see the module docstring)."""
+
+    names: np.ndarray
+    images: np.ndarray
+    gt_masks: np.ndarray
+    classes: np.ndarray
+    cams: np.ndarray
+    coords: dict[str, np.ndarray] = field(default_factory=dict)
+    point_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    pred: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def strategies(self) -> list[str]:
+        """Names of the strategies (and other rows) with saved predictions, in insertion order."""
+        return list(self.pred)
+
+    def add(
+        self, name: str, coords: np.ndarray | None, labels: np.ndarray | None, pred: np.ndarray
+    ) -> None:
+        """Store one strategy's points (None for models without points) and masks."""
+        n = len(self.names)
+        if pred.shape != self.gt_masks.shape:
+            raise ValueError(f"{name}: predicted masks {pred.shape} != {self.gt_masks.shape}")
+        if coords is None or labels is None:
+            coords = np.zeros((n, 0, 2), np.int16)
+            labels = np.zeros((n, 0), np.int8)
+        self.coords[name] = coords.astype(np.int16)
+        self.point_labels[name] = labels.astype(np.int8)
+        self.pred[name] = pred.astype(bool)
+
+    def save(self, path: Path) -> Path:
+        """Write a compressed ``.npz`` (masks bit-packed)."""
+        shape = self.gt_masks.shape
+        arrays = {
+            "names": self.names,
+            "images": self.images,
+            "gt_masks": self.gt_masks,
+            "classes": self.classes,
+            "cams": self.cams.astype(np.float16),
+            "mask_shape": np.array(shape),
+        }
+        for name in self.pred:
+            arrays[f"coords:{name}"] = self.coords[name]
+            arrays[f"point_labels:{name}"] = self.point_labels[name]
+            arrays[f"pred:{name}"] = np.packbits(
+                self.pred[name].reshape(len(self.names), -1), axis=1
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Predictions:
+        """Read what :meth:`save` wrote."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{path} not found: run 'python scripts/compare_strategies.py' first"
+            )
+        with np.load(path, allow_pickle=False) as z:
+            shape = tuple(int(v) for v in z["mask_shape"])
+            out = cls(
+                z["names"], z["images"], z["gt_masks"], z["classes"], z["cams"].astype(np.float32)
+            )
+            size = int(np.prod(shape[1:]))
+            for key in z.files:
+                if key.startswith("pred:"):
+                    name = key[5:]
+                    bits = np.unpackbits(z[key], axis=1, count=size).astype(bool)
+                    out.pred[name] = bits.reshape(shape)
+                    out.coords[name] = z[f"coords:{name}"].astype(np.int64)
+                    out.point_labels[name] = z[f"point_labels:{name}"].astype(np.int64)
+        return out

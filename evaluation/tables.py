@@ -1,0 +1,181 @@
+"""Writing comparison results: metrics.json/.csv, per_image.csv, metrics.tex and a text table.
+
+A *row* is a dict with at least ``strategy``, ``kind`` (``fg``, ``fg+bg``, ``oracle`` or
+``supervised``), ``segmenter``, ``n_images``, ``fg_hit_rate``, ``bg_correct_rate`` (None when the
+strategy emits no background points), ``fg_distance_px``, ``miou`` and ``iou_std``. Rates are
+fractions in 0..1; they are printed as percentages.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+AUTOMATIC_KINDS = ("fg", "fg+bg")
+KIND_ORDER = {"fg": 0, "fg+bg": 1, "oracle": 2, "supervised": 3}
+SECTION_TITLES = {
+    "oracle": "Oracle points (read the ground-truth mask; a ceiling, not ranked)",
+    "supervised": "Supervised reference (trained on the masks; not ranked)",
+}
+#: (column key, header, higher is better)
+COLUMNS = (
+    ("fg_hit_rate", "FG hit", True),
+    ("bg_correct_rate", "BG correct", True),
+    ("fg_distance_px", "FG dist (px)", False),
+    ("miou", "mIoU", True),
+)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def best_automatic(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Best value of each column over the automatic (``fg`` / ``fg+bg``) rows."""
+    best: dict[str, float] = {}
+    for key, _, higher in COLUMNS:
+        values = [r[key] for r in rows if r["kind"] in AUTOMATIC_KINDS and not _is_missing(r[key])]
+        if values:
+            best[key] = max(values) if higher else min(values)
+    return best
+
+
+def sort_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Automatic rows by mean IoU (best first), then oracle rows, then supervised rows."""
+    return sorted(rows, key=lambda r: (KIND_ORDER.get(r["kind"], 9), -(r["miou"] or 0.0)))
+
+
+def _fmt(key: str, value: Any) -> str:
+    if _is_missing(value):
+        return "--"
+    if key == "fg_distance_px":
+        return f"{value:.2f}"
+    return f"{100 * value:.1f}"
+
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+}
+
+
+def _tex_escape(text: str) -> str:
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:metrics") -> str:
+    """A booktabs table: best automatic value of each column in bold; oracle and supervised rows
+    set apart under their own headings. Percentages for rates and IoU, pixels for distance."""
+    rows = sort_rows(rows)
+    best = best_automatic(rows)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{_tex_escape(caption)}}}",
+        rf"\label{{{label}}}",
+        r"\begin{tabular}{llrrrr}",
+        r"\toprule",
+        r"Strategy & Kind & FG hit (\%) & BG correct (\%) & FG dist (px) & mIoU $\pm$ std (\%) \\",
+        r"\midrule",
+    ]
+    section = None
+    for row in rows:
+        kind = row["kind"]
+        if kind in SECTION_TITLES and kind != section:
+            lines.append(r"\midrule")
+            lines.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
+            section = kind
+        cells = [rf"\texttt{{{_tex_escape(row['strategy'])}}}", _tex_escape(kind)]
+        for key, _, _ in COLUMNS:
+            text = _fmt(key, row[key])
+            if key == "miou" and not _is_missing(row.get("iou_std")):
+                text = f"{text} $\\pm$ {100 * row['iou_std']:.1f}"
+            if (
+                kind in AUTOMATIC_KINDS
+                and key in best
+                and not _is_missing(row[key])
+                and math.isclose(row[key], best[key], rel_tol=0, abs_tol=1e-12)
+            ):
+                text = rf"\textbf{{{text}}}"
+            cells.append(text)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
+    """A plain-text version of the LaTeX table for the terminal."""
+    rows = sort_rows(rows)
+    header = ["strategy", "kind", "segmenter"] + [h for _, h, _ in COLUMNS] + ["IoU std", "n"]
+    body = [
+        [r["strategy"], r["kind"], r["segmenter"]]
+        + [_fmt(k, r[k]) for k, _, _ in COLUMNS]
+        + [_fmt("iou_std", r.get("iou_std")), str(r["n_images"])]
+        for r in rows
+    ]
+    widths = [max(len(x) for x in col) for col in zip(header, *body, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 3 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    sep = "-" * len(line(header))
+    return "\n".join(
+        [
+            title,
+            sep,
+            line(header),
+            sep,
+            *(line(b) for b in body),
+            sep,
+            "rates and IoU in %, distance in pixels",
+        ]
+    )
+
+
+def write_results(
+    out_dir: Path,
+    rows: Sequence[dict[str, Any]],
+    per_image: Sequence[dict[str, Any]],
+    settings: dict[str, Any],
+    caption: str,
+) -> dict[str, Path]:
+    """Write metrics.json (settings + rows), metrics.csv, per_image.csv and metrics.tex."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = sort_rows(rows)
+    paths = {
+        "json": out_dir / "metrics.json",
+        "csv": out_dir / "metrics.csv",
+        "per_image": out_dir / "per_image.csv",
+        "tex": out_dir / "metrics.tex",
+    }
+    paths["json"].write_text(
+        json.dumps({"settings": settings, "rows": rows}, indent=2, default=str) + "\n"
+    )
+    flat_keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)] if rows else []
+    with paths["csv"].open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if per_image:
+        with paths["per_image"].open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(per_image[0]))
+            writer.writeheader()
+            writer.writerows(per_image)
+    paths["tex"].write_text(latex_table(rows, caption))
+    return paths
