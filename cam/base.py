@@ -1,0 +1,354 @@
+"""Shared machinery of gradient-based class activation maps (Grad-CAM and its relatives).
+
+`BaseCAM` does everything a method has in common: one forward pass that captures the target
+layers' outputs, gradients of the pre-softmax class scores with respect to those outputs only
+(``torch.autograd.grad``), per-layer maps, bilinear upsampling to the input size, per-image
+min-max rescaling and the average over layers. A method is a small subclass that overrides
+`BaseCAM.channel_weights` (one weight per channel) or, for element-wise weightings,
+`BaseCAM.layer_map`.
+
+Why the forward pass is cheap: it runs with autograd off until the first target layer has
+produced its output; there the output becomes the start of the recorded graph. So nothing
+before the earliest target layer is recorded, the backward pass stops there by construction, and
+because only the layer outputs are asked for, no parameter gradient is ever formed.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+CONSTANT_RTOL = 1e-5
+"""A map whose (max - min) is at most this fraction of max(|max|, |min|) counts as constant.
+
+Float rounding (e.g. bilinear weights summing to 1 +- 1 ulp) can make a constant map differ by
+a few ulps; rescaling that noise to 0..1 would be meaningless, so such maps become all zeros."""
+
+
+@dataclass(frozen=True)
+class CAMResult:
+    """Everything one CAM call computes.
+
+    Attributes:
+        heatmaps: float32 (B, H, W) at the input's resolution, values in 0..1: the average over
+            target layers of each layer's upsampled map rescaled min..max to 0..1 per image
+            (a constant map counts as all zeros).
+        layer_maps: one float32 array (B, h_l, w_l) per target layer, in the order given: the
+            raw map at the layer's own resolution (after the ReLU, before upsampling and
+            rescaling). Cell (i, j) covers input pixels of about (H / h_l, W / w_l).
+        targets: int64 (B,), the class index explained for each image.
+        logits: float32 (B, K), the model's pre-softmax outputs.
+    """
+
+    heatmaps: np.ndarray
+    layer_maps: list[np.ndarray]
+    targets: np.ndarray
+    logits: np.ndarray
+
+
+def minmax_normalize(maps: Tensor, rtol: float = CONSTANT_RTOL) -> Tensor:
+    """Rescale each map of a batch to 0..1 independently; constant maps become all zeros.
+
+    Args:
+        maps: float tensor (B, H, W).
+        rtol: relative range below which a map counts as constant (see `CONSTANT_RTOL`).
+
+    Returns:
+        A new float tensor (B, H, W) with min 0 and max 1 per image (all zeros where constant).
+    """
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (B, H, W), got {tuple(maps.shape)}")
+    flat = maps.flatten(1)
+    lo, hi = flat.amin(dim=1), flat.amax(dim=1)
+    span = hi - lo
+    constant = span <= rtol * torch.maximum(hi.abs(), lo.abs())
+    safe_span = torch.where(constant, torch.ones_like(span), span)
+    out = (maps - lo[:, None, None]) / safe_span[:, None, None]
+    out[constant] = 0.0
+    return out.clamp_(0.0, 1.0)
+
+
+def upsample_bilinear(maps: Tensor, size: tuple[int, int]) -> Tensor:
+    """Bilinear resize of (B, h, w) maps to size (H, W) (half-pixel centres, as cv2.resize).
+
+    Args:
+        maps: float tensor (B, h, w).
+        size: (H, W), rows first.
+
+    Returns:
+        Float tensor (B, H, W).
+    """
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+class BaseCAM:
+    """Base class of the gradient-based CAM methods; subclasses say how channels are weighted.
+
+    Usage::
+
+        cam = GradCAM(model, target_layers=[model.layer2[-1]])
+        heatmaps = cam(images, targets=[0, 3])   # float32 (B, H, W) in 0..1
+        with GradCAM(model, [model.layer4]) as cam:  # also a context manager
+            result = cam.compute(images)             # CAMResult with low-resolution maps too
+
+    Side effects: none that outlive a call. Hooks are registered inside each call and removed
+    before it returns (also on errors), the model runs in eval mode during the call and every
+    module's train/eval flag is restored afterwards, parameters' ``requires_grad`` and ``.grad``
+    are never touched, and the grad mode of the caller (``torch.no_grad()``,
+    ``torch.inference_mode()``) does not matter.
+    """
+
+    def __init__(self, model: nn.Module, target_layers: Iterable[nn.Module]) -> None:
+        """Args:
+        model: a classifier returning pre-softmax scores (B, K) for a batch (B, C, H, W).
+        target_layers: submodules of ``model`` whose output (B, C_l, h_l, w_l) is explained;
+            each must run exactly once per forward pass.
+        """
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(target_layers, nn.Module):
+            raise TypeError("target_layers must be an iterable of modules, e.g. [model.layer4]")
+        layers = list(target_layers)
+        if not layers:
+            raise ValueError("target_layers is empty; give at least one submodule of the model")
+        names = {id(module): name for name, module in model.named_modules()}
+        for position, layer in enumerate(layers):
+            if not isinstance(layer, nn.Module):
+                raise TypeError(
+                    f"target_layers[{position}] is a {type(layer).__name__}, not an nn.Module"
+                )
+            if id(layer) not in names:
+                raise ValueError(
+                    f"target_layers[{position}] ({type(layer).__name__}) is not a submodule "
+                    "of the model"
+                )
+            if any(layer is other for other in layers[:position]):
+                raise ValueError(f"target_layers[{position}] ({names[id(layer)]}) is listed twice")
+        self.model = model
+        self.target_layers: tuple[nn.Module, ...] = tuple(layers)
+        self.layer_names: tuple[str, ...] = tuple(names[id(layer)] or "<model>" for layer in layers)
+
+    # ----------------------------------------------------------------- what a method overrides
+    def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        """One weight per channel and image.
+
+        Args:
+            activations: float (B, C, h, w), a target layer's output.
+            gradients: float (B, C, h, w), d(score of each image's target) / d(activations).
+
+        Returns:
+            Float (B, C).
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must override channel_weights or layer_map"
+        )
+
+    def layer_map(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        """The low-resolution map of one layer: ReLU(sum_c weight_c * activations_c).
+
+        Args:
+            activations, gradients: float (B, C, h, w), as in `channel_weights`.
+
+        Returns:
+            Float (B, h, w), non-negative.
+        """
+        weights = self.channel_weights(activations, gradients)
+        return torch.einsum("bc,bchw->bhw", weights, activations).relu_()
+
+    def class_scores(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """The scores whose gradients are used: the pre-softmax logit of each image's target.
+
+        Args:
+            logits: float (B, K), the model output.
+            targets: int64 (B,), class indices.
+
+        Returns:
+            Float (B,).
+        """
+        return logits.gather(1, targets[:, None])[:, 0]
+
+    def upsample(self, maps: Tensor, size: tuple[int, int]) -> Tensor:
+        """Resize (B, h, w) maps to the input size (H, W); bilinear, see `upsample_bilinear`."""
+        return upsample_bilinear(maps, size)
+
+    # ------------------------------------------------------------------------------ public API
+    def __call__(self, images: Tensor, targets: Iterable[int] | None = None) -> np.ndarray:
+        """Heat maps for a batch.
+
+        Args:
+            images: normalized input batch (B, C, H, W), as the model expects it.
+            targets: one class index per image (any iterable of ints, e.g. list, numpy array or
+                1-D tensor); ``None`` explains each image's top predicted class.
+
+        Returns:
+            float32 numpy array (B, H, W) with values in 0..1, see `CAMResult.heatmaps`.
+
+        Raises:
+            ValueError: ``targets`` does not have one entry per image, or a class index is out of
+                range; ``images`` is not (B, C, H, W).
+        """
+        return self.compute(images, targets).heatmaps
+
+    def compute(self, images: Tensor, targets: Iterable[int] | None = None) -> CAMResult:
+        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well."""
+        if not isinstance(images, Tensor):
+            raise TypeError(f"images must be a torch.Tensor (B, C, H, W), got {type(images)}")
+        if images.ndim != 4:
+            raise ValueError(f"images must have shape (B, C, H, W), got {tuple(images.shape)}")
+        batch, size = images.shape[0], (int(images.shape[2]), int(images.shape[3]))
+        requested = _as_index_list(targets, batch)
+
+        activations, gradients, logits, target_tensor = self._activations_and_gradients(
+            images, requested
+        )
+        pairs = zip(activations, gradients, strict=True)
+        low_res = [self.layer_map(a.float(), g.float()) for a, g in pairs]
+        normalized = [minmax_normalize(self.upsample(m, size)) for m in low_res]
+        heatmaps = torch.stack(normalized).mean(dim=0)
+        return CAMResult(
+            heatmaps=_to_numpy(heatmaps, np.float32),
+            layer_maps=[_to_numpy(m, np.float32) for m in low_res],
+            targets=_to_numpy(target_tensor, np.int64),
+            logits=_to_numpy(logits, np.float32),
+        )
+
+    def __enter__(self) -> BaseCAM:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Nothing to release: hooks exist only while a call runs.
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(target_layers={list(self.layer_names)})"
+
+    # -------------------------------------------------------------------------------- internals
+    def _activations_and_gradients(
+        self, images: Tensor, requested: list[int] | None
+    ) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+        """Forward once, then d(sum of target scores) / d(each target layer's output).
+
+        Returns detached (activations, gradients) per layer, each (B, C_l, h_l, w_l), the logits
+        (B, K) and the targets (B,), all on the model's device.
+        """
+        model = self.model
+        captured: list[list[Tensor]] = [[] for _ in self.target_layers]
+
+        def make_hook(position: int):
+            def hook(module: nn.Module, inputs: object, output: object) -> Tensor:
+                if not isinstance(output, Tensor):
+                    raise TypeError(
+                        f"target layer {self.layer_names[position]} returned a "
+                        f"{type(output).__name__}; Grad-CAM needs a tensor (B, C, h, w)"
+                    )
+                # From the first target layer on, record the graph (see the module docstring).
+                torch.set_grad_enabled(True)
+                node = output if output.requires_grad else output.detach().requires_grad_()
+                captured[position].append(node)
+                # Downstream layers get a copy, so their in-place ops (ResNet's `out += identity`,
+                # ReLU(inplace=True)) can neither corrupt the activations nor the graph node.
+                return node.clone()
+
+            return hook
+
+        parameter = next(model.parameters(), None)
+        if parameter is not None:
+            images = images.to(parameter.device)
+        training_flags = [(module, module.training) for module in model.modules()]
+        handles = []
+        try:
+            model.eval()
+            handles = [
+                layer.register_forward_hook(make_hook(position))
+                for position, layer in enumerate(self.target_layers)
+            ]
+            # The hook turns grad mode on mid-forward; no_grad's exit restores the caller's mode.
+            with torch.inference_mode(False), torch.no_grad():
+                logits = model(images)
+                nodes = self._check_captured(captured, images.shape[0])
+                target_tensor = self._resolve_targets(logits, requested)
+                score = self.class_scores(logits, target_tensor).sum()
+                if score.requires_grad:
+                    found = torch.autograd.grad(score, nodes, allow_unused=True)
+                else:  # the target layers do not influence the scores at all
+                    found = (None,) * len(nodes)
+        finally:
+            for handle in handles:
+                handle.remove()
+            for module, flag in training_flags:
+                module.training = flag
+        gradients = [
+            torch.zeros_like(node) if grad is None else grad
+            for node, grad in zip(nodes, found, strict=True)
+        ]
+        return [n.detach() for n in nodes], gradients, logits.detach(), target_tensor
+
+    def _check_captured(self, captured: list[list[Tensor]], batch: int) -> list[Tensor]:
+        nodes = []
+        for name, outputs in zip(self.layer_names, captured, strict=True):
+            if len(outputs) != 1:
+                raise RuntimeError(
+                    f"target layer {name} ran {len(outputs)} times in one forward pass; "
+                    "Grad-CAM needs a module that runs exactly once (a module reused inside the "
+                    "forward, like torchvision BasicBlock.relu, is ambiguous)"
+                )
+            node = outputs[0]
+            if node.ndim != 4 or node.shape[0] != batch:
+                raise ValueError(
+                    f"target layer {name} output has shape {tuple(node.shape)}; expected "
+                    f"(B={batch}, C, h, w)"
+                )
+            nodes.append(node)
+        return nodes
+
+    @staticmethod
+    def _resolve_targets(logits: Tensor, requested: list[int] | None) -> Tensor:
+        if logits.ndim != 2:
+            raise ValueError(
+                f"the model must return scores of shape (B, K), got {tuple(logits.shape)}"
+            )
+        if requested is None:
+            return logits.detach().argmax(dim=1)
+        num_classes = logits.shape[1]
+        bad = [t for t in requested if not 0 <= t < num_classes]
+        if bad:
+            raise ValueError(
+                f"targets {bad} are out of range for a model with {num_classes} classes"
+            )
+        return torch.tensor(requested, dtype=torch.int64, device=logits.device)
+
+
+def _as_index_list(targets: Iterable[int] | None, batch: int) -> list[int] | None:
+    """Validate ``targets`` (one int class index per image) and return them as a list."""
+    if targets is None:
+        return None
+    if isinstance(targets, (int, np.integer)) or (
+        isinstance(targets, (Tensor, np.ndarray)) and targets.ndim == 0
+    ):
+        raise TypeError(
+            f"targets must be an iterable with one class index per image, got the scalar "
+            f"{targets!r}; wrap it in a list"
+        )
+    items: Sequence[object] = list(targets)
+    try:
+        indices = [operator.index(t) for t in items]  # type: ignore[arg-type]
+    except TypeError as err:
+        raise TypeError(f"targets must be integer class indices, got {items!r}") from err
+    if len(indices) != batch:
+        raise ValueError(
+            f"targets has {len(indices)} entries but the batch has {batch} images; "
+            "give one class index per image (or None for the top predicted class)"
+        )
+    return indices
+
+
+def _to_numpy(tensor: Tensor, dtype: type[np.generic]) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=dtype)

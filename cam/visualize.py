@@ -1,0 +1,75 @@
+"""The figure for the template's Grad-CAM check: input, heat map, overlay, ground-truth mask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from cam.overlay import heatmap_to_rgb, overlay_heatmap
+
+COLUMN_TITLES = ("Input image", "Grad-CAM heatmap", "Overlay", "Ground-truth mask")
+
+
+def gradcam_figure(
+    images: np.ndarray,
+    heatmaps: np.ndarray,
+    masks: np.ndarray,
+    titles: Sequence[str] | None = None,
+    alpha: float = 0.3,
+    panel_size: float = 3.0,
+) -> Figure:
+    """One row per example with the template's four panels (its ``example_gradcam`` cell).
+
+    Columns: input image, heat map coloured with JET (0 = blue, 1 = red, as the template's
+    ``heatmap_to_rgb_image(cam, 0, 1)``), overlay (``alpha`` of heat map colour over the image)
+    and the ground-truth mask.
+
+    Args:
+        images: uint8 RGB (N, H, W, 3).
+        heatmaps: float (N, H, W) in 0..1.
+        masks: bool (N, H, W).
+        titles: one label per row (e.g. "test #3: diamond"), shown left of the row; optional.
+        alpha: overlay weight of the heat map colour.
+        panel_size: width of one panel in inches.
+
+    Returns:
+        A matplotlib Figure (not attached to pyplot; save it with ``fig.savefig(path)``).
+    """
+    images = np.asarray(images)
+    heatmaps = np.asarray(heatmaps)
+    masks = np.asarray(masks)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+    if heatmaps.shape != images.shape[:3]:
+        raise ValueError(f"heatmaps shape {heatmaps.shape} != images' (N, H, W) {images.shape[:3]}")
+    if masks.shape != images.shape[:3]:
+        raise ValueError(f"masks shape {masks.shape} != images' (N, H, W) {images.shape[:3]}")
+    count, height, width = images.shape[:3]
+    if count == 0:
+        raise ValueError("need at least one example")
+    if titles is not None and len(titles) != count:
+        raise ValueError(f"got {len(titles)} titles for {count} examples")
+
+    fig = Figure(
+        figsize=(panel_size * 4, panel_size * height / width * count + 0.4),
+        layout="constrained",
+    )
+    axes = fig.subplots(count, 4, squeeze=False)
+    colours = heatmap_to_rgb(heatmaps)
+    overlays = overlay_heatmap(images, heatmaps, alpha=alpha)
+    for row in range(count):
+        panels = (images[row], colours[row], overlays[row], masks[row].astype(bool))
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(panel, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if row == 0:
+                ax.set_title(COLUMN_TITLES[col])
+        if titles is not None:
+            axes[row, 0].set_ylabel(titles[row])
+    return fig
