@@ -1,0 +1,107 @@
+"""``auto``: SAM when a checkpoint is found locally, else the best classical back end + a warning.
+
+"Best" is measured with oracle points on the benchmark test split by
+``scripts/benchmark_segmenters.py``; :data:`BEST_CLASSICAL` names the winner. The fallback keeps
+its own name (``flood_fill``), so a classical result is never labelled SAM.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sam_pipelines.checkpoint import (
+    DEFAULT_CHECKPOINT_DIR,
+    ENV_VAR,
+    default_checkpoint_path,
+    sam_checkpoint_available,
+)
+from sam_pipelines.registry import (
+    Segmenter,
+    SegmenterError,
+    get_segmenter,
+    register_segmenter,
+    segmenter_entry,
+)
+from sam_pipelines.sam_backend import SamSegmenter
+
+BEST_CLASSICAL = "flood_fill"
+
+
+class SegmenterFallbackWarning(UserWarning):
+    """``auto`` found no SAM checkpoint and uses a classical back end instead."""
+
+
+@register_segmenter(
+    "auto",
+    kind="auto",
+    description=f"sam when a checkpoint is found locally, else {BEST_CLASSICAL} with a warning.",
+)
+def auto_segmenter(
+    model_type: str = "vit_b",
+    checkpoint: Path | str | None = None,
+    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
+    environ: Mapping[str, str] | None = None,
+    fallback: str = BEST_CLASSICAL,
+    **sam_kwargs: Any,
+) -> Segmenter:
+    """SAM (``model_type``) when its checkpoint is found without downloading, else ``fallback``.
+
+    Args:
+        model_type, checkpoint, checkpoint_dir, environ: as for :class:`SamSegmenter`; an
+            explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error,
+            not a reason to fall back.
+        fallback: registry name of the classical back end to use without a checkpoint.
+        sam_kwargs: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir).
+
+    Warns:
+        SegmenterFallbackWarning: (printed on stderr) when falling back.
+    """
+    if sam_checkpoint_available(model_type, checkpoint, checkpoint_dir, environ):
+        return SamSegmenter(
+            model_type=model_type,
+            checkpoint=checkpoint,
+            checkpoint_dir=checkpoint_dir,
+            environ=environ,
+            download=False,
+            **sam_kwargs,
+        )
+    warnings.warn(
+        f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
+        f"{default_checkpoint_path(model_type, checkpoint_dir)}); using the classical back end "
+        f"{fallback!r} instead, and results are labelled {fallback!r}, not SAM",
+        SegmenterFallbackWarning,
+        stacklevel=2,
+    )
+    return get_segmenter(fallback)
+
+
+def resolve_segmenter(
+    name: str,
+    checkpoint: Path | str | None = None,
+    model_type: str = "vit_b",
+    device: str | None = None,
+    **kwargs: Any,
+) -> Segmenter:
+    """A back end by registry name with the command line's SAM options applied where they mean
+    something (``--segmenter``, ``--sam-checkpoint``, ``--sam-model-type``, ``--device``).
+
+    ``checkpoint``, ``model_type`` and ``device`` go to ``sam`` and ``auto``; a classical back
+    end ignores ``model_type`` and ``device`` (it runs on the CPU) but refuses a checkpoint,
+    which would otherwise be silently unused. ``kwargs`` go to the back end's constructor.
+
+    Raises:
+        SegmenterError: unknown name (listing the known ones) or a checkpoint for a classical
+            back end.
+    """
+    entry = segmenter_entry(name)
+    if entry.kind == "classical":
+        if checkpoint is not None:
+            raise SegmenterError(
+                f"a SAM checkpoint ({checkpoint}) was given, but segmenter {name!r} is a "
+                "classical back end that does not use one; use --segmenter sam or auto"
+            )
+        return entry.factory(**kwargs)
+    return entry.factory(checkpoint=checkpoint, model_type=model_type, device=device, **kwargs)

@@ -1,0 +1,215 @@
+"""Finding (or downloading) the official SAM checkpoint.
+
+Resolution order (the first that applies wins):
+
+1. an explicit path (``--sam-checkpoint PATH``); it must exist;
+2. the ``SAM_CHECKPOINT`` environment variable; it must name an existing file;
+3. ``checkpoints/<official file name>`` (relative to the working directory), e.g.
+   ``checkpoints/sam_vit_b_01ec64.pth`` for ``vit_b``;
+4. a download from the official URL into that path, with a progress bar and an MD5 check.
+
+Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
+digits in each official file name are the start of the file's MD5, and the full MD5s below are
+the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
+each agrees with its file-name prefix, which :func:`verify_md5_table` checks. A download whose
+MD5 differs is deleted and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+BASE_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
+ENV_VAR = "SAM_CHECKPOINT"
+DEFAULT_CHECKPOINT_DIR = Path("checkpoints")
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """An official SAM v1 checkpoint: file name (also its URL's last part) and MD5."""
+
+    file_name: str
+    md5: str
+
+    @property
+    def url(self) -> str:
+        return BASE_URL + self.file_name
+
+
+SAM_CHECKPOINTS: Mapping[str, CheckpointInfo] = {
+    "vit_b": CheckpointInfo("sam_vit_b_01ec64.pth", "01ec64d29a2fca3f0661936605ae66f8"),
+    "vit_l": CheckpointInfo("sam_vit_l_0b3195.pth", "0b3195507c641ddb6910d2bb5adee89c"),
+    "vit_h": CheckpointInfo("sam_vit_h_4b8939.pth", "4b8939a88964f0f4ff5f5b2642c598a6"),
+}
+
+
+class SamCheckpointError(RuntimeError):
+    """A SAM checkpoint could not be found, downloaded, verified or loaded."""
+
+
+def checkpoint_info(model_type: str) -> CheckpointInfo:
+    """The official checkpoint of ``model_type`` (``vit_b``, ``vit_l`` or ``vit_h``)."""
+    try:
+        return SAM_CHECKPOINTS[model_type]
+    except KeyError:
+        raise SamCheckpointError(
+            f"unknown SAM model type {model_type!r}; expected one of {sorted(SAM_CHECKPOINTS)}"
+        ) from None
+
+
+def verify_md5_table() -> None:
+    """Check that every MD5 in :data:`SAM_CHECKPOINTS` starts with its file name's suffix."""
+    for model_type, info in SAM_CHECKPOINTS.items():
+        suffix = info.file_name.rsplit("_", 1)[1].removesuffix(".pth")
+        if not info.md5.startswith(suffix):
+            raise SamCheckpointError(
+                f"{model_type}: MD5 {info.md5} does not match {info.file_name}"
+            )
+
+
+def default_checkpoint_path(
+    model_type: str = "vit_b", checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR
+) -> Path:
+    """``checkpoint_dir / <official file name>``, e.g. ``checkpoints/sam_vit_b_01ec64.pth``."""
+    return Path(checkpoint_dir) / checkpoint_info(model_type).file_name
+
+
+def find_sam_checkpoint(
+    model_type: str = "vit_b",
+    path: Path | str | None = None,
+    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> Path | None:
+    """Steps 1 to 3 of the resolution order (no download).
+
+    Args:
+        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
+        path: explicit checkpoint path, or None.
+        checkpoint_dir: where the default file name is looked for.
+        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
+
+    Returns:
+        The checkpoint's path, or None when steps 1 to 3 find nothing.
+
+    Raises:
+        SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file.
+    """
+    checkpoint_info(model_type)
+    env = os.environ if environ is None else environ
+    for source, value in (("the explicit checkpoint path", path), (ENV_VAR, env.get(ENV_VAR))):
+        if value:
+            p = Path(value).expanduser()
+            if not p.is_file():
+                raise SamCheckpointError(f"{source} names {p}, which is not a file")
+            return p
+    default = default_checkpoint_path(model_type, checkpoint_dir)
+    return default if default.is_file() else None
+
+
+def sam_checkpoint_available(
+    model_type: str = "vit_b",
+    path: Path | str | None = None,
+    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether a checkpoint is found locally (for ``--segmenter auto``); never downloads.
+
+    An explicit path or ``SAM_CHECKPOINT`` naming a missing file raises rather than returning
+    False, so a typo is not silently replaced by a classical back end.
+    """
+    return find_sam_checkpoint(model_type, path, checkpoint_dir, environ) is not None
+
+
+def file_md5(path: Path | str, chunk_size: int = 1 << 20) -> str:
+    """Hex MD5 of a file, read in chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_checkpoint(
+    url: str, dest: Path | str, md5: str | None, progress: bool = True, timeout: float = 30.0
+) -> Path:
+    """Download ``url`` to ``dest`` (via ``dest.part``), check its MD5, then rename into place.
+
+    Raises:
+        SamCheckpointError: the download failed (the message names the URL and ``dest``, so
+            the file can be fetched by hand) or the MD5 differs (the partial file is deleted).
+    """
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    manual = (
+        f"Without internet access, download {url} on another machine and put it at {dest} "
+        f"(or pass the checkpoint path explicitly / set {ENV_VAR}=PATH)."
+    )
+    digest = hashlib.md5()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"downloading {dest.name}",
+                disable=not progress,
+            ) as bar:
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, TimeoutError) as err:
+        part.unlink(missing_ok=True)
+        reason = getattr(err, "reason", err)
+        raise SamCheckpointError(f"could not download {url} ({reason}). {manual}") from err
+    if md5 is not None and digest.hexdigest() != md5:
+        part.unlink(missing_ok=True)
+        raise SamCheckpointError(
+            f"the file downloaded from {url} has MD5 {digest.hexdigest()}, expected {md5}; "
+            f"it was deleted. {manual}"
+        )
+    part.replace(dest)
+    return dest
+
+
+def resolve_sam_checkpoint(
+    model_type: str = "vit_b",
+    path: Path | str | None = None,
+    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
+    environ: Mapping[str, str] | None = None,
+    download: bool = True,
+    url: str | None = None,
+    progress: bool = True,
+    timeout: float = 30.0,
+) -> Path:
+    """The full resolution order: steps 1 to 3, then a download (see the module docstring).
+
+    Args:
+        url: download source (default: the official URL); the file must match the official
+            MD5 whatever its source.
+        download: False turns step 4 into an error.
+
+    Raises:
+        SamCheckpointError: with the URL and the path to put the file at when nothing works.
+    """
+    found = find_sam_checkpoint(model_type, path, checkpoint_dir, environ)
+    if found is not None:
+        return found
+    info = checkpoint_info(model_type)
+    dest = default_checkpoint_path(model_type, checkpoint_dir)
+    if not download:
+        raise SamCheckpointError(
+            f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
+            f"{dest}) and downloading is off. Download {info.url} and put it at {dest}."
+        )
+    return download_checkpoint(url or info.url, dest, info.md5, progress, timeout)

@@ -1,0 +1,117 @@
+"""Input checks shared by the back ends and the pipelines, with errors that name the bad input.
+
+Coordinate order everywhere: a point is (X, Y) in pixels, X = column (0 .. W-1), Y = row
+(0 .. H-1), as in ``SamPredictor.predict``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_image(
+    image: np.ndarray, image_format: str = "RGB", where: str = "set_image"
+) -> np.ndarray:
+    """Validate one image and return it as contiguous uint8 RGB (H, W, 3).
+
+    Args:
+        image: uint8 (H, W, 3), channels in ``image_format`` order.
+        image_format: ``"RGB"`` or ``"BGR"`` (BGR is flipped to RGB).
+        where: caller name for the error message.
+    """
+    if image_format not in ("RGB", "BGR"):
+        raise ValueError(f"{where}: image_format must be 'RGB' or 'BGR', got {image_format!r}")
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(
+            f"{where}: image must be uint8 (H, W, 3), got {image.dtype} of shape {image.shape}"
+        )
+    if image_format == "BGR":
+        image = image[..., ::-1]
+    return np.ascontiguousarray(image)
+
+
+def check_point_prompts(
+    point_coords: np.ndarray | None,
+    point_labels: np.ndarray | None,
+    hw: tuple[int, int],
+    where: str = "predict",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one image's point prompts.
+
+    Args:
+        point_coords: (N, 2) numbers, each point (X, Y) in pixels, inside the (H, W) image.
+        point_labels: (N,) integers, 1 = foreground, 0 = background (-1 = padding, ignored).
+        hw: the image size (H, W).
+        where: caller name for the error message.
+
+    Returns:
+        coords float64 (N, 2) and labels int64 (N,).
+    """
+    if point_coords is None or point_labels is None:
+        raise ValueError(f"{where}: point_coords and point_labels are both required")
+    coords = np.asarray(point_coords)
+    labels = np.asarray(point_labels)
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise ValueError(f"{where}: point_coords must be (N, 2) (X, Y) pairs, got {coords.shape}")
+    if labels.shape != (coords.shape[0],):
+        raise ValueError(
+            f"{where}: point_labels must have shape ({coords.shape[0]},) to match point_coords, "
+            f"got {labels.shape}"
+        )
+    if not np.issubdtype(coords.dtype, np.number) or not np.isfinite(coords).all():
+        raise ValueError(f"{where}: point_coords must be finite numbers, got {coords.dtype}")
+    if labels.size and not np.isin(labels, (-1, 0, 1)).all():
+        raise ValueError(f"{where}: point_labels must be 1 (fg), 0 (bg) or -1, got {labels}")
+    h, w = hw
+    outside = (
+        (coords[:, 0] < 0) | (coords[:, 0] > w - 1) | (coords[:, 1] < 0) | (coords[:, 1] > h - 1)
+    )
+    if outside.any():
+        bad = coords[np.argmax(outside)].tolist()
+        raise ValueError(
+            f"{where}: point {bad} lies outside the {h}x{w} (H x W) image; points are (X, Y) "
+            f"with 0 <= X <= {w - 1} and 0 <= Y <= {h - 1} (is the order (row, col) by mistake?)"
+        )
+    return coords.astype(np.float64), labels.astype(np.int64)
+
+
+def check_batch_prompts(
+    point_coords: np.ndarray,
+    point_labels: np.ndarray,
+    batch: int,
+    hw: tuple[int, int],
+    where: str = "segment",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a batch of point prompts as the assignment's ``segment`` receives them.
+
+    Args:
+        point_coords: integer numpy array (B, N, 2), each point (X, Y) in pixels.
+        point_labels: integer numpy array (B, N), 1 = foreground, 0 = background.
+        batch: B, the number of images.
+        hw: image size (H, W).
+
+    Returns:
+        coords int64 (B, N, 2) and labels int64 (B, N).
+    """
+    if not isinstance(point_coords, np.ndarray) or not isinstance(point_labels, np.ndarray):
+        raise TypeError(
+            f"{where}: point_coords and point_labels must be numpy arrays, got "
+            f"{type(point_coords).__name__} and {type(point_labels).__name__}"
+        )
+    if point_coords.ndim != 3 or point_coords.shape[0] != batch or point_coords.shape[2] != 2:
+        raise ValueError(
+            f"{where}: point_coords must have shape (B={batch}, N, 2) with (X, Y) points, "
+            f"got {point_coords.shape}"
+        )
+    if point_labels.shape != point_coords.shape[:2]:
+        raise ValueError(
+            f"{where}: point_labels must have shape {point_coords.shape[:2]} (B, N) to match "
+            f"point_coords, got {point_labels.shape}"
+        )
+    for name, arr in (("point_coords", point_coords), ("point_labels", point_labels)):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"{where}: {name} must be an integer array, got {arr.dtype}")
+    for i in range(batch):
+        check_point_prompts(point_coords[i], point_labels[i], hw, where=f"{where}, image {i}")
+    return point_coords.astype(np.int64), point_labels.astype(np.int64)

@@ -1,0 +1,242 @@
+"""The shared machinery of the weight-free back ends: SamPredictor's contract on top of
+"propose candidate masks, score them by how strong their boundary is".
+
+A back end implements :meth:`ClassicalSegmenter._candidates` (candidate masks for the current
+image and the foreground / background pixels). The base class validates prompts, scores every
+candidate, and returns the best ``C`` (3, or 1 without ``multimask_output``) as SAM does.
+
+The score of a candidate is its mean colour contrast across its boundary: the Euclidean Lab
+distance (OpenCV's 8-bit Lab scale) between the two pixels of each 4-neighbour pair that the
+boundary separates, mapped to 0..1 by ``c / (c + 20)``. A flat-coloured shape pasted with a hard
+edge has a high contrast all along its outline; a region that leaked into the (blurry)
+background, or stopped inside the shape, has weak edges somewhere. Candidates that contain a
+background point, or cover more than ``max_area_fraction`` of the image, score 0.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from sam_pipelines.checks import check_image, check_point_prompts
+from sam_pipelines.registry import SegmenterError
+
+CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
+
+
+def rgb_to_lab8(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) -> uint8 Lab (H, W, 3), OpenCV scale (L*255/100, a+128, b+128)."""
+    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+
+
+def neighbour_contrast(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean colour distance between 4-neighbours.
+
+    Args:
+        lab: float or uint8 (H, W, 3).
+
+    Returns:
+        horizontal float32 (H, W-1) (pixel (r, c) vs (r, c+1)) and vertical float32 (H-1, W)
+        (pixel (r, c) vs (r+1, c)).
+    """
+    x = lab.astype(np.float32)
+    dh = np.sqrt(((x[:, 1:] - x[:, :-1]) ** 2).sum(axis=2))
+    dv = np.sqrt(((x[1:] - x[:-1]) ** 2).sum(axis=2))
+    return dh, dv
+
+
+def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
+    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates.
+
+    The image border is not a boundary. Returns 0.0 when nothing is separated (empty or full mask).
+    """
+    cross_h = mask[:, 1:] != mask[:, :-1]
+    cross_v = mask[1:] != mask[:-1]
+    n = int(cross_h.sum()) + int(cross_v.sum())
+    if n == 0:
+        return 0.0
+    return float((dh[cross_h].sum() + dv[cross_v].sum()) / n)
+
+
+def mask_to_logits(mask: np.ndarray) -> np.ndarray:
+    """Signed distance in pixels, float32 (H, W): >= 1 inside ``mask``, <= -1 outside."""
+    m = mask.astype(np.uint8)
+    inside = cv2.distanceTransform(m, cv2.DIST_L2, 3)
+    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
+    return np.where(mask, inside, -outside).astype(np.float32)
+
+
+def frame_markers(
+    hw: tuple[int, int], fg: np.ndarray, bg: np.ndarray, radius: int
+) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Seed labels for marker-based methods on a window around the foreground points.
+
+    The window is the bounding box of the foreground points grown by ``radius`` pixels and
+    clipped to the image. Its edges that lie inside the image are background seeds (the prior
+    that the object is within ``radius`` of its points); image borders are not seeds, so an
+    object cut by the border is not forced to background there.
+
+    Args:
+        hw: image size (H, W).
+        fg, bg: int (K, 2) / (M, 2) foreground and background pixels, (X, Y).
+        radius: window margin in pixels.
+
+    Returns:
+        int32 labels (h, w) for the window (0 unknown, 1 foreground, 2 background) and the
+        (rows, cols) slices that cut the window out of the image.
+    """
+    h, w = hw
+    x0, y0 = fg.min(axis=0) - radius
+    x1, y1 = fg.max(axis=0) + radius
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
+    labels = np.zeros((cy1 - cy0 + 1, cx1 - cx0 + 1), np.int32)
+    if y0 >= 0:
+        labels[0] = 2
+    if y1 <= h - 1:
+        labels[-1] = 2
+    if x0 >= 0:
+        labels[:, 0] = 2
+    if x1 <= w - 1:
+        labels[:, -1] = 2
+    for (x, y), value in [*((p, 2) for p in bg), *((p, 1) for p in fg)]:
+        if cx0 <= x <= cx1 and cy0 <= y <= cy1:
+            labels[y - cy0, x - cx0] = value
+    return labels, (slice(cy0, cy1 + 1), slice(cx0, cx1 + 1))
+
+
+class ClassicalSegmenter(abc.ABC):
+    """Base of the weight-free back ends (``kind == "classical"``).
+
+    Args:
+        max_area_fraction: candidates covering more of the image than this score 0 (the
+            prior that the object is smaller than that).
+    """
+
+    name: ClassVar[str] = "classical"
+    kind: ClassVar[str] = "classical"
+
+    def __init__(self, max_area_fraction: float = 0.3) -> None:
+        if not 0.0 < max_area_fraction <= 1.0:
+            raise SegmenterError(
+                f"{self.name}: max_area_fraction must be in (0, 1], got {max_area_fraction}"
+            )
+        self.max_area_fraction = max_area_fraction
+        self.image: np.ndarray | None = None
+        self.lab8: np.ndarray | None = None
+        self._dh: np.ndarray | None = None
+        self._dv: np.ndarray | None = None
+        self.set_image_calls = 0
+
+    # -- SamPredictor's contract -------------------------------------------------------------
+    def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
+        """Take ``image`` (uint8 (H, W, 3)) and precompute its Lab colours and edge contrasts."""
+        image = check_image(image, image_format, where=f"{self.name}.set_image")
+        self.image = image
+        self.lab8 = rgb_to_lab8(image)
+        self._dh, self._dv = neighbour_contrast(self.lab8)
+        self.set_image_calls += 1
+        self._prepare()
+
+    def predict(
+        self,
+        point_coords: np.ndarray | None = None,
+        point_labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask_output: bool = True,
+        return_logits: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks for point prompts, as ``SamPredictor.predict`` (see :class:`Segmenter`).
+
+        ``point_coords`` are (X, Y) pixels (rounded to the nearest pixel); at least one
+        foreground point is needed for a non-empty mask. ``mask_input`` (1, H, W) logits from
+        this back end's earlier output weight each candidate's score by ``0.5 + 0.5 * IoU``
+        with the mask it encodes. The low-resolution logits are at the image's own size
+        (C, H, W): a signed distance (or the random walker's log-odds), > 0 inside.
+        """
+        if self.image is None:
+            raise RuntimeError(f"{self.name}: call set_image(...) before predict(...)")
+        if box is not None:
+            raise SegmenterError(f"{self.name}: box prompts are not supported, only points")
+        hw = self.image.shape[:2]
+        coords, labels = check_point_prompts(point_coords, point_labels, hw, f"{self.name}.predict")
+        pixels = np.rint(coords).astype(np.int64)
+        fg, bg = pixels[labels == 1], pixels[labels == 0]
+        prior = self._check_mask_input(mask_input, hw)
+        n_out = 3 if multimask_output else 1
+        if len(fg) == 0:
+            empty = np.zeros((n_out, *hw), bool)
+            logits = np.full((n_out, *hw), -1.0, np.float32)
+            return (logits if return_logits else empty), np.zeros(n_out, np.float32), logits
+        candidates = self._candidates(fg, bg)
+        if not candidates:
+            raise SegmenterError(f"{self.name}: produced no candidate mask")
+        scores = np.array([self.score(mask, bg, prior) for mask, _ in candidates], np.float32)
+        chosen: list[int] = []
+        for i in np.argsort(-scores, kind="stable"):
+            if all(not np.array_equal(candidates[i][0], candidates[j][0]) for j in chosen):
+                chosen.append(int(i))
+            if len(chosen) == n_out:
+                break
+        chosen += [chosen[-1]] * (n_out - len(chosen))
+        masks = np.stack([candidates[i][0] for i in chosen])
+        logits = np.stack([candidates[i][1] for i in chosen]).astype(np.float32)
+        return (logits if return_logits else masks), scores[chosen], logits
+
+    def describe(self) -> str:
+        """e.g. ``flood_fill (classical; tolerances 2..24, 8-connected, max area 0.30)``."""
+        return f"{self.name} (classical; {self._settings()}, max area {self.max_area_fraction:.2f})"
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score(self, mask: np.ndarray, bg: np.ndarray, prior: np.ndarray | None = None) -> float:
+        """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image.
+
+        0 when the mask contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty,
+        or covers more than ``max_area_fraction`` of the image; otherwise its boundary contrast
+        ``c`` mapped to ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask, prior)`` given a prior.
+        """
+        assert self._dh is not None and self._dv is not None
+        area = int(mask.sum())
+        if area == 0 or area > self.max_area_fraction * mask.size:
+            return 0.0
+        if len(bg) and mask[bg[:, 1], bg[:, 0]].any():
+            return 0.0
+        c = boundary_contrast(mask, self._dh, self._dv)
+        quality = c / (c + CONTRAST_HALF_SCORE)
+        if prior is not None:
+            union = int((mask | prior).sum())
+            quality *= 0.5 + 0.5 * (int((mask & prior).sum()) / union if union else 0.0)
+        return quality
+
+    def _check_mask_input(
+        self, mask_input: np.ndarray | None, hw: tuple[int, int]
+    ) -> np.ndarray | None:
+        if mask_input is None:
+            return None
+        arr = np.asarray(mask_input)
+        if arr.shape != (1, *hw):
+            raise SegmenterError(
+                f"{self.name}: mask_input must be (1, {hw[0]}, {hw[1]}) logits from this back "
+                f"end's previous predict, got shape {arr.shape}"
+            )
+        return arr[0] > 0
+
+    # -- for subclasses ------------------------------------------------------------------------
+    def _prepare(self) -> None:  # noqa: B027 - optional hook
+        """Per-image precomputation after ``set_image`` (optional)."""
+
+    @abc.abstractmethod
+    def _candidates(self, fg: np.ndarray, bg: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Candidate (mask bool (H, W), logits float32 (H, W)) pairs for the current image.
+
+        Args:
+            fg: int64 (K, 2) foreground pixels (X, Y), K >= 1.
+            bg: int64 (M, 2) background pixels (X, Y), M >= 0.
+        """
+
+    @abc.abstractmethod
+    def _settings(self) -> str:
+        """Short description of the settings for :meth:`describe`."""
