@@ -168,6 +168,20 @@ def cached_cams(
     return cams
 
 
+CLASSIFIER_PRESETS = ("default", "tiny")
+
+
+def classifier_config(preset: str) -> Any:
+    """The classifier's ``TrainConfig`` for ``--classifier-preset`` (``default`` or ``tiny``)."""
+    from classifier import TrainConfig
+
+    if preset == "default":
+        return TrainConfig()
+    if preset == "tiny":
+        return TrainConfig.tiny()
+    raise ValueError(f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}")
+
+
 def strategy_kind(strategy: Any) -> str:
     """``oracle``, ``fg+bg`` or ``fg`` for a registered strategy."""
     if strategy.oracle:
@@ -276,13 +290,6 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
         raise ValueError(
             f"no strategy matches {list(config.strategies)}; known: {', '.join(list_strategies())}"
         )
-    root = ensure_dataset(config)
-    fingerprint, data_key = dataset_key(root, config.split, config.limit)
-    model, info = load_or_train(
-        root, preset=config.classifier_preset, cache_dir=config.checkpoints, device=config.device
-    )
-    data = load_split(root, config.split, config.limit)
-    data.cams = cached_cams(model, data, config, data_key)
     segmenter = resolve_segmenter(
         config.segmenter,
         checkpoint=config.sam_checkpoint,
@@ -290,20 +297,34 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
         device=config.device,
     )
     seg_name = segmenter.describe()
+    train_config = classifier_config(config.classifier_preset)
+    if config.cam_method not in cam_methods():
+        raise ValueError(
+            f"unknown CAM method {config.cam_method!r}; expected one of {sorted(cam_methods())}"
+        )
+    root = ensure_dataset(config)
+    fingerprint, data_key = dataset_key(root, config.split, config.limit)
+    model, info = load_or_train(
+        root,
+        train_config,
+        cache_dir=config.checkpoints,
+        device=config.device,
+    )
+    data = load_split(root, config.split, config.limit)
+    data.cams = cached_cams(model, data, config, data_key)
 
     rows: list[dict[str, Any]] = []
     per_image: list[dict[str, Any]] = []
     predictions = Predictions(np.array(data.names), data.images, data.masks, data.labels, data.cams)
-    for name in tqdm(names, desc="strategies"):
-        strategy = get_strategy(name)
+    points: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+
+    def evaluate(name: str, base: str, selection: str, refine: bool) -> None:
+        strategy = get_strategy(base)
         kind = strategy_kind(strategy)
-        masks_in = data.masks if strategy.oracle else None
-        (coords, labels), t_points = timed(
-            lambda s=strategy, m=masks_in: s(data.cams, data.images, m)
-        )
+        coords, labels, t_points = points[base]
         pred, t_seg = timed(
-            lambda c=coords, lab=labels, n=name: _segment_all(
-                segmenter, data, c, lab, config.mask_selection, config.refine, f"segment {n}"
+            lambda: _segment_all(
+                segmenter, data, coords, labels, selection, refine, f"segment {name}"
             )
         )
         summary = summarize_run(coords, labels, data.masks, pred, data.labels, CLASSES)
@@ -311,18 +332,34 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
             {
                 "strategy": name,
                 "kind": kind,
-                "segmenter": seg_name,
+                "segmenter": segmenter.name,
                 "n_images": len(data.names),
                 **summary,
-                "mask_selection": config.mask_selection,
-                "refine": config.refine,
+                "mask_selection": selection,
+                "refine": refine,
                 "points_ms_per_image": 1000 * t_points / len(data.names),
                 "segment_s": t_seg,
                 "description": strategy.description,
             }
         )
-        per_image += per_image_rows(name, kind, seg_name, data, coords, labels, pred)
+        per_image.extend(per_image_rows(name, kind, segmenter.name, data, coords, labels, pred))
         predictions.add(name, coords, labels, pred)
+
+    for name in tqdm(names, desc="strategies"):
+        strategy = get_strategy(name)
+        masks_in = data.masks if strategy.oracle else None
+        (coords, labels), t_points = timed(
+            lambda s=strategy, m=masks_in: s(data.cams, data.images, m)
+        )
+        points[name] = (coords, labels, t_points)
+        evaluate(name, name, config.mask_selection, config.refine)
+    if config.variants:
+        for base in best_automatic_strategies(rows):
+            for selection, refine in option_variants(config.mask_selection, config.refine):
+                label = f"{base} [select={selection}{', refine' if refine else ''}]"
+                evaluate(label, base, selection, refine)
+    if config.supervised:
+        rows += supervised_rows(config.checkpoints, fingerprint, data, predictions, per_image)
 
     settings = {
         "config": _jsonable(config),
@@ -332,11 +369,83 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
             "split": config.split,
             "n_images": len(data.names),
         },
-        "classifier": info.as_dict() if hasattr(info, "as_dict") else dict(vars(info)),
+        "classifier": info.to_dict(),
         "segmenter": seg_name,
+        "segmenter_kind": getattr(segmenter, "kind", "unknown"),
         "torch": torch.__version__,
     }
     return ComparisonResult(rows, per_image, settings, predictions)
+
+
+def best_automatic_strategies(rows: list[dict[str, Any]]) -> list[str]:
+    """The best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist)."""
+    best = []
+    for kind in ("fg", "fg+bg"):
+        candidates = [r for r in rows if r["kind"] == kind]
+        if candidates:
+            best.append(max(candidates, key=lambda r: r["miou"])["strategy"])
+    return best
+
+
+def option_variants(selection: str, refine: bool) -> list[tuple[str, bool]]:
+    """Every (mask selection, refine) pair other than the configured one."""
+    from sam_pipelines import MASK_SELECTIONS
+
+    pairs = [(s, r) for s in MASK_SELECTIONS for r in (False, True)]
+    return [p for p in pairs if p != (selection, refine)]
+
+
+def supervised_rows(
+    cache_dir: Path,
+    fingerprint: str,
+    data: SplitData,
+    predictions: Predictions,
+    per_image: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A row per trained supervised reference model whose checkpoint exists (else none)."""
+    from metrics import iou_per_image, iou_summary
+    from supervised import load_reference_models, predict_masks
+
+    rows = []
+    for name, model, info in load_reference_models(cache_dir, data_fingerprint=fingerprint):
+        pred = predict_masks(model, data.images)
+        ious = iou_per_image(pred, data.masks)
+        rows.append(
+            {
+                "strategy": name,
+                "kind": "supervised",
+                "segmenter": name,
+                "n_images": len(data.names),
+                "fg_hit_rate": None,
+                "bg_correct_rate": None,
+                "fg_distance_px": None,
+                "fg_distance_median_px": None,
+                **iou_summary(ious, data.labels, CLASSES),
+                "description": f"supervised {name} trained on the train split's masks",
+                "training": info
+                if isinstance(info, dict)
+                else getattr(info, "__dict__", str(info)),
+            }
+        )
+        for i, iou in enumerate(ious):
+            per_image.append(
+                {
+                    "image": data.names[i],
+                    "index": i,
+                    "class": CLASSES[int(data.labels[i])],
+                    "strategy": name,
+                    "kind": "supervised",
+                    "segmenter": name,
+                    "fg_points": "",
+                    "bg_points": "",
+                    "fg_hit_rate": "",
+                    "bg_correct_rate": "",
+                    "fg_distance_px": "",
+                    "iou": float(iou),
+                }
+            )
+        predictions.add(name, None, None, pred)
+    return rows
 
 
 def _jsonable(config: CompareConfig) -> dict[str, Any]:

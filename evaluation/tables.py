@@ -101,8 +101,6 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
         cells = [rf"\texttt{{{_tex_escape(row['strategy'])}}}", _tex_escape(kind)]
         for key, _, _ in COLUMNS:
             text = _fmt(key, row[key])
-            if key == "miou" and not _is_missing(row.get("iou_std")):
-                text = f"{text} $\\pm$ {100 * row['iou_std']:.1f}"
             if (
                 kind in AUTOMATIC_KINDS
                 and key in best
@@ -110,6 +108,8 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
                 and math.isclose(row[key], best[key], rel_tol=0, abs_tol=1e-12)
             ):
                 text = rf"\textbf{{{text}}}"
+            if key == "miou" and not _is_missing(row.get("iou_std")):
+                text = f"{text} $\\pm$ {100 * row['iou_std']:.1f}"
             cells.append(text)
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]

@@ -134,4 +134,144 @@ def compare_cam_methods(indices=(3, 10, 42)):
 compare_cam_methods()
 """,
     ),
+    (
+        "md",
+        """
+# 2. Segmentation with SAM, without user input
+
+## Segmenter
+
+`sam_pipelines.resolve_segmenter("auto")` uses SAM ViT-B when its checkpoint is found
+(`SAM_CHECKPOINT`, then `checkpoints/sam_vit_b_01ec64.pth`, then the official download) and
+otherwise falls back to the best weight-free classical back end with a warning. SAM's image
+embeddings are cached per image, so the two pipelines below cost one encoder pass per image.
+""",
+    ),
+    (
+        "code",
+        """
+from sam_pipelines import (
+    BasicSamPipeline,
+    ForegroundBackgroundPointsPipeline,
+    ForegroundPointsPipeline,
+    resolve_segmenter,
+)
+
+segmenter = resolve_segmenter(settings.segmenter, checkpoint=settings.sam_checkpoint, device=device)
+print("segmenter:", segmenter.describe())
+""",
+    ),
+    (
+        "md",
+        """
+## `BasicSamPipeline`
+
+The assignment's contract: `__call__(images)` takes a normalised batch (B, 3, H, W) and returns
+bool masks (B, H, W); `segment(images, point_coords, point_labels)` takes int points (B, N, 2)
+in (x, y) order and labels (B, N) (1 foreground, 0 background), runs `set_image` and
+`predict(..., multimask_output=True)` per image and keeps the mask with the highest score. The
+base class prompts the image centre. Both approaches below subclass it and override `__call__`
+only.
+""",
+    ),
+    (
+        "code",
+        """
+print(inspect.getsource(BasicSamPipeline.segment))
+baseline = BasicSamPipeline(segmenter)
+""",
+    ),
+    (
+        "md",
+        """
+## The two approaches
+
+The strategies come from the `prompting` registry; `scripts/compare_strategies.py` compares all
+of them (the table at the end of this notebook) and these two are the best of each kind there.
+""",
+    ),
+    (
+        "code",
+        """
+from prompting import get_strategy
+
+FG_STRATEGY = "flood_heat"        # approach 1: foreground point(s) only
+FG_BG_STRATEGY = "flood_heat_bg"  # approach 2: foreground and background points
+
+for name in (FG_STRATEGY, FG_BG_STRATEGY):
+    print(f"{name}: {get_strategy(name).description}")
+
+model.eval()
+pipeline_fg = ForegroundPointsPipeline(model, FG_STRATEGY, GradCAM, target_layers=target_layers,
+                                       segmenter=segmenter)
+pipeline_fg_bg = ForegroundBackgroundPointsPipeline(model, FG_BG_STRATEGY, GradCAM,
+                                                    target_layers=target_layers,
+                                                    segmenter=segmenter)
+print(pipeline_fg.settings())
+print(pipeline_fg_bg.settings())
+""",
+    ),
+    (
+        "md",
+        """
+## Evaluation
+
+Both pipelines on the test split with the template's evaluation batch size (5). Point metrics
+are reported separately for foreground points (*hit rate*: share inside the ground-truth mask;
+*distance*: pixels to the mask's centre of mass) and background points (*correctness*: share
+outside the mask; a high hit rate would be bad for them). IoU is per image, averaged.
+""",
+    ),
+    (
+        "code",
+        """
+from evaluation.pipeline_eval import evaluate_pipeline
+from evaluation.tables import latex_table, text_table
+
+results = [
+    evaluate_pipeline(p, test_dataset, batch_size=5, limit=settings.limit)
+    for p in (pipeline_fg, pipeline_fg_bg)
+]
+rows = [{k: v for k, v in r.items() if k != "arrays"} for r in results]
+caption = f"Test split ({rows[0]['n_images']} images), segmenter: {segmenter.describe()}"
+print(text_table(rows, caption))
+for row in rows:
+    print(row["strategy"], "per-class mIoU:",
+          {k: round(v, 3) for k, v in row["per_class_miou"].items()})
+""",
+    ),
+    (
+        "code",
+        """
+print(latex_table(rows, caption, label="tab:pipelines"))
+""",
+    ),
+    ("md", "## Examples"),
+    (
+        "code",
+        """
+from evaluation.pipeline_eval import to_comparison_results
+from figures_lib.examples import strategy_examples_figure
+
+evaluated = to_comparison_results(results, segmenter.describe())
+for row in rows:
+    display(strategy_examples_figure(evaluated, row["strategy"]))
+""",
+    ),
+    (
+        "md",
+        """
+## All strategies
+
+`python scripts/compare_strategies.py` writes `figures/metrics.tex` with every registered
+strategy, the oracle ceiling and the supervised reference; it is shown here when present.
+""",
+    ),
+    (
+        "code",
+        """
+table = Path("figures/metrics.tex")
+print(table.read_text() if table.exists() else "run scripts/compare_strategies.py to make it")
+""",
+    ),
 ]

@@ -1,0 +1,265 @@
+"""Charts of the comparison numbers: IoU distributions, per-class mean IoU, point metrics.
+
+Everything is read from ``metrics.json`` and ``per_image.csv``; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from figures_lib.results import AUTOMATIC_KINDS, ComparisonResults
+from figures_lib.style import (
+    FULL_WIDTH,
+    KIND_COLOURS,
+    KIND_NAMES,
+    new_figure,
+    report_style,
+    set_title,
+)
+from shapes import CLASSES
+
+#: The public solution's numbers (real course data, SAM ViT-B, ImageNet-pretrained ResNet-18).
+PUBLIC_SOLUTION = {"miou": 0.726, "fg_hit_rate": 0.684, "fg_distance_px": 5.99}
+PUBLIC_LABEL = "public solution (real data)"
+HATCHES = {"oracle": "///", "supervised": "..."}
+
+
+def _num(value: Any) -> float:
+    return float("nan") if value is None or value == "" else float(value)
+
+
+def _kind_legend(kinds: Sequence[str]) -> list[Patch]:
+    return [
+        Patch(facecolor=KIND_COLOURS[k], label=KIND_NAMES[k]) for k in KIND_COLOURS if k in kinds
+    ]
+
+
+def bounded_density(values: np.ndarray, bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """A density of values in 0..1 that stays inside 0..1 (a lightly smoothed histogram).
+
+    Returns:
+        (coords, density) float arrays (bins + 2,): bin centres plus both ends; the density
+        peaks at 1.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    smooth = np.convolve(
+        np.pad(counts.astype(float), 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid"
+    )
+    centres = (edges[:-1] + edges[1:]) / 2
+    coords = np.concatenate([[0.0], centres, [1.0]])
+    density = np.concatenate([[smooth[0]], smooth, [smooth[-1]]])
+    peak = density.max()
+    return coords, density / peak if peak > 0 else density
+
+
+@report_style
+def iou_distribution_figure(
+    results: ComparisonResults,
+    reference: Mapping[str, float] | None = PUBLIC_SOLUTION,
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """Per-image IoU of every row as a horizontal violin bounded to 0..1 (mean as a black
+    diamond, median as a white bar), with the mean and the shares of IoU < 0.1 and >= 0.9 on
+    the right: a bimodal (hit-or-miss) pipeline puts its mass at both ends.
+
+    Args:
+        results: a loaded results folder.
+        reference: optional ``{"miou": ...}`` drawn as a dashed line (the public solution).
+        width: figure width in inches.
+    """
+    rows = [r for r in results.rows if r["strategy"] in {p["strategy"] for p in results.per_image}]
+    data = [(r, results.ious(r["strategy"])) for r in rows]
+    data = [(r, v[~np.isnan(v)]) for r, v in data if (~np.isnan(v)).any()]
+    if not data:
+        raise ValueError("per_image.csv holds no IoU values")
+    fig = new_figure(width, 0.32 * len(data) + 1.3)
+    ax = fig.subplots()
+    pos = np.arange(len(data))[::-1]
+    stats = []
+    for (_, v), _p in zip(data, pos, strict=True):
+        coords, dens = bounded_density(v)
+        stats.append(
+            {
+                "coords": coords,
+                "vals": dens,
+                "mean": v.mean(),
+                "median": np.median(v),
+                "min": v.min(),
+                "max": v.max(),
+            }
+        )
+    parts = ax.violin(
+        stats,
+        positions=pos,
+        orientation="horizontal",
+        widths=0.85,
+        showmeans=False,
+        showextrema=False,
+        showmedians=False,
+    )
+    for body, (r, _) in zip(parts["bodies"], data, strict=True):
+        body.set_facecolor(KIND_COLOURS.get(r["kind"], "#333333"))
+        body.set_edgecolor("black")
+        body.set_linewidth(0.5)
+        body.set_alpha(0.8)
+    means = [v.mean() for _, v in data]
+    medians = [np.median(v) for _, v in data]
+    ax.scatter(means, pos, marker="D", s=14, c="black", zorder=3, label="mean IoU")
+    ax.scatter(
+        medians,
+        pos,
+        marker="o",
+        s=12,
+        c="white",
+        edgecolors="black",
+        linewidths=0.6,
+        zorder=3,
+        label="median IoU",
+    )
+    if reference and "miou" in reference:
+        ax.axvline(
+            reference["miou"],
+            color="black",
+            ls="--",
+            lw=0.8,
+            label=f"{PUBLIC_LABEL}: mIoU {100 * reference['miou']:.1f} %",
+        )
+    ax.set_yticks(pos, [r["strategy"] for r, _ in data])
+    ax.set_ylim(-0.6, len(data) - 0.4)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("IoU per image")
+    ax.grid(axis="x", alpha=0.3)
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(
+        pos,
+        [
+            f"{100 * v.mean():5.1f} {100 * (v < 0.1).mean():5.0f} {100 * (v >= 0.9).mean():5.0f}"
+            for _, v in data
+        ],
+        family="monospace",
+    )
+    right.set_title(
+        " mean  <0.1  ≥0.9\n  IoU share (%)", loc="right", family="monospace", fontsize=6, x=1.17
+    )
+    handles = _kind_legend([r["kind"] for r, _ in data]) + ax.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    set_title(
+        fig, f"IoU per image and strategy (violin: distribution in 0..1)\n{results.caption()}"
+    )
+    return fig
+
+
+def select_rows(results: ComparisonResults, top: int = 4) -> list[dict[str, Any]]:
+    """The ``top`` label-free rows by mIoU, the best oracle row and every supervised row."""
+    auto = [r for r in results.rows if r["kind"] in AUTOMATIC_KINDS and r.get("miou") is not None]
+    auto = sorted(auto, key=lambda r: -r["miou"])[:top]
+    oracle = [r for r in results.rows if r["kind"] == "oracle" and r.get("miou") is not None]
+    oracle = sorted(oracle, key=lambda r: -r["miou"])[:1]
+    supervised = [
+        r for r in results.rows if r["kind"] == "supervised" and r.get("miou") is not None
+    ]
+    return auto + oracle + supervised
+
+
+@report_style
+def per_class_miou_figure(
+    results: ComparisonResults, top: int = 4, width: float = FULL_WIDTH
+) -> Figure:
+    """Grouped bars of mean IoU per class (and over all classes) for :func:`select_rows`:
+    hatched bars are oracle (///) and supervised (...) references."""
+    rows = select_rows(results, top)
+    if not rows:
+        raise ValueError("no row has a mean IoU")
+    groups = [*CLASSES, "all"]
+    fig = new_figure(width, 2.9)
+    ax = fig.subplots()
+    n = len(rows)
+    bar = 0.8 / n
+    colours = [f"C{i % 10}" for i in range(n)]
+    for j, r in enumerate(rows):
+        per_class = r.get("per_class_miou") or {}
+        values = [_num(per_class.get(c)) for c in CLASSES] + [_num(r.get("miou"))]
+        x = np.arange(len(groups)) - 0.4 + bar * (j + 0.5)
+        ax.bar(
+            x,
+            100 * np.asarray(values),
+            width=bar,
+            color=colours[j],
+            hatch=HATCHES.get(r["kind"]),
+            edgecolor="black",
+            linewidth=0.4,
+            label=f"{r['strategy']} ({r['kind']})",
+        )
+    ax.set_xticks(np.arange(len(groups)), groups)
+    ax.axvline(len(CLASSES) - 0.5, color="black", lw=0.6)
+    ax.set_ylabel("mean IoU (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=min(3, n), frameon=False)
+    kinds = {r["kind"] for r in rows}
+    parts = [f"top {top} label-free strategies"]
+    parts += [
+        name
+        for kind, name in (("oracle", "best oracle"), ("supervised", "supervised"))
+        if kind in kinds
+    ]
+    set_title(fig, f"Mean IoU per class: {', '.join(parts)}\n{results.caption()}")
+    return fig
+
+
+@report_style
+def points_metrics_figure(
+    results: ComparisonResults,
+    reference: Mapping[str, float] | None = PUBLIC_SOLUTION,
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """Side by side per strategy with points: foreground hit rate (higher is better),
+    background correctness (share of background points outside the mask; higher is better,
+    "none" without background points) and mean foreground distance to the mask centre (px;
+    lower is better)."""
+    rows = [
+        r for r in results.rows if r["kind"] != "supervised" and r.get("fg_hit_rate") is not None
+    ]
+    if not rows:
+        raise ValueError("no row has point metrics")
+    panels = (
+        ("fg_hit_rate", "FG hit rate (%) ↑", 100.0),
+        ("bg_correct_rate", "BG correct (%) ↑", 100.0),
+        ("fg_distance_px", "FG dist. to centre (px) ↓", 1.0),
+    )
+    fig = new_figure(width, 0.24 * len(rows) + 1.3)
+    axes = fig.subplots(1, 3, sharey=True)
+    pos = np.arange(len(rows))[::-1]
+    colours = [KIND_COLOURS.get(r["kind"], "#333333") for r in rows]
+    for ax, (key, label, scale) in zip(axes, panels, strict=True):
+        values = np.array([_num(r.get(key)) for r in rows]) * scale
+        ax.barh(pos, np.nan_to_num(values), color=colours, height=0.7)
+        top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+        for p, v in zip(pos, values, strict=True):
+            text = "none" if np.isnan(v) else (f"{v:.1f}" if scale == 100.0 else f"{v:.2f}")
+            ax.text((0 if np.isnan(v) else v) + 0.01 * top, p, text, va="center", fontsize=6)
+        ax.set_xlim(0, (100 if scale == 100.0 else top) * 1.3)
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.3)
+        if reference and key in reference:
+            ref = reference[key] * scale
+            ax.axvline(ref, color="black", ls="--", lw=0.8, label=PUBLIC_LABEL)
+    axes[0].set_yticks(pos, [r["strategy"] for r in rows])
+    axes[0].set_ylim(-0.6, len(rows) - 0.4)
+    handles = _kind_legend([r["kind"] for r in rows])
+    if reference:
+        handles += axes[0].get_legend_handles_labels()[0][:1]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    set_title(
+        fig,
+        f"Point prompts against the ground truth (independent of the segmenter)\n"
+        f"{results.caption(segmenter=False)}",
+    )
+    return fig

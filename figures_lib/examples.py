@@ -1,0 +1,227 @@
+"""Image galleries: examples of a strategy, its worst failures, supervised vs label-free, and the
+dataset example. All read saved arrays only (``predictions.npz`` and ``per_image.csv``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from cam.overlay import heatmap_to_rgb
+from figures_lib.results import ComparisonResults
+from figures_lib.style import (
+    FULL_WIDTH,
+    PNG_DPI,
+    draw_points,
+    first_of_each_class,
+    image_axis,
+    new_figure,
+    pick_indices,
+    report_style,
+    set_title,
+    wrap_text,
+)
+from shapes import CLASSES
+
+EXAMPLE_COLUMNS = (
+    "Image",
+    "Grad-CAM",
+    "Points (fg green, bg red)",
+    "Predicted mask",
+    "Ground truth",
+)
+
+
+def _label_iou(ax: Axes, iou: float) -> None:
+    """The IoU under the panel (not on it, where it could hide mask pixels)."""
+    ax.set_xlabel("IoU n/a" if np.isnan(iou) else f"IoU {iou:.2f}", fontsize=6, labelpad=4)
+
+
+def _strategy_label(row: dict[str, Any]) -> str:
+    if row["kind"] == "supervised":
+        return f"{row['strategy']} (supervised)"
+    return f"{row['strategy']} ({row['kind']}, {row['segmenter']})"
+
+
+def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
+    ax.imshow(mask.astype(bool), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+
+
+@report_style
+def example_grid(
+    results: ComparisonResults,
+    strategy: str,
+    indices: Sequence[int],
+    title: str,
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """One row per image: image, JET heat map, the strategy's points on the image, its predicted
+    mask (with its IoU) and the ground truth.
+
+    Args:
+        results: a loaded results folder.
+        strategy: a strategy with saved predictions.
+        indices: image indices to show, top to bottom (indices past the split are an error).
+        title: the figure title.
+        width: figure width in inches (5 panels per row).
+
+    Raises:
+        KeyError: ``strategy`` has no saved predictions.
+        ValueError: ``indices`` is empty or holds an index outside the split.
+    """
+    pred = results.predictions
+    if strategy not in pred.pred:
+        raise KeyError(f"no saved predictions for {strategy!r}; saved: {pred.strategies}")
+    kept, skipped = pick_indices(indices, results.n_images)
+    if skipped or not kept:
+        raise ValueError(f"indices {list(indices)} must be non-empty and < {results.n_images}")
+    ious = results.ious(strategy)
+    panel = width / len(EXAMPLE_COLUMNS)
+    height, w = pred.images.shape[1:3]
+    fig = new_figure(width, len(kept) * panel * height / w * 1.2 + 0.55)
+    axes = fig.subplots(len(kept), len(EXAMPLE_COLUMNS), squeeze=False)
+    heat = heatmap_to_rgb(pred.cams[kept])
+    for r, i in enumerate(kept):
+        row = axes[r]
+        row[0].imshow(pred.images[i], interpolation="nearest")
+        row[1].imshow(heat[r], interpolation="nearest")
+        row[2].imshow(pred.images[i], interpolation="nearest")
+        draw_points(row[2], pred.coords[strategy][i], pred.point_labels[strategy][i])
+        if pred.coords[strategy].shape[1] == 0:
+            row[2].text(
+                0.5,
+                0.5,
+                "no points",
+                transform=row[2].transAxes,
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white",
+            )
+        _mask_panel(row[3], pred.pred[strategy][i])
+        draw_points(row[3], pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
+        _label_iou(row[3], ious[i])
+        _mask_panel(row[4], pred.gt_masks[i])
+        row[0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
+        for ax in row:
+            image_axis(ax)
+            ax.set_xlim(-0.5, w - 0.5)
+            ax.set_ylim(height - 0.5, -0.5)
+    for col, name in enumerate(EXAMPLE_COLUMNS):
+        axes[0, col].set_title(name)
+    set_title(fig, title)
+    return fig
+
+
+def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figure:
+    """:func:`example_grid` on the first image of each class, titled with the strategy, its
+    kind and segmenter, and the split."""
+    row = results.row(strategy)
+    indices = first_of_each_class(results.predictions.classes, len(CLASSES))
+    miou = row.get("miou")
+    score = "" if miou is None else f", mIoU {100 * miou:.1f} %"
+    title = (
+        f"{_strategy_label(row)}: first image of each class\n"
+        f"{results.caption(segmenter=False)}{score}"
+    )
+    return example_grid(results, strategy, indices, title)
+
+
+def worst_indices(ious: np.ndarray, n: int) -> list[int]:
+    """Indices of the ``n`` lowest IoUs (ties by index; NaN IoUs are left out)."""
+    order = np.argsort(np.where(np.isnan(ious), np.inf, ious), kind="stable")
+    valid = [int(i) for i in order if not np.isnan(ious[i])]
+    return valid[:n]
+
+
+def worst_failures_figure(
+    results: ComparisonResults, strategy: str | None = None, n: int = 6
+) -> Figure:
+    """The ``n`` lowest-IoU images of ``strategy`` (default: the best label-free strategy) as an
+    :func:`example_grid`."""
+    row = results.best_automatic() if strategy is None else results.row(strategy)
+    indices = worst_indices(results.ious(row["strategy"]), n)
+    if not indices:
+        raise ValueError(f"{row['strategy']} has no per-image IoU in per_image.csv")
+    best = ", the best label-free strategy" if strategy is None else ""
+    title = f"Lowest-IoU images of {_strategy_label(row)}{best}\n{results.caption(segmenter=False)}"
+    return example_grid(results, row["strategy"], indices, title)
+
+
+@report_style
+def supervised_vs_best_figure(
+    results: ComparisonResults, n_rows: int | None = None, width: float = FULL_WIDTH
+) -> Figure:
+    """Image, ground truth, the best label-free strategy's mask (with its points) and each
+    supervised model's mask, on the first image of each class.
+
+    Raises:
+        ValueError: the results have no ``supervised`` row with saved masks.
+    """
+    supervised = results.with_predictions(("supervised",))
+    if not supervised:
+        raise ValueError(
+            "the results hold no supervised rows with saved masks "
+            "(train one with scripts/train_supervised.py, then rerun the comparison)"
+        )
+    best = results.best_automatic()
+    pred = results.predictions
+    indices = first_of_each_class(pred.classes, len(CLASSES))[:n_rows]
+    shown = [best, *supervised]
+    ncols = 2 + len(shown)
+    panel = width / ncols
+    height, w = pred.images.shape[1:3]
+    fig = new_figure(width, len(indices) * panel * height / w * 1.2 + 0.75)
+    axes = fig.subplots(len(indices), ncols, squeeze=False)
+    ious = {r["strategy"]: results.ious(r["strategy"]) for r in shown}
+    for r, i in enumerate(indices):
+        axes[r, 0].imshow(pred.images[i], interpolation="nearest")
+        _mask_panel(axes[r, 1], pred.gt_masks[i])
+        for c, srow in enumerate(shown, start=2):
+            name = srow["strategy"]
+            _mask_panel(axes[r, c], pred.pred[name][i])
+            draw_points(axes[r, c], pred.coords[name][i], pred.point_labels[name][i], size=14)
+            _label_iou(axes[r, c], ious[name][i])
+        axes[r, 0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
+        for ax in axes[r]:
+            image_axis(ax)
+            ax.set_xlim(-0.5, w - 0.5)
+            ax.set_ylim(height - 0.5, -0.5)
+    titles = ["Image", "Ground truth"]
+    for s in shown:
+        role = "supervised" if s["kind"] == "supervised" else "best label-free"
+        miou = "" if s.get("miou") is None else f", mIoU {100 * s['miou']:.1f} %"
+        titles.append(wrap_text(f"{s['strategy']}\n({role}{miou})", panel, 6))
+    for c, t in enumerate(titles):
+        axes[0, c].set_title(t, fontsize=6)
+    set_title(
+        fig,
+        f"Supervised models (trained on masks) vs the best label-free strategy "
+        f"(segmenter: {best['segmenter']})\n{results.caption(segmenter=False)}",
+    )
+    return fig
+
+
+@report_style
+def dataset_example_figure(results: ComparisonResults, index: int = 3) -> Figure:
+    """The "Image | Mask" view of one image, in the style of the course dataset's example picture
+    (615 x 265 px at 150 dpi, mask in viridis), for a side-by-side with the real dataset.
+
+    Raises:
+        ValueError: ``index`` is outside the split.
+    """
+    pred = results.predictions
+    if not 0 <= index < results.n_images:
+        raise ValueError(f"index {index} is outside the split of {results.n_images} images")
+    fig = new_figure(615 / PNG_DPI, 265 / PNG_DPI)
+    axes = fig.subplots(1, 2)
+    axes[0].imshow(pred.images[index])
+    axes[0].set_title("Image", fontsize=10)
+    axes[1].imshow(pred.gt_masks[index].astype(np.uint8))
+    axes[1].set_title("Mask", fontsize=10)
+    for ax in axes:
+        ax.set_axis_off()
+    return fig

@@ -1,0 +1,193 @@
+"""Making every report figure from a results folder (the logic of ``scripts/make_figures.py``)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from figures_lib.charts import (
+    PUBLIC_SOLUTION,
+    iou_distribution_figure,
+    per_class_miou_figure,
+    points_metrics_figure,
+)
+from figures_lib.examples import (
+    dataset_example_figure,
+    strategy_examples_figure,
+    supervised_vs_best_figure,
+    worst_failures_figure,
+)
+from figures_lib.gradcam import TEMPLATE_INDICES, gradcam_check_figure
+from figures_lib.results import ComparisonResults, load_results
+from figures_lib.style import pick_indices, save_figure
+from shapes import CLASSES
+
+#: Figure groups, in the order they are made (``--only`` takes these names).
+FIGURE_GROUPS = (
+    "gradcam_check",
+    "examples",
+    "iou_distribution",
+    "per_class_miou",
+    "points_metrics",
+    "worst_failures",
+    "supervised_vs_best",
+    "dataset_example",
+    "feature_maps",
+)
+#: The test index of the dataset example (the course's example picture shows test #3).
+EXAMPLE_INDEX = 3
+
+
+@dataclass(frozen=True)
+class FigureOptions:
+    """Choices of ``make_figures.py`` (see its ``--help``)."""
+
+    only: tuple[str, ...] = FIGURE_GROUPS
+    worst: int = 6
+    top: int = 4
+    reference: bool = True
+    data: Path | None = None
+    classifier_preset: str | None = None
+    checkpoints: Path | None = None
+    feature_maps: bool = True
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def load_classifier(results: ComparisonResults, options: FigureOptions) -> Any | None:
+    """The run's classifier via ``classifier.load_or_train`` with the run's preset and checkpoint
+    folder (None, with a note, when that function or the dataset is not available)."""
+    try:
+        from classifier import load_or_train
+    except ImportError:
+        _note("skipping feature_maps: classifier.load_or_train is not available")
+        return None
+    config = results.settings.get("config", {})
+    root = options.data or Path(results.settings.get("dataset", {}).get("path", ""))
+    if not (root / "images").is_dir():
+        _note(f"skipping feature_maps: no dataset at '{root}' (pass --data)")
+        return None
+    from evaluation.compare import classifier_config
+
+    preset = options.classifier_preset or config.get("classifier_preset", "default")
+    checkpoints = options.checkpoints or Path(config.get("checkpoints", "checkpoints"))
+    _note(
+        f"feature_maps: loading the {preset!r} classifier for {root} from {checkpoints} "
+        "(trained first if not cached)"
+    )
+    model, _ = load_or_train(root, classifier_config(preset), cache_dir=checkpoints)
+    return model
+
+
+def build_figures(
+    results: ComparisonResults,
+    options: FigureOptions,
+    model: Any | None = None,
+    no_model_reason: str | None = "no classifier given",
+) -> dict[str, Callable[[], Figure]]:
+    """{file name: function drawing it} for the selected groups that apply to these results.
+
+    Groups that do not apply (no supervised rows; no model for the feature maps) are left out
+    with a note on stderr (``no_model_reason`` says why there is no model; None: no note).
+    """
+    unknown = set(options.only) - set(FIGURE_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown figure(s) {sorted(unknown)}; expected some of {FIGURE_GROUPS}")
+    reference = PUBLIC_SOLUTION if options.reference else None
+    want = set(options.only)
+    jobs: dict[str, Callable[[], Figure]] = {}
+    if "gradcam_check" in want:
+        _, skipped = pick_indices(TEMPLATE_INDICES, results.n_images)
+        if skipped:
+            _note(
+                f"gradcam_check: skipping index(es) {skipped}, the {results.split} split has "
+                f"{results.n_images} images"
+            )
+        jobs["gradcam_check"] = lambda: gradcam_check_figure(results)
+    if "examples" in want:
+        for row in results.with_predictions():
+            name = row["strategy"]
+            stem = f"examples_{file_stem(name)}"
+            if stem in jobs:
+                raise ValueError(f"strategies {name!r} and another map to the same file {stem}")
+            jobs[stem] = lambda n=name: strategy_examples_figure(results, n)
+    if "iou_distribution" in want:
+        jobs["iou_distribution"] = lambda: iou_distribution_figure(results, reference)
+    if "per_class_miou" in want:
+        jobs["per_class_miou"] = lambda: per_class_miou_figure(results, options.top)
+    if "points_metrics" in want:
+        jobs["points_metrics"] = lambda: points_metrics_figure(results, reference)
+    if "worst_failures" in want:
+        jobs["worst_failures"] = lambda: worst_failures_figure(results, n=options.worst)
+    if "supervised_vs_best" in want:
+        if results.with_predictions(("supervised",)):
+            jobs["supervised_vs_best"] = lambda: supervised_vs_best_figure(results)
+        else:
+            _note("skipping supervised_vs_best: the results have no supervised rows")
+    if "dataset_example" in want:
+        if results.n_images > EXAMPLE_INDEX:
+            if results.split != "test":
+                _note(
+                    f"dataset_example shows #{EXAMPLE_INDEX} of the {results.split} split, "
+                    "not of test"
+                )
+            jobs["dataset_example"] = lambda: dataset_example_figure(results, EXAMPLE_INDEX)
+        else:
+            _note(f"skipping dataset_example: the split has only {results.n_images} images")
+    if "feature_maps" in want and options.feature_maps:
+        if model is None:
+            if no_model_reason:
+                _note(f"skipping feature_maps: {no_model_reason}")
+        else:
+            jobs["feature_maps"] = lambda: _feature_maps(results, model)
+    return jobs
+
+
+def file_stem(name: str) -> str:
+    """A file-name-safe form of a strategy name: ``"flood_heat [select=cam, refine]"`` ->
+    ``"flood_heat-select_cam-refine"``."""
+    parts = re.split(r"[^A-Za-z0-9_.+-]+", name.replace("=", "_"))
+    return "-".join(p for p in parts if p) or "unnamed"
+
+
+def _feature_maps(results: ComparisonResults, model: Any) -> Figure:
+    from figures_lib.features import feature_maps_figure
+
+    index = EXAMPLE_INDEX if results.n_images > EXAMPLE_INDEX else 0
+    pred = results.predictions
+    label = int(pred.classes[index])
+    description = f"{results.split} #{index} ({CLASSES[label]})"
+    return feature_maps_figure(model, pred.images[index], label, description=description)
+
+
+def make_figures(
+    results_dir: Path, out_dir: Path, options: FigureOptions = FigureOptions()
+) -> dict[str, list[Path]]:
+    """Load ``results_dir``, draw the selected figures and save each as PNG and PDF in
+    ``out_dir``.
+
+    Returns:
+        {figure name: [png path, pdf path]}.
+
+    Raises:
+        MissingResultsError: a results file is missing (the message names the command to run).
+    """
+    results = load_results(results_dir)
+    model = None
+    if "feature_maps" in options.only and options.feature_maps:
+        model = load_classifier(results, options)
+    written: dict[str, list[Path]] = {}
+    # load_classifier has already said why it found no model
+    jobs = build_figures(results, options, model, no_model_reason=None)
+    for name, draw in tqdm(jobs.items(), desc="figures"):
+        written[name] = save_figure(draw(), out_dir, name)
+    return written

@@ -1,0 +1,99 @@
+"""Draw the report figures from what ``scripts/compare_strategies.py`` saved (nothing that is
+saved there is recomputed; only the feature maps run the classifier).
+
+Examples::
+
+    python scripts/make_figures.py                                  # figures/ -> figures/
+    python scripts/make_figures.py --results runs/quick --out runs/quick/figures
+    python scripts/make_figures.py --only iou_distribution points_metrics
+    python scripts/make_figures.py --no-feature-maps                # no classifier needed
+
+Reads metrics.json, per_image.csv and predictions.npz from --results and writes every figure
+as <name>.png (150 dpi) and <name>.pdf into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from figures_lib.make import FIGURE_GROUPS, FigureOptions, make_figures
+from figures_lib.results import MissingResultsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=Path("figures"),
+        help="folder written by compare_strategies.py --out (default: figures)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("figures"), help="where the figures go (default: figures)"
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=FIGURE_GROUPS,
+        default=list(FIGURE_GROUPS),
+        help="figure groups to draw (default: all)",
+    )
+    p.add_argument("--worst", type=int, default=6, help="images in the worst-failures gallery")
+    p.add_argument(
+        "--top", type=int, default=4, help="label-free strategies in the per-class chart"
+    )
+    p.add_argument(
+        "--public-reference",
+        action="store_true",
+        help="draw the public solution's numbers (real course data, real SAM ViT-B: a "
+        "different setting, not measured here) as dashed lines",
+    )
+    p.add_argument(
+        "--no-feature-maps",
+        action="store_true",
+        help="skip the feature maps (the only figure that needs the classifier)",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset of the classifier (default: the one in metrics.json)",
+    )
+    p.add_argument(
+        "--classifier-preset",
+        default=None,
+        help="classifier recipe (default: the one in metrics.json)",
+    )
+    p.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="classifier checkpoint cache (default: the one in metrics.json)",
+    )
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    options = FigureOptions(
+        only=tuple(args.only),
+        worst=args.worst,
+        top=args.top,
+        reference=args.public_reference,
+        data=args.data,
+        classifier_preset=args.classifier_preset,
+        checkpoints=args.checkpoints,
+        feature_maps=not args.no_feature_maps,
+    )
+    written = make_figures(args.results, args.out, options)
+    for name, paths in written.items():
+        print(f"{name}: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(build_parser().parse_args()))
+    except (MissingResultsError, ValueError) as exc:
+        sys.exit(f"error: {exc}")

@@ -1,0 +1,194 @@
+"""The main job end to end on a tiny dataset, and its results writers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluation.tables import best_automatic, latex_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "compare_strategies.py"
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    work = tmp_path_factory.mktemp("compare")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "prepare_data.py"),
+            "--out",
+            str(work / "ds"),
+            "--train",
+            "30",
+            "--val",
+            "10",
+            "--test",
+            "12",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    done = _run(
+        "--data",
+        str(work / "ds"),
+        "--classifier-preset",
+        "tiny",
+        "--segmenter",
+        "flood_fill",
+        "--out",
+        str(work / "out"),
+        "--checkpoints",
+        str(work / "ck"),
+        "--cache-dir",
+        str(work / "cache"),
+        cwd=work,
+    )
+    return work, done
+
+
+def test_cli_writes_all_outputs(tiny_run) -> None:
+    work, done = tiny_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = work / "out"
+    for name in ("metrics.json", "metrics.csv", "per_image.csv", "metrics.tex", "predictions.npz"):
+        assert (out / name).stat().st_size > 0, name
+    result = json.loads((out / "metrics.json").read_text())
+    settings, rows = result["settings"], result["rows"]
+    assert settings["dataset"]["n_images"] == 12 and len(settings["dataset"]["fingerprint"]) == 16
+    assert settings["config"]["segmenter"] == "flood_fill"
+    assert "test_accuracy" in json.dumps(settings["classifier"])
+    from prompting import list_strategies
+
+    plain = {r["strategy"] for r in rows if "[" not in r["strategy"]}
+    assert set(list_strategies()) <= plain
+    for row in rows:
+        assert row["segmenter"] == "flood_fill" and row["n_images"] == 12
+        assert "sam" not in row["segmenter"].lower()
+        assert row["kind"] in ("fg", "fg+bg", "oracle", "supervised")
+        assert 0.0 <= row["miou"] <= 1.0
+        if row["kind"] == "fg":
+            assert row["bg_correct_rate"] is None
+    with (out / "per_image.csv").open() as f:
+        per_image = list(csv.DictReader(f))
+    assert len(per_image) == 12 * len(rows)
+    # the summary's mean IoU is the mean of the per-image IoUs
+    first = rows[0]["strategy"]
+    ious = [float(r["iou"]) for r in per_image if r["strategy"] == first]
+    assert abs(sum(ious) / len(ious) - rows[0]["miou"]) < 1e-9
+    assert "flood_fill" in done.stdout and "mIoU" in done.stdout
+
+
+def test_same_seed_same_numbers(tiny_run) -> None:
+    work, first = tiny_run
+    assert first.returncode == 0
+    again = _run(
+        "--data",
+        str(work / "ds"),
+        "--classifier-preset",
+        "tiny",
+        "--segmenter",
+        "flood_fill",
+        "--out",
+        str(work / "out2"),
+        "--checkpoints",
+        str(work / "ck"),
+        "--cache-dir",
+        str(work / "cache2"),
+        "--strategies",
+        "cam_*",
+        "oracle_*",
+        cwd=work,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    a = {r["strategy"]: r for r in json.loads((work / "out/metrics.json").read_text())["rows"]}
+    b = {r["strategy"]: r for r in json.loads((work / "out2/metrics.json").read_text())["rows"]}
+    plain_b = {k for k in b if "[" not in k}
+    assert plain_b and all(k.startswith(("cam_", "oracle_")) for k in plain_b)
+    for name in plain_b:
+        assert a[name]["miou"] == b[name]["miou"]
+        assert a[name]["fg_hit_rate"] == b[name]["fg_hit_rate"]
+
+
+def test_unknown_names_fail_with_the_list(tmp_path: Path) -> None:
+    bad = _run("--strategies", "no_such_strategy", "--data", str(tmp_path / "none"), cwd=tmp_path)
+    assert bad.returncode != 0 and "cam_argmax" in bad.stderr
+    bad = _run(
+        "--segmenter",
+        "nonesuch",
+        "--strategies",
+        "center",
+        "--data",
+        str(tmp_path / "none"),
+        "--limit",
+        "1",
+        cwd=tmp_path,
+    )
+    assert bad.returncode != 0 and "flood_fill" in bad.stderr
+
+
+def test_list_prints_registries(tmp_path: Path) -> None:
+    done = _run("--list", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "cam_argmax" in done.stdout and "flood_fill" in done.stdout
+
+
+def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:
+    rows = [
+        {
+            "strategy": "a_x",
+            "kind": "fg",
+            "segmenter": "s",
+            "n_images": 2,
+            "fg_hit_rate": 0.5,
+            "bg_correct_rate": None,
+            "fg_distance_px": 3.0,
+            "miou": 0.6,
+            "iou_std": 0.1,
+        },
+        {
+            "strategy": "b",
+            "kind": "fg+bg",
+            "segmenter": "s",
+            "n_images": 2,
+            "fg_hit_rate": 0.9,
+            "bg_correct_rate": 1.0,
+            "fg_distance_px": 1.0,
+            "miou": 0.8,
+            "iou_std": 0.2,
+        },
+        {
+            "strategy": "o",
+            "kind": "oracle",
+            "segmenter": "s",
+            "n_images": 2,
+            "fg_hit_rate": 1.0,
+            "bg_correct_rate": 1.0,
+            "fg_distance_px": 0.0,
+            "miou": 0.95,
+            "iou_std": 0.0,
+        },
+    ]
+    assert best_automatic(rows) == {
+        "fg_hit_rate": 0.9,
+        "bg_correct_rate": 1.0,
+        "fg_distance_px": 1.0,
+        "miou": 0.8,
+    }
+    tex = latex_table(rows, "caption with_underscore")
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"a\_x" in tex
+    assert r"\textbf{80.0} $\pm$ 20.0" in tex
+    assert r"\textbf{95.0}" not in tex  # oracles never bold
+    assert tex.index("Oracle") < tex.index(r"\texttt{o}")
