@@ -1,0 +1,176 @@
+"""The checkpoint cache: one file per (dataset fingerprint, training settings).
+
+``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the state dict, the settings,
+the fingerprint and the :class:`TrainingInfo`; the same settings and info sit beside it as
+``.json``. A checkpoint that cannot be read, or whose stored settings or fingerprint differ from
+the requested ones, is reported with a warning and retrained, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+import time
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from classifier.config import SCRATCH, TrainConfig, TrainingInfo
+from classifier.model import build_classifier
+from classifier.train import resolve_background_spec, resolve_recipe, train_classifier
+from shapes.fingerprint import dataset_fingerprint
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A cached checkpoint is unreadable or was made for other settings or another dataset."""
+
+
+def settings_key(fingerprint: str, recipe: str, config: TrainConfig) -> str:
+    """12 hex digits identifying (dataset, recipe, settings)."""
+    blob = json.dumps(
+        {
+            "format": FORMAT,
+            "fingerprint": fingerprint,
+            "recipe": recipe,
+            "config": config.to_dict(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def checkpoint_path(
+    cache_dir: Path | str, fingerprint: str, recipe: str, config: TrainConfig
+) -> Path:
+    """Where the checkpoint for these inputs lives."""
+    return (
+        Path(cache_dir) / f"resnet18_{fingerprint}_{settings_key(fingerprint, recipe, config)}.pt"
+    )
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: nn.Module, info: TrainingInfo) -> None:
+    """Write the checkpoint and its ``.json`` sidecar atomically (no half-written files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info.checkpoint = str(path)
+    payload = {
+        "format": FORMAT,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": info.config,
+        "fingerprint": info.fingerprint,
+        "recipe": info.recipe,
+        "info": info.to_dict(),
+    }
+    _atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    sidecar = json.dumps(info.to_dict(), indent=2) + "\n"
+    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(sidecar))
+
+
+def load_checkpoint(
+    path: Path,
+    fingerprint: str,
+    recipe: str,
+    config: TrainConfig,
+    device: torch.device | str = "cpu",
+) -> tuple[nn.Module, TrainingInfo]:
+    """Load a checkpoint made for exactly these inputs.
+
+    Returns:
+        (model in eval mode on ``device``, its TrainingInfo with ``from_cache=True``).
+
+    Raises:
+        CheckpointError: unreadable file, or stored settings / fingerprint / recipe that differ.
+    """
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} is not a format-{FORMAT} classifier checkpoint")
+    stored: dict[str, Any] = {k: payload.get(k) for k in ("fingerprint", "recipe", "config")}
+    wanted = {"fingerprint": fingerprint, "recipe": recipe, "config": config.to_dict()}
+    # compare through JSON so that tuples and lists count as equal
+    for key in wanted:
+        if json.dumps(stored[key], sort_keys=True) != json.dumps(wanted[key], sort_keys=True):
+            raise CheckpointError(
+                f"checkpoint {path} was made for another {key}: stored {stored[key]!r}, "
+                f"wanted {wanted[key]!r}"
+            )
+    model = build_classifier()
+    try:
+        model.load_state_dict(payload["state_dict"])
+        info = TrainingInfo.from_dict(payload["info"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} has broken contents: {exc}") from exc
+    info.checkpoint, info.from_cache = str(path), True
+    return model.to(device).eval(), info
+
+
+def load_or_train(
+    data_root: Path | str,
+    config: TrainConfig | None = None,
+    cache_dir: Path | str = "checkpoints",
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    retrain: bool = False,
+) -> tuple[nn.Module, TrainingInfo]:
+    """The classifier for the dataset at ``data_root``: from the cache, or trained and cached.
+
+    Args:
+        data_root: dataset in the course layout (train, val and test splits).
+        config: training settings (default ``TrainConfig()``); ``recipe="auto"`` fine-tunes
+            ImageNet weights when they are available (torch hub cache or download), else trains
+            from scratch.
+        cache_dir: folder of cached checkpoints.
+        device: torch device.
+        progress: show tqdm bars while training.
+        retrain: ignore (and overwrite) a valid cached checkpoint.
+
+    Returns:
+        (ResNet-18 in eval mode on ``device``, taking ImageNet-normalised float32 images
+        (B, 3, H, W) and returning logits (B, 5); its :class:`TrainingInfo`).
+    """
+    config = TrainConfig() if config is None else config
+    data_root = Path(data_root)
+    device = torch.device(device)
+    fingerprint = dataset_fingerprint(data_root)
+    recipe = resolve_recipe(config)
+    if recipe[0] == SCRATCH:  # the background source is part of the settings
+        config = replace(config, backgrounds=resolve_background_spec(data_root, config.backgrounds))
+    path = checkpoint_path(cache_dir, fingerprint, recipe[0], config)
+    if path.exists() and not retrain:
+        start = time.perf_counter()
+        try:
+            model, info = load_checkpoint(path, fingerprint, recipe[0], config, device)
+        except CheckpointError as exc:
+            log.warning("%s -- retraining", exc)
+        else:
+            log.info("loaded cached classifier %s in %.1f s", path, time.perf_counter() - start)
+            return model, info
+    elif not retrain:
+        log.info("no cached classifier at %s: training", path)
+    model, info = train_classifier(data_root, config, device, progress, recipe, fingerprint)
+    save_checkpoint(path, model, info)
+    return model, info

@@ -1,0 +1,193 @@
+"""Training settings (a dataclass of defaults) and the record of a finished training.
+
+A :class:`TrainConfig` is saved inside every checkpoint and as JSON next to it; together with
+the dataset's fingerprint it keys the checkpoint cache (see :mod:`classifier.cache`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from shapes.draw import ShapeStyle
+
+#: Names of the two recipes; ``TrainConfig.recipe = "auto"`` picks one (see ``resolve_recipe``).
+SCRATCH = "scratch-curriculum"
+FINETUNE = "imagenet-finetune"
+
+#: The curriculum's first shapes: opaque, large and near the image centre.
+EASY_STYLE = ShapeStyle(
+    size_range=(16.0, 24.0),
+    alpha_range=(1.0, 1.0),
+    opaque_prob=1.0,
+    border_overhang=0.0,
+    center_jitter=0.3,
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train the ResNet-18 classifier; the defaults are the benchmark recipe.
+
+    Recipe selection:
+        recipe: ``"auto"`` uses ImageNet weights when they are in the torch hub cache or can be
+            downloaded (then the template's fine-tune), else trains from scratch with the
+            curriculum; ``"scratch-curriculum"`` or ``"imagenet-finetune"`` force one.
+
+    Template fine-tune (``imagenet-finetune``, on the fixed train split):
+        finetune_epochs, finetune_lr, weight_decay, batch_size: AdamW, 5 epochs, lr 2e-3,
+        weight decay 0.05, batch 128, as in the assignment's template.
+
+    From-scratch curriculum (``scratch-curriculum``):
+        steps: optimiser steps, ``batch_size`` images each.
+        lr, weight_decay, warmup_steps, decay_start: AdamW with linear warm-up to ``lr`` over
+            ``warmup_steps``, constant until ``decay_start`` (fraction of ``steps``), then cosine
+            decay to zero at the last step.
+        label_smoothing: cross-entropy label smoothing.
+        easy_steps, anneal_steps: the first ``easy_steps`` batches are all ``easy_style``
+            shapes; over the next ``anneal_steps`` the share of the real distribution grows
+            linearly from 0 to 1 (a per-sample mix, ``curriculum="mix"``) or every shape's
+            style moves from ``easy_style`` to ``real_style`` (``curriculum="interp"``).
+        fixed_fraction: share of each batch's real-distribution part taken from the dataset's
+            fixed train split (randomly flipped left-right) instead of freshly drawn.
+        backgrounds: background source for fresh samples (``"builtin"``, ``"cifar10"``, a path);
+            ``None`` reads it from the dataset's ``generation.json`` and falls back to
+            ``"builtin"``. Only the TRAIN pool is ever used.
+        zero_init_residual: start every residual block's last BatchNorm scale at zero.
+        bn_recalibration_batches: after training, re-estimate BatchNorm statistics from this
+            many fresh real-distribution batches (0 keeps the running averages).
+        eval_every: steps between validation evaluations (the learning curve's points).
+        keep_best: return the weights with the best validation accuracy (else the last ones).
+        channels_last: NHWC memory layout (faster convolutions on CPU).
+        precision: ``"bf16"`` trains (and validates) under bfloat16 autocast, ``"fp32"`` does
+            not, ``"auto"`` picks bf16 where the hardware computes it natively (a CPU with
+            AVX512-BF16 or AMX, a CUDA GPU with bf16), about twice as fast on such CPUs. The
+            weights stay float32 and the reported accuracies are measured in float32.
+        seed: seeds every random draw (weights, samples, order).
+    """
+
+    recipe: Literal["auto", "scratch-curriculum", "imagenet-finetune"] = "auto"
+    batch_size: int = 128
+    weight_decay: float = 0.05
+    finetune_epochs: int = 5
+    finetune_lr: float = 2e-3
+    steps: int = 700
+    lr: float = 2e-3
+    warmup_steps: int = 30
+    decay_start: float = 0.3
+    label_smoothing: float = 0.1
+    easy_steps: int = 60
+    anneal_steps: int = 240
+    curriculum: Literal["mix", "interp"] = "mix"
+    easy_style: ShapeStyle = EASY_STYLE
+    real_style: ShapeStyle = field(default_factory=ShapeStyle)
+    fixed_fraction: float = 0.25
+    backgrounds: str | None = None
+    zero_init_residual: bool = True
+    bn_recalibration_batches: int = 0
+    eval_every: int = 50
+    keep_best: bool = True
+    channels_last: bool = True
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.recipe not in ("auto", SCRATCH, FINETUNE):
+            raise ValueError(
+                f"unknown recipe {self.recipe!r}; expected auto, {SCRATCH}, {FINETUNE}"
+            )
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"unknown precision {self.precision!r}; expected auto, bf16, fp32")
+        if self.curriculum not in ("mix", "interp"):
+            raise ValueError(f"unknown curriculum {self.curriculum!r}; expected 'mix' or 'interp'")
+        for name in ("batch_size", "steps", "eval_every", "finetune_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.fixed_fraction <= 1.0:
+            raise ValueError(
+                f"TrainConfig.fixed_fraction must be in [0, 1], got {self.fixed_fraction}"
+            )
+        if not 0.0 <= self.decay_start <= 1.0:
+            raise ValueError(f"TrainConfig.decay_start must be in [0, 1], got {self.decay_start}")
+
+    @classmethod
+    def tiny(cls, **overrides: Any) -> TrainConfig:
+        """A few-second run for tests and the notebook's smoke mode (not a useful model)."""
+        base = dict(
+            recipe=SCRATCH,
+            batch_size=8,
+            steps=6,
+            warmup_steps=2,
+            easy_steps=2,
+            anneal_steps=2,
+            eval_every=3,
+            finetune_epochs=1,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}")
+        kwargs = dict(data)
+        for key in ("easy_style", "real_style"):
+            if key in kwargs and isinstance(kwargs[key], dict):
+                style = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs[key].items()}
+                kwargs[key] = ShapeStyle(**style)
+        return cls(**kwargs)
+
+
+@dataclass
+class TrainingInfo:
+    """What a training run (or the cached checkpoint) reports.
+
+    Attributes:
+        recipe: ``"scratch-curriculum"`` or ``"imagenet-finetune"``.
+        imagenet_weights: whether training started from ImageNet weights.
+        weights_note: why (e.g. the download error that made it fall back to from-scratch).
+        test_accuracy: accuracy on the dataset's test split, in [0, 1] (measured once, at the end).
+        val_accuracy: accuracy of the returned weights on the val split, in [0, 1].
+        best_step: the step whose weights were returned.
+        train_seconds: wall-clock seconds of the training itself (not of loading a cache).
+        checkpoint: path of the cached checkpoint ('' when not saved).
+        from_cache: True when this call loaded the checkpoint instead of training.
+        curve: learning curve, one (step, loss, train accuracy, val accuracy) per evaluation;
+            loss and train accuracy are averages over the training batches since the last point.
+        config: the settings used, ``TrainConfig.to_dict()``.
+        fingerprint: ``shapes.dataset_fingerprint`` of the dataset trained on.
+        precision: ``"bf16"`` or ``"fp32"``, the autocast precision training ran in.
+    """
+
+    recipe: str
+    imagenet_weights: bool
+    weights_note: str
+    test_accuracy: float
+    val_accuracy: float
+    best_step: int
+    train_seconds: float
+    curve: list[tuple[int, float, float, float]]
+    config: dict[str, Any]
+    fingerprint: str
+    precision: str = "fp32"
+    checkpoint: str = ""
+    from_cache: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingInfo:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["curve"] = [tuple(p) for p in data.get("curve", [])]
+        return cls(**data)

@@ -1,0 +1,166 @@
+"""The from-scratch recipe's schedules and its stream of training batches.
+
+Training ResNet-18 from scratch on the real shape distribution (small, often translucent
+shapes anywhere on a busy background) stays at chance; starting with opaque, large, centred
+shapes and moving to the real distribution works. Every batch is drawn fresh (backgrounds from
+the TRAIN pool only), optionally mixed with images of the dataset's fixed train split.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from classifier.config import TrainConfig
+from shapes.draw import ShapeStyle
+from shapes.generate import render_samples
+
+
+def difficulty(step: int, config: TrainConfig) -> float:
+    """Share of the real distribution at ``step`` (0-based): 0 during the easy phase, then a
+    linear ramp over ``anneal_steps`` to 1."""
+    if step < config.easy_steps:
+        return 0.0
+    if config.anneal_steps <= 0:
+        return 1.0
+    return min(1.0, (step - config.easy_steps + 1) / config.anneal_steps)
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Learning rate at ``step`` (0-based): linear warm-up, constant, cosine decay to 0."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    start = max(int(config.decay_start * config.steps), config.warmup_steps)
+    if step < start:
+        return config.lr
+    span = max(config.steps - start, 1)
+    return 0.5 * config.lr * (1.0 + math.cos(math.pi * min(step - start, span) / span))
+
+
+def interpolate_style(easy: ShapeStyle, real: ShapeStyle, t: float) -> ShapeStyle:
+    """The style a fraction ``t`` in [0, 1] of the way from ``easy`` to ``real`` (field-wise)."""
+
+    def lerp(a, b):  # floats or (lo, hi) tuples
+        if isinstance(a, tuple):
+            return tuple((1.0 - t) * x + t * y for x, y in zip(a, b, strict=True))
+        return (1.0 - t) * a + t * b
+
+    return replace(
+        easy,
+        **{f.name: lerp(getattr(easy, f.name), getattr(real, f.name)) for f in fields(ShapeStyle)},
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch: uint8 images (B, H, W, 3), int64 labels (B,), and its difficulty."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    difficulty: float
+
+
+def draw_batch(
+    step: int,
+    config: TrainConfig,
+    pool: np.ndarray,
+    hw: tuple[int, int],
+    fixed_images: np.ndarray | None,
+    fixed_labels: np.ndarray | None,
+    rng: np.random.Generator,
+    n: int | None = None,
+) -> Batch:
+    """The batch for ``step``.
+
+    Args:
+        step: 0-based step; sets the difficulty.
+        config: the recipe.
+        pool: uint8 backgrounds (N, h, w, 3) of the TRAIN pool.
+        hw: image size (H, W) of the batch.
+        fixed_images: uint8 (M, H, W, 3) fixed train split images, or None for fresh ones only.
+        fixed_labels: int64 (M,) their labels.
+        rng: source of all randomness (advanced in place).
+        n: batch size (default ``config.batch_size``).
+
+    Returns:
+        A :class:`Batch` of ``n`` images in random order.
+    """
+    n = config.batch_size if n is None else n
+    d = difficulty(step, config)
+    parts_x, parts_y = [], []
+    if config.curriculum == "interp":
+        n_real, style_easy = n, interpolate_style(config.easy_style, config.real_style, d)
+    else:
+        n_real, style_easy = round(d * n), config.easy_style
+    use_fixed = fixed_images is not None and len(fixed_images) > 0
+    n_fixed = round(config.fixed_fraction * d * n) if use_fixed else 0
+    n_fresh_real = n_real - n_fixed if config.curriculum == "mix" else 0
+    n_easy = n - n_fixed - n_fresh_real
+    if n_easy:
+        x, y, _ = render_samples(pool, n_easy, rng, style_easy, hw)
+        parts_x.append(x)
+        parts_y.append(y)
+    if n_fresh_real:
+        x, y, _ = render_samples(pool, n_fresh_real, rng, config.real_style, hw)
+        parts_x.append(x)
+        parts_y.append(y)
+    if n_fixed:
+        assert fixed_images is not None and fixed_labels is not None
+        idx = rng.integers(0, len(fixed_images), size=n_fixed)
+        x = fixed_images[idx].copy()
+        flip = rng.random(n_fixed) < 0.5
+        x[flip] = x[flip, :, ::-1]
+        parts_x.append(x)
+        parts_y.append(fixed_labels[idx])
+    images = np.concatenate(parts_x)
+    labels = np.concatenate(parts_y).astype(np.int64)
+    order = rng.permutation(n)
+    return Batch(images[order], labels[order], d)
+
+
+def batch_stream(
+    config: TrainConfig,
+    pool: np.ndarray,
+    hw: tuple[int, int],
+    fixed_images: np.ndarray | None,
+    fixed_labels: np.ndarray | None,
+    prefetch: int = 2,
+) -> Iterator[Batch]:
+    """Yield the batches of steps 0 .. ``config.steps - 1``, rendered ahead in a thread.
+
+    A single producer thread draws them in order from one generator seeded by
+    ``config.seed``, so the sequence is deterministic. Errors in the thread are re-raised here.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xC1A55]))
+    out: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for step in range(config.steps):
+                if stop.is_set():
+                    return
+                out.put(draw_batch(step, config, pool, hw, fixed_images, fixed_labels, rng))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            out.put(exc)
+
+    worker = threading.Thread(target=produce, name="batch-renderer", daemon=True)
+    worker.start()
+    try:
+        for _ in range(config.steps):
+            item = out.get()
+            if isinstance(item, BaseException):
+                raise RuntimeError("rendering a training batch failed") from item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                out.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

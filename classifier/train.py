@@ -1,0 +1,405 @@
+"""Training the ResNet-18 classifier: the template's ImageNet fine-tune and the from-scratch
+curriculum, with a tqdm bar showing loss and accuracy.
+
+Images enter the model ImageNet-normalised, (B, 3, H, W) float32, as in the template.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from classifier.config import FINETUNE, SCRATCH, TrainConfig, TrainingInfo
+from classifier.model import build_classifier
+from classifier.pretrained import find_imagenet_weights
+from classifier.recipe import batch_stream, learning_rate
+from shapes import SyntheticData
+from shapes.backgrounds import BackgroundBank, load_backgrounds
+from shapes.dataset import SplitArrays
+from shapes.fingerprint import dataset_fingerprint
+from shapes.generate import render_samples
+from shapes.transforms import normalize_uint8
+
+log = logging.getLogger(__name__)
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether ``precision`` ("auto", "bf16", "fp32") means bfloat16 autocast on ``device``."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return False
+
+
+def _autocast(device: torch.device, bf16: bool) -> torch.autocast:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def _to_input(images: np.ndarray, device: torch.device, channels_last: bool) -> torch.Tensor:
+    x = normalize_uint8(images).to(device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    images: np.ndarray,
+    device: torch.device | str = "cpu",
+    batch_size: int = 250,
+    channels_last: bool = False,
+    bf16: bool = False,
+) -> np.ndarray:
+    """Class predictions for uint8 RGB images (N, H, W, 3) -> int64 (N,); model left in eval.
+
+    ``bf16`` runs the forward passes under bfloat16 autocast.
+    """
+    device = torch.device(device)
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        with _autocast(device, bf16):
+            logits = model(_to_input(images[i : i + batch_size], device, channels_last))
+        out.append(logits.argmax(1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def accuracy(
+    model: nn.Module,
+    split: SplitArrays,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+    bf16: bool = False,
+) -> float:
+    """Top-1 accuracy in [0, 1] of ``model`` on a split held in memory (see :func:`predict`)."""
+    if len(split) == 0:
+        raise ValueError("cannot measure accuracy on an empty split")
+    pred = predict(model, split.images, device, channels_last=channels_last, bf16=bf16)
+    return float((pred == split.labels).mean())
+
+
+def resolve_background_spec(data_root: Path, spec: str | None) -> str:
+    """The background source for fresh samples, as a ``load_backgrounds`` spec.
+
+    ``spec=None`` reads ``backgrounds`` from ``<data_root>/generation.json`` (written by
+    ``scripts/prepare_data.py``); a relative path there is tried from the working directory,
+    then from ``data_root`` and its parent. Falls back to ``"builtin"`` with a warning.
+    """
+    if spec is not None:
+        return spec
+    meta_path = data_root / "generation.json"
+    if not meta_path.is_file():
+        log.warning("no %s: fresh samples use the builtin backgrounds", meta_path)
+        return "builtin"
+    source = str(json.loads(meta_path.read_text()).get("backgrounds", ""))
+    kind, _, value = source.partition(":")
+    if kind in ("builtin", "cifar10") and not value:
+        return kind
+    if kind in ("npz", "folder"):
+        for candidate in (Path(value), data_root / value, data_root.parent / value):
+            if candidate.exists():
+                return str(candidate)
+    log.warning("backgrounds %r of %s not found: using the builtin ones", source, meta_path)
+    return "builtin"
+
+
+def _init_model(config: TrainConfig, imagenet: bool, device: torch.device) -> nn.Module:
+    torch.manual_seed(config.seed)
+    model = build_classifier(imagenet_weights=imagenet)
+    if config.zero_init_residual and not imagenet:
+        for module in model.modules():
+            if hasattr(module, "bn2") and hasattr(module, "conv2"):  # torchvision BasicBlock
+                nn.init.zeros_(module.bn2.weight)
+    model = model.to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on BatchNorm parameters and biases."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+class _Curve:
+    """Running loss / accuracy between evaluations, and the learning curve."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[int, float, float, float]] = []
+        self._loss = self._correct = self._seen = self._batches = 0.0
+
+    def add(self, loss: float, correct: int, n: int) -> None:
+        self._loss += loss
+        self._batches += 1
+        self._correct += correct
+        self._seen += n
+
+    def close(self, step: int, val_acc: float) -> None:
+        loss = self._loss / max(self._batches, 1)
+        acc = self._correct / max(self._seen, 1)
+        self.points.append((step, round(loss, 5), round(acc, 5), round(val_acc, 5)))
+        self._loss = self._correct = self._seen = self._batches = 0.0
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """What differs between the two recipes' training loops."""
+
+    desc: str
+    total: int
+    eval_at: Callable[[int], bool]  # 1-based step -> evaluate on val after it?
+    lr_at: Callable[[int], float] | None  # 0-based step -> learning rate (None: constant)
+    label_smoothing: float
+    before_last_eval: Callable[[nn.Module], None] | None = None
+
+
+def _run_loop(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    batches: Iterable[tuple[np.ndarray, np.ndarray, float | None]],
+    loop: _Loop,
+    val: SplitArrays,
+    device: torch.device,
+    config: TrainConfig,
+    progress: bool,
+) -> tuple[list[tuple[int, float, float, float]], float, int]:
+    """Train on ``batches`` of (uint8 images (B, H, W, 3), int64 labels (B,), difficulty or
+    None), evaluating on ``val`` when ``loop.eval_at(step)``. Loads the kept weights (best
+    or last validation point) into ``model`` and leaves it in eval mode.
+
+    Returns:
+        (learning curve, val accuracy of the kept weights, their step).
+    """
+    bf16 = use_bf16(config.precision, device)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=loop.label_smoothing)
+    curve = _Curve()
+    best: tuple[float, int, dict | None] = (-1.0, 0, None)
+    ema_loss = ema_acc = val_acc = float("nan")
+    bar = tqdm(total=loop.total, desc=loop.desc, disable=not progress, unit="step")
+    for step, (images, labels, level) in enumerate(batches):
+        if loop.lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = loop.lr_at(step)
+        model.train()
+        x = _to_input(images, device, config.channels_last)
+        y = torch.from_numpy(labels).to(device)
+        with _autocast(device, bf16):
+            logits = model(x)
+            loss = loss_fn(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        correct = int((logits.detach().argmax(1) == y).sum())
+        curve.add(loss.item(), correct, len(y))
+        first = step == 0
+        ema_loss = loss.item() if first else 0.9 * ema_loss + 0.1 * loss.item()
+        ema_acc = correct / len(y) if first else 0.9 * ema_acc + 0.1 * correct / len(y)
+        if loop.eval_at(step + 1) or step + 1 == loop.total:
+            if step + 1 == loop.total and loop.before_last_eval is not None:
+                loop.before_last_eval(model)
+            val_acc = accuracy(model, val, device, config.channels_last, bf16)
+            curve.close(step + 1, val_acc)
+            if not config.keep_best or val_acc >= best[0]:
+                best = (val_acc, step + 1, copy.deepcopy(model.state_dict()))
+        postfix = {"loss": f"{ema_loss:.3f}", "acc": f"{ema_acc:.3f}", "val": f"{val_acc:.3f}"}
+        if level is not None:
+            postfix["difficulty"] = f"{level:.2f}"
+        bar.set_postfix(postfix)
+        bar.update(1)
+    bar.close()
+    if best[2] is None:
+        raise RuntimeError("training ran no steps")
+    model.load_state_dict(best[2])
+    model.eval()
+    return curve.points, best[0], best[1]
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    model: nn.Module,
+    pool: np.ndarray,
+    config: TrainConfig,
+    device: torch.device,
+    hw: tuple[int, int],
+) -> None:
+    """Re-estimate BatchNorm running statistics (a plain average over
+    ``config.bn_recalibration_batches`` fresh real-style batches, backgrounds from ``pool``)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xB4]))
+    model.train()
+    for _ in range(config.bn_recalibration_batches):
+        images, _, _ = render_samples(pool, config.batch_size, rng, config.real_style, hw)
+        with _autocast(device, use_bf16(config.precision, device)):
+            model(_to_input(images, device, config.channels_last))
+    for m, mom in zip(bns, saved, strict=True):
+        m.momentum = mom
+    model.eval()
+
+
+def train_from_scratch(
+    config: TrainConfig,
+    train: SplitArrays,
+    val: SplitArrays,
+    bank: BackgroundBank,
+    device: torch.device,
+    progress: bool = True,
+) -> tuple[nn.Module, list[tuple[int, float, float, float]], float, int]:
+    """The curriculum recipe (see :mod:`classifier.recipe`): ``config.steps`` batches drawn
+    fresh (backgrounds from ``bank.train`` only) and mixed with the fixed train split.
+
+    Returns:
+        (model in eval mode, learning curve, val accuracy of the returned weights, its step).
+    """
+    model = _init_model(config, imagenet=False, device=device)
+    opt = _optimizer(model, config.lr, config.weight_decay)
+    hw = train.images.shape[1:3]
+    fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)
+    stream = batch_stream(config, bank.train, hw, *fixed)
+    batches = ((b.images, b.labels, b.difficulty) for b in stream)
+
+    def recalibrate(m: nn.Module) -> None:
+        if config.bn_recalibration_batches > 0:
+            recalibrate_batchnorm(m, bank.train, config, device, hw)
+
+    loop = _Loop(
+        desc="train from scratch",
+        total=config.steps,
+        eval_at=lambda step: step % config.eval_every == 0,
+        lr_at=lambda step: learning_rate(step, config),
+        label_smoothing=config.label_smoothing,
+        before_last_eval=recalibrate,
+    )
+    curve, val_acc, best_step = _run_loop(model, opt, batches, loop, val, device, config, progress)
+    return model, curve, val_acc, best_step
+
+
+def finetune_imagenet(
+    config: TrainConfig,
+    train: SplitArrays,
+    val: SplitArrays,
+    device: torch.device,
+    progress: bool = True,
+) -> tuple[nn.Module, list[tuple[int, float, float, float]], float, int]:
+    """The template's recipe: ImageNet ResNet-18, AdamW (lr ``finetune_lr``, weight decay
+    ``weight_decay``), ``finetune_epochs`` epochs of shuffled batches of the fixed train split.
+
+    Returns:
+        (model in eval mode, learning curve (one point per epoch), val accuracy, its step).
+    """
+    model = _init_model(config, imagenet=True, device=device)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=config.finetune_lr, weight_decay=config.weight_decay
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xF7]))
+    per_epoch = -(-len(train) // config.batch_size)
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray, None]]:
+        for _ in range(config.finetune_epochs):
+            order = rng.permutation(len(train))
+            for i in range(per_epoch):
+                idx = order[i * config.batch_size : (i + 1) * config.batch_size]
+                yield train.images[idx], train.labels[idx], None
+
+    loop = _Loop(
+        desc="fine-tune ImageNet weights",
+        total=config.finetune_epochs * per_epoch,
+        eval_at=lambda step: step % per_epoch == 0,
+        lr_at=None,
+        label_smoothing=0.0,
+    )
+    curve, val_acc, best_step = _run_loop(
+        model, opt, batches(), loop, val, device, config, progress
+    )
+    return model, curve, val_acc, best_step
+
+
+def resolve_recipe(config: TrainConfig, try_download: bool = True) -> tuple[str, str]:
+    """(recipe name, note): ``"auto"`` becomes the fine-tune when ImageNet weights are available."""
+    if config.recipe == SCRATCH:
+        return SCRATCH, "from scratch (recipe chosen explicitly)"
+    available, note = find_imagenet_weights(try_download=try_download)
+    if config.recipe == FINETUNE and not available:
+        raise RuntimeError(f"recipe {FINETUNE!r} needs ImageNet weights: {note}")
+    if available:
+        return FINETUNE, note
+    return SCRATCH, f"{note}; training from scratch with the curriculum recipe"
+
+
+def train_classifier(
+    data_root: Path | str,
+    config: TrainConfig | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    recipe: tuple[str, str] | None = None,
+    fingerprint: str | None = None,
+) -> tuple[nn.Module, TrainingInfo]:
+    """Train on the dataset at ``data_root`` (no caching; see ``classifier.load_or_train``).
+
+    Args:
+        data_root: dataset in the course layout with train, val and test splits.
+        config: the settings (default ``TrainConfig()``).
+        device: torch device to train on.
+        progress: show a tqdm bar.
+        recipe: a (recipe, note) pair already resolved by :func:`resolve_recipe`.
+        fingerprint: ``dataset_fingerprint(data_root)`` when already computed.
+
+    Returns:
+        (model in eval mode, contiguous memory format, on ``device``; its TrainingInfo with
+        ``checkpoint=''``). The test split is evaluated once, after training.
+    """
+    config = TrainConfig() if config is None else config
+    data_root = Path(data_root)
+    device = torch.device(device)
+    name, note = recipe if recipe is not None else resolve_recipe(config)
+    log.warning("classifier: %s -> recipe %s", note, name)
+    train = SyntheticData(data_root, "train").arrays()
+    val = SyntheticData(data_root, "val").arrays()
+    start = time.perf_counter()
+    if name == FINETUNE:
+        model, curve, val_acc, best_step = finetune_imagenet(config, train, val, device, progress)
+    else:
+        bank = load_backgrounds(resolve_background_spec(data_root, config.backgrounds))
+        model, curve, val_acc, best_step = train_from_scratch(
+            config, train, val, bank, device, progress
+        )
+    seconds = time.perf_counter() - start
+    model = model.to(memory_format=torch.contiguous_format)
+    if use_bf16(config.precision, device):  # report float32 accuracies, as the model is used
+        val_acc = accuracy(model, val, device)
+    test_acc = accuracy(model, SyntheticData(data_root, "test").arrays(), device)
+    info = TrainingInfo(
+        recipe=name,
+        imagenet_weights=name == FINETUNE,
+        weights_note=note,
+        test_accuracy=test_acc,
+        val_accuracy=val_acc,
+        best_step=best_step,
+        train_seconds=seconds,
+        curve=curve,
+        config=config.to_dict(),
+        fingerprint=fingerprint or dataset_fingerprint(data_root),
+        precision="bf16" if use_bf16(config.precision, device) else "fp32",
+    )
+    return model, info

@@ -1,0 +1,29 @@
+"""Evaluation metrics as pure numpy functions: point hit rates, distances, IoU.
+
+See :mod:`metrics.points` for the coordinate and empty-mask conventions and
+:mod:`metrics.iou` for the IoU convention (both masks empty -> 1.0).
+"""
+
+from metrics.iou import iou_per_image, iou_summary
+from metrics.points import (
+    background_correct_rate,
+    foreground_distances,
+    foreground_hit_rate,
+    mask_centers,
+    point_distances,
+    points_inside,
+)
+from metrics.summary import summarize_points, summarize_run
+
+__all__ = [
+    "background_correct_rate",
+    "foreground_distances",
+    "foreground_hit_rate",
+    "iou_per_image",
+    "iou_summary",
+    "mask_centers",
+    "point_distances",
+    "points_inside",
+    "summarize_points",
+    "summarize_run",
+]

@@ -1,0 +1,97 @@
+"""Point-prompt metrics: foreground hit rate, background correctness, distance to the mask centre.
+
+Conventions (shared with ``prompting``):
+
+- A point is (X, Y) in pixels and addresses ``mask[Y, X]``; pixel centres sit at integer
+  coordinates, so the pixel in row ``r`` and column ``c`` is the point (c, r).
+- The centre of mass of a mask is the mean (x, y) of its True pixels in that same convention.
+- Labels: 1 = foreground point, 0 = background point. Foreground and background points are
+  always scored separately: a foreground point should land inside the mask, a background
+  point outside it.
+- Empty masks: every point is outside, and the centre of mass is undefined (NaN); distances
+  of points on images with an empty mask are left out of the distance statistics.
+
+Shapes: coords int (B, N, 2), labels int (B, N), masks bool (B, H, W). Points must lie inside
+the image (see ``prompting.points.validate_points``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> None:
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be (B, H, W), got shape {masks.shape}")
+    if coords.ndim != 3 or coords.shape[-1] != 2 or coords.shape[0] != masks.shape[0]:
+        raise ValueError(f"coords must be (B, N, 2) with B={masks.shape[0]}, got {coords.shape}")
+    if labels.shape != coords.shape[:2]:
+        raise ValueError(f"labels must be (B, N) = {coords.shape[:2]}, got {labels.shape}")
+    h, w = masks.shape[1:]
+    x, y = coords[..., 0], coords[..., 1]
+    if coords.size and ((x < 0).any() or (x >= w).any() or (y < 0).any() or (y >= h).any()):
+        raise ValueError(f"some points lie outside the {h}x{w} images")
+
+
+def points_inside(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """bool (B, N): whether each point (X, Y) lands on a True pixel ``masks[b, Y, X]``."""
+    coords = np.asarray(coords, dtype=np.int64)
+    masks = np.asarray(masks, dtype=bool)
+    b = np.arange(coords.shape[0])[:, None]
+    return masks[b, coords[..., 1], coords[..., 0]]
+
+
+def foreground_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
+    """Share of foreground points (label 1) inside the ground-truth mask; None if there are none."""
+    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
+    _check(coords, labels, masks)
+    fg = labels == 1
+    if not fg.any():
+        return None
+    return float(points_inside(coords, masks)[fg].mean())
+
+
+def background_correct_rate(
+    coords: np.ndarray, labels: np.ndarray, masks: np.ndarray
+) -> float | None:
+    """Share of background points (label 0) outside the ground-truth mask; None if none."""
+    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
+    _check(coords, labels, masks)
+    bg = labels == 0
+    if not bg.any():
+        return None
+    return float((~points_inside(coords, masks))[bg].mean())
+
+
+def mask_centers(masks: np.ndarray) -> np.ndarray:
+    """float64 (B, 2): each mask's centre of mass (x, y); NaN for an empty mask."""
+    masks = np.asarray(masks, dtype=bool)
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be (B, H, W), got shape {masks.shape}")
+    _, h, w = masks.shape
+    area = masks.sum(axis=(1, 2)).astype(np.float64)
+    sx = (masks.sum(axis=1) * np.arange(w)).sum(axis=1)
+    sy = (masks.sum(axis=2) * np.arange(h)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.stack([sx / area, sy / area], axis=1)
+
+
+def point_distances(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """float64 (B, N): Euclidean pixel distance of each point to its mask's centre of mass.
+
+    NaN where the mask is empty.
+    """
+    centers = mask_centers(masks)
+    diff = np.asarray(coords, dtype=np.float64) - centers[:, None, :]
+    return np.hypot(diff[..., 0], diff[..., 1])
+
+
+def foreground_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """1-D float64: the distance of every foreground point to its mask's centre of mass.
+
+    Points on images whose mask is empty are left out (their distance is undefined).
+    """
+    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
+    _check(coords, labels, masks)
+    d = point_distances(coords, masks)[labels == 1]
+    return d[~np.isnan(d)]

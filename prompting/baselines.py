@@ -1,0 +1,178 @@
+"""Heat-map-only strategies: the template's centre point and four classical CAM read-outs.
+
+Each function is per-image: ``cam`` float (H, W) in 0..1, ``image`` uint8 (H, W, 3),
+``mask`` ignored (None); it returns ``(coords int64 (N, 2) as (X, Y), labels int64 (N,))``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import ndimage
+from skimage.feature import peak_local_max as _skimage_peak_local_max
+
+from prompting.points import argmax_xy, interior_point, make_points, pad_points
+from prompting.registry import register_strategy
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def heat_region(cam: np.ndarray, threshold: float) -> np.ndarray:
+    """bool (H, W): pixels with heat >= ``threshold`` times the map's maximum (all if max is 0)."""
+    return cam >= threshold * float(cam.max())
+
+
+def border_background_points(
+    heat: np.ndarray, n: int, avoid: np.ndarray | None = None
+) -> list[tuple[int, int]]:
+    """``n`` image-border pixels (X, Y) far from the heat mass, spread apart greedily.
+
+    Each pick maximises the distance to the nearest "hot" pixel (the ``avoid`` region, or
+    by default heat >= 0.5 of the maximum) and to the border points already picked.
+    """
+    h, w = heat.shape
+    hot = avoid if avoid is not None and avoid.any() else heat_region(heat, 0.5)
+    dist = ndimage.distance_transform_edt(~hot) if not hot.all() else np.zeros((h, w))
+    border = np.zeros((h, w), dtype=bool)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    ys, xs = np.nonzero(border)
+    score = dist[ys, xs] - 0.01 * heat[ys, xs]
+    points: list[tuple[int, int]] = []
+    for _ in range(n):
+        k = int(np.argmax(score))
+        points.append((int(xs[k]), int(ys[k])))
+        score = np.minimum(score, np.hypot(xs - xs[k], ys - ys[k]))
+    return points
+
+
+@register_strategy(
+    "center",
+    emits_background=False,
+    description="The template's baseline: one foreground point at the image centre (W//2, H//2).",
+)
+def center(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    h, w = cam.shape
+    return make_points([(w // 2, h // 2)])
+
+
+@register_strategy(
+    "cam_argmax",
+    emits_background=False,
+    description="One foreground point at the heat map's maximum (first one in row-major order).",
+)
+def cam_argmax(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    return make_points([argmax_xy(cam)])
+
+
+@register_strategy(
+    "cc_centroid",
+    emits_background=False,
+    description=(
+        "Threshold the heat map at half its maximum, keep the 8-connected component with the "
+        "most heat mass and take its centroid, snapped to the component's most interior "
+        "pixel when the centroid falls outside it."
+    ),
+)
+def cc_centroid(
+    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, threshold: float = 0.5
+):
+    labels, n = ndimage.label(heat_region(cam, threshold), structure=_EIGHT)
+    if n == 0:
+        return make_points([argmax_xy(cam)])
+    mass = ndimage.sum_labels(cam, labels, index=np.arange(1, n + 1))
+    best = labels == int(np.argmax(mass)) + 1
+    return make_points([interior_point(best, centroid_min_depth=0.0)])
+
+
+@register_strategy(
+    "peak_local_max",
+    emits_background=True,
+    description=(
+        "Foreground points at the heat map's strongest local maxima "
+        "(skimage.feature.peak_local_max), background points on the image border as far as "
+        "possible from the heat mass."
+    ),
+)
+def peak_local_max(
+    cam: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    n_fg: int = 1,
+    n_bg: int = 2,
+    min_distance: int = 4,
+    threshold_rel: float = 0.5,
+):
+    peaks = _skimage_peak_local_max(
+        cam,
+        min_distance=min_distance,
+        threshold_rel=threshold_rel,
+        num_peaks=n_fg,
+        exclude_border=False,
+    )
+    fg = [(int(c), int(r)) for r, c in peaks] or [argmax_xy(cam)]
+    return make_points(pad_points(fg, n_fg), border_background_points(cam, n_bg))
+
+
+@register_strategy(
+    "gmm",
+    emits_background=True,
+    description=(
+        "A two-component Gaussian mixture (scikit-learn, fixed seed) over the heat values "
+        "splits hot from cold pixels; the foreground point is the most interior pixel of the "
+        "hot cluster's heaviest connected component, the background point the cold-cluster "
+        "pixel farthest from it."
+    ),
+)
+def gmm(
+    cam: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    stride: int = 3,
+    max_iter: int = 8,
+    seed: int = 0,
+):
+    # imported here: scikit-learn takes about a second to import, and only gmm needs it
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    h, w = cam.shape
+    sample = cam[::stride, ::stride].reshape(-1, 1).astype(np.float64)
+    lo, hi = float(sample.min()), float(sample.max())
+    if hi - lo < 1e-6:  # flat map: nothing to split
+        return make_points([(w // 2, h // 2)], [(0, 0)])
+    model = GaussianMixture(
+        n_components=2,
+        covariance_type="diag",  # one feature: the same model as "full", with less overhead
+        random_state=seed,
+        max_iter=max_iter,
+        tol=1e-3,
+        reg_covar=1e-4,
+        means_init=[[lo], [hi]],
+        init_params="random_from_data",
+    )
+    # the heat map was checked (finite, 0..1) by the Strategy wrapper: skip sklearn's checks
+    with (
+        warnings.catch_warnings(),
+        sklearn.config_context(assume_finite=True, skip_parameter_validation=True),
+    ):
+        # a few EM steps separate two heat levels well enough; full convergence is not needed
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(sample)
+        hot_comp = int(np.argmax(model.means_[:, 0]))
+        hot = (model.predict(cam.reshape(-1, 1).astype(np.float64)) == hot_comp).reshape(h, w)
+    labels, n = ndimage.label(hot, structure=_EIGHT)
+    if n == 0 or hot.all():
+        fg_region = heat_region(cam, 0.5)
+    else:
+        mass = ndimage.sum_labels(cam, labels, index=np.arange(1, n + 1))
+        fg_region = labels == int(np.argmax(mass)) + 1
+    fg = interior_point(fg_region)
+    cold = ~hot if (~hot).any() else ~fg_region
+    dist = ndimage.distance_transform_edt(~fg_region)
+    bg = argmax_xy(np.where(cold, dist, -1.0))
+    return make_points([fg], [bg])

@@ -1,0 +1,140 @@
+"""Point-prompt validation and the small geometric helpers the strategies share.
+
+Conventions used throughout ``prompting`` and ``metrics``: a point is (X, Y) in pixels, X the
+column and Y the row, so a point (X, Y) addresses ``mask[Y, X]``; pixel centres sit at integer
+coordinates. Labels are 1 for foreground and 0 for background (SamPredictor's convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+FOREGROUND = 1
+BACKGROUND = 0
+
+
+class PointsError(ValueError):
+    """Point prompts that break the contract; the message says where and what."""
+
+
+def validate_points(
+    coords: np.ndarray, labels: np.ndarray, hw: tuple[int, int], where: str = "points"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check point prompts and return them as int64 arrays.
+
+    Args:
+        coords: integer-valued (N, 2) or (B, N, 2) array, each point (X, Y) in pixels.
+        labels: (N,) or (B, N) array of 0 (background) and 1 (foreground).
+        hw: the image size (H, W); every point must satisfy 0 <= X < W and 0 <= Y < H.
+        where: a name for the caller, used in error messages.
+
+    Returns:
+        ``(coords, labels)`` as int64 arrays of the same shapes.
+
+    Raises:
+        PointsError: wrong shapes, non-integer values, labels other than 0/1, no points at all,
+            or a point outside the image.
+    """
+    coords = np.asarray(coords)
+    labels = np.asarray(labels)
+    h, w = int(hw[0]), int(hw[1])
+    if coords.ndim not in (2, 3) or coords.shape[-1] != 2:
+        raise PointsError(f"{where}: coords must be (N, 2) or (B, N, 2), got {coords.shape}")
+    if labels.shape != coords.shape[:-1]:
+        raise PointsError(
+            f"{where}: labels shape {labels.shape} does not match coords shape {coords.shape}"
+        )
+    if coords.shape[-2] == 0:
+        raise PointsError(f"{where}: no points")
+    if coords.dtype == bool or not (
+        np.issubdtype(coords.dtype, np.integer)
+        or (np.issubdtype(coords.dtype, np.floating) and np.all(coords == np.round(coords)))
+    ):
+        raise PointsError(f"{where}: coords must hold integers, got dtype {coords.dtype}")
+    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
+        raise PointsError(f"{where}: labels must be integers 0/1, got dtype {labels.dtype}")
+    if not np.isin(labels, (BACKGROUND, FOREGROUND)).all():
+        raise PointsError(f"{where}: labels must be 0 or 1, got {np.unique(labels).tolist()}")
+    coords = coords.astype(np.int64)
+    x, y = coords[..., 0], coords[..., 1]
+    outside = (x < 0) | (x >= w) | (y < 0) | (y >= h)
+    if outside.any():
+        bad = coords[outside][0].tolist()
+        raise PointsError(f"{where}: point (X, Y) = {tuple(bad)} lies outside the {h}x{w} image")
+    return coords, labels.astype(np.int64)
+
+
+def make_points(
+    fg: list[tuple[int, int]] | np.ndarray, bg: list[tuple[int, int]] | np.ndarray = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground then background points (each (X, Y)) as ``(coords (N, 2), labels (N,))``."""
+    fg_arr = np.asarray(fg, dtype=np.int64).reshape(-1, 2)
+    bg_arr = np.asarray(bg, dtype=np.int64).reshape(-1, 2)
+    coords = np.concatenate([fg_arr, bg_arr])
+    labels = np.concatenate(
+        [np.full(len(fg_arr), FOREGROUND, np.int64), np.full(len(bg_arr), BACKGROUND, np.int64)]
+    )
+    return coords, labels
+
+
+def argmax_xy(values: np.ndarray) -> tuple[int, int]:
+    """(X, Y) of the first maximum of a 2-D array in row-major order."""
+    y, x = np.unravel_index(int(np.argmax(values)), values.shape)
+    return int(x), int(y)
+
+
+def interior_point(region: np.ndarray, centroid_min_depth: float | None = 0.5) -> tuple[int, int]:
+    """A point well inside a bool (H, W) region, as (X, Y).
+
+    The region's most interior pixel: the maximum of the Euclidean distance to the nearest
+    pixel outside the region (pixels beyond the image border count as outside). If
+    ``centroid_min_depth`` is not None, the rounded centroid is returned instead whenever it
+    lies in the region at a depth of at least ``centroid_min_depth`` times that maximum
+    (0.0: whenever it lies in the region), which keeps the point at the centre of mass of
+    convex shapes. Ties go to the pixel closest to the centroid, then to the first in
+    row-major order. An empty region gives the image centre.
+    """
+    h, w = region.shape
+    if not region.any():
+        return w // 2, h // 2
+    depth = ndimage.distance_transform_edt(np.pad(region, 1, constant_values=False))[1:-1, 1:-1]
+    ys, xs = np.nonzero(region)
+    cx, cy = float(xs.mean()), float(ys.mean())
+    best = float(depth.max())
+    if centroid_min_depth is not None:
+        rx, ry = min(max(round(cx), 0), w - 1), min(max(round(cy), 0), h - 1)
+        if region[ry, rx] and depth[ry, rx] >= centroid_min_depth * best:
+            return rx, ry
+    ty, tx = np.nonzero(depth >= best - 1e-6)
+    k = int(np.argmin((tx - cx) ** 2 + (ty - cy) ** 2))
+    return int(tx[k]), int(ty[k])
+
+
+def farthest_point(
+    region: np.ndarray, weight: np.ndarray | None = None, allowed: np.ndarray | None = None
+) -> tuple[int, int]:
+    """The pixel farthest (Euclidean) from a bool (H, W) region, as (X, Y).
+
+    Args:
+        region: the pixels to stay away from; if empty, the image centre is used instead.
+        weight: optional float (H, W) multiplier of the distance (e.g. ``1 - heat``).
+        allowed: optional bool (H, W) of candidate pixels; all pixels if None or empty.
+    """
+    h, w = region.shape
+    src = region if region.any() else np.zeros_like(region)
+    if not src.any():
+        src = src.copy()
+        src[h // 2, w // 2] = True
+    dist = ndimage.distance_transform_edt(~src)
+    score = dist * weight if weight is not None else dist
+    if allowed is not None and allowed.any():
+        score = np.where(allowed, score, -np.inf)
+    return argmax_xy(score)
+
+
+def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    """Exactly ``n`` points: the first ``n``, or the list cycled to length ``n`` (needs one)."""
+    if not points:
+        raise ValueError("pad_points needs at least one point")
+    return [points[i % len(points)] for i in range(n)]

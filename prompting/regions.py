@@ -1,0 +1,312 @@
+"""Image-aware strategies: find the flat-coloured, hard-edged region the heat map points at.
+
+The shapes are flat colours alpha-blended over a blurry, upsampled background, so the shape's
+outline is a one-pixel colour step while its inside varies only as much as the (smooth)
+background shows through. Both strategies here split the image into candidate regions,
+score each region by
+
+    score = (mean heat + heat_floor) * edge_contrast * size * border * compactness
+
+where ``edge_contrast = mean colour step across the region's outline / (mean colour step
+between neighbouring pixels inside it + contrast_offset)`` (see :func:`region_scores`), and
+prompt the best region's interior (:func:`prompting.points.interior_point`). The ``*_bg``
+variants add background points far from that region, away from the heat and from other
+shape-like regions. They differ in how candidates are made: Felzenszwalb's graph-based
+segmentation (``segment_heat``) or colour flood fills from every pixel (``flood_heat``).
+
+The image cue is strong on its own (with an all-zero heat map both still find the shape in
+most images), so the heat acts as a prior: ``heat_floor`` (0.3) keeps a misleading map
+from overruling a clearly shape-like region, while a good map decides the close calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage.segmentation import felzenszwalb
+
+from prompting.points import argmax_xy, interior_point, make_points
+from prompting.registry import register_strategy
+
+
+def neighbour_steps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour distance (L2 over RGB) between horizontal and vertical pixel neighbours.
+
+    Args:
+        image: uint8 (H, W, 3).
+
+    Returns:
+        float32 (H, W-1) between (y, x) and (y, x+1), and float32 (H-1, W) between (y, x)
+        and (y+1, x).
+    """
+    f = image.astype(np.float32)
+    dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(-1))
+    dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(-1))
+    return dx, dy
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """Per-region statistics of a label image with labels 0..n-1 (arrays of length n)."""
+
+    area: np.ndarray  # pixels
+    heat: np.ndarray  # mean heat
+    edge_step: np.ndarray  # mean colour step across the region's outline (0 if no outline)
+    inner_step: np.ndarray  # mean colour step between neighbours inside the region
+    border_share: np.ndarray  # share of the outline lying on the image border
+    compactness: np.ndarray  # 16 * area / perimeter**2 (1 for a square, ~0.2 for a 1-px line)
+
+
+def region_stats(
+    labels: np.ndarray,
+    n: int,
+    cam: np.ndarray,
+    steps: tuple[np.ndarray, np.ndarray],
+) -> RegionStats:
+    """Vectorised :class:`RegionStats` of int (H, W) ``labels`` in 0..n-1.
+
+    Args:
+        labels: int (H, W) region labels in 0..n-1; n: number of labels.
+        cam: float (H, W) heat map.
+        steps: :func:`neighbour_steps` of the image.
+    """
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n).astype(np.float64)
+    heat = np.bincount(flat, cam.ravel(), minlength=n) / np.maximum(area, 1)
+    edge_sum = np.zeros(n)
+    edge_cnt = np.zeros(n)
+    inner_sum = np.zeros(n)
+    inner_cnt = np.zeros(n)
+    dx, dy = steps
+    pairs = ((labels[:, :-1], labels[:, 1:], dx), (labels[:-1], labels[1:], dy))
+    for a, b, step in pairs:
+        a, b, step = a.ravel(), b.ravel(), step.ravel()
+        cut = a != b
+        edge_sum += np.bincount(a[cut], step[cut], minlength=n)
+        edge_sum += np.bincount(b[cut], step[cut], minlength=n)
+        edge_cnt += np.bincount(a[cut], minlength=n) + np.bincount(b[cut], minlength=n)
+        inner_sum += np.bincount(a[~cut], step[~cut], minlength=n)
+        inner_cnt += np.bincount(a[~cut], minlength=n)
+    border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    on_border = np.bincount(border, minlength=n)
+    return RegionStats(
+        area=area,
+        heat=heat,
+        edge_step=edge_sum / np.maximum(edge_cnt, 1),
+        inner_step=inner_sum / np.maximum(inner_cnt, 1),
+        border_share=on_border / np.maximum(on_border + edge_cnt, 1),
+        compactness=16.0 * area / np.maximum(on_border + edge_cnt, 1) ** 2,
+    )
+
+
+def region_scores(
+    stats: RegionStats,
+    *,
+    heat_floor: float,
+    contrast_offset: float,
+    min_area: int,
+    max_area: int,
+    min_compactness: float,
+) -> np.ndarray:
+    """float64 (n,) scores: (heat + floor) * edge contrast * size * border * compactness.
+
+    The size prior is 1 for ``min_area <= area <= max_area`` and 1e-3 otherwise; the border
+    penalty goes from 1 (no outline on the image border) down to 0.5 (half or more of it);
+    the compactness factor is ``min(1, compactness / min_compactness)`` (thin slivers along
+    an edge score low).
+    """
+    contrast = stats.edge_step / (stats.inner_step + contrast_offset)
+    size_ok = np.where((stats.area >= min_area) & (stats.area <= max_area), 1.0, 1e-3)
+    border = 1.0 - 0.5 * np.clip(2.0 * stats.border_share, 0.0, 1.0)
+    compact = np.clip(stats.compactness / min_compactness, 0.0, 1.0)
+    return (stats.heat + heat_floor) * contrast * size_ok * border * compact
+
+
+def background_points(
+    cam: np.ndarray,
+    chosen: np.ndarray,
+    avoid: np.ndarray,
+    n: int,
+    *,
+    hot_threshold: float = 0.3,
+) -> list[tuple[int, int]]:
+    """``n`` background points (X, Y) far from the ``chosen`` region, spread apart.
+
+    Candidates exclude ``avoid`` (other shape-like regions) and pixels with heat at least
+    ``hot_threshold`` times the maximum; when that leaves nothing, only ``chosen`` is
+    excluded (and when even that is empty, nothing). Each pick maximises the distance to
+    ``chosen`` and to the points already picked.
+    """
+    h, w = cam.shape
+    allowed = ~chosen & ~avoid & (cam < hot_threshold * float(cam.max()))
+    if not allowed.any():
+        allowed = ~chosen if (~chosen).any() else np.ones_like(chosen)
+    src = chosen if chosen.any() else np.zeros_like(chosen)
+    if not src.any():
+        src = src.copy()
+        src[h // 2, w // 2] = True
+    dist = ndimage.distance_transform_edt(~src)
+    score = np.where(allowed, dist, -1.0)
+    points = [argmax_xy(score)]
+    yy, xx = np.indices((h, w)) if n > 1 else (None, None)
+    for _ in range(n - 1):
+        x, y = points[-1]
+        score = np.where(allowed, np.minimum(score, np.hypot(xx - x, yy - y)), -1.0)
+        points.append(argmax_xy(score))
+    return points[:n]
+
+
+def _prompt_best_region(
+    labels: np.ndarray,
+    n: int,
+    cam: np.ndarray,
+    steps: tuple[np.ndarray, np.ndarray],
+    *,
+    n_bg: int,
+    heat_floor: float,
+    contrast_offset: float,
+    min_area: int,
+    max_area: int,
+    min_compactness: float,
+    avoid_top: int = 3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score the regions of ``labels``, prompt the best one's interior (+ ``n_bg`` bg points)."""
+    stats = region_stats(labels, n, cam, steps)
+    scores = region_scores(
+        stats,
+        heat_floor=heat_floor,
+        contrast_offset=contrast_offset,
+        min_area=min_area,
+        max_area=max_area,
+        min_compactness=min_compactness,
+    )
+    order = np.argsort(-scores, kind="stable")
+    chosen = labels == order[0]
+    fg = interior_point(chosen)
+    if n_bg <= 0:
+        return make_points([fg])
+    others = order[1 : 1 + avoid_top]
+    avoid = np.isin(labels, others[stats.area[others] <= max_area])
+    return make_points([fg], background_points(cam, chosen, avoid, n_bg))
+
+
+@register_strategy(
+    "segment_heat",
+    emits_background=False,
+    description=(
+        "Felzenszwalb graph segmentation of the image; each segment is scored by its mean "
+        "heat times its edge contrast (colour step across its outline over the variation "
+        "inside it), size and compactness; one foreground point at the best segment's interior."
+    ),
+)
+@register_strategy(
+    "segment_heat_bg",
+    emits_background=True,
+    defaults={"n_bg": 1},
+    description=(
+        "segment_heat's foreground point plus a background point as far as possible from "
+        "the chosen segment, outside the hot area and outside other shape-like segments."
+    ),
+)
+def segment_heat(
+    cam: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    n_bg: int = 0,
+    scale: float = 300.0,
+    min_size: int = 10,
+    heat_floor: float = 0.3,
+    contrast_offset: float = 3.0,
+    min_area: int = 15,
+    max_area: int = 600,
+    min_compactness: float = 0.5,
+):
+    labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=min_size)
+    return _prompt_best_region(
+        labels,
+        int(labels.max()) + 1,
+        cam,
+        neighbour_steps(image),
+        n_bg=n_bg,
+        heat_floor=heat_floor,
+        contrast_offset=contrast_offset,
+        min_area=min_area,
+        max_area=max_area,
+        min_compactness=min_compactness,
+    )
+
+
+def tolerance_components(
+    steps: tuple[np.ndarray, np.ndarray], tolerance: float
+) -> tuple[np.ndarray, int]:
+    """Colour flood fill from every pixel at once: labels of 4-connected colour regions.
+
+    Two 4-neighbours are joined when their colours differ by less than ``tolerance`` (L2
+    over RGB); the regions are the connected components of that graph, found with
+    ``scipy.ndimage.label`` on a grid that interleaves pixels and the links between them.
+
+    Args:
+        steps: :func:`neighbour_steps` of the image, (H, W-1) and (H-1, W).
+        tolerance: neighbours whose colour step is below this are joined.
+
+    Returns:
+        int64 (H, W) labels in 0..n-1 and n.
+    """
+    dx, dy = steps
+    h, w = dx.shape[0], dy.shape[1]
+    grid = np.zeros((2 * h - 1, 2 * w - 1), dtype=bool)
+    grid[::2, ::2] = True
+    grid[::2, 1::2] = dx < tolerance
+    grid[1::2, ::2] = dy < tolerance
+    labels, n = ndimage.label(grid)
+    return labels[::2, ::2].astype(np.int64) - 1, int(n)
+
+
+@register_strategy(
+    "flood_heat",
+    emits_background=False,
+    description=(
+        "Colour flood fills from every pixel (regions of 4-connected pixels whose colours "
+        "differ by less than a tolerance) are scored like segment_heat by heat, edge "
+        "contrast, size and compactness; one foreground point at the best region's interior."
+    ),
+)
+@register_strategy(
+    "flood_heat_bg",
+    emits_background=True,
+    defaults={"n_bg": 1},
+    description=(
+        "flood_heat's foreground point plus a background point far from the chosen region, "
+        "outside the hot area and other shape-like regions."
+    ),
+)
+def flood_heat(
+    cam: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    n_bg: int = 0,
+    tolerance: float = 16.0,
+    heat_floor: float = 0.3,
+    contrast_offset: float = 3.0,
+    min_area: int = 15,
+    max_area: int = 600,
+    min_compactness: float = 0.5,
+):
+    steps = neighbour_steps(image)
+    labels, n = tolerance_components(steps, tolerance)
+    return _prompt_best_region(
+        labels,
+        n,
+        cam,
+        steps,
+        n_bg=n_bg,
+        heat_floor=heat_floor,
+        contrast_offset=contrast_offset,
+        min_area=min_area,
+        max_area=max_area,
+        min_compactness=min_compactness,
+    )

@@ -1,0 +1,173 @@
+"""Point metrics and per-image cost of every registered prompt strategy on one split.
+
+Computes the trained classifier's CAMs of the split once (cached as .npz under runs/cams/),
+runs each strategy on them and prints foreground hit rate, background correctness, mean and
+median distance of the foreground points to the mask centre, and milliseconds per image (wall
+clock, and this process's CPU time) with the wall-time ratio to ``cam_argmax`` measured in the
+same run. On a CPU shared with other jobs the wall time is inflated by waiting for a core; the
+CPU time and the ratio are steadier.
+
+Examples::
+
+    python scripts/benchmark_strategies.py
+    python scripts/benchmark_strategies.py --strategies 'segment_*' cam_argmax --repeats 5
+    python scripts/benchmark_strategies.py --checkpoint checkpoints/bench_resnet18_state_dict.pt \\
+        --data data/bench --split test --json runs/strategy_benchmark.json
+    python scripts/benchmark_strategies.py --cams-npz runs/my_cams.npz   # CAMs from elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from metrics import summarize_points
+from prompting import StrategyError, get_strategy, list_strategies
+from prompting.timing import run_strategy
+from shapes import SyntheticData, dataset_fingerprint
+
+PEER = "cam_argmax"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("data/bench"), help="dataset folder")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path("checkpoints/bench_resnet18_state_dict.pt"),
+        help="ResNet-18 state dict (classifier.build_classifier architecture), or a "
+        "classifier-cache checkpoint holding one",
+    )
+    p.add_argument("--cam-method", default="gradcam", help="gradcam, gradcam++ or layercam")
+    p.add_argument("--target-layer", default="layer2[-1]", help="CAM target layer")
+    p.add_argument(
+        "--cams-npz",
+        type=Path,
+        default=None,
+        help="use the 'cams' array (N, H, W) of this .npz instead of computing CAMs",
+    )
+    p.add_argument("--cache-dir", type=Path, default=Path("runs/cams"), help="CAM cache folder")
+    p.add_argument("--strategies", nargs="+", default=["*"], help="names or fnmatch patterns")
+    p.add_argument("--repeats", type=int, default=3, help="timing runs per strategy (min kept)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
+    return p
+
+
+def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray, str]:
+    """CAMs (N, H, W) for ``images`` and a note saying where they came from."""
+    if args.cams_npz is not None:
+        cams = np.load(args.cams_npz)["cams"][: len(images)].astype(np.float32)
+        return cams, f"CAMs from {args.cams_npz}"
+    if not args.checkpoint.is_file():
+        raise SystemExit(f"no classifier checkpoint at {args.checkpoint} (see --checkpoint)")
+    key = hashlib.sha256(
+        "|".join(
+            [
+                dataset_fingerprint(args.data),
+                args.split,
+                str(args.limit),
+                hashlib.sha256(args.checkpoint.read_bytes()).hexdigest(),
+                args.cam_method,
+                args.target_layer,
+            ]
+        ).encode()
+    ).hexdigest()[:20]
+    path = args.cache_dir / f"{key}.npz"
+    note = f"{args.cam_method} CAMs at {args.target_layer} of {args.checkpoint}"
+    if path.is_file():
+        cams = np.load(path)["cams"]
+        if cams.shape == images.shape[:3]:
+            return cams, f"{note} (cached {path})"
+        print(f"ignoring CAM cache {path}: shape {cams.shape}", file=sys.stderr)
+    import torch
+
+    from classifier import build_classifier
+    from evaluation.compare import compute_cams
+
+    loaded = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    # a plain state dict, or a classifier-cache checkpoint that holds one under "state_dict"
+    state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
+    model = build_classifier()
+    model.load_state_dict(state)
+    model.eval()
+    cams = compute_cams(model, images, args.cam_method, args.target_layer, args.batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, cams=cams)
+    return cams, f"{note} (computed, cached {path})"
+
+
+def select(patterns: list[str]) -> list[str]:
+    names = list_strategies()
+    chosen = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    for p in patterns:
+        if not any(fnmatch.fnmatchcase(n, p) for n in names):
+            get_strategy(p)  # raises with the known names and a suggestion
+    return chosen
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def main(args: argparse.Namespace) -> int:
+    arrays = SyntheticData(args.data, args.split).arrays()
+    if args.limit is not None:
+        arrays = arrays.subset(np.arange(min(args.limit, len(arrays))))
+    try:
+        names = select(args.strategies)
+    except StrategyError as exc:
+        raise SystemExit(str(exc)) from exc
+    cams, note = load_cams(args, arrays.images)
+    if PEER not in names:
+        names.append(PEER)
+    rows = []
+    for name in names:
+        strategy = get_strategy(name)
+        coords, labels, timing = run_strategy(
+            strategy,
+            cams,
+            arrays.images,
+            arrays.masks,
+            batch_size=args.batch_size,
+            repeats=args.repeats,
+        )
+        row = {"strategy": name, "oracle": strategy.oracle, "bg": strategy.emits_background}
+        row.update(summarize_points(coords, labels, arrays.masks))
+        row["ms_per_image"] = 1000 * timing.wall_s
+        row["cpu_ms_per_image"] = 1000 * timing.cpu_s
+        rows.append(row)
+    peer_ms = next(r["ms_per_image"] for r in rows if r["strategy"] == PEER)
+    print(f"{args.data} {args.split} ({len(arrays)} images); {note}")
+    header = (
+        f"{'strategy':<20} {'kind':<7} {'fg hit %':>8} {'bg ok %':>8} "
+        f"{'dist px':>8} {'median':>7} {'ms/img':>7} {'cpu ms':>7} {'x ' + PEER:>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        kind = "oracle" if r["oracle"] else ("fg+bg" if r["bg"] else "fg")
+        print(
+            f"{r['strategy']:<20} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
+            f"{_pct(r['bg_correct_rate']):>8} {r['fg_distance_px']:>8.2f} "
+            f"{r['fg_distance_median_px']:>7.2f} {r['ms_per_image']:>7.2f} "
+            f"{r['cpu_ms_per_image']:>7.2f} "
+            f"{r['ms_per_image'] / peer_ms:>14.1f}"
+        )
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"note": note, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(build_parser().parse_args()))

@@ -1,0 +1,268 @@
+"""Classifier training, its checkpoint cache and the from-scratch recipe (tiny, fast runs)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import classifier.train as train_mod
+from classifier import (
+    SCRATCH,
+    CheckpointError,
+    TrainConfig,
+    TrainingInfo,
+    build_classifier,
+    load_checkpoint,
+    load_or_train,
+    train_classifier,
+)
+from classifier.cache import checkpoint_path
+from classifier.recipe import difficulty, draw_batch, interpolate_style, learning_rate
+from shapes import SyntheticData, dataset_fingerprint
+from shapes.backgrounds import load_backgrounds
+from shapes.draw import ShapeStyle
+from shapes.generate import GenerationConfig, generate_dataset
+
+TINY = TrainConfig.tiny(channels_last=False)
+
+
+@pytest.fixture(scope="session")
+def bank():
+    return load_backgrounds("builtin")
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory, bank) -> Path:
+    root = tmp_path_factory.mktemp("clf") / "ds"
+    sizes = {"train": 40, "val": 10, "test": 10}
+    config = GenerationConfig(seed=3, sizes=sizes, hw=(24, 32))  # small images: fast tests
+    return generate_dataset(root, bank, config, progress=False)
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_root, tmp_path_factory):
+    """One tiny training, cached; tests copy the cache folder before changing it."""
+    cache = tmp_path_factory.mktemp("cache")
+    model, info = load_or_train(tiny_root, TINY, cache_dir=cache, progress=False)
+    return cache, model, info
+
+
+def _probe(root: Path) -> torch.Tensor:
+    from shapes.transforms import normalize_uint8
+
+    return normalize_uint8(SyntheticData(root, "val").arrays().images[:4])
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def test_config_round_trips_through_json():
+    cfg = TrainConfig(lr=3e-3, easy_style=ShapeStyle(size_range=(10.0, 12.0)))
+    again = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+
+
+@pytest.mark.parametrize(
+    "bad", [{"recipe": "magic"}, {"steps": 0}, {"fixed_fraction": 1.5}, {"curriculum": "x"}]
+)
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        TrainConfig(**bad)
+
+
+def test_from_dict_names_unknown_fields():
+    with pytest.raises(ValueError, match="nonsense"):
+        TrainConfig.from_dict({"nonsense": 1})
+
+
+# --- schedules and batches ------------------------------------------------------------
+
+
+def test_difficulty_ramps_from_easy_to_real():
+    cfg = TrainConfig(easy_steps=10, anneal_steps=20)
+    assert difficulty(0, cfg) == 0.0
+    assert difficulty(9, cfg) == 0.0
+    assert 0.0 < difficulty(15, cfg) < 1.0
+    assert difficulty(29, cfg) == 1.0
+    assert difficulty(500, cfg) == 1.0
+
+
+def test_learning_rate_warms_up_holds_and_decays_to_zero():
+    cfg = TrainConfig(steps=100, lr=1e-2, warmup_steps=10, decay_start=0.5)
+    lrs = [learning_rate(s, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-3)
+    assert lrs[9] == pytest.approx(1e-2)
+    assert lrs[30] == pytest.approx(1e-2)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[50:]))
+    assert lrs[-1] < 1e-4
+
+
+def test_interpolate_style_endpoints():
+    easy, real = TrainConfig().easy_style, ShapeStyle()
+    assert interpolate_style(easy, real, 0.0) == easy
+    assert interpolate_style(easy, real, 1.0) == real
+    mid = interpolate_style(easy, real, 0.5)
+    assert mid.size_range == pytest.approx((12.0, 22.0))
+
+
+def test_draw_batch_takes_the_fixed_share_from_the_train_split(bank, tiny_root):
+    train = SyntheticData(tiny_root, "train").arrays()
+    cfg = TrainConfig(batch_size=16, easy_steps=0, anneal_steps=0, fixed_fraction=1.0)
+    batch = draw_batch(
+        0, cfg, bank.train, (24, 32), train.images, train.labels, np.random.default_rng(0)
+    )
+    assert batch.images.shape == (16, 24, 32, 3) and batch.images.dtype == np.uint8
+    assert batch.labels.dtype == np.int64
+    known = {im.tobytes(): lab for im, lab in zip(train.images, train.labels, strict=True)}
+    known.update(
+        {im[:, ::-1].tobytes(): lab for im, lab in zip(train.images, train.labels, strict=True)}
+    )
+    for img, lab in zip(batch.images, batch.labels, strict=True):
+        assert known[img.tobytes()] == lab  # every image is a (flipped) train image
+
+
+def test_draw_batch_is_fresh_only_during_the_easy_phase(bank, tiny_root):
+    train = SyntheticData(tiny_root, "train").arrays()
+    cfg = TrainConfig(batch_size=16, easy_steps=5, fixed_fraction=1.0)
+    batch = draw_batch(
+        0, cfg, bank.train, (24, 32), train.images, train.labels, np.random.default_rng(0)
+    )
+    known = {im.tobytes() for im in train.images}
+    assert not any(img.tobytes() in known for img in batch.images)
+    assert batch.difficulty == 0.0
+    assert set(batch.labels.tolist()) <= set(range(5))
+
+
+# --- training -------------------------------------------------------------------------
+
+
+def test_training_lowers_the_loss(tiny_root):
+    """Memorising a handful of fixed images: the curve's loss must fall."""
+    cfg = TrainConfig.tiny(
+        channels_last=False,
+        steps=16,
+        eval_every=8,
+        easy_steps=0,
+        anneal_steps=0,
+        fixed_fraction=1.0,
+        label_smoothing=0.0,
+        lr=1e-3,
+        batch_size=10,
+        warmup_steps=1,
+    )
+    _, info = train_classifier(tiny_root, cfg, progress=False)
+    losses = [p[1] for p in info.curve]
+    assert [p[0] for p in info.curve] == [8, 16]
+    assert losses[-1] < losses[0]
+    assert 0.0 <= info.test_accuracy <= 1.0
+    assert info.recipe == SCRATCH and not info.imagenet_weights
+
+
+def test_same_seed_gives_identical_weights(tiny_root):
+    cfg = replace(TINY, steps=3, eval_every=3)
+    a, _ = train_classifier(tiny_root, cfg, progress=False)
+    b, _ = train_classifier(tiny_root, cfg, progress=False)
+    c, _ = train_classifier(tiny_root, replace(cfg, seed=1), progress=False)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_finetune_recipe_runs_the_template_loop(tiny_root, monkeypatch):
+    """The ImageNet path with a stand-in for the (offline-unavailable) weights."""
+    monkeypatch.setattr(
+        train_mod,
+        "build_classifier",
+        lambda imagenet_weights=False: build_classifier(imagenet_weights=False),
+    )
+    cfg = replace(TINY, recipe="imagenet-finetune", finetune_epochs=2)
+    model, info = train_classifier(
+        tiny_root, cfg, progress=False, recipe=("imagenet-finetune", "stand-in weights")
+    )
+    assert info.imagenet_weights and info.recipe == "imagenet-finetune"
+    assert [p[0] for p in info.curve] == [5, 10]  # 40 images / batch 8, one point per epoch
+    assert not model.training
+
+
+def test_auto_falls_back_to_scratch_without_imagenet_weights(monkeypatch):
+    monkeypatch.setattr(
+        train_mod, "find_imagenet_weights", lambda try_download=True: (False, "no weights here")
+    )
+    name, note = train_mod.resolve_recipe(TrainConfig(recipe="auto"))
+    assert name == SCRATCH and "no weights here" in note and "scratch" in note
+    with pytest.raises(RuntimeError, match="needs ImageNet weights"):
+        train_mod.resolve_recipe(TrainConfig(recipe="imagenet-finetune"))
+
+
+# --- checkpoint cache -----------------------------------------------------------------
+
+
+def test_second_call_loads_the_identical_model(trained, tiny_root):
+    cache, model, info = trained
+    assert not info.from_cache and Path(info.checkpoint).is_file()
+    assert Path(info.checkpoint).with_suffix(".json").is_file()
+    again, info2 = load_or_train(tiny_root, TINY, cache_dir=cache, progress=False)
+    assert info2.from_cache and not again.training
+    assert info2.test_accuracy == info.test_accuracy and info2.curve == info.curve
+    x = _probe(tiny_root)
+    with torch.no_grad():
+        assert torch.equal(model(x), again(x))
+
+
+def test_sidecar_json_holds_settings_and_curve(trained):
+    _, _, info = trained
+    meta = json.loads(Path(info.checkpoint).with_suffix(".json").read_text())
+    assert TrainConfig.from_dict(meta["config"]) == replace(TINY, backgrounds="builtin")
+    assert TrainingInfo.from_dict(meta).curve == info.curve
+
+
+def test_corrupt_checkpoint_is_retrained_with_a_message(trained, tiny_root, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    shutil.copytree(trained[0], cache)
+    path = cache / Path(trained[2].checkpoint).name
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    with caplog.at_level(logging.WARNING):
+        _, info = load_or_train(tiny_root, TINY, cache_dir=cache, progress=False)
+    assert "cannot read checkpoint" in caplog.text and "retraining" in caplog.text
+    assert not info.from_cache
+    _, info = load_or_train(tiny_root, TINY, cache_dir=cache, progress=False)
+    assert info.from_cache  # the retrained checkpoint replaced the corrupt one
+
+
+def test_checkpoint_for_other_settings_is_not_used(trained, tiny_root, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    other = replace(TINY, seed=7, backgrounds="builtin")
+    fp = dataset_fingerprint(tiny_root)
+    shutil.copy(trained[2].checkpoint, checkpoint_path(cache, fp, SCRATCH, other))  # stale file
+    with caplog.at_level(logging.WARNING):
+        _, info = load_or_train(tiny_root, other, cache_dir=cache, progress=False)
+    assert "made for another config" in caplog.text and "retraining" in caplog.text
+    assert not info.from_cache and info.config["seed"] == 7
+
+
+def test_checkpoint_of_another_dataset_is_rejected(trained):
+    info = trained[2]
+    cfg = TrainConfig.from_dict(info.config)
+    with pytest.raises(CheckpointError, match="another fingerprint"):
+        load_checkpoint(Path(info.checkpoint), "0" * 16, SCRATCH, cfg)
+
+
+def test_changed_dataset_trains_a_new_checkpoint(trained, tiny_root, tmp_path):
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_root, root)
+    label = sorted((root / "labels" / "train").glob("*.txt"))[0]
+    label.write_text("star\n" if label.read_text().strip() != "star" else "circle\n")
+    cache = tmp_path / "cache"
+    shutil.copytree(trained[0], cache)
+    _, info = load_or_train(root, TINY, cache_dir=cache, progress=False)
+    assert not info.from_cache and info.fingerprint != trained[2].fingerprint
+    assert len(list(cache.glob("*.pt"))) == 2

@@ -1,0 +1,422 @@
+"""Tests for the point-prompt strategies and their registry (prompting/)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prompting import (
+    PointsError,
+    StrategyError,
+    get_strategy,
+    list_strategies,
+    make_points,
+    register_strategy,
+    unregister_strategy,
+    validate_points,
+)
+from prompting.points import farthest_point, interior_point
+
+ALL = list_strategies()
+
+
+def _heat(kind: str, h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "zeros":
+        return np.zeros((h, w), np.float32)
+    if kind == "constant":
+        return np.full((h, w), 0.7, np.float32)
+    if kind.startswith("corner"):
+        cam = np.zeros((h, w), np.float32)
+        y, x = {"corner_tl": (0, 0), "corner_br": (h - 1, w - 1)}[kind]
+        cam[y, x] = 1.0
+        return cam
+    return rng.random((h, w)).astype(np.float32)
+
+
+def _image(kind: str, h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed + 1)
+    if kind == "flat":
+        return np.full((h, w, 3), 90, np.uint8)
+    if kind == "square":
+        img = np.full((h, w, 3), 40, np.uint8)
+        img[h // 4 : h // 2 + 1, w // 4 : w // 2 + 1] = (200, 30, 60)
+        return img
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@st.composite
+def scenes(draw):
+    h = draw(st.integers(8, 40))
+    w = draw(st.integers(8, 40))
+    seed = draw(st.integers(0, 2**16))
+    heat = draw(st.sampled_from(["zeros", "constant", "corner_tl", "corner_br", "random"]))
+    image = draw(st.sampled_from(["flat", "square", "noise"]))
+    mask_kind = draw(st.sampled_from(["empty", "full", "blob"]))
+    cams = np.stack([_heat(heat, h, w, seed), _heat("random", h, w, seed + 7)])
+    images = np.stack([_image(image, h, w, seed), _image("noise", h, w, seed + 3)])
+    masks = np.zeros((2, h, w), bool)
+    if mask_kind == "full":
+        masks[:] = True
+    elif mask_kind == "blob":
+        masks[:, h // 3 : h // 3 + 3, w // 3 : w // 3 + 3] = True
+    return cams, images, masks
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scene=scenes())
+def test_strategy_contract(name: str, scene) -> None:
+    cams, images, masks = scene
+    strategy = get_strategy(name)
+    coords, labels = strategy(cams, images, masks)
+    b, h, w = cams.shape
+    assert coords.dtype == np.int64 and labels.dtype == np.int64
+    assert coords.ndim == 3 and coords.shape[0] == b and coords.shape[2] == 2
+    assert labels.shape == coords.shape[:2]
+    assert (coords[..., 0] >= 0).all() and (coords[..., 0] < w).all()
+    assert (coords[..., 1] >= 0).all() and (coords[..., 1] < h).all()
+    assert set(np.unique(labels)) <= {0, 1}
+    assert (labels == 1).any(axis=1).all()
+    assert (labels == 0).any(axis=1).all() == strategy.emits_background
+    if not strategy.emits_background:
+        assert (labels == 1).all()
+    # N is fixed per strategy: the same as on a reference 8 x 8 scene
+    ref_coords, ref_labels = strategy(
+        np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.uint8), np.ones((1, 8, 8), bool)
+    )
+    assert ref_coords.shape[1] == coords.shape[1]
+    np.testing.assert_array_equal(np.sort(ref_labels[0]), np.sort(labels[0]))
+    # deterministic
+    coords2, labels2 = strategy(cams, images, masks)
+    np.testing.assert_array_equal(coords, coords2)
+    np.testing.assert_array_equal(labels, labels2)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_strategy_has_metadata(name: str) -> None:
+    s = get_strategy(name)
+    assert s.name == name
+    assert isinstance(s.emits_background, bool) and isinstance(s.oracle, bool)
+    n_sentences = s.description.count(". ") + 1
+    assert len(s.description) > 10 and 1 <= n_sentences <= 3
+
+
+def test_builtins_registered() -> None:
+    expected = {
+        "center",
+        "cam_argmax",
+        "cc_centroid",
+        "peak_local_max",
+        "gmm",
+        "segment_heat",
+        "segment_heat_bg",
+        "flood_heat",
+        "flood_heat_bg",
+        "oracle_interior",
+        "oracle_interior_bg",
+    }
+    assert expected <= set(ALL)
+    assert {n for n in ALL if get_strategy(n).oracle} == {"oracle_interior", "oracle_interior_bg"}
+
+
+def test_list_strategies_pattern_and_oracles() -> None:
+    assert list_strategies("oracle_*") == ["oracle_interior", "oracle_interior_bg"]
+    assert list_strategies("*_bg", include_oracles=False) == ["flood_heat_bg", "segment_heat_bg"]
+    assert list_strategies() == sorted(list_strategies())
+    assert list_strategies("no_such_*") == []
+
+
+def test_unknown_name_lists_known_and_suggests_closest() -> None:
+    with pytest.raises(StrategyError) as err:
+        get_strategy("cam_argmx")
+    msg = str(err.value)
+    assert "Did you mean 'cam_argmax'" in msg
+    assert "center" in msg and "segment_heat" in msg
+
+
+def test_duplicate_name_is_an_error() -> None:
+    with pytest.raises(StrategyError, match="already registered"):
+
+        @register_strategy("center", emits_background=False, description="Another centre.")
+        def other(cam, image, mask=None):
+            return make_points([(0, 0)])
+
+
+@pytest.fixture
+def scratch_names():
+    names: list[str] = []
+    yield names
+    for n in names:
+        unregister_strategy(n)
+
+
+def test_register_function_with_variants(scratch_names) -> None:
+    @register_strategy(
+        "_test_corner", emits_background=False, description="Top-left corner points."
+    )
+    @register_strategy(
+        "_test_corner3",
+        emits_background=False,
+        defaults={"n": 3},
+        description="Three top-left corner points.",
+    )
+    def corner(cam, image, mask=None, *, n: int = 1):
+        return make_points([(0, 0)] * n)
+
+    scratch_names += ["_test_corner", "_test_corner3"]
+    cams = np.zeros((2, 8, 9), np.float32)
+    images = np.zeros((2, 8, 9, 3), np.uint8)
+    assert get_strategy("_test_corner")(cams, images)[0].shape == (2, 1, 2)
+    assert get_strategy("_test_corner3")(cams, images)[0].shape == (2, 3, 2)
+    assert get_strategy("_test_corner3").params == {"n": 3}
+    assert get_strategy("_test_corner", n=2)(cams, images)[0].shape == (2, 2, 2)
+    with pytest.raises(StrategyError, match="no parameter"):
+        get_strategy("_test_corner", m=2)
+
+
+def test_register_class(scratch_names) -> None:
+    @register_strategy("_test_class", emits_background=True, description="Fixed fg and bg points.")
+    class Fixed:
+        def __init__(self, x: int = 1) -> None:
+            self.x = x
+
+        def __call__(self, cam, image, mask=None):
+            return make_points([(self.x, 0)], [(0, 1)])
+
+    scratch_names.append("_test_class")
+    cams = np.zeros((1, 4, 4), np.float32)
+    images = np.zeros((1, 4, 4, 3), np.uint8)
+    coords, labels = get_strategy("_test_class")(cams, images)
+    np.testing.assert_array_equal(coords, [[[1, 0], [0, 1]]])
+    np.testing.assert_array_equal(labels, [[1, 0]])
+    coords, _ = get_strategy("_test_class", x=3)(cams, images)
+    assert coords[0, 0, 0] == 3
+
+
+def test_unknown_default_is_rejected() -> None:
+    with pytest.raises(StrategyError, match="not keyword parameters"):
+
+        @register_strategy(
+            "_test_bad_default", emits_background=False, defaults={"k": 1}, description="Bad."
+        )
+        def bad(cam, image, mask=None):
+            return make_points([(0, 0)])
+
+    assert "_test_bad_default" not in list_strategies()
+
+
+def test_broken_strategies_are_caught(scratch_names) -> None:
+    @register_strategy("_test_oob", emits_background=False, description="Out of bounds.")
+    def oob(cam, image, mask=None):
+        return make_points([(cam.shape[1], 0)])
+
+    @register_strategy("_test_liar", emits_background=False, description="Emits bg anyway.")
+    def liar(cam, image, mask=None):
+        return make_points([(0, 0)], [(1, 1)])
+
+    @register_strategy("_test_nofg", emits_background=True, description="Only background.")
+    def nofg(cam, image, mask=None):
+        return make_points([], [(1, 1)])
+
+    @register_strategy("_test_varying", emits_background=False, description="Varying N.")
+    def varying(cam, image, mask=None):
+        return make_points([(0, 0)] * (1 + int(cam.max() > 0.5)))
+
+    scratch_names += ["_test_oob", "_test_liar", "_test_nofg", "_test_varying"]
+    cams = np.zeros((2, 5, 6), np.float32)
+    images = np.zeros((2, 5, 6, 3), np.uint8)
+    with pytest.raises(PointsError, match="outside"):
+        get_strategy("_test_oob")(cams, images)
+    with pytest.raises(StrategyError, match="emits_background=False"):
+        get_strategy("_test_liar")(cams, images)
+    with pytest.raises(StrategyError, match="no foreground"):
+        get_strategy("_test_nofg")(cams, images)
+    cams[1] = 1.0
+    with pytest.raises(StrategyError, match="fixed per strategy"):
+        get_strategy("_test_varying")(cams, images)
+
+
+@pytest.mark.parametrize("name", ["oracle_interior", "oracle_interior_bg"])
+def test_oracles_need_masks(name: str) -> None:
+    with pytest.raises(StrategyError, match="oracle"):
+        get_strategy(name)(np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.uint8))
+
+
+def test_bad_inputs_are_named() -> None:
+    s = get_strategy("center")
+    with pytest.raises(StrategyError, match="cams must be"):
+        s(np.zeros((8, 8), np.float32), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(StrategyError, match="images must be uint8"):
+        s(np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.float32))
+    with pytest.raises(StrategyError, match="NaN"):
+        s(np.full((1, 8, 8), np.nan, np.float32), np.zeros((1, 8, 8, 3), np.uint8))
+
+
+# ---------------------------------------------------------------- individual behaviour
+
+
+def _one(cam: np.ndarray, image: np.ndarray | None = None, mask: np.ndarray | None = None):
+    h, w = cam.shape
+    image = np.zeros((h, w, 3), np.uint8) if image is None else image
+    masks = None if mask is None else mask[None]
+    return (cam[None].astype(np.float32), image[None], masks)
+
+
+def test_center_and_argmax() -> None:
+    cam = np.zeros((9, 12), np.float32)
+    cam[2, 7] = 1.0
+    coords, _ = get_strategy("center")(*_one(cam))
+    np.testing.assert_array_equal(coords[0], [[6, 4]])
+    coords, _ = get_strategy("cam_argmax")(*_one(cam))
+    np.testing.assert_array_equal(coords[0], [[7, 2]])
+
+
+def test_cc_centroid_picks_heaviest_component() -> None:
+    cam = np.zeros((20, 30), np.float32)
+    cam[2:4, 2:4] = 1.0  # hottest pixel, little mass
+    cam[10:17, 15:25] = 0.8  # heavier component
+    coords, _ = get_strategy("cc_centroid")(*_one(cam))
+    x, y = coords[0, 0]
+    assert 15 <= x < 25 and 10 <= y < 17
+
+
+def test_cc_centroid_snaps_into_a_ring() -> None:
+    yy, xx = np.mgrid[0:31, 0:31]
+    r = np.hypot(xx - 15, yy - 15)
+    cam = ((r > 8) & (r < 12)).astype(np.float32)  # centroid in the hole
+    coords, _ = get_strategy("cc_centroid")(*_one(cam))
+    x, y = coords[0, 0]
+    assert cam[y, x] == 1.0
+
+
+def test_peak_local_max_fg_on_peak_bg_on_far_border() -> None:
+    cam = np.zeros((24, 32), np.float32)
+    cam[4, 5] = 1.0
+    coords, labels = get_strategy("peak_local_max")(*_one(cam))
+    fg = coords[0][labels[0] == 1]
+    bg = coords[0][labels[0] == 0]
+    np.testing.assert_array_equal(fg, [[5, 4]])
+    for x, y in bg:
+        assert x in (0, 31) or y in (0, 23)
+        assert np.hypot(x - 5, y - 4) > 15
+
+
+def test_gmm_splits_hot_blob_from_cold_background() -> None:
+    cam = np.full((24, 32), 0.1, np.float32)
+    cam[5:12, 6:14] = 0.9
+    coords, labels = get_strategy("gmm")(*_one(cam))
+    (fx, fy), (bx, by) = coords[0]
+    assert labels[0].tolist() == [1, 0]
+    assert 6 <= fx < 14 and 5 <= fy < 12
+    assert cam[by, bx] == pytest.approx(0.1) and np.hypot(bx - fx, by - fy) > 15
+
+
+def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A smooth background, a flat disc of another colour, and a coarse, offset heat map."""
+    rng = np.random.default_rng(seed)
+    h, w = 24, 32
+    yy, xx = np.mgrid[0:h, 0:w]
+    bg = np.stack([60 + 3 * xx, 80 + 2 * yy, 120 + xx - yy], axis=-1)
+    cx, cy = rng.integers(8, 24), rng.integers(7, 17)
+    mask = np.hypot(xx - cx, yy - cy) <= 4.5
+    image = bg.copy()
+    image[mask] = rng.integers(0, 256, 3) // 2 + 128 * (rng.random(3) < 0.5)
+    # heat: a broad bump whose peak sits just off the disc
+    cam = np.exp(-((xx - cx - 5) ** 2 + (yy - cy + 3) ** 2) / 50.0)
+    return cam.astype(np.float32), np.clip(image, 0, 255).astype(np.uint8), mask
+
+
+@pytest.mark.parametrize("name", ["segment_heat", "segment_heat_bg", "flood_heat", "flood_heat_bg"])
+def test_region_strategies_find_the_flat_shape(name: str) -> None:
+    scenes = [_scene(s) for s in range(4)]
+    cams, images, masks = (np.stack(a) for a in zip(*scenes, strict=True))
+    coords, labels = get_strategy(name)(cams, images)
+    for b in range(len(scenes)):
+        for (x, y), lab in zip(coords[b], labels[b], strict=True):
+            assert masks[b, y, x] == bool(lab), (b, x, y, lab)
+    # the heat peak itself is off the disc in these scenes: the image is what finds it
+    argmax, _ = get_strategy("cam_argmax")(cams, images)
+    assert not all(masks[b, y, x] for b, (x, y) in enumerate(argmax[:, 0]))
+
+
+def test_oracles_inside_and_outside() -> None:
+    mask = np.zeros((20, 30), bool)
+    mask[3:10, 20:28] = True
+    cam = np.zeros((20, 30), np.float32)
+    coords, _ = get_strategy("oracle_interior")(*_one(cam, mask=mask))
+    x, y = coords[0, 0]
+    assert mask[y, x] and 22 <= x <= 25 and 5 <= y <= 7
+    coords, _ = get_strategy("oracle_interior_bg")(*_one(cam, mask=mask))
+    (fx, fy), (bx, by) = coords[0]
+    assert mask[fy, fx] and not mask[by, bx]
+    assert (bx, by) == (0, 19)
+
+
+# ---------------------------------------------------------------- points helpers
+
+
+def test_validate_points_accepts_and_converts() -> None:
+    coords, labels = validate_points(np.array([[1.0, 2.0]]), np.array([1]), (5, 5))
+    assert coords.dtype == np.int64 and labels.dtype == np.int64
+    coords, labels = validate_points(
+        np.zeros((3, 2, 2), np.int32), np.ones((3, 2), np.int8), (1, 1)
+    )
+    assert coords.shape == (3, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("coords", "labels", "match"),
+    [
+        (np.zeros((2, 3)), np.ones(2), "coords must be"),
+        (np.zeros((2, 2)), np.ones(3), "does not match"),
+        (np.zeros((0, 2)), np.ones(0), "no points"),
+        (np.array([[0.5, 1.0]]), np.ones(1), "integers"),
+        (np.array([[1, 1]]), np.array([2]), "0 or 1"),
+        (np.array([[1, 1]]), np.array([0.5]), "labels must be integers"),
+        (np.array([[5, 1]]), np.ones(1, int), "outside"),
+        (np.array([[1, -1]]), np.ones(1, int), "outside"),
+    ],
+)
+def test_validate_points_rejects(coords, labels, match) -> None:
+    with pytest.raises(PointsError, match=match):
+        validate_points(coords, labels, (5, 5))
+
+
+def test_interior_point_and_farthest_point() -> None:
+    region = np.zeros((10, 20), bool)
+    region[2:9, 1:6] = True
+    x, y = interior_point(region)
+    assert region[y, x] and (x, y) == (3, 5)
+    assert interior_point(np.zeros((6, 8), bool)) == (4, 3)
+    # a region cut by the image border: the point is kept off the border
+    edge = np.zeros((10, 10), bool)
+    edge[:, :3] = True
+    assert interior_point(edge, centroid_min_depth=None)[0] == 1
+    assert farthest_point(region) == (19, 0)
+
+
+def test_tolerance_components_and_region_stats() -> None:
+    from prompting.regions import neighbour_steps, region_stats, tolerance_components
+
+    image = np.zeros((6, 8, 3), np.uint8)
+    image[:, :, 0] = np.arange(8) * 3  # a gentle ramp: steps of 3 stay joined
+    image[1:4, 5:7] = (200, 0, 0)  # a flat block with a hard edge
+    steps = neighbour_steps(image)
+    labels, n = tolerance_components(steps, tolerance=10.0)
+    assert n == 2
+    block = labels == labels[2, 5]
+    np.testing.assert_array_equal(np.argwhere(block), np.argwhere(image[..., 0] == 200))
+    cam = np.zeros((6, 8), np.float32)
+    cam[1:4, 5:7] = 1.0
+    stats = region_stats(labels, n, cam, steps)
+    k = labels[2, 5]
+    assert stats.area[k] == 6 and stats.heat[k] == 1.0
+    assert stats.inner_step[k] == 0.0 and stats.edge_step[k] > 150
+    assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
