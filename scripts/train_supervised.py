@@ -1,0 +1,194 @@
+"""Train the supervised reference segmenters (smp FPN-ResNet50, FPN-VGG19, PSPNet-ResNet50).
+
+They learn the train split's foreground masks, are selected on val and scored on test with
+metrics' IoU; checkpoints go to ``checkpoints/supervised/`` keyed by dataset fingerprint and
+settings, so a second run only loads and reports. Feature-map figures (the seed's section 2.4)
+go to ``figures/``.
+
+Examples::
+
+    python scripts/train_supervised.py --data data/bench                  # all three models
+    python scripts/train_supervised.py --data data/bench --models fpn_resnet50 --summary
+    python scripts/train_supervised.py --data data/bench --epochs 1 --limit 256   # quick run
+    python scripts/train_supervised.py --data data/bench --no-train       # table of cached ones
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from shapes import dataset_fingerprint
+from shapes.dataset import SplitArrays
+from supervised import (
+    MODEL_SPECS,
+    TrainConfig,
+    build_model,
+    feature_map_figure,
+    load_reference_models,
+    model_summary,
+    resolve_encoder_weights,
+)
+from supervised.reference import load_splits, train_or_load
+
+DEFAULTS = TrainConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data/synthetic_shapes"),
+        help="dataset folder in the course layout (default: data/synthetic_shapes)",
+    )
+    p.add_argument(
+        "--models",
+        default=",".join(MODEL_SPECS),
+        help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
+    )
+    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
+    p.add_argument(
+        "--val-limit",
+        type=int,
+        default=DEFAULTS.val_limit,
+        help="score only the first N val images per epoch",
+    )
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument(
+        "--encoder-weights",
+        choices=["imagenet", "none"],
+        default="imagenet",
+        help="imagenet when cached or downloadable, else from scratch (said in output)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never try to download encoder weights (use the cache only)",
+    )
+    p.add_argument("--cache-dir", type=Path, default=Path("checkpoints"))
+    p.add_argument(
+        "--figures",
+        type=Path,
+        default=Path("figures"),
+        help="folder for feature_maps_<model>.png (default: figures)",
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the feature-map figures")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--force", action="store_true", help="retrain even when a checkpoint exists")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="only report checkpoints that exist for this dataset (any settings)",
+    )
+    p.add_argument("--summary", action="store_true", help="print each model's torchinfo summary")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _models(arg: str) -> list[str]:
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODEL_SPECS]
+    if unknown or not names:
+        raise SystemExit(
+            f"unknown --models {unknown or arg!r}; choose from {','.join(MODEL_SPECS)}"
+        )
+    return names
+
+
+def _table(rows: list[dict]) -> str:
+    head = (
+        f"{'model':<16} {'encoder init':<12} {'params':>11} {'epochs':>6} {'train imgs':>10} "
+        f"{'train time':>10} {'CPU time':>9} {'val mIoU':>8} {'test mIoU':>9} {'test std':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['model']:<16} {r['encoder_weights'] or 'scratch':<12} {r['params']:>11,} "
+            f"{r['config']['epochs']:>6} {r['n_train_images']:>10} "
+            f"{r['train_seconds'] / 60:>8.1f} m {r.get('cpu_seconds', float('nan')) / 60:>7.1f} m "
+            f"{r['val_miou']:>8.4f} {r['test']['miou']:>9.4f} {r['test']['iou_std']:>8.4f}"
+        )
+    return "\n".join(lines)
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        limit=args.limit,
+        val_limit=args.val_limit,
+        seed=args.seed,
+        encoder_weights=None if args.encoder_weights == "none" else args.encoder_weights,
+    )
+
+
+def _save_feature_maps(name: str, model: torch.nn.Module, test: SplitArrays, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    title = f"{name} feature maps, test image {test.names[0]}"
+    out = folder / f"feature_maps_{name}.png"
+    feature_map_figure(model, test.images[0], title=title).savefig(out, dpi=120)
+    print(f"{name}: feature maps -> {out}")
+
+
+def main(args: argparse.Namespace) -> int:
+    names = _models(args.models)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    fingerprint = dataset_fingerprint(args.data)
+    print(
+        f"dataset {args.data} (fingerprint {fingerprint}), device {device}, "
+        f"{torch.get_num_threads()} CPU threads"
+    )
+    config = _config(args)
+    command = shlex.join(["python", *sys.argv])
+    splits = load_splits(args.data)
+    results: list[tuple[str, torch.nn.Module, dict]] = []
+    if args.no_train:
+        cached = {n: (m, i) for n, m, i in load_reference_models(args.cache_dir, fingerprint)}
+        for name in names:
+            if name in cached:
+                results.append((name, *cached[name]))
+            else:
+                print(f"{name}: no checkpoint for this dataset in {args.cache_dir}")
+                if args.summary:
+                    print(model_summary(build_model(name)))
+    else:
+        for name in names:
+            weights, note = resolve_encoder_weights(
+                name, config.encoder_weights, allow_download=not args.offline
+            )
+            print(note)
+            model, info, trained = train_or_load(
+                name, args.data, config, weights, args.cache_dir, device, args.force,
+                progress=not args.no_progress, splits=splits, command=command,
+            )  # fmt: skip
+            print(f"{name}: {'trained, saved to' if trained else 'loaded'} {info['checkpoint']}")
+            results.append((name, model, info))
+    for name, model, _ in results:
+        if args.summary:
+            print(model_summary(model))
+        if not args.no_figures:
+            _save_feature_maps(name, model, splits["test"], args.figures)
+    if results:
+        print()
+        print(_table([info for _, _, info in results]))
+        for name, _, info in results:
+            print(f"{name}: trained with `{info.get('command') or '?'}` on {info['device']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(build_parser().parse_args()))

@@ -1,0 +1,126 @@
+"""Checkpoint cache of trained supervised models, keyed by dataset fingerprint and settings.
+
+Layout: ``<cache_dir>/supervised/<model>-<fingerprint>-<settings hash>.pt`` holds
+``{"state_dict": ..., "info": ...}`` and a ``.json`` next to it repeats ``info`` for people
+and scripts. ``info`` has at least ``model``, ``arch``, ``encoder``, ``encoder_weights``
+(what the encoder really started from), ``data_fingerprint``, ``config`` (the TrainConfig),
+``settings_key``, ``encoder_depth`` (None = smp's default), ``params``, ``train_seconds``,
+``best_epoch``, ``val_miou``, ``test`` (metrics' IoU summary on the test split) and
+``history``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from supervised.models import MODEL_SPECS, build_model
+from supervised.train import TrainConfig
+
+SUBDIR = "supervised"
+
+
+def settings_key(
+    name: str,
+    data_fingerprint: str,
+    config: TrainConfig,
+    encoder_weights: str | None,
+    encoder_depth: int | None = None,
+) -> str:
+    """12 hex digits identifying model + dataset + TrainConfig + resolved weights (+ depth)."""
+    payload: dict[str, object] = {
+        "model": name,
+        "data_fingerprint": data_fingerprint,
+        "config": config.to_dict(),
+        "encoder_weights": encoder_weights,
+    }
+    if encoder_depth is not None:
+        payload["encoder_depth"] = encoder_depth
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def checkpoint_path(
+    cache_dir: Path | str,
+    name: str,
+    data_fingerprint: str,
+    config: TrainConfig,
+    encoder_weights: str | None,
+    encoder_depth: int | None = None,
+) -> Path:
+    """Where the checkpoint of these settings lives (it may not exist yet)."""
+    key = settings_key(name, data_fingerprint, config, encoder_weights, encoder_depth)
+    return Path(cache_dir) / SUBDIR / f"{name}-{data_fingerprint}-{key}.pt"
+
+
+def save_checkpoint(path: Path | str, model: nn.Module, info: dict[str, object]) -> Path:
+    """Write the state dict and ``info`` (JSON-serialisable) to ``path`` and ``path.json``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(info, indent=2, sort_keys=True)  # fails early on non-JSON values
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save({"state_dict": model.state_dict(), "info": json.loads(text)}, tmp)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(text + "\n")
+    return path
+
+
+def load_checkpoint(
+    path: Path | str, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, dict[str, object]]:
+    """Rebuild the model saved at ``path`` (no download needed) in eval mode, with its info."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no supervised checkpoint at {path}")
+    blob = torch.load(path, map_location=device, weights_only=True)
+    info = blob["info"]
+    depth = info.get("encoder_depth")
+    model = build_model(str(info["model"]), encoder_weights=None, encoder_depth=depth)
+    model.load_state_dict(blob["state_dict"])
+    model.to(device).eval()
+    return model, info
+
+
+def find_checkpoints(cache_dir: Path | str, data_fingerprint: str) -> dict[str, list[Path]]:
+    """Checkpoint files per model name for one dataset fingerprint (names without one omitted)."""
+    folder = Path(cache_dir) / SUBDIR
+    found: dict[str, list[Path]] = {}
+    for name in MODEL_SPECS:
+        paths = sorted(folder.glob(f"{name}-{data_fingerprint}-*.pt"))
+        if paths:
+            found[name] = paths
+    return found
+
+
+def load_reference_models(
+    cache_dir: Path | str = "checkpoints",
+    data_fingerprint: str | None = None,
+    device: torch.device | str = "cpu",
+) -> list[tuple[str, nn.Module, dict[str, object]]]:
+    """Every trained supervised model for a dataset, ready for :func:`predict_masks`.
+
+    Per model name (in ``MODEL_SPECS`` order) the checkpoint with the best validation mean IoU
+    is chosen when several settings were trained. Nothing trained (or no ``cache_dir``) gives
+    an empty list.
+
+    Args:
+        cache_dir: the checkpoint root (``checkpoints/``).
+        data_fingerprint: ``shapes.dataset_fingerprint`` of the dataset the caller evaluates on.
+        device: where to put the models.
+
+    Returns:
+        list of (model name, model in eval mode, info dict -- see the module docstring).
+    """
+    if not data_fingerprint:
+        raise ValueError("data_fingerprint is required (shapes.dataset_fingerprint(root))")
+    out = []
+    for name, paths in find_checkpoints(cache_dir, data_fingerprint).items():
+        infos = {p: json.loads(p.with_suffix(".json").read_text()) for p in paths}
+        best = max(paths, key=lambda p: float(infos[p].get("val_miou", float("-inf"))))
+        model, info = load_checkpoint(best, device=device)
+        out.append((name, model, {**info, "checkpoint": str(best)}))
+    return out

@@ -1,0 +1,161 @@
+"""Feature maps inside a segmenter (the seed's section 2.4), captured with forward hooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from shapes.transforms import IMAGENET_MEAN, normalize_uint8
+from supervised.models import pad_input
+
+
+def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[str, nn.Module]]:
+    """The encoder's Conv2d layers in the order a forward pass runs them.
+
+    smp keeps the unused stages of a shallow encoder (e.g. ``layer4`` at depth 3), so module
+    registration order is not enough: a dummy forward of one padded image tells.
+    """
+    named = [(n, m) for n, m in model.encoder.named_modules() if isinstance(m, nn.Conv2d)]  # type: ignore[union-attr]
+    if not named:
+        raise ValueError("the model's encoder has no Conv2d layer")
+    order: list[int] = []
+    handles = [
+        m.register_forward_hook(lambda *_a, i=i: order.append(i)) for i, (_, m) in enumerate(named)
+    ]
+    try:
+        device = next(model.parameters()).device
+        x, _ = pad_input(model, torch.zeros(1, 3, *image_hw, device=device))
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            model.encoder(x)  # type: ignore[operator,union-attr]
+        model.train(was_training)
+    finally:
+        for h in handles:
+            h.remove()
+    return [named[i] for i in order]
+
+
+def feature_layers(
+    model: nn.Module, image_hw: tuple[int, int] = (48, 64)
+) -> dict[str, tuple[str, nn.Module]]:
+    """The three layers the seed looks at, as {title: (module path, module)}.
+
+    - ``encoder first layer``: the first convolution the encoder runs (ResNet ``conv1``, VGG
+      ``features.0``).
+    - ``encoder last layer``: the last convolution the encoder runs (ResNet-50
+      ``layer4.2.conv3`` for FPN, ``layer2.3.conv3`` for PSPNet's depth-3 encoder, VGG-19's
+      last conv).
+    - ``decoder last block``: FPN's last segmentation block ``decoder.seg_blocks[-1]`` (the
+      finest pyramid level, the seed's ``seg_blocks[3]``; hooked after its GroupNorm + ReLU),
+      PSPNet's ``decoder.conv`` (after the pyramid pooling); otherwise the decoder's last conv.
+
+    Args:
+        model: a model from :func:`supervised.build_model`.
+        image_hw: image size used for the dummy pass that orders the encoder's convolutions.
+    """
+    enc = _executed_convs(model, image_hw)
+    decoder = model.decoder  # type: ignore[union-attr]
+    if hasattr(decoder, "seg_blocks"):
+        dec = (f"decoder.seg_blocks.{len(decoder.seg_blocks) - 1}", decoder.seg_blocks[-1])
+    elif hasattr(decoder, "psp") and hasattr(decoder, "conv"):
+        dec = ("decoder.conv", decoder.conv)
+    else:
+        convs = [(n, m) for n, m in decoder.named_modules() if isinstance(m, nn.Conv2d)]
+        if not convs:
+            raise ValueError("the model's decoder has no Conv2d layer")
+        dec = (f"decoder.{convs[-1][0]}", convs[-1][1])
+    return {
+        "encoder first layer": (f"encoder.{enc[0][0]}", enc[0][1]),
+        "encoder last layer": (f"encoder.{enc[-1][0]}", enc[-1][1]),
+        "decoder last block": dec,
+    }
+
+
+def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tensor]:
+    """Run one uint8 RGB image (H, W, 3) through ``model`` (padded as in prediction).
+
+    Returns:
+        {title of :func:`feature_layers`: float tensor (C, h, w) on the CPU}; the maps cover
+        the padded input, so their grid is (padded H, padded W) / the layer's stride.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    layers = feature_layers(model, image.shape[:2])
+    maps: dict[str, Tensor] = {}
+
+    def hook_for(title: str):
+        def hook(_module: nn.Module, _inputs: object, output: Tensor) -> None:
+            maps[title] = output.detach()[0].float().cpu()
+
+        return hook
+
+    handles = [module.register_forward_hook(hook_for(t)) for t, (_, module) in layers.items()]
+    try:
+        device = next(model.parameters()).device
+        x, _ = pad_input(model, normalize_uint8(image[None]).to(device))
+        model.eval()
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return maps
+
+
+def feature_map_figure(
+    model: nn.Module, image: np.ndarray, n_maps: int = 12, title: str | None = None
+) -> Figure:
+    """One row per layer of :func:`feature_layers`: the (padded) input, then ``n_maps`` maps.
+
+    The maps shown are the channels with the largest spatial standard deviation (the most
+    structured ones; a from-scratch network has many flat channels), labelled "FM #<channel>".
+
+    Args:
+        model: a model from :func:`supervised.build_model`.
+        image: uint8 RGB (H, W, 3).
+        n_maps: feature maps per row.
+        title: figure title (default: none).
+
+    Returns:
+        a matplotlib Figure (not registered with pyplot; save it with ``fig.savefig``).
+    """
+    if n_maps < 1:
+        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
+    maps = capture_feature_maps(model, image)
+    paths = {t: p for t, (p, _) in feature_layers(model, image.shape[:2]).items()}
+    # the network's zero padding is the ImageNet mean colour in pixel space
+    pixels = torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    padded, _ = pad_input(model, pixels - mean)
+    shown = (padded[0] + mean[0]).permute(1, 2, 0).clamp(0, 1).numpy()
+
+    cols = n_maps + 1
+    fig = Figure(figsize=(1.3 * cols, 1.6 * len(maps) + (0.4 if title else 0)))
+    axes = fig.subplots(len(maps), cols, squeeze=False)
+    for row, (name, fmap) in enumerate(maps.items()):
+        std = fmap.flatten(1).std(dim=1)
+        channels = torch.argsort(std, descending=True)[:n_maps].tolist()
+        axes[row, 0].imshow(shown)
+        axes[row, 0].set_title("input", fontsize=7)
+        axes[row, 0].set_ylabel(
+            f"{name}\n{paths[name]}\n{fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}", fontsize=6
+        )
+        for col in range(1, cols):
+            ax = axes[row, col]
+            if col - 1 < len(channels):
+                c = channels[col - 1]
+                ax.imshow(fmap[c].numpy(), cmap="viridis")
+                ax.set_title(f"FM #{c}", fontsize=7)
+            else:
+                ax.set_axis_off()
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

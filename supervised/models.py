@@ -1,0 +1,230 @@
+"""The seed's supervised segmenters: smp FPN / PSPNet with one sigmoid output channel.
+
+Every model here takes ImageNet-normalised float images (B, 3, H, W) of any size: inputs are
+zero-padded (symmetrically) to the multiple of the encoder's output stride that the
+architecture needs, and the output is cropped back to (H, W). At 48 x 64 the FPNs (stride 32)
+see 64 x 64 inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+import numpy as np
+import segmentation_models_pytorch as smp
+import torch
+import torchinfo
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import LocalEntryNotFoundError
+from segmentation_models_pytorch.base.modules import Activation
+from segmentation_models_pytorch.encoders import encoders as smp_encoders
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from shapes.transforms import normalize_uint8
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An smp architecture (``"FPN"`` or ``"PSPNet"``) with an encoder name."""
+
+    arch: str
+    encoder: str
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    "fpn_resnet50": ModelSpec("FPN", "resnet50"),
+    "fpn_vgg19": ModelSpec("FPN", "vgg19"),
+    "pspnet_resnet50": ModelSpec("PSPNet", "resnet50"),
+}
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The spec of a model name; raises ``KeyError`` listing the known names."""
+    if name not in MODEL_SPECS:
+        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_SPECS)}")
+    return MODEL_SPECS[name]
+
+
+def _hub_files(encoder: str, weights: str) -> tuple[str, str]:
+    settings = smp_encoders[encoder]["pretrained_settings"]
+    if weights not in settings:
+        raise KeyError(f"encoder {encoder!r} has no {weights!r} weights; has {sorted(settings)}")
+    return settings[weights]["repo_id"], settings[weights]["revision"]
+
+
+def _fetch_weights(encoder: str, weights: str, local_only: bool) -> None:
+    repo_id, revision = _hub_files(encoder, weights)
+    for filename in ("config.json", "model.safetensors"):
+        hf_hub_download(repo_id, filename=filename, revision=revision, local_files_only=local_only)
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_encoder_weights(
+    name: str, requested: str | None, allow_download: bool = True
+) -> tuple[str | None, str]:
+    """Decide which encoder weights a model can start from on this machine.
+
+    Looks in the Hugging Face cache first; when the weights are not cached and
+    ``allow_download`` is set, downloads them if ``huggingface.co`` answers within 3 s (smp's
+    own download retries for about 30 s offline, so the reachability check comes first).
+
+    Args:
+        name: a key of ``MODEL_SPECS``.
+        requested: ``"imagenet"`` or None (from scratch).
+        allow_download: try the network when the weights are not cached.
+
+    Returns:
+        (weights to pass to smp -- ``requested`` or None --, a one-line note for the output).
+    """
+    encoder = model_spec(name).encoder
+    if requested is None:
+        return None, f"{name}: encoder from scratch (no pretrained weights requested)"
+    _hub_files(encoder, requested)  # validates the name before any I/O
+    try:
+        _fetch_weights(encoder, requested, local_only=True)
+        return requested, f"{name}: {requested} encoder weights (from the local cache)"
+    except LocalEntryNotFoundError:
+        pass
+    if allow_download and _hub_reachable():
+        try:
+            _fetch_weights(encoder, requested, local_only=False)
+            return requested, f"{name}: {requested} encoder weights (downloaded)"
+        except (OSError, LocalEntryNotFoundError) as exc:
+            reason = f"download failed: {exc}"
+    else:
+        reason = "not cached and huggingface.co is unreachable (offline)"
+    return (
+        None,
+        f"{name}: {requested} encoder weights unavailable ({reason}); training from scratch",
+    )
+
+
+def build_model(
+    name: str, encoder_weights: str | None = None, encoder_depth: int | None = None
+) -> nn.Module:
+    """An smp model with one output channel and a sigmoid activation.
+
+    Args:
+        name: a key of ``MODEL_SPECS`` (``fpn_resnet50``, ``fpn_vgg19``, ``pspnet_resnet50``).
+        encoder_weights: passed to smp (``"imagenet"`` needs them cached or the internet; use
+            :func:`resolve_encoder_weights` first). None = random initialisation.
+        encoder_depth: number of encoder stages; None keeps smp's default (5 for FPN, 3 for
+            PSPNet). Smaller depths make tiny test models.
+    """
+    spec = model_spec(name)
+    kwargs: dict[str, object] = {}
+    if encoder_depth is not None:
+        kwargs["encoder_depth"] = encoder_depth
+    cls = getattr(smp, spec.arch)
+    return cls(
+        encoder_name=spec.encoder,
+        encoder_weights=encoder_weights,
+        classes=1,
+        activation="sigmoid",
+        **kwargs,
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (all of them are trainable here)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def input_multiple(model: nn.Module) -> int:
+    """The multiple that input height and width must have (the encoder's output stride)."""
+    if not getattr(model, "requires_divisible_input_shape", True):
+        return 1
+    return int(model.encoder.output_stride)  # type: ignore[union-attr]
+
+
+def padded_size(model: nn.Module, hw: tuple[int, int]) -> tuple[int, int]:
+    """(H, W) rounded up to :func:`input_multiple` -- the size the network really sees."""
+    m = input_multiple(model)
+    return (-(-hw[0] // m) * m, -(-hw[1] // m) * m)
+
+
+def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
+    """Zero-pad (B, C, H, W) symmetrically to :func:`padded_size`.
+
+    Returns:
+        (padded tensor, (top, left) offsets of the original image inside it).
+    """
+    h, w = x.shape[-2:]
+    ph, pw = padded_size(model, (h, w))
+    top, left = (ph - h) // 2, (pw - w) // 2
+    if (ph, pw) == (h, w):
+        return x, (0, 0)
+    return F.pad(x, (left, pw - w - left, top, ph - h - top)), (top, left)
+
+
+def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
+    """Pre-sigmoid logits (B, H, W) for normalised images (B, 3, H, W) of any size.
+
+    Runs the same encoder -> decoder -> segmentation head path as smp's ``forward`` but stops
+    before the head's final ``Activation`` (training uses ``binary_cross_entropy_with_logits``).
+    ``sigmoid(forward_logits(model, x))`` equals ``model(padded x)`` cropped back to (H, W).
+    """
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+    head = model.segmentation_head  # type: ignore[union-attr]
+    if not isinstance(head[-1], Activation):
+        raise TypeError(f"expected the segmentation head to end in an Activation, got {head[-1]}")
+    h, w = x.shape[-2:]
+    xp, (top, left) = pad_input(model, x)
+    out = model.decoder(model.encoder(xp))  # type: ignore[union-attr,operator]
+    for layer in list(head)[:-1]:
+        out = layer(out)
+    return out[:, 0, top : top + h, left : left + w]
+
+
+def predict_masks(
+    model: nn.Module,
+    images: np.ndarray,
+    batch_size: int = 64,
+    device: torch.device | str | None = None,
+) -> np.ndarray:
+    """Foreground masks predicted by ``model`` (sigmoid > 0.5), batched, without gradients.
+
+    Args:
+        model: a model from :func:`build_model` (switched to eval mode).
+        images: uint8 RGB (N, H, W, 3), e.g. (N, 48, 64, 3).
+        batch_size: images per forward pass.
+        device: where to run; default: the model's device.
+
+    Returns:
+        bool (N, H, W).
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(
+            f"images must be uint8 (N, H, W, 3), got {images.dtype} {tuple(images.shape)}"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    model.eval()
+    out = np.zeros(images.shape[:3], dtype=bool)
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            x = normalize_uint8(images[start : start + batch_size]).to(dev)
+            out[start : start + batch_size] = (forward_logits(model, x) > 0).cpu().numpy()
+    return out
+
+
+def model_summary(model: nn.Module, image_hw: tuple[int, int] = (48, 64), depth: int = 3) -> str:
+    """torchinfo's layer summary (as in the seed) for one padded image of size ``image_hw``."""
+    ph, pw = padded_size(model, image_hw)
+    device = next(model.parameters()).device
+    stats = torchinfo.summary(
+        model, input_size=(1, 3, ph, pw), depth=depth, verbose=0, device=device
+    )
+    return str(stats)

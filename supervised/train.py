@@ -1,0 +1,229 @@
+"""Training the supervised segmenters on class-agnostic foreground masks.
+
+Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random
+horizontal / vertical flips, model selection on the validation split's mean IoU (metrics'
+per-image IoU, the same number the SAM pipelines report).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from metrics import iou_per_image
+from shapes.dataset import SplitArrays
+from shapes.transforms import normalize_uint8
+from supervised.models import build_model, forward_logits, predict_masks
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting that changes a trained model (saved with its checkpoint as JSON).
+
+    Attributes:
+        epochs: passes over the (possibly limited) train split.
+        batch_size: images per optimiser step.
+        lr: Adam's peak learning rate.
+        weight_decay: Adam's L2 penalty.
+        warmup_fraction: share of the steps spent ramping the learning rate up linearly from 0;
+            the rest decays it to 0 with a cosine.
+        dice_weight: loss = BCE + dice_weight * soft Dice (per image, averaged).
+        hflip: random horizontal flips.
+        vflip: random vertical flips.
+        limit: use only the first ``limit`` train images (None: all of them).
+        val_limit: score only the first ``val_limit`` val images each epoch (None: all).
+        seed: initialisation, shuffling and augmentation seed.
+        encoder_weights: requested encoder initialisation, ``"imagenet"`` or None; the
+            checkpoint records what was actually used (see ``resolve_encoder_weights``).
+    """
+
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.05
+    dice_weight: float = 1.0
+    hflip: bool = True
+    vflip: bool = True
+    limit: int | None = None
+    val_limit: int | None = None
+    seed: int = 0
+    encoder_weights: str | None = "imagenet"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("limit", "val_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1 or None, got {value}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """A trained model (best val epoch restored) and how it got there.
+
+    ``train_seconds`` is wall time (training plus the per-epoch val scoring); ``cpu_seconds``
+    is this process's CPU time over the same span (about ``threads x`` wall time on an idle
+    machine, so it shows how much a shared CPU inflated the wall time).
+    """
+
+    model: nn.Module
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    val_miou: float = float("nan")
+    train_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def segmentation_loss(logits: Tensor, target: Tensor, dice_weight: float = 1.0) -> Tensor:
+    """BCE-with-logits plus ``dice_weight`` times the per-image soft Dice loss.
+
+    Args:
+        logits: float (B, H, W) pre-sigmoid scores.
+        target: float (B, H, W) in {0, 1}.
+
+    Returns:
+        scalar tensor.
+    """
+    if logits.shape != target.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} differ")
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    if dice_weight == 0:
+        return bce
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum(dim=(1, 2))
+    total = prob.sum(dim=(1, 2)) + target.sum(dim=(1, 2))
+    dice = 1.0 - (2.0 * inter + 1.0) / (total + 1.0)
+    return bce + dice_weight * dice.mean()
+
+
+def random_flips(
+    x: Tensor, y: Tensor, generator: torch.Generator, hflip: bool, vflip: bool
+) -> tuple[Tensor, Tensor]:
+    """Flip each image (B, C, H, W) and its mask (B, H, W) with probability 1/2 per axis."""
+    b = x.shape[0]
+    for enabled, x_dim in ((hflip, -1), (vflip, -2)):
+        if not enabled:
+            continue
+        flip = torch.rand(b, generator=generator) < 0.5
+        if flip.any():
+            x = torch.where(flip.view(b, 1, 1, 1).to(x.device), x.flip(x_dim), x)
+            y = torch.where(flip.view(b, 1, 1).to(y.device), y.flip(x_dim), y)
+    return x, y
+
+
+def lr_factor(step: int, total_steps: int, warmup_fraction: float) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based): linear warm-up, then cosine."""
+    warmup = max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train_model(
+    name: str,
+    train: SplitArrays,
+    val: SplitArrays,
+    config: TrainConfig,
+    encoder_weights: str | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    encoder_depth: int | None = None,
+) -> TrainResult:
+    """Train one model on foreground masks and keep the epoch with the best val mean IoU.
+
+    Args:
+        name: a key of ``supervised.MODEL_SPECS``.
+        train: the train split (uint8 images (N, H, W, 3), bool masks (N, H, W)); only the
+            first ``config.limit`` images are used when set.
+        val: the validation split, scored after every epoch.
+        config: the schedule.
+        encoder_weights: the *resolved* encoder weights (``"imagenet"`` or None).
+        device: where to train.
+        progress: show a tqdm bar with the running loss and the last val IoU.
+        encoder_depth: smaller encoders for tests (None: smp's default).
+
+    Returns:
+        :class:`TrainResult` with the best epoch's weights loaded, in eval mode.
+    """
+    dev = torch.device(device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    model = build_model(name, encoder_weights=encoder_weights, encoder_depth=encoder_depth)
+    model.to(dev)
+
+    n = len(train) if config.limit is None else min(config.limit, len(train))
+    if n < 2:
+        raise ValueError(f"need at least 2 train images (BatchNorm), got {n}")
+    x_all = normalize_uint8(train.images[:n])
+    y_all = torch.from_numpy(train.masks[:n].astype(np.float32))
+    val_n = len(val) if config.val_limit is None else min(config.val_limit, len(val))
+    val_images, val_masks = val.images[:val_n], val.masks[:val_n]
+
+    batch = min(config.batch_size, n)
+    steps_per_epoch = n // batch
+    total_steps = steps_per_epoch * config.epochs
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, total_steps, config.warmup_fraction)
+    )
+
+    result = TrainResult(model=model)
+    best_state: dict[str, Tensor] | None = None
+    start, cpu_start = time.perf_counter(), time.process_time()
+    bar = tqdm(total=total_steps, desc=name, disable=not progress, unit="step")
+    running = float("nan")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=gen)[: steps_per_epoch * batch]
+        loss_sum = 0.0
+        for idx in order.view(steps_per_epoch, batch):
+            x, y = random_flips(x_all[idx], y_all[idx], gen, config.hflip, config.vflip)
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            loss = segmentation_loss(forward_logits(model, x), y, config.dice_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            value = float(loss.detach())
+            loss_sum += value
+            running = value if math.isnan(running) else 0.9 * running + 0.1 * value
+            bar.update(1)
+            bar.set_postfix(loss=f"{running:.4f}", val_iou=f"{result.val_miou:.4f}")
+        val_miou = float(iou_per_image(predict_masks(model, val_images), val_masks).mean())
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / steps_per_epoch,
+                "val_miou": val_miou,
+                "elapsed_s": time.perf_counter() - start,
+            }
+        )
+        if best_state is None or val_miou > result.val_miou:
+            result.val_miou, result.best_epoch = val_miou, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        bar.set_postfix(loss=f"{running:.4f}", val_iou=f"{val_miou:.4f}")
+    bar.close()
+    result.train_seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu_start
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+    return result
