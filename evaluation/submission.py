@@ -1,0 +1,87 @@
+"""Packing the assignment's submission archive (notebook, report, README with the Colab link,
+and the project packages the notebook imports)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+#: Packages the notebook imports (directly or through each other).
+PACKAGES = (
+    "shapes",
+    "classifier",
+    "cam",
+    "prompting",
+    "metrics",
+    "sam_pipelines",
+    "evaluation",
+    "figures_lib",
+    "supervised",
+)
+
+
+def notebook_is_executed(path: Path) -> tuple[bool, str]:
+    """Whether every code cell of the notebook at ``path`` ran (has an execution count) and no
+    cell output is an error; the string says which cell is the first problem."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    if not code:
+        return False, f"{path} has no code cells"
+    for i, cell in enumerate(code):
+        if cell.get("execution_count") is None:
+            return False, f"code cell {i} of {path} has not been executed"
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return False, f"code cell {i} of {path} ended with {out.get('ename')}"
+    return True, "all code cells executed"
+
+
+def submission_readme(colab_url: str) -> str:
+    """The README the assignment asks for: the link to the Colab version of the notebook."""
+    return (
+        "# Homework 2: image segmentation without user input\n\n"
+        f"Colab version of the notebook: {colab_url}\n\n"
+        "The notebook imports the packages in this archive (run it from the archive's root).\n"
+    )
+
+
+def pack_submission(
+    out: Path,
+    notebook: Path,
+    colab_url: str,
+    report: Path | None = None,
+    project_root: Path = Path("."),
+) -> list[str]:
+    """Write the zip; returns the archive's member names.
+
+    Raises:
+        ValueError: the notebook has not been executed start to end, or ``colab_url`` is empty.
+        FileNotFoundError: the notebook, the report or a package is missing.
+    """
+    if not colab_url.strip():
+        raise ValueError("a Colab link is required (--colab URL)")
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {notebook} not found")
+    ok, why = notebook_is_executed(notebook)
+    if not ok:
+        raise ValueError(f"refusing to pack an unexecuted notebook: {why}")
+    if report is not None and not report.is_file():
+        raise FileNotFoundError(f"report {report} not found")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(notebook, notebook.name)
+        zf.writestr("README.md", submission_readme(colab_url))
+        if report is not None:
+            zf.write(report, report.name)
+        for package in PACKAGES:
+            folder = project_root / package
+            if not folder.is_dir():
+                raise FileNotFoundError(f"package folder {folder} not found")
+            for path in sorted(folder.rglob("*.py")):
+                zf.write(path, str(path.relative_to(project_root)))
+        for extra in ("requirements.txt", "pyproject.toml"):
+            if (project_root / extra).is_file():
+                zf.write(project_root / extra, extra)
+        return zf.namelist()
