@@ -55,8 +55,6 @@ class TrainConfig:
             ``None`` reads it from the dataset's ``generation.json`` and falls back to
             ``"builtin"``. Only the TRAIN pool is ever used.
         zero_init_residual: start every residual block's last BatchNorm scale at zero.
-        bn_recalibration_batches: after training, re-estimate BatchNorm statistics from this
-            many fresh real-distribution batches (0 keeps the running averages).
         eval_every: steps between validation evaluations (the learning curve's points).
         keep_best: return the weights with the best validation accuracy (else the last ones).
         channels_last: NHWC memory layout (faster convolutions on CPU).
@@ -85,7 +83,6 @@ class TrainConfig:
     fixed_fraction: float = 0.25
     backgrounds: str | None = None
     zero_init_residual: bool = True
-    bn_recalibration_batches: int = 0
     eval_every: int = 50
     keep_best: bool = True
     channels_last: bool = True

@@ -27,7 +27,6 @@ from shapes import SyntheticData
 from shapes.backgrounds import BackgroundBank, load_backgrounds
 from shapes.dataset import SplitArrays
 from shapes.fingerprint import dataset_fingerprint
-from shapes.generate import render_samples
 from shapes.transforms import normalize_uint8
 
 log = logging.getLogger(__name__)
@@ -168,7 +167,6 @@ class _Loop:
     eval_at: Callable[[int], bool]  # 1-based step -> evaluate on val after it?
     lr_at: Callable[[int], float] | None  # 0-based step -> learning rate (None: constant)
     label_smoothing: float
-    before_last_eval: Callable[[nn.Module], None] | None = None
 
 
 def _run_loop(
@@ -213,8 +211,6 @@ def _run_loop(
         ema_loss = loss.item() if first else 0.9 * ema_loss + 0.1 * loss.item()
         ema_acc = correct / len(y) if first else 0.9 * ema_acc + 0.1 * correct / len(y)
         if loop.eval_at(step + 1) or step + 1 == loop.total:
-            if step + 1 == loop.total and loop.before_last_eval is not None:
-                loop.before_last_eval(model)
             val_acc = accuracy(model, val, device, config.channels_last, bf16)
             curve.close(step + 1, val_acc)
             if not config.keep_best or val_acc >= best[0]:
@@ -230,32 +226,6 @@ def _run_loop(
     model.load_state_dict(best[2])
     model.eval()
     return curve.points, best[0], best[1]
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(
-    model: nn.Module,
-    pool: np.ndarray,
-    config: TrainConfig,
-    device: torch.device,
-    hw: tuple[int, int],
-) -> None:
-    """Re-estimate BatchNorm running statistics (a plain average over
-    ``config.bn_recalibration_batches`` fresh real-style batches, backgrounds from ``pool``)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xB4]))
-    model.train()
-    for _ in range(config.bn_recalibration_batches):
-        images, _, _ = render_samples(pool, config.batch_size, rng, config.real_style, hw)
-        with _autocast(device, use_bf16(config.precision, device)):
-            model(_to_input(images, device, config.channels_last))
-    for m, mom in zip(bns, saved, strict=True):
-        m.momentum = mom
-    model.eval()
 
 
 def train_from_scratch(
@@ -279,17 +249,12 @@ def train_from_scratch(
     stream = batch_stream(config, bank.train, hw, *fixed)
     batches = ((b.images, b.labels, b.difficulty) for b in stream)
 
-    def recalibrate(m: nn.Module) -> None:
-        if config.bn_recalibration_batches > 0:
-            recalibrate_batchnorm(m, bank.train, config, device, hw)
-
     loop = _Loop(
         desc="train from scratch",
         total=config.steps,
         eval_at=lambda step: step % config.eval_every == 0,
         lr_at=lambda step: learning_rate(step, config),
         label_smoothing=config.label_smoothing,
-        before_last_eval=recalibrate,
     )
     curve, val_acc, best_step = _run_loop(model, opt, batches, loop, val, device, config, progress)
     return model, curve, val_acc, best_step

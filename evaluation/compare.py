@@ -50,6 +50,7 @@ class CompareConfig:
     cache_dir: Path = Path(".cache")
     checkpoints: Path = Path("checkpoints")
     classifier_preset: str = "default"
+    classifier_checkpoint: Path | None = None
     supervised: bool = True
     device: str = "cpu"
 
@@ -67,6 +68,8 @@ HELP = {
     "refine": "feed the chosen mask's logits back once as mask_input",
     "variants": "also measure the mask-selection and refinement options on the best strategies",
     "classifier_preset": "classifier training recipe (see scripts/train_classifier.py)",
+    "classifier_checkpoint": "use this cached classifier checkpoint (.pt with its .json) "
+    "instead of the preset's; it must have been trained on --data",
     "supervised": "add rows for trained supervised reference models when their checkpoints exist",
 }
 
@@ -180,6 +183,24 @@ def classifier_config(preset: str) -> Any:
     if preset == "tiny":
         return TrainConfig.tiny()
     raise ValueError(f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}")
+
+
+def load_classifier_checkpoint(path: Path, fingerprint: str, device: str = "cpu") -> Any:
+    """(model, TrainingInfo) from a classifier checkpoint and its ``.json`` settings sidecar.
+
+    Raises:
+        classifier.CheckpointError: unreadable, or trained on another dataset than ``fingerprint``.
+    """
+    import json
+
+    from classifier import CheckpointError, TrainConfig, load_checkpoint
+
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.is_file():
+        raise CheckpointError(f"{path} has no settings file {sidecar}")
+    meta = json.loads(sidecar.read_text())
+    config = TrainConfig.from_dict(meta["config"])
+    return load_checkpoint(Path(path), fingerprint, meta["recipe"], config, device=device)
 
 
 def strategy_kind(strategy: Any) -> str:
@@ -304,12 +325,14 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
         )
     root = ensure_dataset(config)
     fingerprint, data_key = dataset_key(root, config.split, config.limit)
-    model, info = load_or_train(
-        root,
-        train_config,
-        cache_dir=config.checkpoints,
-        device=config.device,
-    )
+    if config.classifier_checkpoint is not None:
+        model, info = load_classifier_checkpoint(
+            config.classifier_checkpoint, fingerprint, config.device
+        )
+    else:
+        model, info = load_or_train(
+            root, train_config, cache_dir=config.checkpoints, device=config.device
+        )
     data = load_split(root, config.split, config.limit)
     data.cams = cached_cams(model, data, config, data_key)
 

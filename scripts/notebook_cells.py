@@ -195,8 +195,8 @@ of them (the table at the end of this notebook) and these two are the best of ea
         """
 from prompting import get_strategy
 
-FG_STRATEGY = "flood_heat"        # approach 1: foreground point(s) only
-FG_BG_STRATEGY = "flood_heat_bg"  # approach 2: foreground and background points
+FG_STRATEGY = "segment_heat"        # approach 1: foreground point(s) only
+FG_BG_STRATEGY = "segment_heat_bg"  # approach 2: foreground and background points
 
 for name in (FG_STRATEGY, FG_BG_STRATEGY):
     print(f"{name}: {get_strategy(name).description}")

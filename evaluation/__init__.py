@@ -1,0 +1,1 @@
+"""Comparing strategies end to end: the runner, result files, notebook helpers, submission."""
