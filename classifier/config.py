@@ -70,7 +70,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     finetune_epochs: int = 5
     finetune_lr: float = 2e-3
-    steps: int = 700
+    steps: int = 1200
     lr: float = 2e-3
     warmup_steps: int = 30
     decay_start: float = 0.3
