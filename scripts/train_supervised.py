@@ -11,11 +11,16 @@ Examples::
     python scripts/train_supervised.py --data data/bench --models fpn_resnet50 --summary
     python scripts/train_supervised.py --data data/bench --epochs 1 --limit 256   # quick run
     python scripts/train_supervised.py --data data/bench --no-train       # table of cached ones
+
+Each model has its own default epochs and input scale (``supervised.MODEL_DEFAULTS``, chosen to
+train in under 15 minutes on a 2-core CPU); ``--epochs`` / ``--input-scale`` override them for
+every model trained.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 from pathlib import Path
@@ -25,9 +30,11 @@ import torch
 from shapes import dataset_fingerprint
 from shapes.dataset import SplitArrays
 from supervised import (
+    MODEL_DEFAULTS,
     MODEL_SPECS,
     TrainConfig,
     build_model,
+    default_config,
     feature_map_figure,
     load_reference_models,
     model_summary,
@@ -36,6 +43,14 @@ from supervised import (
 from supervised.reference import load_splits, train_or_load
 
 DEFAULTS = TrainConfig()
+
+
+def _per_model(field: str) -> str:
+    """'name value, ...' of one TrainConfig field's per-model defaults, for --help."""
+    return ", ".join(
+        f"{name} {settings.get(field, getattr(DEFAULTS, field))}"
+        for name, settings in MODEL_DEFAULTS.items()
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(MODEL_SPECS),
         help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
     )
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"passes over the train split (default per model: {_per_model('epochs')})",
+    )
+    p.add_argument(
+        "--input-scale",
+        type=int,
+        default=None,
+        help="enlarge inputs this many times before the network "
+        f"(default per model: {_per_model('input_scale')})",
+    )
     p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
     p.add_argument(
         "--val-limit",
@@ -59,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.val_limit,
         help="score only the first N val images per epoch",
     )
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    p.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    p.add_argument("--batch-size", type=int, default=None, help=f"default {DEFAULTS.batch_size}")
+    p.add_argument("--lr", type=float, default=None, help=f"default {DEFAULTS.lr}")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
         "--encoder-weights",
@@ -120,16 +147,19 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
+def _config(args: argparse.Namespace, name: str) -> TrainConfig:
+    config = default_config(
+        name,
         epochs=args.epochs,
+        input_scale=args.input_scale,
         batch_size=args.batch_size,
         lr=args.lr,
         limit=args.limit,
         val_limit=args.val_limit,
         seed=args.seed,
-        encoder_weights=None if args.encoder_weights == "none" else args.encoder_weights,
     )
+    weights = None if args.encoder_weights == "none" else args.encoder_weights
+    return dataclasses.replace(config, encoder_weights=weights)
 
 
 def _save_feature_maps(name: str, model: torch.nn.Module, test: SplitArrays, folder: Path) -> None:
@@ -152,7 +182,6 @@ def main(args: argparse.Namespace) -> int:
         f"dataset {args.data} (fingerprint {fingerprint}), device {device}, "
         f"{torch.get_num_threads()} CPU threads"
     )
-    config = _config(args)
     command = shlex.join(["python", *sys.argv])
     splits = load_splits(args.data)
     results: list[tuple[str, torch.nn.Module, dict]] = []
@@ -167,6 +196,7 @@ def main(args: argparse.Namespace) -> int:
                     print(model_summary(build_model(name)))
     else:
         for name in names:
+            config = _config(args, name)
             weights, note = resolve_encoder_weights(
                 name, config.encoder_weights, allow_download=not args.offline
             )

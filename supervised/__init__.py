@@ -19,15 +19,24 @@ from supervised.models import (
     count_parameters,
     forward_logits,
     input_multiple,
+    model_input_scale,
     model_summary,
     padded_size,
     predict_masks,
     resolve_encoder_weights,
 )
 from supervised.seed_utils import apply_mask_to_image, dataset_iou, mask_iou, sigmoid, softmax
-from supervised.train import TrainConfig, TrainResult, segmentation_loss, train_model
+from supervised.train import (
+    MODEL_DEFAULTS,
+    TrainConfig,
+    TrainResult,
+    default_config,
+    segmentation_loss,
+    train_model,
+)
 
 __all__ = [
+    "MODEL_DEFAULTS",
     "MODEL_SPECS",
     "TrainConfig",
     "TrainResult",
@@ -37,6 +46,7 @@ __all__ = [
     "checkpoint_path",
     "count_parameters",
     "dataset_iou",
+    "default_config",
     "feature_layers",
     "feature_map_figure",
     "find_checkpoints",
@@ -45,6 +55,7 @@ __all__ = [
     "load_checkpoint",
     "load_reference_models",
     "mask_iou",
+    "model_input_scale",
     "model_summary",
     "padded_size",
     "predict_masks",

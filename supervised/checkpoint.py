@@ -79,7 +79,10 @@ def load_checkpoint(
     blob = torch.load(path, map_location=device, weights_only=True)
     info = blob["info"]
     depth = info.get("encoder_depth")
-    model = build_model(str(info["model"]), encoder_weights=None, encoder_depth=depth)
+    scale = int(info.get("config", {}).get("input_scale", 1))  # type: ignore[union-attr]
+    model = build_model(
+        str(info["model"]), encoder_weights=None, encoder_depth=depth, input_scale=scale
+    )
     model.load_state_dict(blob["state_dict"])
     model.to(device).eval()
     return model, info

@@ -2,7 +2,9 @@
 
 Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random
 horizontal / vertical flips, model selection on the validation split's mean IoU (metrics'
-per-image IoU, the same number the SAM pipelines report).
+per-image IoU, the same number the SAM pipelines report). On CPUs with native bfloat16
+(AVX512-BF16 / AMX) the forward passes run under bf16 autocast, about twice as fast; the
+reported IoUs are always computed in float32.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from classifier.train import use_bf16
 from metrics import iou_per_image
 from shapes.dataset import SplitArrays
 from shapes.transforms import normalize_uint8
@@ -43,6 +46,13 @@ class TrainConfig:
         seed: initialisation, shuffling and augmentation seed.
         encoder_weights: requested encoder initialisation, ``"imagenet"`` or None; the
             checkpoint records what was actually used (see ``resolve_encoder_weights``).
+        input_scale: the model enlarges its input this many times (see
+            ``supervised.models``); 1 = native 48 x 64.
+        precision: ``"bf16"`` trains under bfloat16 autocast, ``"fp32"`` does not, ``"auto"``
+            uses bf16 where the hardware computes it natively (val selection then too).
+        channels_last: NHWC memory layout for the model and the batches (faster on CPU).
+
+    :func:`default_config` holds each model's default schedule.
     """
 
     epochs: int = 4
@@ -57,9 +67,14 @@ class TrainConfig:
     val_limit: int | None = None
     seed: int = 0
     encoder_weights: str | None = "imagenet"
+    input_scale: int = 1
+    precision: str = "auto"
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"unknown precision {self.precision!r}; expected auto, bf16, fp32")
+        for name in ("epochs", "batch_size", "input_scale"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("limit", "val_limit"):
@@ -72,6 +87,27 @@ class TrainConfig:
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form."""
         return asdict(self)
+
+
+#: Per-model defaults that differ from :class:`TrainConfig`'s, chosen so that each model trains
+#: in under 15 minutes on a 2-core AVX512-BF16 CPU (measured s/step at batch 32, bf16:
+#: fpn_resnet50 1.13 at scale 2; fpn_vgg19 2.63 at scale 2; pspnet_resnet50 1.89 at scale 4).
+MODEL_DEFAULTS: dict[str, dict[str, object]] = {
+    "fpn_resnet50": {"input_scale": 2, "epochs": 5},
+    "fpn_vgg19": {"input_scale": 2, "epochs": 2},
+    "pspnet_resnet50": {"input_scale": 4, "epochs": 3},
+}
+
+
+def default_config(name: str, **overrides: object) -> TrainConfig:
+    """The default schedule of model ``name`` (``MODEL_DEFAULTS``), with ``overrides`` applied.
+
+    ``overrides`` whose value is None are ignored (unset command-line options).
+    """
+    if name not in MODEL_DEFAULTS:
+        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_DEFAULTS)}")
+    settings = {**MODEL_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig(**settings)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -166,8 +202,16 @@ def train_model(
     dev = torch.device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model = build_model(name, encoder_weights=encoder_weights, encoder_depth=encoder_depth)
+    model = build_model(
+        name,
+        encoder_weights=encoder_weights,
+        encoder_depth=encoder_depth,
+        input_scale=config.input_scale,
+    )
     model.to(dev)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    bf16 = use_bf16(config.precision, dev)
 
     n = len(train) if config.limit is None else min(config.limit, len(train))
     if n < 2:
@@ -196,8 +240,11 @@ def train_model(
         loss_sum = 0.0
         for idx in order.view(steps_per_epoch, batch):
             x, y = random_flips(x_all[idx], y_all[idx], gen, config.hflip, config.vflip)
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            loss = segmentation_loss(forward_logits(model, x), y, config.dice_weight)
+            x = x.to(dev, non_blocking=True).contiguous(memory_format=memory_format)
+            y = y.to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = forward_logits(model, x)
+            loss = segmentation_loss(logits.float(), y, config.dice_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -207,7 +254,8 @@ def train_model(
             running = value if math.isnan(running) else 0.9 * running + 0.1 * value
             bar.update(1)
             bar.set_postfix(loss=f"{running:.4f}", val_iou=f"{result.val_miou:.4f}")
-        val_miou = float(iou_per_image(predict_masks(model, val_images), val_masks).mean())
+        val_pred = predict_masks(model, val_images, bf16=bf16)
+        val_miou = float(iou_per_image(val_pred, val_masks).mean())
         result.history.append(
             {
                 "epoch": epoch,
@@ -225,5 +273,6 @@ def train_model(
     result.cpu_seconds = time.process_time() - cpu_start
     assert best_state is not None
     model.load_state_dict(best_state)
+    model.to(memory_format=torch.contiguous_format)
     model.eval()
     return result

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
+from torch.nn import functional as F
 
 from metrics import iou_per_image
 from shapes import SyntheticData, dataset_fingerprint
@@ -18,6 +19,7 @@ from shapes.dataset import SplitArrays
 from shapes.generate import GenerationConfig, generate_dataset
 from shapes.transforms import normalize_uint8
 from supervised import (
+    MODEL_DEFAULTS,
     MODEL_SPECS,
     TrainConfig,
     apply_mask_to_image,
@@ -25,6 +27,7 @@ from supervised import (
     checkpoint_path,
     count_parameters,
     dataset_iou,
+    default_config,
     feature_layers,
     feature_map_figure,
     forward_logits,
@@ -32,6 +35,7 @@ from supervised import (
     load_checkpoint,
     load_reference_models,
     mask_iou,
+    model_input_scale,
     padded_size,
     predict_masks,
     resolve_encoder_weights,
@@ -123,6 +127,39 @@ def test_predict_masks_is_batch_size_invariant_and_checks_input() -> None:
         predict_masks(model, images[0])
 
 
+def test_input_scale_enlarges_the_input_and_averages_the_logits_back() -> None:
+    torch.manual_seed(0)
+    model = build_model("fpn_resnet50", encoder_depth=3, input_scale=2).eval()
+    assert model_input_scale(model) == 2 and padded_size(model, (H, W)) == (96, 128)
+    x = torch.randn(2, 3, H, W)
+    with torch.inference_mode():
+        logits = forward_logits(model, x)
+        model.input_scale = 1  # same weights, fed the enlarged image by hand
+        big = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        expected = F.avg_pool2d(forward_logits(model, big)[:, None], 2)[:, 0]
+    assert logits.shape == (2, H, W)
+    torch.testing.assert_close(logits, expected)
+    psp = build_model("pspnet_resnet50", input_scale=4)
+    assert padded_size(psp, (H, W)) == (4 * H, 4 * W)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5])
+def test_input_scale_must_be_a_positive_integer(bad: float) -> None:
+    with pytest.raises(ValueError, match="input_scale"):
+        build_model("pspnet_resnet50", encoder_depth=3, input_scale=bad)  # type: ignore[arg-type]
+
+
+def test_default_config_is_per_model_with_overrides() -> None:
+    for name, settings in MODEL_DEFAULTS.items():
+        config = default_config(name)
+        for field, value in settings.items():
+            assert getattr(config, field) == value
+    config = default_config("fpn_resnet50", epochs=1, lr=None, input_scale=3)
+    assert (config.epochs, config.lr, config.input_scale) == (1, TrainConfig().lr, 3)
+    with pytest.raises(KeyError, match="fpn_resnet50"):
+        default_config("unet")
+
+
 def test_unknown_model_name_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="fpn_resnet50"):
         build_model("unet_resnet18")
@@ -194,10 +231,15 @@ def test_train_config_rejects_bad_values() -> None:
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="limit"):
         TrainConfig(limit=0)
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp16")
+    with pytest.raises(ValueError, match="input_scale"):
+        TrainConfig(input_scale=0)
 
 
 def test_train_model_runs_and_restores_the_best_epoch(tiny: dict[str, SplitArrays]) -> None:
-    config = TrainConfig(epochs=2, batch_size=4, limit=8, seed=3)
+    # fp32 everywhere, so the val IoU recorded during training is the one measured afterwards
+    config = TrainConfig(epochs=2, batch_size=4, limit=8, seed=3, precision="fp32")
     result = train_model(
         "pspnet_resnet50", tiny["train"], tiny["val"], config, progress=False, encoder_depth=3
     )
@@ -225,6 +267,18 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     ):
         assert k == k2 and torch.equal(a, b)
     images = np.random.default_rng(2).integers(0, 256, (3, H, W, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(predict_masks(model, images), predict_masks(loaded, images))
+
+
+def test_checkpoint_restores_the_input_scale(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model("pspnet_resnet50", encoder_depth=3, input_scale=2).eval()
+    config = TrainConfig(epochs=1, input_scale=2)
+    path = checkpoint_path(tmp_path, "pspnet_resnet50", "abc", config, None, encoder_depth=3)
+    info = {"model": "pspnet_resnet50", "encoder_depth": 3, "config": config.to_dict()}
+    loaded, _ = load_checkpoint(save_checkpoint(path, model, info))
+    assert model_input_scale(loaded) == 2
+    images = np.random.default_rng(4).integers(0, 256, (2, H, W, 3), dtype=np.uint8)
     np.testing.assert_array_equal(predict_masks(model, images), predict_masks(loaded, images))
 
 
