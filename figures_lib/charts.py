@@ -263,3 +263,54 @@ def points_metrics_figure(
         f"{results.caption(segmenter=False)}",
     )
     return fig
+
+
+def classifier_curve(results: ComparisonResults) -> np.ndarray | None:
+    """The run's classifier learning curve as float (K, 4) rows (step, loss, train accuracy,
+    val accuracy) from ``metrics.json``'s ``settings.classifier.curve``; None when absent (a
+    classifier loaded from a bare state dict has no curve)."""
+    curve = (results.settings.get("classifier") or {}).get("curve") or []
+    if not curve:
+        return None
+    return np.asarray(curve, dtype=np.float64).reshape(len(curve), 4)
+
+
+@report_style
+def classifier_curve_figure(results: ComparisonResults, width: float = FULL_WIDTH) -> Figure:
+    """The classifier's learning curve: training loss (left) and train / validation accuracy
+    (right) against the optimiser step, with the test accuracy as a dashed line and the recipe
+    in the title. Raises ``ValueError`` when the results hold no curve."""
+    curve = classifier_curve(results)
+    if curve is None:
+        raise ValueError("metrics.json has no classifier learning curve (settings.classifier)")
+    info = results.settings["classifier"]
+    config = info.get("config") or {}
+    fig = new_figure(width, 2.3)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    loss_ax.plot(curve[:, 0], curve[:, 1], color="C3", marker="o", ms=2)
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("training loss (label-smoothed CE)")
+    loss_ax.grid(alpha=0.3)
+    acc_ax.plot(curve[:, 0], 100 * curve[:, 2], marker="o", ms=2, label="train batches")
+    acc_ax.plot(curve[:, 0], 100 * curve[:, 3], marker="o", ms=2, label="validation split")
+    test = info.get("test_accuracy")
+    if test is not None:
+        acc_ax.axhline(100 * test, color="black", ls="--", lw=0.8, label=f"test {100 * test:.1f} %")
+    easy, anneal = config.get("easy_steps"), config.get("anneal_steps")
+    if easy is not None and anneal is not None:
+        for ax in (loss_ax, acc_ax):
+            ax.axvspan(0, easy + anneal, color="0.9", zorder=0)
+        acc_ax.text(4, 3, "curriculum", fontsize=6, color="0.4")
+    acc_ax.set_xlabel("step")
+    acc_ax.set_ylabel("accuracy (%)")
+    acc_ax.set_ylim(0, 100)
+    acc_ax.grid(alpha=0.3)
+    acc_ax.legend(loc="lower right", frameon=False)
+    weights = "ImageNet fine-tune" if info.get("imagenet_weights") else "from scratch"
+    minutes = float(info.get("train_seconds", float("nan"))) / 60
+    set_title(
+        fig,
+        f"ResNet-18 classifier, {info.get('recipe', '?')} ({weights}), "
+        f"{minutes:.1f} min of training; dataset {results.settings.get('dataset', {}).get('path')}",
+    )
+    return fig

@@ -211,7 +211,19 @@ def write_fake_results(
             "split": split,
             "n_images": n,
         },
-        "classifier": {"fake": True},
+        "classifier": {
+            "fake": True,
+            "recipe": "fake",
+            "imagenet_weights": False,
+            "test_accuracy": 0.9,
+            "train_seconds": 60.0,
+            "config": {"easy_steps": 20, "anneal_steps": 40},
+            # made-up (step, loss, train acc, val acc) points, for the learning-curve figure
+            "curve": [
+                [step, 1.6 * 0.8 ** (step / 20), 1 - 0.8 * 0.8 ** (step / 20), 0.2 + step / 150]
+                for step in range(20, 120, 20)
+            ],
+        },
         "segmenter": FAKE_SEGMENTER,
     }
     write_results(out, rows, per_image, settings, f"Fake results ({n} images).")

@@ -14,6 +14,8 @@ from tqdm import tqdm
 
 from figures_lib.charts import (
     PUBLIC_SOLUTION,
+    classifier_curve,
+    classifier_curve_figure,
     iou_distribution_figure,
     per_class_miou_figure,
     points_metrics_figure,
@@ -39,6 +41,7 @@ FIGURE_GROUPS = (
     "worst_failures",
     "supervised_vs_best",
     "dataset_example",
+    "classifier_curve",
     "feature_maps",
 )
 #: The test index of the dataset example (the course's example picture shows test #3).
@@ -143,6 +146,11 @@ def build_figures(
             jobs["dataset_example"] = lambda: dataset_example_figure(results, EXAMPLE_INDEX)
         else:
             _note(f"skipping dataset_example: the split has only {results.n_images} images")
+    if "classifier_curve" in want:
+        if classifier_curve(results) is not None:
+            jobs["classifier_curve"] = lambda: classifier_curve_figure(results)
+        else:
+            _note("skipping classifier_curve: metrics.json has no classifier learning curve")
     if "feature_maps" in want and options.feature_maps:
         if model is None:
             if no_model_reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -29,7 +30,7 @@ from figures_lib import (
     supervised_vs_best_figure,
     worst_failures_figure,
 )
-from figures_lib.charts import bounded_density, select_rows
+from figures_lib.charts import bounded_density, classifier_curve_figure, select_rows
 from figures_lib.examples import EXAMPLE_COLUMNS, worst_indices
 from figures_lib.fake_results import FAKE_STRATEGIES, write_fake_results
 from figures_lib.features import capture_activations
@@ -213,6 +214,19 @@ def test_chart_figures(results, tmp_path: Path) -> None:
     assert "supervised_fpn" not in labels and "oracle_inner_point" in labels
     assert len(fig.axes) == 3
     assert_saved(fig, tmp_path, "points_metrics")
+
+
+def test_classifier_curve_plots_every_saved_point(results, tmp_path: Path) -> None:
+    curve = np.asarray(results.settings["classifier"]["curve"])
+    fig = classifier_curve_figure(results)
+    loss_ax, acc_ax = fig.axes
+    np.testing.assert_allclose(loss_ax.lines[0].get_xydata(), curve[:, :2])
+    np.testing.assert_allclose(acc_ax.lines[1].get_ydata(), 100 * curve[:, 3])
+    assert "fake" in fig._suptitle.get_text() and "from scratch" in fig._suptitle.get_text()
+    assert_saved(fig, tmp_path, "classifier_curve")
+    no_curve = dataclasses.replace(results, settings={**results.settings, "classifier": {}})
+    with pytest.raises(ValueError, match="learning curve"):
+        classifier_curve_figure(no_curve)
 
 
 def test_worst_failures_shows_the_lowest_iou_images(results, tmp_path: Path) -> None:
