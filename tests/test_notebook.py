@@ -16,31 +16,51 @@ NOTEBOOK = ROOT / "notebook.ipynb"
 
 def test_notebook_keeps_the_template_sections_in_order() -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    headers = [line for c in nb.cells if c.cell_type == "markdown"
-               for line in c.source.splitlines() if line.startswith("#")]
-    wanted = ["## Dataset [do not modify]", "## Training a classifier [do not modify]",
-              "# 1. GradCAM", "## GradCAM results [do not modify]"]
+    headers = [
+        line
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("#")
+    ]
+    wanted = [
+        "## Dataset [do not modify]",
+        "## Training a classifier [do not modify]",
+        "# 1. GradCAM",
+        "## GradCAM results [do not modify]",
+    ]
     positions = [headers.index(h) for h in wanted]
     assert positions == sorted(positions)
     sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for needle in ("class SyntheticData[T](Dataset):", "def example_gradcam():",
-                   "ForegroundPointsPipeline(", "ForegroundBackgroundPointsPipeline(",
-                   "evaluate_pipeline("):
+    for needle in (
+        "class SyntheticData[T](Dataset):",
+        "def example_gradcam():",
+        "ForegroundPointsPipeline(",
+        "ForegroundBackgroundPointsPipeline(",
+        "evaluate_pipeline(",
+    ):
         assert needle in sources
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12),
-                    reason="the template's cells use Python 3.12 syntax (class C[T])")
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="the template's cells use Python 3.12 syntax (class C[T])"
+)
 def test_notebook_executes_in_smoke_mode(tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     env_before = dict(os.environ)
-    os.environ.update({"CAMSAM_SMOKE": "1", "MPLBACKEND": "Agg",
-                       "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    os.environ.update(
+        {
+            "CAMSAM_SMOKE": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        }
+    )
     try:
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(tmp_path)}})
+        client = NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        )
         client.execute()
     finally:
         os.environ.clear()
