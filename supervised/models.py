@@ -167,11 +167,15 @@ def input_multiple(model: nn.Module) -> int:
     return int(model.encoder.output_stride)  # type: ignore[union-attr]
 
 
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
 def padded_size(model: nn.Module, hw: tuple[int, int]) -> tuple[int, int]:
     """(H, W) times :func:`model_input_scale`, rounded up to :func:`input_multiple` -- the size the
     network really sees."""
     m, s = input_multiple(model), model_input_scale(model)
-    return (-(-hw[0] * s // m) * m, -(-hw[1] * s // m) * m)
+    return (_round_up(hw[0] * s, m), _round_up(hw[1] * s, m))
 
 
 def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
@@ -183,7 +187,7 @@ def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
     """
     h, w = x.shape[-2:]
     m = input_multiple(model)
-    ph, pw = -(-h // m) * m, -(-w // m) * m
+    ph, pw = _round_up(h, m), _round_up(w, m)
     top, left = (ph - h) // 2, (pw - w) // 2
     if (ph, pw) == (h, w):
         return x, (0, 0)
