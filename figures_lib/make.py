@@ -67,8 +67,9 @@ def _note(message: str) -> None:
 
 
 def load_classifier(results: ComparisonResults, options: FigureOptions) -> Any | None:
-    """The run's classifier via ``classifier.load_or_train`` with the run's preset and checkpoint
-    folder (None, with a note, when that function or the dataset is not available)."""
+    """The run's classifier: the checkpoint file the run named (``--classifier-checkpoint``),
+    else ``classifier.load_or_train`` with the run's preset and checkpoint folder (None, with a
+    note, when that function or the dataset is not available)."""
     try:
         from classifier import load_or_train
     except ImportError:
@@ -79,6 +80,14 @@ def load_classifier(results: ComparisonResults, options: FigureOptions) -> Any |
     if not (root / "images").is_dir():
         _note(f"skipping feature_maps: no dataset at '{root}' (pass --data)")
         return None
+    if config.get("classifier_checkpoint"):  # the run used this exact checkpoint
+        from evaluation.compare import load_classifier_checkpoint
+        from shapes import dataset_fingerprint
+
+        path = Path(config["classifier_checkpoint"])
+        _note(f"feature_maps: loading the run's classifier checkpoint {path}")
+        model, _ = load_classifier_checkpoint(path, dataset_fingerprint(root))
+        return model
     from evaluation.compare import classifier_config
 
     preset = options.classifier_preset or config.get("classifier_preset", "default")
