@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from shapes.transforms import IMAGENET_MEAN, normalize_uint8
-from supervised.models import pad_input
+from supervised.models import network_input
 
 
 def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[str, nn.Module]]:
@@ -26,7 +26,7 @@ def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[s
     ]
     try:
         device = next(model.parameters()).device
-        x, _ = pad_input(model, torch.zeros(1, 3, *image_hw, device=device))
+        x, _ = network_input(model, torch.zeros(1, 3, *image_hw, device=device))
         was_training = model.training
         model.eval()
         with torch.inference_mode():
@@ -75,11 +75,13 @@ def feature_layers(
 
 
 def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tensor]:
-    """Run one uint8 RGB image (H, W, 3) through ``model`` (padded as in prediction).
+    """Run one uint8 RGB image (H, W, 3) through ``model`` (enlarged by its input scale and
+    padded, as in prediction: :func:`supervised.models.network_input`).
 
     Returns:
         {title of :func:`feature_layers`: float tensor (C, h, w) on the CPU}; the maps cover
-        the padded input, so their grid is (padded H, padded W) / the layer's stride.
+        the network's input, so their grid is :func:`supervised.models.padded_size` / the
+        layer's stride.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
@@ -96,7 +98,7 @@ def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tenso
     handles = [module.register_forward_hook(hook_for(t)) for t, (_, module) in layers.items()]
     try:
         device = next(model.parameters()).device
-        x, _ = pad_input(model, normalize_uint8(image[None]).to(device))
+        x, _ = network_input(model, normalize_uint8(image[None]).to(device))
         model.eval()
         with torch.inference_mode():
             model(x)
@@ -109,7 +111,8 @@ def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tenso
 def feature_map_figure(
     model: nn.Module, image: np.ndarray, n_maps: int = 12, title: str | None = None
 ) -> Figure:
-    """One row per layer of :func:`feature_layers`: the (padded) input, then ``n_maps`` maps.
+    """One row per layer of :func:`feature_layers`: the network's input (enlarged and padded),
+    then ``n_maps`` maps.
 
     The maps shown are the channels with the largest spatial standard deviation (the most
     structured ones; a from-scratch network has many flat channels), labelled "FM #<channel>".
@@ -130,7 +133,7 @@ def feature_map_figure(
     # the network's zero padding is the ImageNet mean colour in pixel space
     pixels = torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None].float() / 255.0
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    padded, _ = pad_input(model, pixels - mean)
+    padded, _ = network_input(model, pixels - mean)
     shown = (padded[0] + mean[0]).permute(1, 2, 0).clamp(0, 1).numpy()
 
     cols = n_maps + 1

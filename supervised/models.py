@@ -194,6 +194,22 @@ def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
     return F.pad(x, (left, pw - w - left, top, ph - h - top)), (top, left)
 
 
+def network_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int, int, int]]:
+    """What the network really sees for images (B, C, H, W): enlarged :func:`model_input_scale`
+    times (bilinear), then zero-padded by :func:`pad_input`.
+
+    Returns:
+        (tensor (B, C, :func:`padded_size`), (top, left, height, width) of the enlarged images
+        inside it).
+    """
+    scale = model_input_scale(model)
+    if scale != 1:
+        x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
+    h, w = x.shape[-2:]
+    xp, (top, left) = pad_input(model, x)
+    return xp, (top, left, h, w)
+
+
 def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
     """Pre-sigmoid logits (B, H, W) for normalised images (B, 3, H, W) of any size.
 
@@ -208,15 +224,12 @@ def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
     head = model.segmentation_head  # type: ignore[union-attr]
     if not isinstance(head[-1], Activation):
         raise TypeError(f"expected the segmentation head to end in an Activation, got {head[-1]}")
-    scale = model_input_scale(model)
-    if scale != 1:
-        x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
-    h, w = x.shape[-2:]
-    xp, (top, left) = pad_input(model, x)
+    xp, (top, left, h, w) = network_input(model, x)
     out = model.decoder(model.encoder(xp))  # type: ignore[union-attr,operator]
     for layer in list(head)[:-1]:
         out = layer(out)
     out = out[:, :, top : top + h, left : left + w]
+    scale = model_input_scale(model)
     if scale != 1:
         out = F.avg_pool2d(out, scale)
     return out[:, 0]
