@@ -83,10 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--val-limit",
         type=int,
-        default=DEFAULTS.val_limit,
-        help="score only the first N val images per epoch",
+        default=None,
+        help="score only the first N val images per epoch "
+        f"(default per model: {_per_model('val_limit')})",
     )
-    p.add_argument("--batch-size", type=int, default=None, help=f"default {DEFAULTS.batch_size}")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"images per step (default per model: {_per_model('batch_size')})",
+    )
     p.add_argument("--lr", type=float, default=None, help=f"default {DEFAULTS.lr}")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
