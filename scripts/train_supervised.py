@@ -93,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"images per step (default per model: {_per_model('batch_size')})",
     )
-    p.add_argument("--lr", type=float, default=None, help=f"default {DEFAULTS.lr}")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help=f"Adam's peak learning rate (default per model: {_per_model('lr')})",
+    )
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
         "--encoder-weights",

@@ -92,8 +92,8 @@ class TrainConfig:
 #: Per-model defaults that differ from :class:`TrainConfig`'s, chosen so that each model trains
 #: in under 15 minutes on the slower of the 2-core machines this was measured on: an AMD EPYC
 #: with AVX2 only, so float32, whose speed also drifted by 30 % between runs (s/step in real
-#: training, float32, batch 16: fpn_resnet50 about 1.5 at scale 2, fpn_vgg19 about 2 at scale 1,
-#: pspnet_resnet50 about 0.9 at scale 2; val scoring 27 / 26 / 11 ms per image). On a CPU with
+#: training, float32, batch 16: fpn_resnet50 about 1.5 at scale 2, fpn_vgg19 about 1.6 at scale
+#: 1, pspnet_resnet50 about 0.65 at scale 2; val scoring 27 / 26 / 11 ms per image). On a CPU with
 #: native bfloat16 the same schedules take about half as long. Random training crops (a 16 px
 #: window at scale 4, a 32 px window at scale 2) were tried as a way to afford more steps and
 #: learned less per CPU-second than whole images. VGG-19 (no batch normalisation) stays at the

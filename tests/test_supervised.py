@@ -339,9 +339,9 @@ def test_feature_layers_and_figure(name: str, tiny: dict[str, SplitArrays]) -> N
     fig = feature_map_figure(model, tiny["test"].images[0], n_maps=4)
     assert isinstance(fig, Figure)
     maps = capture_feature_maps(model, tiny["test"].images[0])
+    first_stride = padded_size(model, (H, W))[0] // maps["encoder first layer"].shape[1]
     model.input_scale = 2  # the maps cover what the network sees: the enlarged, padded image
     enlarged = capture_feature_maps(model, tiny["test"].images[0])
-    first_stride = padded_size(_small(name), (H, W))[0] // maps["encoder first layer"].shape[1]
     assert enlarged["encoder first layer"].shape[1] == padded_size(model, (H, W))[0] // first_stride
     assert enlarged["encoder first layer"].shape[1] > maps["encoder first layer"].shape[1]
     assert len([ax for ax in fig.axes if ax.images]) == 3 * 5
