@@ -240,25 +240,22 @@ def per_image_rows(
     ious = iou_per_image(pred, data.masks) if pred is not None else None
     rows = []
     for i in range(len(data.names)):
-        fg, bg = labels[i] == 1, labels[i] == 0
-        rows.append(
-            {
-                "image": data.names[i],
-                "index": i,
-                "class": CLASSES[int(data.labels[i])],
-                "strategy": strategy,
-                "kind": kind,
-                "segmenter": segmenter,
-                "fg_points": ";".join(f"{x} {y}" for x, y in coords[i][fg]),
-                "bg_points": ";".join(f"{x} {y}" for x, y in coords[i][bg]),
-                "fg_hit_rate": float(inside[i][fg].mean()) if fg.any() else "",
-                "bg_correct_rate": float((~inside[i][bg]).mean()) if bg.any() else "",
-                "fg_distance_px": float(np.nanmean(dist[i][fg]))
-                if fg.any() and not np.isnan(dist[i][fg]).all()
-                else "",
-                "iou": float(ious[i]) if ious is not None else "",
-            }
-        )
+        row: dict[str, Any] = {
+            "image": data.names[i],
+            "index": i,
+            "class": CLASSES[int(data.labels[i])],
+            "strategy": strategy,
+            "kind": kind,
+            "segmenter": segmenter,
+        }
+        for prefix, label in (("fg", 1), ("bg", 0)):
+            chosen = labels[i] == label
+            known = chosen & ~np.isnan(dist[i])
+            row[f"{prefix}_points"] = ";".join(f"{x} {y}" for x, y in coords[i][chosen])
+            row[f"{prefix}_hit_rate"] = float(inside[i][chosen].mean()) if chosen.any() else ""
+            row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
+        row["iou"] = float(ious[i]) if ious is not None else ""
+        rows.append(row)
     return rows
 
 
@@ -272,11 +269,11 @@ def _segment_all(
     desc: str,
 ) -> np.ndarray:
     """Masks bool (N, H, W) for every image's points (encoder cached per image by the back end)."""
-    from sam_pipelines import segment_with_points
+    from sam_pipelines import segment_image
 
     out = np.empty(data.masks.shape, dtype=bool)
     for i in tqdm(range(len(data.images)), desc=desc, leave=False):
-        out[i] = segment_with_points(
+        out[i] = segment_image(
             segmenter,
             data.images[i],
             coords[i],
@@ -284,7 +281,7 @@ def _segment_all(
             cam=data.cams[i],
             mask_selection=mask_selection,
             refine=refine,
-        )
+        ).mask
     return out
 
 
@@ -440,9 +437,11 @@ def supervised_rows(
                 "segmenter": name,
                 "n_images": len(data.names),
                 "fg_hit_rate": None,
-                "bg_correct_rate": None,
                 "fg_distance_px": None,
                 "fg_distance_median_px": None,
+                "bg_hit_rate": None,
+                "bg_distance_px": None,
+                "bg_correct_rate": None,
                 **iou_summary(ious, data.labels, CLASSES),
                 "description": f"supervised {name} trained on the train split's masks",
                 "training": info
@@ -460,10 +459,11 @@ def supervised_rows(
                     "kind": "supervised",
                     "segmenter": name,
                     "fg_points": "",
-                    "bg_points": "",
                     "fg_hit_rate": "",
-                    "bg_correct_rate": "",
                     "fg_distance_px": "",
+                    "bg_points": "",
+                    "bg_hit_rate": "",
+                    "bg_distance_px": "",
                     "iou": float(iou),
                 }
             )

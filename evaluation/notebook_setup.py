@@ -1,12 +1,15 @@
-"""Offline fallbacks that let the submission notebook run start to end on any machine.
+"""Offline stand-ins that let the submission notebook run start to end without the internet.
 
-The template's ``[do not modify]`` cells download the course dataset with ``wget`` and build
-ResNet-18 with ImageNet weights. Online, these functions do nothing but (at most) fetch the
-course zip early. Offline, :func:`prepare_dataset` generates a look-alike dataset, and
-:func:`prepare_classifier_checkpoint` trains the classifier from scratch, saves it where the
-template loads it from (``model_checkpoint.pth``) and gives the template's constructor a
-stand-in weights file so that it does not fail; the template then loads the checkpoint over
-every weight, so the stand-in never influences a result.
+Used only when :func:`evaluation.colab.plan_runtime` says so (the user opted in, or the
+project's packages are importable and the network is down); an online runtime never imports
+this module. The template's ``[do not modify]`` cells download the course dataset with
+``wget`` and build ResNet-18 with ImageNet weights. Offline, :func:`prepare_dataset` generates
+a look-alike dataset, and :func:`prepare_classifier_checkpoint` trains the classifier from
+scratch, saves it where the template loads it from (``model_checkpoint.pth``) and gives the
+template's constructor a stand-in weights file so that it does not fail; the template then
+loads the checkpoint over every weight, so the stand-in never influences a result.
+:func:`offline_segmenter` is the segmenter: SAM when a checkpoint is on disk, else a
+classical back end that every table names.
 
 ``CAMSAM_SMOKE=1`` selects a smoke mode for tests: a tiny dataset, a few-step classifier and a
 classical segmenter.
@@ -15,16 +18,11 @@ classical segmenter.
 from __future__ import annotations
 
 import os
-import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-
-from shapes.download import COURSE_DATASET_URL
 
 
 @dataclass(frozen=True)
@@ -59,33 +57,27 @@ class NotebookSettings:
         return {"train": 3500, "val": 1000, "test": 500}
 
 
-def prepare_dataset(dataset_path: Path, settings: NotebookSettings, timeout_s: float = 20.0) -> str:
-    """Make ``dataset_path`` usable by the template's dataset cell; returns what was done.
-
-    Online: downloads the course zip to ``<parent>/synthetic_shapes.zip`` (the template's
-    ``wget -nc`` then skips its own download and unzips it). Offline (or in smoke mode): writes
-    a generated look-alike dataset to ``dataset_path``.
-    """
+def prepare_dataset(dataset_path: Path, settings: NotebookSettings) -> str:
+    """Write a generated look-alike dataset to ``dataset_path`` (unless one is there already);
+    returns what was done."""
     if (dataset_path / "images").is_dir():
         return f"dataset already at {dataset_path}"
-    if not settings.smoke:
-        archive = dataset_path.parent / "synthetic_shapes.zip"
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(COURSE_DATASET_URL, timeout=timeout_s) as resp:
-                archive.write_bytes(resp.read())
-            return f"downloaded the course dataset to {archive}"
-        except (urllib.error.URLError, OSError) as exc:
-            print(
-                f"course dataset unreachable ({exc}); generating a look-alike instead",
-                file=sys.stderr,
-            )
     from shapes.backgrounds import load_backgrounds
     from shapes.generate import GenerationConfig, generate_dataset
 
     bank = load_backgrounds(settings.backgrounds, cache_dir=dataset_path.parent)
     generate_dataset(dataset_path, bank, GenerationConfig(sizes=settings.sizes))
     return f"generated a look-alike dataset at {dataset_path} (backgrounds: {bank.source})"
+
+
+def offline_segmenter(settings: NotebookSettings, device: torch.device | str) -> Any:
+    """The segmenter of an offline run (``CAMSAM_SEGMENTER``, default ``auto``: SAM when its
+    checkpoint is on disk, else the best classical back end with a warning)."""
+    from sam_pipelines import resolve_segmenter
+
+    return resolve_segmenter(
+        settings.segmenter, checkpoint=settings.sam_checkpoint, device=str(device)
+    )
 
 
 def prepare_classifier_checkpoint(
@@ -96,20 +88,17 @@ def prepare_classifier_checkpoint(
 ) -> dict[str, Any]:
     """Make the template's classifier cell work offline; returns a description of what happened.
 
-    If ``checkpoint_path`` exists or ImageNet weights are reachable, nothing is done (the template
-    fine-tunes as usual). Otherwise the classifier is trained from scratch with the project's
-    recipe (cached under ``cache_dir``), its weights are saved to ``checkpoint_path``, and a
-    stand-in ImageNet file (random weights, replaced entirely when the template loads the
-    checkpoint) is put in a private torch hub directory.
+    If ``checkpoint_path`` exists, nothing is done. Otherwise the classifier is trained from
+    scratch with the project's recipe (cached under ``cache_dir``), its weights are saved to
+    ``checkpoint_path``, and a stand-in ImageNet file (random weights, replaced entirely when
+    the template loads the checkpoint) is put in a private torch hub directory.
     """
     from classifier import TrainConfig, load_or_train
-    from classifier.pretrained import cached_weights_path, find_imagenet_weights
+    from classifier.pretrained import cached_weights_path
 
     if checkpoint_path.exists():
         return {"action": f"using the existing {checkpoint_path}"}
-    available, note = (False, "smoke mode") if settings.smoke else find_imagenet_weights()
-    if available:
-        return {"action": f"template fine-tune from ImageNet weights ({note})"}
+    note = "offline run: ImageNet weights are not downloaded"
     config = TrainConfig.tiny() if settings.smoke else TrainConfig()
     model, info = load_or_train(dataset_path, config, cache_dir=cache_dir)
     torch.save(model.state_dict(), checkpoint_path)

@@ -1,70 +1,89 @@
-"""Evaluating a CAM prompt pipeline on a dataset, as the notebook does (the template's loader)."""
+"""Evaluating a ``BasicSamPipeline`` on a dataset, exactly as it runs: the points scored are the
+ones its ``__call__`` sent to the predictor (``pipeline.last_prompts``).
+
+The submission notebook inlines this module; it imports nothing from the project except the
+modules the notebook inlines before it (``metrics.summary``, ``shapes.transforms``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
-from torch.utils.data import DataLoader, Dataset
+from matplotlib.figure import Figure
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from shapes import CLASSES
+from metrics.summary import summarize_run
+from shapes.transforms import to_uint8_images
 
 
 def evaluate_pipeline(
-    pipeline: Any, dataset: Dataset, batch_size: int = 5, limit: int | None = None
+    pipeline: Any,
+    dataset: Dataset,
+    class_names: Sequence[str],
+    name: str | None = None,
+    batch_size: int = 5,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """Run ``pipeline`` over ``dataset`` and score its points and masks.
 
     Args:
-        pipeline: a ``ForegroundPointsPipeline`` / ``ForegroundBackgroundPointsPipeline`` (needs
-            ``prompts(images)`` and ``segment_uint8``), segmenting exactly as its ``__call__``.
-        dataset: yields (normalised image (3, H, W), label, bool mask (H, W)), like the
+        pipeline: a ``BasicSamPipeline`` (or subclass): ``pipeline(images)`` returns bool
+            (B, H, W) and leaves the prompts it used in ``pipeline.last_prompts``.
+        dataset: yields (normalised image (3, H, W), class index, bool mask (H, W)), like the
             template's ``SyntheticData`` with its transform.
+        class_names: names of the class indices, for the per-class IoU.
+        name: the row's name (default: the pipeline's class name).
         batch_size: the template's evaluation batch size is 5.
         limit: evaluate only the first ``limit`` images.
 
     Returns:
-        a row for :mod:`evaluation.tables` (``strategy``, ``kind``, ``segmenter``, ``n_images``
-        and every :func:`metrics.summarize_run` number) plus the arrays under ``"arrays"``:
-        images uint8 (N, H, W, 3), cams, coords (N, K, 2) (X, Y), point labels, predicted and
-        ground-truth masks.
+        a row for :mod:`evaluation.tables`: ``strategy`` (the name), ``kind`` (``fg`` or
+        ``fg+bg``), ``segmenter``, ``n_images`` and every :func:`metrics.summary.summarize_run`
+        number (foreground and background hit rates and distances, IoU mean / median / std,
+        per class), plus the arrays under ``"arrays"``: ``images`` uint8 (N, H, W, 3), ``cams``
+        float32 (N, H, W) (None for a pipeline without heat maps), ``coords`` int64 (N, K, 2)
+        as (X, Y), ``labels`` int64 (N, K), ``pred`` and ``gt`` bool (N, H, W), ``classes``.
     """
-    from metrics import summarize_run
-
+    if limit is not None:
+        dataset = Subset(dataset, range(min(limit, len(dataset))))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    name = name or type(pipeline).__name__
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("images", "cams", "coords", "labels", "pred", "gt", "classes")
     }
-    seen = 0
-    for images, classes, masks in tqdm(loader, desc=f"evaluating {pipeline.strategy.name}"):
-        if limit is not None and seen >= limit:
-            break
-        p = pipeline.prompts(images)
-        pred = pipeline.segment_uint8(p.images, p.coords, p.labels, cams=p.cams).masks
-        for key, value in (
-            ("images", p.images),
-            ("cams", p.cams),
-            ("coords", p.coords),
-            ("labels", p.labels),
-            ("pred", pred),
-            ("gt", np.asarray(masks)),
-            ("classes", np.asarray(classes)),
-        ):
+    for images, classes, masks in tqdm(loader, desc=f"evaluating {name}"):
+        pipeline.last_cams = None
+        pred = pipeline(images)
+        coords, labels = pipeline.last_prompts
+        batch = {
+            "images": to_uint8_images(images),
+            "cams": pipeline.last_cams,
+            "coords": coords,
+            "labels": labels,
+            "pred": np.asarray(pred, dtype=bool),
+            "gt": np.asarray(masks, dtype=bool),
+            "classes": np.asarray(classes),
+        }
+        for key, value in batch.items():
             parts[key].append(value)
-        seen += len(images)
-    arrays = {k: np.concatenate(v)[:limit] for k, v in parts.items()}
+    arrays: dict[str, Any] = {
+        k: None if any(v is None for v in vs) else np.concatenate(vs) for k, vs in parts.items()
+    }
     summary = summarize_run(
         arrays["coords"],
         arrays["labels"],
-        arrays["gt"].astype(bool),
+        arrays["gt"],
         arrays["pred"],
         arrays["classes"],
-        CLASSES,
+        class_names,
     )
     return {
-        "strategy": pipeline.strategy.name,
-        "kind": pipeline.approach,
+        "strategy": name,
+        "kind": "fg+bg" if (arrays["labels"] == 0).any() else "fg",
         "segmenter": pipeline.segmenter_name,
         "n_images": len(arrays["gt"]),
         **summary,
@@ -72,30 +91,33 @@ def evaluate_pipeline(
     }
 
 
-def to_comparison_results(results: list[dict[str, Any]], segmenter: str, split: str = "test"):
-    """Package :func:`evaluate_pipeline` outputs (same dataset) like a saved comparison run,
-    so the figure functions of :mod:`figures_lib` can draw them."""
-    from pathlib import Path
+def examples_figure(result: dict[str, Any], indices: Sequence[int] = (0, 1, 2, 3)) -> Figure:
+    """A row per image of an :func:`evaluate_pipeline` result: the image with its points
+    (green foreground, red background), the heat map, the predicted and the true mask.
 
-    from evaluation.compare import SplitData, per_image_rows
-    from evaluation.predictions import Predictions
-    from figures_lib.results import ComparisonResults
-
-    first = results[0]["arrays"]
-    n = len(first["gt"])
-    names = tuple(f"{i:05d}" for i in range(n))
-    data = SplitData(
-        first["images"], first["classes"], first["gt"].astype(bool), names, first["cams"]
-    )
-    predictions = Predictions(np.array(names), data.images, data.masks, data.labels, data.cams)
-    per_image: list[dict[str, Any]] = []
-    for r in results:
-        a = r["arrays"]
-        predictions.add(r["strategy"], a["coords"], a["labels"], a["pred"])
-        per_image += per_image_rows(
-            r["strategy"], r["kind"], r["segmenter"], data, a["coords"], a["labels"], a["pred"]
+    Args:
+        result: what :func:`evaluate_pipeline` returned.
+        indices: positions in the evaluated images (those beyond the end are skipped).
+    """
+    a = result["arrays"]
+    rows = [i for i in indices if i < len(a["gt"])]
+    fig, axes = plt.subplots(len(rows), 4, figsize=(8, 1.6 * len(rows) + 0.4), squeeze=False)
+    fig.suptitle(f"{result['strategy']} (segmenter: {result['segmenter']})")
+    for ax_row, i in zip(axes, rows, strict=True):
+        iou = np.logical_and(a["pred"][i], a["gt"][i]).sum() / max(
+            np.logical_or(a["pred"][i], a["gt"][i]).sum(), 1
         )
-    settings = {"segmenter": segmenter, "dataset": {"split": split, "n_images": n}}
-    rows = [{k: v for k, v in r.items() if k != "arrays"} for r in results]
-    per_image_str = [{k: str(v) for k, v in row.items()} for row in per_image]
-    return ComparisonResults(Path("."), settings, rows, per_image_str, predictions)
+        ax_row[0].imshow(a["images"][i])
+        for label, colour in ((1, "lime"), (0, "red")):
+            pts = a["coords"][i][a["labels"][i] == label]
+            ax_row[0].scatter(pts[:, 0], pts[:, 1], s=40, c=colour, marker="*", edgecolors="k")
+        if a["cams"] is not None:
+            ax_row[1].imshow(a["cams"][i], cmap="jet", vmin=0, vmax=1)
+        ax_row[2].imshow(a["pred"][i], cmap="gray")
+        ax_row[3].imshow(a["gt"][i], cmap="gray")
+        titles = ("image + points", "Grad-CAM", f"prediction (IoU {iou:.2f})", "ground truth")
+        for ax, title in zip(ax_row, titles, strict=True):
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,9 +1,14 @@
 """Writing comparison results: metrics.json/.csv, per_image.csv, metrics.tex and a text table.
 
 A *row* is a dict with at least ``strategy``, ``kind`` (``fg``, ``fg+bg``, ``oracle`` or
-``supervised``), ``segmenter``, ``n_images``, ``fg_hit_rate``, ``bg_correct_rate`` (None when the
-strategy emits no background points), ``fg_distance_px``, ``miou`` and ``iou_std``. Rates are
-fractions in 0..1; they are printed as percentages.
+``supervised``), ``segmenter``, ``n_images``, ``miou`` and ``iou_std``, and the point metrics of
+:func:`metrics.summary.summarize_points` (``fg_hit_rate``, ``fg_distance_px``, ``bg_hit_rate``,
+``bg_distance_px``; None or absent where they do not apply, e.g. no background points). Rates
+are fractions in 0..1; they are printed as percentages. Foreground and background points get
+the same two numbers, read in opposite directions: a background point should miss the mask
+(low hit rate) and lie far from its centre.
+
+The module depends on nothing else in the project; the submission notebook inlines it.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ SECTION_TITLES = {
 #: (column key, header, higher is better)
 COLUMNS = (
     ("fg_hit_rate", "FG hit", True),
-    ("bg_correct_rate", "BG correct", True),
     ("fg_distance_px", "FG dist (px)", False),
+    ("bg_hit_rate", "BG hit", False),
+    ("bg_distance_px", "BG dist (px)", True),
     ("miou", "mIoU", True),
 )
+DISTANCE_KEYS = ("fg_distance_px", "bg_distance_px")
 
 
 def _is_missing(value: Any) -> bool:
@@ -38,7 +45,9 @@ def best_automatic(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Best value of each column over the automatic (``fg`` / ``fg+bg``) rows."""
     best: dict[str, float] = {}
     for key, _, higher in COLUMNS:
-        values = [r[key] for r in rows if r["kind"] in AUTOMATIC_KINDS and not _is_missing(r[key])]
+        values = [
+            r[key] for r in rows if r["kind"] in AUTOMATIC_KINDS and not _is_missing(r.get(key))
+        ]
         if values:
             best[key] = max(values) if higher else min(values)
     return best
@@ -52,7 +61,7 @@ def sort_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def _fmt(key: str, value: Any) -> str:
     if _is_missing(value):
         return "--"
-    if key == "fg_distance_px":
+    if key in DISTANCE_KEYS:
         return f"{value:.2f}"
     return f"{100 * value:.1f}"
 
@@ -86,9 +95,10 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
         r"\small",
         rf"\caption{{{_tex_escape(caption)}}}",
         rf"\label{{{label}}}",
-        r"\begin{tabular}{llrrrr}",
+        r"\begin{tabular}{llrrrrr}",
         r"\toprule",
-        r"Strategy & Kind & FG hit (\%) & BG correct (\%) & FG dist (px) & mIoU $\pm$ std (\%) \\",
+        r"Strategy & Kind & FG hit (\%) & FG dist (px) & BG hit (\%) & BG dist (px) "
+        r"& mIoU $\pm$ std (\%) \\",
         r"\midrule",
     ]
     section = None
@@ -96,16 +106,17 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
         kind = row["kind"]
         if kind in SECTION_TITLES and kind != section:
             lines.append(r"\midrule")
-            lines.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
+            lines.append(rf"\multicolumn{{7}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
             section = kind
         cells = [rf"\texttt{{{_tex_escape(row['strategy'])}}}", _tex_escape(kind)]
         for key, _, _ in COLUMNS:
-            text = _fmt(key, row[key])
+            value = row.get(key)
+            text = _fmt(key, value)
             if (
                 kind in AUTOMATIC_KINDS
                 and key in best
-                and not _is_missing(row[key])
-                and math.isclose(row[key], best[key], rel_tol=0, abs_tol=1e-12)
+                and not _is_missing(value)
+                and math.isclose(value, best[key], rel_tol=0, abs_tol=1e-12)
             ):
                 text = rf"\textbf{{{text}}}"
             if key == "miou" and not _is_missing(row.get("iou_std")):
@@ -122,7 +133,7 @@ def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
     header = ["strategy", "kind", "segmenter"] + [h for _, h, _ in COLUMNS] + ["IoU std", "n"]
     body = [
         [r["strategy"], r["kind"], r["segmenter"]]
-        + [_fmt(k, r[k]) for k, _, _ in COLUMNS]
+        + [_fmt(k, r.get(k)) for k, _, _ in COLUMNS]
         + [_fmt("iou_std", r.get("iou_std")), str(r["n_images"])]
         for r in rows
     ]
@@ -143,7 +154,8 @@ def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
             sep,
             *(line(b) for b in body),
             sep,
-            "rates and IoU in %, distance in pixels",
+            "rates and IoU in %, distances in pixels to the mask's centre of mass; "
+            "BG hit: share of background points inside the mask (lower is better)",
         ]
     )
 

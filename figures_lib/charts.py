@@ -221,9 +221,9 @@ def points_metrics_figure(
     width: float = FULL_WIDTH,
 ) -> Figure:
     """Side by side per strategy with points: foreground hit rate (higher is better),
-    background correctness (share of background points outside the mask; higher is better,
-    "none" without background points) and mean foreground distance to the mask centre (px;
-    lower is better)."""
+    background hit rate (share of background points inside the mask; lower is better, empty
+    without background points) and mean foreground distance to the mask centre (px; lower is
+    better)."""
     rows = [
         r for r in results.rows if r["kind"] != "supervised" and r.get("fg_hit_rate") is not None
     ]
@@ -231,7 +231,7 @@ def points_metrics_figure(
         raise ValueError("no row has point metrics")
     panels = (
         ("fg_hit_rate", "FG hit rate (%) ↑", 100.0),
-        ("bg_correct_rate", "BG correct (%) ↑", 100.0),
+        ("bg_hit_rate", "BG hit rate (%) ↓", 100.0),
         ("fg_distance_px", "FG dist. to centre (px) ↓", 1.0),
     )
     fig = new_figure(width, 0.24 * len(rows) + 1.3)

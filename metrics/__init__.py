@@ -7,8 +7,12 @@ See :mod:`metrics.points` for the coordinate and empty-mask conventions and
 from metrics.iou import iou_per_image, iou_summary
 from metrics.points import (
     background_correct_rate,
+    background_distances,
+    background_hit_rate,
     foreground_distances,
     foreground_hit_rate,
+    hit_rate,
+    label_distances,
     mask_centers,
     point_distances,
     points_inside,
@@ -17,10 +21,14 @@ from metrics.summary import summarize_points, summarize_run
 
 __all__ = [
     "background_correct_rate",
+    "background_distances",
+    "background_hit_rate",
     "foreground_distances",
     "foreground_hit_rate",
+    "hit_rate",
     "iou_per_image",
     "iou_summary",
+    "label_distances",
     "mask_centers",
     "point_distances",
     "points_inside",

@@ -6,8 +6,9 @@ Conventions (shared with ``prompting``):
   coordinates, so the pixel in row ``r`` and column ``c`` is the point (c, r).
 - The centre of mass of a mask is the mean (x, y) of its True pixels in that same convention.
 - Labels: 1 = foreground point, 0 = background point. Foreground and background points are
-  always scored separately: a foreground point should land inside the mask, a background
-  point outside it.
+  always scored separately, with the same two numbers: the hit rate (share inside the mask;
+  high is good for foreground points, low for background points) and the distance to the
+  mask's centre of mass (small is good for foreground points, large for background points).
 - Empty masks: every point is outside, and the centre of mass is undefined (NaN); distances
   of points on images with an empty mask are left out of the distance statistics.
 
@@ -41,26 +42,37 @@ def points_inside(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return masks[b, coords[..., 1], coords[..., 0]]
 
 
-def foreground_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
-    """Share of foreground points (label 1) inside the ground-truth mask; None if there are none."""
+def hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: int) -> float | None:
+    """Share of the points with ``label`` (1 foreground, 0 background) that land inside the
+    ground-truth mask; None if there are no such points.
+
+    Higher is better for foreground points, lower is better for background points.
+    """
     coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
     _check(coords, labels, masks)
-    fg = labels == 1
-    if not fg.any():
+    chosen = labels == label
+    if not chosen.any():
         return None
-    return float(points_inside(coords, masks)[fg].mean())
+    return float(points_inside(coords, masks)[chosen].mean())
+
+
+def foreground_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
+    """Share of foreground points (label 1) inside the ground-truth mask; None if there are none."""
+    return hit_rate(coords, labels, masks, 1)
+
+
+def background_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
+    """Share of background points (label 0) inside the ground-truth mask (lower is better);
+    None if there are none."""
+    return hit_rate(coords, labels, masks, 0)
 
 
 def background_correct_rate(
     coords: np.ndarray, labels: np.ndarray, masks: np.ndarray
 ) -> float | None:
     """Share of background points (label 0) outside the ground-truth mask; None if none."""
-    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
-    _check(coords, labels, masks)
-    bg = labels == 0
-    if not bg.any():
-        return None
-    return float((~points_inside(coords, masks))[bg].mean())
+    hits = background_hit_rate(coords, labels, masks)
+    return None if hits is None else 1.0 - hits
 
 
 def mask_centers(masks: np.ndarray) -> np.ndarray:
@@ -86,12 +98,25 @@ def point_distances(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.hypot(diff[..., 0], diff[..., 1])
 
 
-def foreground_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """1-D float64: the distance of every foreground point to its mask's centre of mass.
+def label_distances(
+    coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: int
+) -> np.ndarray:
+    """1-D float64: the distance of every point with ``label`` to its mask's centre of mass.
 
-    Points on images whose mask is empty are left out (their distance is undefined).
+    Points on images whose mask is empty are left out (their distance is undefined). Small is
+    good for foreground points, large for background points.
     """
     coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
     _check(coords, labels, masks)
-    d = point_distances(coords, masks)[labels == 1]
+    d = point_distances(coords, masks)[labels == label]
     return d[~np.isnan(d)]
+
+
+def foreground_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """1-D float64: :func:`label_distances` of the foreground points (label 1)."""
+    return label_distances(coords, labels, masks, 1)
+
+
+def background_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """1-D float64: :func:`label_distances` of the background points (label 0)."""
+    return label_distances(coords, labels, masks, 0)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from metrics.iou import iou_per_image, iou_summary
-from metrics.points import background_correct_rate, foreground_distances, foreground_hit_rate
+from metrics.points import hit_rate, label_distances
 
 
 def summarize_points(
@@ -19,20 +19,23 @@ def summarize_points(
         coords: int (B, N, 2) points (X, Y); labels: int (B, N); masks: bool (B, H, W) truth.
 
     Returns:
-        dict with ``fg_hit_rate``, ``bg_correct_rate`` (None without background points),
-        ``fg_distance_px`` (mean), ``fg_distance_median_px`` (None when no foreground point
-        has a non-empty mask), ``n_fg_points`` and ``n_bg_points``.
+        dict, for foreground (``fg_``) and background (``bg_``) points alike: ``*_hit_rate``
+        (share inside the mask), ``*_distance_px`` and ``*_distance_median_px`` (to the mask's
+        centre of mass; None when there are no such points on a non-empty mask), plus
+        ``bg_correct_rate`` (1 - ``bg_hit_rate``), ``n_fg_points`` and ``n_bg_points``.
     """
     labels = np.asarray(labels)
-    dist = foreground_distances(coords, labels, masks)
-    return {
-        "fg_hit_rate": foreground_hit_rate(coords, labels, masks),
-        "bg_correct_rate": background_correct_rate(coords, labels, masks),
-        "fg_distance_px": float(dist.mean()) if dist.size else None,
-        "fg_distance_median_px": float(np.median(dist)) if dist.size else None,
-        "n_fg_points": int((labels == 1).sum()),
-        "n_bg_points": int((labels == 0).sum()),
-    }
+    out: dict[str, float | int | None] = {}
+    for prefix, label in (("fg", 1), ("bg", 0)):
+        dist = label_distances(coords, labels, masks, label)
+        out[f"{prefix}_hit_rate"] = hit_rate(coords, labels, masks, label)
+        out[f"{prefix}_distance_px"] = float(dist.mean()) if dist.size else None
+        out[f"{prefix}_distance_median_px"] = float(np.median(dist)) if dist.size else None
+    bg_hit = out["bg_hit_rate"]
+    out["bg_correct_rate"] = None if bg_hit is None else 1.0 - bg_hit
+    out["n_fg_points"] = int((labels == 1).sum())
+    out["n_bg_points"] = int((labels == 0).sum())
+    return out
 
 
 def summarize_run(

@@ -3,9 +3,14 @@
 Conventions used throughout ``prompting`` and ``metrics``: a point is (X, Y) in pixels, X the
 column and Y the row, so a point (X, Y) addresses ``mask[Y, X]``; pixel centres sit at integer
 coordinates. Labels are 1 for foreground and 0 for background (SamPredictor's convention).
+
+The module depends on nothing else in the project; the submission notebook inlines it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -138,3 +143,30 @@ def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
     if not points:
         raise ValueError("pad_points needs at least one point")
     return [points[i % len(points)] for i in range(n)]
+
+
+def points_for_batch(
+    strategy: Callable[..., tuple[np.ndarray, np.ndarray]],
+    cams: np.ndarray,
+    images: np.ndarray,
+    **params: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a per-image strategy function on every image of a batch and stack its points.
+
+    Args:
+        strategy: ``strategy(cam, image, None, **params) -> (coords (N, 2), labels (N,))``,
+            e.g. :func:`prompting.regions.segment_heat`; N must not depend on the image.
+        cams: float (B, H, W) heat maps in 0..1.
+        images: uint8 RGB (B, H, W, 3).
+        params: keyword parameters of the strategy.
+
+    Returns:
+        coords int64 (B, N, 2), each point (X, Y) in pixels, and labels int64 (B, N).
+    """
+    per_image = [
+        strategy(cam, image, None, **params) for cam, image in zip(cams, images, strict=True)
+    ]
+    coords, labels = zip(*per_image, strict=True)
+    return validate_points(
+        np.stack(coords), np.stack(labels), np.shape(cams)[1:], "points_for_batch"
+    )

@@ -1,21 +1,18 @@
 """SAM pipelines and segmenter back ends.
 
 Pipelines (the assignment's contract, see :mod:`sam_pipelines.pipeline`):
-``BasicSamPipeline(segmenter="sam")``, ``ForegroundPointsPipeline`` and
-``ForegroundBackgroundPointsPipeline`` (classifier + CAM + prompt strategy).
+``BasicSamPipeline(predictor)``, and the two approaches ``ForegroundPointsPipeline`` and
+``ForegroundBackgroundPointsPipeline`` (``(predictor, grad_cam)``, see
+:mod:`sam_pipelines.approaches`).
 
 Back ends (a registry; every one has ``SamPredictor``'s ``set_image`` / ``predict``):
 ``get_segmenter("sam" | "flood_fill" | "random_walker" | "watershed" | "auto", **kwargs)``,
-``list_segmenters()``. Importing the package registers them all.
+``list_segmenters()``. Importing the package registers them all; ``segment-anything`` is
+imported only when the ``sam`` back end is built.
 """
 
 from sam_pipelines import flood_fill, random_walker, watershed  # noqa: F401  (registers them)
-from sam_pipelines.approaches import (
-    CamPromptPipeline,
-    ForegroundBackgroundPointsPipeline,
-    ForegroundPointsPipeline,
-    PromptBatch,
-)
+from sam_pipelines.approaches import ForegroundBackgroundPointsPipeline, ForegroundPointsPipeline
 from sam_pipelines.auto import (
     BEST_CLASSICAL,
     SegmenterFallbackWarning,
@@ -24,6 +21,7 @@ from sam_pipelines.auto import (
 )
 from sam_pipelines.checkpoint import (
     SAM_CHECKPOINTS,
+    DownloadError,
     SamCheckpointError,
     default_checkpoint_path,
     find_sam_checkpoint,
@@ -36,10 +34,8 @@ from sam_pipelines.flood_fill import FloodFillSegmenter
 from sam_pipelines.pipeline import (
     BasicSamPipeline,
     ImageSegmentation,
-    SegmentationResult,
-    center_prompts,
     segment_image,
-    segment_with_points,
+    segmenter_name,
 )
 from sam_pipelines.random_walker import RandomWalkerSegmenter
 from sam_pipelines.registry import (
@@ -60,24 +56,21 @@ __all__ = [
     "MASK_SELECTIONS",
     "SAM_CHECKPOINTS",
     "BasicSamPipeline",
-    "CamPromptPipeline",
     "ClassicalSegmenter",
+    "DownloadError",
     "EmbeddingCache",
     "FloodFillSegmenter",
     "ForegroundBackgroundPointsPipeline",
     "ForegroundPointsPipeline",
     "ImageSegmentation",
-    "PromptBatch",
     "RandomWalkerSegmenter",
     "SamCheckpointError",
     "SamSegmenter",
-    "SegmentationResult",
     "Segmenter",
     "SegmenterError",
     "SegmenterFallbackWarning",
     "WatershedSegmenter",
     "auto_segmenter",
-    "center_prompts",
     "default_checkpoint_path",
     "find_sam_checkpoint",
     "get_segmenter",
@@ -88,8 +81,8 @@ __all__ = [
     "resolve_segmenter",
     "sam_checkpoint_available",
     "segment_image",
-    "segment_with_points",
     "segmenter_entry",
+    "segmenter_name",
     "select_mask",
     "unregister_segmenter",
 ]

@@ -1,4 +1,5 @@
-"""``auto``: SAM when a checkpoint is found locally, else the best classical back end + a warning.
+"""``auto``: SAM with the checkpoint found locally or downloaded; without the network, the best
+classical back end with a warning.
 
 "Best" is measured with oracle points on the benchmark test split by
 ``scripts/benchmark_segmenters.py``; :data:`BEST_CLASSICAL` names the winner. The fallback keeps
@@ -14,9 +15,9 @@ from typing import Any
 
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
-    ENV_VAR,
-    default_checkpoint_path,
-    sam_checkpoint_available,
+    DownloadError,
+    find_sam_checkpoint,
+    resolve_sam_checkpoint,
 )
 from sam_pipelines.registry import (
     Segmenter,
@@ -31,13 +32,14 @@ BEST_CLASSICAL = "flood_fill"
 
 
 class SegmenterFallbackWarning(UserWarning):
-    """``auto`` found no SAM checkpoint and uses a classical back end instead."""
+    """``auto`` could not get a SAM checkpoint and uses a classical back end instead."""
 
 
 @register_segmenter(
     "auto",
     kind="auto",
-    description=f"sam when a checkpoint is found locally, else {BEST_CLASSICAL} with a warning.",
+    description="sam with the checkpoint found locally or downloaded; when the download gets "
+    f"no answer (offline), {BEST_CLASSICAL} with a warning.",
 )
 def auto_segmenter(
     model_type: str = "vit_b",
@@ -45,32 +47,45 @@ def auto_segmenter(
     checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
     environ: Mapping[str, str] | None = None,
     fallback: str = BEST_CLASSICAL,
+    download: bool = True,
+    url: str | None = None,
     **sam_kwargs: Any,
 ) -> Segmenter:
-    """SAM (``model_type``) when its checkpoint is found without downloading, else ``fallback``.
+    """SAM (``model_type``), its checkpoint resolved and downloaded as ``sam`` does; only when
+    no checkpoint is found and the download gets no answer, the classical ``fallback``.
 
     Args:
         model_type, checkpoint, checkpoint_dir, environ: as for :class:`SamSegmenter`; an
             explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error,
             not a reason to fall back.
-        fallback: registry name of the classical back end to use without a checkpoint.
+        fallback: registry name of the classical back end to use offline.
+        download: False never downloads (no checkpoint found means the fallback).
+        url: download source (default: the official URL; tests use a local server).
         sam_kwargs: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir).
 
     Warns:
         SegmenterFallbackWarning: (printed on stderr) when falling back.
+
+    Raises:
+        SamCheckpointError: a checkpoint was found or downloaded but is unusable (wrong MD5,
+            not loadable): that is never a reason to fall back silently.
     """
-    if sam_checkpoint_available(model_type, checkpoint, checkpoint_dir, environ):
-        return SamSegmenter(
-            model_type=model_type,
-            checkpoint=checkpoint,
-            checkpoint_dir=checkpoint_dir,
-            environ=environ,
-            download=False,
-            **sam_kwargs,
-        )
+    if download:
+        try:
+            path = resolve_sam_checkpoint(
+                model_type, checkpoint, checkpoint_dir, environ, download=True, url=url
+            )
+        except DownloadError as err:
+            reason = f"no checkpoint found and the download failed: {err}"
+        else:
+            return SamSegmenter(model_type=model_type, checkpoint=path, **sam_kwargs)
+    else:
+        found = find_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ)
+        if found is not None:
+            return SamSegmenter(model_type=model_type, checkpoint=found, **sam_kwargs)
+        reason = "no checkpoint found and downloading is off"
     warnings.warn(
-        f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
-        f"{default_checkpoint_path(model_type, checkpoint_dir)}); using the classical back end "
+        f"no SAM {model_type} checkpoint could be had ({reason}); using the classical back end "
         f"{fallback!r} instead, and results are labelled {fallback!r}, not SAM",
         SegmenterFallbackWarning,
         stacklevel=2,

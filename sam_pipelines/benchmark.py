@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sam_pipelines.flood_fill import FloodFillSegmenter
-from sam_pipelines.pipeline import segment_with_points
+from sam_pipelines.pipeline import segment_image
 from sam_pipelines.registry import Segmenter
 
 PEER_NAME = "plain flood fill (tol 8)"
@@ -67,6 +67,6 @@ def run_segmenter(
     pred = np.empty(masks.shape, dtype=bool)
     start = time.perf_counter()
     for i in tqdm(range(len(images)), desc=desc, disable=not progress, leave=False):
-        pred[i] = segment_with_points(segmenter, images[i], coords[i], labels[i])
+        pred[i] = segment_image(segmenter, images[i], coords[i], labels[i]).mask
     seconds = time.perf_counter() - start
     return SegmenterRun(iou_per_image(pred, masks), seconds)

@@ -8,6 +8,9 @@ Resolution order (the first that applies wins):
    ``checkpoints/sam_vit_b_01ec64.pth`` for ``vit_b``;
 4. a download from the official URL into that path, with a progress bar and an MD5 check.
 
+The module depends on nothing else in the project (stdlib and tqdm only): the submission
+notebook inlines it to fetch the checkpoint on a fresh runtime.
+
 Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
 digits in each official file name are the start of the file's MD5, and the full MD5s below are
 the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
@@ -53,6 +56,11 @@ SAM_CHECKPOINTS: Mapping[str, CheckpointInfo] = {
 
 class SamCheckpointError(RuntimeError):
     """A SAM checkpoint could not be found, downloaded, verified or loaded."""
+
+
+class DownloadError(SamCheckpointError):
+    """The server did not answer (offline, refused, timed out): a reason to fall back, unlike
+    a file that arrived with the wrong MD5."""
 
 
 def checkpoint_info(model_type: str) -> CheckpointInfo:
@@ -137,14 +145,22 @@ def file_md5(path: Path | str, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def download_checkpoint(
+def download_file(
     url: str, dest: Path | str, md5: str | None, progress: bool = True, timeout: float = 30.0
 ) -> Path:
     """Download ``url`` to ``dest`` (via ``dest.part``), check its MD5, then rename into place.
 
+    Args:
+        url: http(s) or file URL.
+        dest: final path; its folder is created. Nothing is left at ``dest`` on failure.
+        md5: expected hex MD5 of the whole file, or None to skip the check.
+        progress: show a tqdm bar (bytes).
+        timeout: seconds to wait for the server to answer.
+
     Raises:
-        SamCheckpointError: the download failed (the message names the URL and ``dest``, so
-            the file can be fetched by hand) or the MD5 differs (the partial file is deleted).
+        DownloadError: the server did not answer or the transfer broke (the message names the
+            URL and ``dest``, so the file can be fetched by hand).
+        SamCheckpointError: the MD5 differs (the partial file is deleted).
     """
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
@@ -171,7 +187,7 @@ def download_checkpoint(
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         part.unlink(missing_ok=True)
         reason = getattr(err, "reason", err)
-        raise SamCheckpointError(f"could not download {url} ({reason}). {manual}") from err
+        raise DownloadError(f"could not download {url} ({reason}). {manual}") from err
     if md5 is not None and digest.hexdigest() != md5:
         part.unlink(missing_ok=True)
         raise SamCheckpointError(
@@ -191,13 +207,17 @@ def resolve_sam_checkpoint(
     url: str | None = None,
     progress: bool = True,
     timeout: float = 30.0,
+    md5: str | None = None,
 ) -> Path:
     """The full resolution order: steps 1 to 3, then a download (see the module docstring).
 
     Args:
-        url: download source (default: the official URL); the file must match the official
-            MD5 whatever its source.
+        model_type, path, checkpoint_dir, environ: as for :func:`find_sam_checkpoint`.
         download: False turns step 4 into an error.
+        url: download source (default: the official URL).
+        md5: the MD5 the download must have (default: the official one, whatever the source;
+            tests that serve a stand-in file pass its own MD5).
+        progress, timeout: as for :func:`download_file`.
 
     Raises:
         SamCheckpointError: with the URL and the path to put the file at when nothing works.
@@ -212,4 +232,4 @@ def resolve_sam_checkpoint(
             f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
             f"{dest}) and downloading is off. Download {info.url} and put it at {dest}."
         )
-    return download_checkpoint(url or info.url, dest, info.md5, progress, timeout)
+    return download_file(url or info.url, dest, md5 or info.md5, progress, timeout)

@@ -1,7 +1,9 @@
 """Input checks shared by the back ends and the pipelines, with errors that name the bad input.
 
-Coordinate order everywhere: a point is (X, Y) in pixels, X = column (0 .. W-1), Y = row
-(0 .. H-1), as in ``SamPredictor.predict``.
+Coordinate order everywhere: a point is (X, Y) in pixels, X = column, Y = row, as in
+``SamPredictor.predict``. Integer prompts name a pixel (0 <= X <= W-1); the back ends'
+``predict`` takes continuous coordinates, where pixel (c, r) spans [c, c + 1) x [r, r + 1) and
+its centre is (c + 0.5, r + 0.5) (0 <= X < W).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def check_point_prompts(
     """Validate one image's point prompts.
 
     Args:
-        point_coords: (N, 2) numbers, each point (X, Y) in pixels, inside the (H, W) image.
+        point_coords: (N, 2) numbers, each point (X, Y) in continuous pixel coordinates inside
+            the (H, W) image: 0 <= X < W, 0 <= Y < H (pixel centres at c + 0.5).
         point_labels: (N,) integers, 1 = foreground, 0 = background (-1 = padding, ignored).
         hw: the image size (H, W).
         where: caller name for the error message.
@@ -64,14 +67,12 @@ def check_point_prompts(
     if labels.size and not np.isin(labels, (-1, 0, 1)).all():
         raise ValueError(f"{where}: point_labels must be 1 (fg), 0 (bg) or -1, got {labels}")
     h, w = hw
-    outside = (
-        (coords[:, 0] < 0) | (coords[:, 0] > w - 1) | (coords[:, 1] < 0) | (coords[:, 1] > h - 1)
-    )
+    outside = (coords[:, 0] < 0) | (coords[:, 0] >= w) | (coords[:, 1] < 0) | (coords[:, 1] >= h)
     if outside.any():
         bad = coords[np.argmax(outside)].tolist()
         raise ValueError(
             f"{where}: point {bad} lies outside the {h}x{w} (H x W) image; points are (X, Y) "
-            f"with 0 <= X <= {w - 1} and 0 <= Y <= {h - 1} (is the order (row, col) by mistake?)"
+            f"with 0 <= X < {w} and 0 <= Y < {h} (is the order (row, col) by mistake?)"
         )
     return coords.astype(np.float64), labels.astype(np.int64)
 

@@ -151,7 +151,8 @@ class ClassicalSegmenter(abc.ABC):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Masks for point prompts, as ``SamPredictor.predict`` (see :class:`Segmenter`).
 
-        ``point_coords`` are (X, Y) pixels (rounded to the nearest pixel); at least one
+        ``point_coords`` are (X, Y) in continuous pixel coordinates (the pixel (c, r) spans
+        [c, c + 1) x [r, r + 1), so both c and its centre c + 0.5 address it); at least one
         foreground point is needed for a non-empty mask. ``mask_input`` (1, H, W) logits from
         this back end's earlier output weight each candidate's score by ``0.5 + 0.5 * IoU``
         with the mask it encodes. The low-resolution logits are at the image's own size
@@ -163,7 +164,7 @@ class ClassicalSegmenter(abc.ABC):
             raise SegmenterError(f"{self.name}: box prompts are not supported, only points")
         hw = self.image.shape[:2]
         coords, labels = check_point_prompts(point_coords, point_labels, hw, f"{self.name}.predict")
-        pixels = np.rint(coords).astype(np.int64)
+        pixels = np.floor(coords).astype(np.int64)
         fg, bg = pixels[labels == 1], pixels[labels == 0]
         prior = self._check_mask_input(mask_input, hw)
         n_out = 3 if multimask_output else 1

@@ -1,4 +1,5 @@
-"""``BasicSamPipeline``: the assignment's contract, with the segmenter injected.
+"""``BasicSamPipeline``: the assignment's contract, around any object with ``SamPredictor``'s
+``set_image`` / ``predict``.
 
 The template's pipeline (see ``../shared/reference/README.md``): ``__call__(images)`` takes an
 ImageNet-normalised batch (B, 3, H, W) and returns bool masks (B, H, W); the base class prompts
@@ -7,16 +8,24 @@ point_labels)`` checks the prompts, turns every image back into uint8 RGB, calls
 ``set_image`` and ``predict(..., multimask_output=True)``, and keeps the mask with the highest
 predicted score.
 
+Points are integer pixels (X, Y). They reach the predictor at the pixel's centre, (X + 0.5,
+Y + 0.5): ``SamPredictor`` scales coordinates by 1024 / 64 = 16 and its prompt encoder treats
+them as pixel indices of the 1024-pixel input, so an integer X would land at 16 X, the corner
+of that pixel's 16 x 16 block, and X + 0.5 lands at 16 X + 8, its middle.
+
 Beyond the template, off by default: ``mask_selection`` (see :mod:`sam_pipelines.selection`)
 and ``refine`` (one more ``predict`` with the chosen mask's low-resolution logits as
 ``mask_input`` and a single output). :meth:`BasicSamPipeline.segment_uint8` is the lower-level
-call that the comparison uses: uint8 images in, a :class:`SegmentationResult` with every
-candidate and score out.
+call: uint8 images in, every candidate and score out.
+
+The submission notebook inlines this module: it imports nothing from the project except the
+modules the notebook inlines before it (``prompting.points``, ``sam_pipelines.selection``,
+``shapes.transforms``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,52 +33,21 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from sam_pipelines.checks import check_batch_prompts
-from sam_pipelines.registry import Segmenter, get_segmenter
+from prompting.points import validate_points
 from sam_pipelines.selection import check_mask_selection, select_mask
-from shapes import to_uint8_images
+from shapes.transforms import to_uint8_images
+
+PIXEL_CENTRE = 0.5
+"""Offset from an integer pixel index to the pixel's centre in the predictor's coordinates."""
 
 
-@dataclass(frozen=True)
-class SegmentationResult:
-    """Everything one batch produced.
-
-    Attributes:
-        masks: bool (B, H, W), the pipeline's output.
-        candidates: bool (B, C, H, W), the back end's candidate masks (C = 3).
-        scores: float32 (B, C), their predicted scores.
-        chosen: int64 (B,), index of the selected candidate.
-        final_scores: float32 (B,), the score of each output mask (after refinement if on).
-        segmenter: the back end's registry name (``"sam"``, ``"flood_fill"``, ...).
-        segmenter_kind: ``"sam"`` or ``"classical"``.
-        settings: mask selection and refinement used.
-    """
-
-    masks: np.ndarray
-    candidates: np.ndarray
-    scores: np.ndarray
-    chosen: np.ndarray
-    final_scores: np.ndarray
-    segmenter: str
-    segmenter_kind: str
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-def center_prompts(batch: int, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """One fg point per image at ``(W // 2, H // 2)``: coords int64 (B, 1, 2), labels (B, 1)."""
-    h, w = hw
-    coords = np.tile(np.array([[[w // 2, h // 2]]], dtype=np.int64), (batch, 1, 1))
-    return coords, np.ones((batch, 1), dtype=np.int64)
-
-
-def check_images(images: Tensor, where: str = "pipeline") -> tuple[int, int, int]:
-    """(B, H, W) of a normalised image batch (B, 3, H, W); raises with the bad shape otherwise."""
-    if not isinstance(images, Tensor):
-        raise TypeError(f"{where}: images must be a torch.Tensor (B, 3, H, W), got {type(images)}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{where}: images must have shape (B, 3, H, W), got {tuple(images.shape)}")
-    b, _, h, w = images.shape
-    return b, h, w
+def segmenter_name(predictor: Any) -> str:
+    """What produced the masks, for tables: the back end's ``name`` (``"sam"``,
+    ``"flood_fill"``, ...); a plain ``segment_anything.SamPredictor`` is ``"sam"``."""
+    name = getattr(predictor, "name", None)
+    if name:
+        return str(name)
+    return "sam" if type(predictor).__name__ == "SamPredictor" else type(predictor).__name__
 
 
 @dataclass(frozen=True)
@@ -78,21 +56,19 @@ class ImageSegmentation:
 
     Attributes:
         mask: bool (H, W), the output mask.
-        candidates: bool (C, H, W), the back end's candidates.
+        candidates: bool (C, H, W), the predictor's candidates.
         scores: float32 (C,), their predicted scores.
         chosen: index of the selected candidate.
-        final_score: score of ``mask`` (after refinement if on).
     """
 
     mask: np.ndarray
     candidates: np.ndarray
     scores: np.ndarray
     chosen: int
-    final_score: float
 
 
 def segment_image(
-    segmenter: Segmenter,
+    predictor: Any,
     image: np.ndarray,
     point_coords: np.ndarray,
     point_labels: np.ndarray,
@@ -105,109 +81,110 @@ def segment_image(
     and optionally refine once with the chosen candidate's low-resolution logits.
 
     Args:
-        segmenter: a back end (``set_image`` reuses SAM's cached embedding for a known image).
+        predictor: ``SamPredictor`` or a back end with its contract (a back end's
+            ``set_image`` may reuse a cached embedding for an image it has seen).
         image: uint8 RGB (H, W, 3).
-        point_coords: (N, 2), each point (X, Y) in pixels.
-        point_labels: (N,), 1 = foreground, 0 = background.
+        point_coords: int (N, 2), each point (X, Y) in pixels; sent at the pixel centres.
+        point_labels: int (N,), 1 = foreground, 0 = background.
         cam: float (H, W) heat map in 0..1 (needed by ``mask_selection="cam"``).
         mask_selection: ``"score"``, ``"reject_large"`` or ``"cam"`` (see
             :mod:`sam_pipelines.selection`).
         refine: one more ``predict`` with ``mask_input`` and a single output.
         max_mask_fraction: see :func:`sam_pipelines.selection.select_mask`.
     """
-    segmenter.set_image(image)
-    coords = np.asarray(point_coords, dtype=np.float64)
-    masks, scores, low_res = segmenter.predict(
-        point_coords=coords, point_labels=point_labels, multimask_output=True
+    predictor.set_image(image)
+    coords = np.asarray(point_coords, dtype=np.float64) + PIXEL_CENTRE
+    labels = np.asarray(point_labels)
+    masks, scores, low_res = predictor.predict(
+        point_coords=coords, point_labels=labels, multimask_output=True
     )
     k = select_mask(mask_selection, masks, scores, cam, max_mask_fraction)
-    mask, score = masks[k], float(scores[k])
+    mask = masks[k]
     if refine:
-        refined, refined_scores, _ = segmenter.predict(
+        refined, _, _ = predictor.predict(
             point_coords=coords,
-            point_labels=point_labels,
+            point_labels=labels,
             mask_input=low_res[k][None],
             multimask_output=False,
         )
-        mask, score = refined[0], float(refined_scores[0])
+        mask = refined[0]
     return ImageSegmentation(
         mask=np.asarray(mask, dtype=bool),
         candidates=np.asarray(masks, dtype=bool),
         scores=np.asarray(scores, dtype=np.float32),
         chosen=k,
-        final_score=score,
     )
 
 
-def segment_with_points(
-    segmenter: Segmenter,
-    image: np.ndarray,
-    point_coords: np.ndarray,
-    point_labels: np.ndarray,
-    cam: np.ndarray | None = None,
-    mask_selection: str = "score",
-    refine: bool = False,
-    max_mask_fraction: float = 0.5,
-) -> np.ndarray:
-    """The output mask (bool (H, W)) of :func:`segment_image` (same arguments)."""
-    return segment_image(
-        segmenter,
-        image,
-        point_coords,
-        point_labels,
-        cam,
-        mask_selection,
-        refine,
-        max_mask_fraction,
-    ).mask
-
-
 class BasicSamPipeline:
-    """Point prompts -> masks through a segmenter with SamPredictor's contract.
+    """Point prompts -> masks through a predictor with ``SamPredictor``'s contract.
 
     Args:
-        segmenter: a back-end object, or its registry name (default ``"sam"``: the real SAM,
-            which needs its checkpoint; see :func:`sam_pipelines.get_segmenter`).
+        predictor: ``segment_anything.SamPredictor`` (the assignment's SAM), or a back end of
+            :mod:`sam_pipelines` with the same ``set_image`` / ``predict``.
+        grad_cam: the heat-map source of the subclasses (a ``GradCAM``: normalised images
+            (B, 3, H, W) -> float (B, H, W) in 0..1); the base class prompts the centre and
+            does not use it.
         mask_selection: ``"score"`` (the template), ``"reject_large"`` or ``"cam"``.
         refine: feed the chosen mask's low-resolution logits back once as ``mask_input``.
         max_mask_fraction: image fraction above which ``reject_large`` / ``cam`` drop a mask.
+
+    Attributes:
+        last_prompts: ``(coords int64 (B, N, 2) as (X, Y), labels int64 (B, N))`` of the last
+            :meth:`segment` call: the points the predictor received, for the point metrics.
+        last_cams: float32 (B, H, W) heat maps of the last :meth:`heatmaps` call, or None.
     """
 
     def __init__(
         self,
-        segmenter: Segmenter | str = "sam",
+        predictor: Any,
+        grad_cam: Any = None,
         *,
         mask_selection: str = "score",
         refine: bool = False,
         max_mask_fraction: float = 0.5,
     ) -> None:
-        self.segmenter: Segmenter = (
-            get_segmenter(segmenter) if isinstance(segmenter, str) else segmenter
-        )
-        self.mask_selection = check_mask_selection(mask_selection)
-        self.refine = bool(refine)
+        for method in ("set_image", "predict"):
+            if not callable(getattr(predictor, method, None)):
+                raise TypeError(
+                    f"predictor must have SamPredictor's set_image and predict; "
+                    f"{type(predictor).__name__} has no {method}()"
+                )
         if not 0.0 < max_mask_fraction <= 1.0:
             raise ValueError(f"max_mask_fraction must be in (0, 1], got {max_mask_fraction}")
+        self.predictor = predictor
+        self.grad_cam = grad_cam
+        self.mask_selection = check_mask_selection(mask_selection)
+        self.refine = bool(refine)
         self.max_mask_fraction = max_mask_fraction
+        self.last_prompts: tuple[np.ndarray, np.ndarray] | None = None
+        self.last_cams: np.ndarray | None = None
 
     @property
     def segmenter_name(self) -> str:
-        """The back end's registry name, e.g. ``"sam"`` or ``"flood_fill"``."""
-        return self.segmenter.name
+        """``"sam"`` for SAM, else the back end's name (e.g. ``"flood_fill"``)."""
+        return segmenter_name(self.predictor)
 
     def settings(self) -> dict[str, Any]:
         """The pipeline's options, for result tables."""
         return {
-            "segmenter": self.segmenter.name,
-            "segmenter_kind": self.segmenter.kind,
-            "segmenter_description": self.segmenter.describe(),
+            "pipeline": type(self).__name__,
+            "segmenter": self.segmenter_name,
             "mask_selection": self.mask_selection,
             "refine": self.refine,
             "max_mask_fraction": self.max_mask_fraction,
         }
 
+    def heatmaps(self, images: Tensor) -> np.ndarray:
+        """float32 (B, H, W) in 0..1: ``grad_cam`` of each image's predicted class (kept in
+        :attr:`last_cams`)."""
+        if self.grad_cam is None:
+            raise ValueError(f"{type(self).__name__} needs grad_cam=GradCAM(model, layers)")
+        self.last_cams = np.asarray(self.grad_cam(images), dtype=np.float32)
+        return self.last_cams
+
     def __call__(self, images: Tensor) -> Tensor:
-        """Segment with one foreground point at the image centre.
+        """Segment with one foreground point at the image centre ``(W // 2, H // 2)``.
 
         Args:
             images: float (B, 3, H, W), ImageNet-normalised.
@@ -215,9 +192,9 @@ class BasicSamPipeline:
         Returns:
             bool tensor (B, H, W) on the CPU.
         """
-        b, h, w = check_images(images, "__call__")
-        coords, labels = center_prompts(b, (h, w))
-        return self.segment(images, coords, labels)
+        b, _, h, w = images.shape
+        coords = np.tile(np.array([[[w // 2, h // 2]]], dtype=np.int64), (b, 1, 1))
+        return self.segment(images, coords, np.ones((b, 1), dtype=np.int64))
 
     def segment(self, images: Tensor, point_coords: np.ndarray, point_labels: np.ndarray) -> Tensor:
         """Segment a batch from point prompts (the assignment's ``segment``).
@@ -231,10 +208,16 @@ class BasicSamPipeline:
         Returns:
             bool tensor (B, H, W) on the CPU: per image, the selected mask.
         """
-        b, h, w = check_images(images, "segment")
-        check_batch_prompts(point_coords, point_labels, b, (h, w), "segment")
-        result = self.segment_uint8(to_uint8_images(images), point_coords, point_labels)
-        return torch.from_numpy(result.masks)
+        if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != 3:
+            shape = getattr(images, "shape", type(images).__name__)
+            raise ValueError(f"segment: images must be a tensor (B, 3, H, W), got {shape}")
+        b, _, h, w = images.shape
+        coords, labels = validate_points(point_coords, point_labels, (h, w), where="segment")
+        if coords.ndim != 3 or coords.shape[0] != b:
+            raise ValueError(f"segment: point_coords must be (B={b}, N, 2), got {coords.shape}")
+        cams = self.last_cams if self.mask_selection == "cam" else None
+        masks = self.segment_uint8(to_uint8_images(images), coords, labels, cams)
+        return torch.from_numpy(np.stack([m.mask for m in masks]))
 
     def segment_uint8(
         self,
@@ -243,7 +226,7 @@ class BasicSamPipeline:
         point_labels: np.ndarray,
         cams: np.ndarray | None = None,
         progress: bool = False,
-    ) -> SegmentationResult:
+    ) -> list[ImageSegmentation]:
         """The lower-level ``segment``: uint8 images in, every candidate and score out.
 
         Args:
@@ -252,6 +235,10 @@ class BasicSamPipeline:
             point_labels: integer (B, N), 1 = foreground, 0 = background.
             cams: float (B, H, W) heat maps in 0..1; required by ``mask_selection="cam"``.
             progress: show a tqdm bar over the images.
+
+        Returns:
+            one :class:`ImageSegmentation` per image; the prompts are kept in
+            :attr:`last_prompts`.
         """
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
@@ -259,14 +246,17 @@ class BasicSamPipeline:
                 f"images must be uint8 (B, H, W, 3), got {images.dtype} {images.shape}"
             )
         b, h, w = images.shape[:3]
-        coords, labels = check_batch_prompts(point_coords, point_labels, b, (h, w), "segment_uint8")
+        coords, labels = validate_points(point_coords, point_labels, (h, w), "segment_uint8")
+        if coords.ndim != 3 or coords.shape[0] != b:
+            raise ValueError(f"point_coords must be (B={b}, N, 2), got {coords.shape}")
         if cams is not None and np.shape(cams) != (b, h, w):
             raise ValueError(f"cams must have shape {(b, h, w)}, got {np.shape(cams)}")
         if self.mask_selection == "cam" and cams is None:
-            raise ValueError("mask_selection='cam' needs the CAMs; pass cams=... (B, H, W)")
-        results = [
+            raise ValueError("mask_selection='cam' needs the CAMs (B, H, W)")
+        self.last_prompts = (coords, labels)
+        return [
             segment_image(
-                self.segmenter,
+                self.predictor,
                 images[i],
                 coords[i],
                 labels[i],
@@ -276,18 +266,6 @@ class BasicSamPipeline:
                 self.max_mask_fraction,
             )
             for i in tqdm(
-                range(b), desc=f"segmenting ({self.segmenter.name})", disable=not progress
+                range(b), desc=f"segmenting ({self.segmenter_name})", disable=not progress
             )
         ]
-        return SegmentationResult(
-            masks=np.stack([r.mask for r in results]) if b else np.zeros((0, h, w), bool),
-            candidates=(
-                np.stack([r.candidates for r in results]) if b else np.zeros((0, 3, h, w), bool)
-            ),
-            scores=np.stack([r.scores for r in results]) if b else np.zeros((0, 3), np.float32),
-            chosen=np.array([r.chosen for r in results], dtype=np.int64),
-            final_scores=np.array([r.final_score for r in results], dtype=np.float32),
-            segmenter=self.segmenter.name,
-            segmenter_kind=self.segmenter.kind,
-            settings=self.settings(),
-        )

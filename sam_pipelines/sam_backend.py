@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from segment_anything import SamPredictor, sam_model_registry
-from segment_anything.modeling import Sam
 
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
@@ -26,6 +25,21 @@ from sam_pipelines.checkpoint import (
 from sam_pipelines.checks import check_image, check_point_prompts
 from sam_pipelines.embedding_cache import CachedEmbedding, EmbeddingCache, embedding_key
 from sam_pipelines.registry import SegmenterError, register_segmenter
+
+if TYPE_CHECKING:
+    from segment_anything.modeling import Sam
+
+
+def import_segment_anything():
+    """The ``segment_anything`` package, imported on first use so that the rest of
+    ``sam_pipelines`` works without it; a missing install raises with the command to run."""
+    try:
+        import segment_anything
+    except ImportError as err:
+        raise SegmenterError(
+            "the sam back end needs the segment-anything package: pip install segment-anything"
+        ) from err
+    return segment_anything
 
 
 def default_device() -> torch.device:
@@ -43,9 +57,10 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
         raise SamCheckpointError(
             f"unknown SAM model type {model_type!r}; expected one of {sorted(SAM_CHECKPOINTS)}"
         )
+    registry = import_segment_anything().sam_model_registry
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = sam_model_registry[model_type](checkpoint=None)
+        model = registry[model_type](checkpoint=None)
         model.load_state_dict(state)
     except Exception as err:  # any failure here means "not this model's checkpoint"
         raise SamCheckpointError(
@@ -115,7 +130,7 @@ class SamSegmenter:
             self.checkpoint = None
             model = model.to(self.device).eval()
         self.model_id = model_id
-        self.predictor = SamPredictor(model)
+        self.predictor = import_segment_anything().SamPredictor(model)
         self.cache = EmbeddingCache(cache_size, int(cache_mib * 2**20), cache_dir)
         self.encoder_calls = 0
         self._current_key: str | None = None
@@ -159,7 +174,9 @@ class SamSegmenter:
         multimask_output: bool = True,
         return_logits: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``SamPredictor.predict``: points (N, 2) as (X, Y) pixels, labels (N,) 1 fg / 0 bg.
+        """``SamPredictor.predict``: points (N, 2) as (X, Y) in continuous pixel coordinates
+        (pixel (c, r) spans [c, c + 1) x [r, r + 1), its centre is (c + 0.5, r + 0.5)), labels
+        (N,) 1 fg / 0 bg.
 
         Returns masks bool (C, H, W) (logits with ``return_logits``), scores float32 (C,) (the
         predicted IoU) and low-resolution logits float32 (C, 256, 256).

@@ -1,23 +1,50 @@
-"""Build ``notebook.ipynb``: the assignment's template cells, in order, plus the project's cells.
+"""Build ``notebook.ipynb``: the assignment's template, in order, with the project's cells.
 
-The ``[do not modify]`` cells (and the template's imports) are read from the assignment's
-template text, so they stay byte-for-byte what the course gave; everything else comes from
-``NOTEBOOK_CELLS`` below. Run it after editing those cells::
+The template's text (markdown and code, ``[do not modify]`` cells byte for byte) is read from
+the assignment file. The project's cells come from ``scripts/notebook_cells.py``: markdown,
+short glue code, and whole modules of the packages inlined as code cells, so that the notebook
+runs on a fresh runtime without the repository and the packages stay the one source of truth.
 
+An inlined module loses only what ties it to the package layout: its imports from other
+inlined modules (the notebook defined those names in earlier cells) and the registration
+decorators (``@register_strategy(...)``) with their imports. An import from a project module
+that the notebook does not inline is an error, as is a name imported from an inlined module
+that it does not define. Examples::
+
+    python scripts/build_notebook.py                 # write notebook.ipynb
+    python scripts/build_notebook.py --check         # exit 1 if notebook.ipynb is out of date
     python scripts/build_notebook.py --template ../shared/seeds/000_3e2b199b5f0f4e62.txt
-    python scripts/build_notebook.py --check     # exit 1 if notebook.ipynb is out of date
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-DEFAULT_TEMPLATE = Path("../shared/seeds/000_3e2b199b5f0f4e62.txt")
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
+PROJECT_PACKAGES = {
+    "cam",
+    "classifier",
+    "evaluation",
+    "figures_lib",
+    "metrics",
+    "prompting",
+    "sam_pipelines",
+    "shapes",
+    "supervised",
+}
+REGISTRATION_DECORATORS = {"register_strategy", "register_segmenter"}
+
+
+class BuildError(ValueError):
+    """The notebook cannot be built as specified; the message names the module and the name."""
 
 
 def _fix_mojibake(line: str) -> str:
@@ -28,24 +55,125 @@ def _fix_mojibake(line: str) -> str:
         return line
 
 
-def template_cells(text: str) -> dict[str, list[str]]:
-    """Code blocks of the template keyed by the ``##`` header they sit under."""
-    cells: dict[str, list[str]] = {}
-    header = None
+@dataclass
+class TemplateSection:
+    """A header of the template and what follows it up to the next header, in order:
+    ``("md", text)`` and ``("code", text)`` pieces (the header line opens the first md)."""
+
+    header: str
+    pieces: list[tuple[str, str]] = field(default_factory=list)
+
+
+def template_sections(text: str) -> list[TemplateSection]:
+    """Split the template into header sections, keeping every line of markdown and code."""
+    sections: list[TemplateSection] = []
+    prose: list[str] = []
     block: list[str] | None = None
+
+    def flush_prose() -> None:
+        chunk = "\n".join(prose).strip("\n")
+        if chunk.strip() and sections:
+            sections[-1].pieces.append(("md", chunk))
+        prose.clear()
+
     for raw in text.splitlines():
         line = _fix_mojibake(raw)
         if block is not None:
             if line.strip() == "```":
-                cells.setdefault(header or "", []).append("\n".join(block).strip("\n"))
+                sections[-1].pieces.append(("code", "\n".join(block).strip("\n")))
                 block = None
             else:
                 block.append(line)
         elif re.match(r"^```\w*\s*$", line):
+            flush_prose()
             block = []
         elif line.startswith("#"):
-            header = line.lstrip("#").strip()
-    return cells
+            flush_prose()
+            sections.append(TemplateSection(line.lstrip("#").strip()))
+            prose.append(line)
+        else:
+            prose.append(line)
+    flush_prose()
+    return sections
+
+
+def _section_index(sections: list[TemplateSection], header: str) -> int:
+    for i, section in enumerate(sections):
+        if section.header == header:
+            return i
+    raise BuildError(f"the template has no header {header!r}")
+
+
+@dataclass
+class Inliner:
+    """Turns package modules into notebook code, tracking the names defined so far."""
+
+    root: Path
+    defined: dict[str, set[str]] = field(default_factory=dict)  # module -> top-level names
+
+    def module_source(self, relpath: str) -> str:
+        """The code cell for ``relpath`` (e.g. ``"cam/base.py"``); see the module docstring."""
+        path = self.root / relpath
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        tree = ast.parse(source, filename=relpath)
+        drop: set[int] = set()  # 0-based line numbers
+        dropped_names: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                modules = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [a.name for a in node.names]
+                )
+                if not any(m.split(".")[0] in PROJECT_PACKAGES for m in modules):
+                    continue
+                self._check_import(relpath, node)
+                drop.update(range(node.lineno - 1, node.end_lineno))
+            elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+                for deco in node.decorator_list:
+                    target = deco.func if isinstance(deco, ast.Call) else deco
+                    if isinstance(target, ast.Name) and target.id in REGISTRATION_DECORATORS:
+                        dropped_names.add(target.id)
+                        drop.update(range(deco.lineno - 1, deco.end_lineno))
+        kept = [line for i, line in enumerate(lines) if i not in drop]
+        self.defined[_module_name(relpath)] = _top_level_names(tree)
+        text = "\n".join(kept)
+        text = re.sub(r"\n{3,}(?=\S)", "\n\n\n", text)  # no gaps left where imports were
+        return f"# ---- inlined from {relpath} ----\n{text.strip()}\n"
+
+    def _check_import(self, relpath: str, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            raise BuildError(f"{relpath}: 'import {node.names[0].name}' cannot be inlined")
+        module = node.module or ""
+        names = {alias.name for alias in node.names}
+        if names <= REGISTRATION_DECORATORS:
+            return
+        if module not in self.defined:
+            raise BuildError(
+                f"{relpath} imports {sorted(names)} from {module}, which the notebook does not "
+                "inline before it (inline that module first, or import it inside a function "
+                "that the notebook does not call)"
+            )
+        missing = names - self.defined[module] - REGISTRATION_DECORATORS
+        if missing:
+            raise BuildError(f"{relpath} imports {sorted(missing)} that {module} does not define")
+
+
+def _module_name(relpath: str) -> str:
+    return relpath.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
 
 
 def md(text: str) -> nbformat.NotebookNode:
@@ -56,19 +184,29 @@ def code(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(text.strip("\n"))
 
 
-def build(template: dict[str, list[str]]) -> nbformat.NotebookNode:
-    from notebook_cells import NOTEBOOK_CELLS  # scripts/notebook_cells.py
-
+def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = ROOT):
+    """The notebook for ``cells_spec`` (see ``scripts/notebook_cells.py`` for the entries)."""
+    sections = template_sections(template_text)
+    inliner = Inliner(root)
     cells = []
-    for kind, text in NOTEBOOK_CELLS:
-        if kind == "template":
-            if text not in template:
-                raise KeyError(f"the template has no code under the header {text!r}")
-            cells += [code(block) for block in template[text]]
+    for kind, *args in cells_spec:
+        if kind in ("template", "template_md"):
+            start = _section_index(sections, args[0])
+            stop = _section_index(sections, args[1]) if len(args) > 1 else start + 1
+            for section in sections[start:stop]:
+                for piece_kind, text in section.pieces:
+                    if piece_kind == "md":
+                        cells.append(md(text))
+                    elif kind == "template":
+                        cells.append(code(text))
         elif kind == "md":
-            cells.append(md(text))
+            cells.append(md(args[0]))
+        elif kind == "code":
+            cells.append(code(args[0]))
+        elif kind == "module":
+            cells.append(code(inliner.module_source(args[0])))
         else:
-            cells.append(code(text))
+            raise BuildError(f"unknown cell kind {kind!r} in the notebook's cell list")
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -76,21 +214,35 @@ def build(template: dict[str, list[str]]) -> nbformat.NotebookNode:
         "language": "python",
     }
     nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["accelerator"] = "GPU"
+    nb.metadata["colab"] = {"provenance": [], "gpuType": "T4"}
     return nb
+
+
+def cell_sources(text: str) -> list[tuple[str, str]]:
+    """(cell type, source) of every cell of a notebook's JSON text."""
+    return [(c["cell_type"], c["source"]) for c in nbformat.reads(text, 4).cells] if text else []
 
 
 def main(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from notebook_cells import NOTEBOOK_CELLS  # scripts/notebook_cells.py
+
     if not args.template.is_file():
-        sys.exit(f"error: template {args.template} not found (pass --template PATH)")
-    nb = build(template_cells(args.template.read_text(encoding="utf-8")))
+        print(f"error: template {args.template} not found (pass --template PATH)", file=sys.stderr)
+        return 2
+    try:
+        nb = build(args.template.read_text(encoding="utf-8"), NOTEBOOK_CELLS)
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     text = nbformat.writes(nb) + "\n"
     if args.check:
         current = args.out.read_text() if args.out.exists() else ""
-        strip = lambda t: [c["source"] for c in nbformat.reads(t, 4).cells] if t else []  # noqa: E731
-        if strip(current) != strip(text):
+        if cell_sources(current) != cell_sources(text):
             print(f"{args.out} is out of date: run python scripts/build_notebook.py")
             return 1
+        print(f"{args.out} is up to date ({len(nb.cells)} cells)")
         return 0
     args.out.write_text(text)
     print(f"wrote {args.out} ({len(nb.cells)} cells)")
@@ -100,8 +252,8 @@ def main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
-    p.add_argument("--out", type=Path, default=Path("notebook.ipynb"))
-    p.add_argument("--check", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "notebook.ipynb")
+    p.add_argument("--check", action="store_true", help="exit 1 if the notebook is out of date")
     return p
 
 

@@ -153,7 +153,7 @@ def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:
             "segmenter": "s",
             "n_images": 2,
             "fg_hit_rate": 0.5,
-            "bg_correct_rate": None,
+            "bg_hit_rate": None,
             "fg_distance_px": 3.0,
             "miou": 0.6,
             "iou_std": 0.1,
@@ -164,7 +164,8 @@ def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:
             "segmenter": "s",
             "n_images": 2,
             "fg_hit_rate": 0.9,
-            "bg_correct_rate": 1.0,
+            "bg_hit_rate": 0.1,
+            "bg_distance_px": 20.0,
             "fg_distance_px": 1.0,
             "miou": 0.8,
             "iou_std": 0.2,
@@ -175,7 +176,8 @@ def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:
             "segmenter": "s",
             "n_images": 2,
             "fg_hit_rate": 1.0,
-            "bg_correct_rate": 1.0,
+            "bg_hit_rate": 0.0,
+            "bg_distance_px": 30.0,
             "fg_distance_px": 0.0,
             "miou": 0.95,
             "iou_std": 0.0,
@@ -183,12 +185,14 @@ def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:
     ]
     assert best_automatic(rows) == {
         "fg_hit_rate": 0.9,
-        "bg_correct_rate": 1.0,
         "fg_distance_px": 1.0,
+        "bg_hit_rate": 0.1,  # lower is better for background points
+        "bg_distance_px": 20.0,  # larger is better for background points
         "miou": 0.8,
     }
     tex = latex_table(rows, "caption with_underscore")
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"a\_x" in tex
     assert r"\textbf{80.0} $\pm$ 20.0" in tex
+    assert r"BG hit (\%) & BG dist (px)" in tex and r"\textbf{10.0} & \textbf{20.00}" in tex
     assert r"\textbf{95.0}" not in tex  # oracles never bold
     assert tex.index("Oracle") < tex.index(r"\texttt{o}")

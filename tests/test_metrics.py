@@ -128,3 +128,24 @@ def test_summaries() -> None:
         assert r[key] == p[key]
     assert r["miou"] == 1.0 and r["iou_ge_50"] == 1.0 and len(r["per_class_miou"]) == 4
     assert summarize_run(coords, labels, m)["miou"] is None
+
+
+def test_background_points_get_their_own_hit_rate_and_distance() -> None:
+    """Two images with a 2 x 2 mask at rows 1-2, columns 1-2 (centre of mass (1.5, 1.5)); one
+    foreground and one background point each. The first background point lands on the mask (a
+    hit, which is bad for a background point), the second lies 3-4 pixels away."""
+    m = np.zeros((2, 5, 6), bool)
+    m[:, 1:3, 1:3] = True
+    coords = np.array([[[1, 1], [2, 2]], [[2, 1], [5, 4]]])  # (X, Y)
+    labels = np.array([[1, 0], [1, 0]])
+    p = summarize_points(coords, labels, m)
+    assert p["fg_hit_rate"] == 1.0
+    assert p["bg_hit_rate"] == pytest.approx(0.5)
+    assert p["bg_correct_rate"] == pytest.approx(0.5)
+    d_bg = [np.hypot(0.5, 0.5), np.hypot(3.5, 2.5)]
+    assert p["bg_distance_px"] == pytest.approx(np.mean(d_bg))
+    assert p["bg_distance_median_px"] == pytest.approx(np.median(d_bg))
+    assert p["fg_distance_px"] == pytest.approx(np.hypot(0.5, 0.5))
+    assert p["n_fg_points"] == p["n_bg_points"] == 2
+    none = summarize_points(coords[:, :1], labels[:, :1], m)
+    assert none["bg_hit_rate"] is None and none["bg_distance_px"] is None

@@ -24,7 +24,7 @@ from sam_pipelines import (
 from sam_pipelines.checkpoint import (
     SAM_CHECKPOINTS,
     checkpoint_info,
-    download_checkpoint,
+    download_file,
     verify_md5_table,
 )
 
@@ -98,22 +98,50 @@ def test_download_checks_the_md5(tmp_path: Path) -> None:
     url = source.as_uri()
     dest = tmp_path / "ck" / "sam.pth"
     right = hashlib.md5(source.read_bytes()).hexdigest()
-    assert download_checkpoint(url, dest, right, progress=False) == dest
+    assert download_file(url, dest, right, progress=False) == dest
     assert dest.read_bytes() == source.read_bytes()
     dest.unlink()
     with pytest.raises(SamCheckpointError, match=r"MD5.*expected 0000.*deleted"):
-        download_checkpoint(url, dest, "0" * 32, progress=False)
+        download_file(url, dest, "0" * 32, progress=False)
     assert not dest.exists() and not list(dest.parent.glob("*.part"))
     # the resolution checks the official MD5 whatever the URL
     with pytest.raises(SamCheckpointError, match="01ec64d29a2fca3f0661936605ae66f8"):
         resolve_sam_checkpoint("vit_b", None, tmp_path / "ck", {}, url=url, progress=False)
 
 
-def test_auto_falls_back_to_the_best_classical_back_end_with_a_warning(tmp_path: Path) -> None:
-    with pytest.warns(SegmenterFallbackWarning, match=r"no SAM vit_b checkpoint.*flood_fill"):
-        seg = get_segmenter("auto", checkpoint_dir=tmp_path, environ={})
+CLOSED_PORT = "http://127.0.0.1:9/sam_vit_b_01ec64.pth"  # the discard port: connection refused
+
+
+def test_auto_falls_back_only_when_the_download_gets_no_answer(tmp_path: Path) -> None:
+    with pytest.warns(SegmenterFallbackWarning, match=r"download failed.*127.0.0.1:9.*flood_fill"):
+        seg = get_segmenter("auto", checkpoint_dir=tmp_path, environ={}, url=CLOSED_PORT)
     assert isinstance(seg, FloodFillSegmenter)
     assert seg.name == "flood_fill" and seg.kind == "classical" and "sam" not in seg.describe()
+    with pytest.warns(SegmenterFallbackWarning, match=r"downloading is off.*flood_fill"):
+        get_segmenter("auto", checkpoint_dir=tmp_path, environ={}, download=False)
+
+
+def test_auto_downloads_a_missing_checkpoint_and_uses_sam(tmp_path: Path, monkeypatch) -> None:
+    """A server that answers gives SAM, never the fallback; a file with the wrong MD5 is an
+    error, not a reason to fall back. (The SAM model itself is replaced by a recorder here: the
+    real ViT-B load is exercised by the notebook's fresh-runtime test.)"""
+    import sam_pipelines.auto as auto
+
+    built: list[dict] = []
+    monkeypatch.setattr(auto, "SamSegmenter", lambda **kwargs: built.append(kwargs) or "SAM")
+    source = _touch(tmp_path / "server" / "sam_vit_b_01ec64.pth", b"stand-in weights")
+    with pytest.raises(SamCheckpointError, match="MD5"):
+        auto.auto_segmenter(checkpoint_dir=tmp_path / "ck", environ={}, url=source.as_uri())
+    assert not built and not (tmp_path / "ck" / "sam_vit_b_01ec64.pth").exists()
+    md5 = hashlib.md5(source.read_bytes()).hexdigest()
+    monkeypatch.setattr(auto, "resolve_sam_checkpoint", _with_md5(auto.resolve_sam_checkpoint, md5))
+    assert auto.auto_segmenter(checkpoint_dir=tmp_path / "ck", environ={}, url=source.as_uri())
+    assert built[0]["checkpoint"] == tmp_path / "ck" / "sam_vit_b_01ec64.pth"
+    assert built[0]["checkpoint"].read_bytes() == b"stand-in weights"
+
+
+def _with_md5(resolve, md5: str):
+    return lambda *args, **kwargs: resolve(*args, md5=md5, progress=False, **kwargs)
 
 
 def test_auto_picks_sam_when_a_checkpoint_is_found(tmp_path: Path) -> None:

@@ -1,0 +1,204 @@
+"""Setting up a fresh runtime (Google Colab) for the submission notebook.
+
+Online, the notebook gets the real artefacts: ``segment-anything`` is pip-installed when it is
+missing (Colab's own torch is never touched), the SAM ViT-B checkpoint is downloaded from the
+official URL with its MD5 check, and the course dataset is downloaded and unpacked. When one
+of them cannot be had, the notebook stops with a :class:`SetupError` that says what to do.
+
+Offline stand-ins (a generated look-alike dataset, a classifier trained from scratch, a
+classical segmenter) come from the project's packages and run only when the user opts in
+(``CAMSAM_OFFLINE=1``, or ``CAMSAM_SMOKE=1`` for the tests' smoke run), or when the project's
+packages are importable and the network is down; see :func:`plan_runtime`.
+
+``CAMSAM_DATA_URL``, ``CAMSAM_SAM_URL`` and ``CAMSAM_SAM_MD5`` replace the official URLs and
+checksum; they exist for tests that serve stand-in files from 127.0.0.1. The notebook inlines
+this module after :mod:`sam_pipelines.checkpoint`, whose downloader it uses.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sam_pipelines.checkpoint import download_file, resolve_sam_checkpoint
+
+COURSE_DATA_URL = "https://www.mimuw.edu.pl/~mwrochna/upload/synthetic_shapes.zip"
+ENV_OFFLINE = "CAMSAM_OFFLINE"
+ENV_SMOKE = "CAMSAM_SMOKE"
+ENV_DATA_URL = "CAMSAM_DATA_URL"
+ENV_SAM_URL = "CAMSAM_SAM_URL"
+ENV_SAM_MD5 = "CAMSAM_SAM_MD5"
+PROJECT_PACKAGES = ("shapes", "classifier", "sam_pipelines", "evaluation")
+
+
+class SetupError(RuntimeError):
+    """The runtime cannot get what the notebook needs; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    """How the notebook runs here.
+
+    Attributes:
+        online: True: real dataset, ImageNet weights and SAM. False: the project's offline
+            stand-ins (look-alike data, from-scratch classifier, classical or local SAM).
+        reason: one sentence saying why, printed by the notebook.
+    """
+
+    online: bool
+    reason: str
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "0").strip().lower() not in ("", "0", "false", "no")
+
+
+def course_data_url(environ: Mapping[str, str] | None = None) -> str:
+    """The course zip's URL: ``CAMSAM_DATA_URL`` when set (tests), else the official one."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_DATA_URL) or COURSE_DATA_URL
+
+
+def network_answers(url: str, timeout: float = 10.0) -> bool:
+    """Whether the server of ``url`` answers a HEAD request (any HTTP status counts)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True  # the server answered, if only with an error status
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def project_importable() -> bool:
+    """Whether this project's packages can be imported (a checkout or an installed copy)."""
+    return all(importlib.util.find_spec(name) is not None for name in PROJECT_PACKAGES)
+
+
+def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0) -> RuntimePlan:
+    """Decide between the real artefacts and the offline stand-ins.
+
+    Offline when ``CAMSAM_OFFLINE`` or ``CAMSAM_SMOKE`` is set, or when the course server does
+    not answer and the project's packages are importable; online when the server answers.
+
+    Raises:
+        SetupError: the server does not answer and no offline stand-in is available.
+    """
+    env = os.environ if environ is None else environ
+    for name in (ENV_OFFLINE, ENV_SMOKE):
+        if _flag(env, name):
+            return RuntimePlan(False, f"{name} is set: the project's offline stand-ins are used")
+    url = course_data_url(env)
+    if network_answers(url, timeout):
+        return RuntimePlan(True, f"{url} answers: the course data, ImageNet weights and SAM")
+    if project_importable():
+        return RuntimePlan(
+            False,
+            f"{url} does not answer and the project's packages are importable: the offline "
+            "stand-ins are used, and every table names its segmenter",
+        )
+    raise SetupError(
+        f"{url} does not answer, so the course dataset and the SAM checkpoint cannot be "
+        "downloaded. On Colab: check that the runtime is connected to the internet (Runtime > "
+        "Restart session, then Run all). Offline: run the notebook from a checkout of the "
+        f"repository with {ENV_OFFLINE}=1 to use its stand-ins."
+    )
+
+
+def ensure_pip_package(module: str, requirement: str) -> str:
+    """Import ``module``, pip-installing ``requirement`` first if it is missing.
+
+    Only the named requirement is installed, with ``--no-deps`` never needed: segment-anything
+    declares no dependencies, so the runtime's torch stays as it is.
+
+    Returns:
+        what was done, for the notebook's output.
+
+    Raises:
+        SetupError: pip failed (its output is shown) or the module still cannot be imported.
+    """
+    if importlib.util.find_spec(module) is not None:
+        return f"{module} is installed"
+    command = [sys.executable, "-m", "pip", "install", "-q", requirement]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    importlib.invalidate_caches()
+    if done.returncode != 0 or importlib.util.find_spec(module) is None:
+        raise SetupError(
+            f"could not install {requirement} ({' '.join(command)} exited {done.returncode}):\n"
+            f"{done.stdout}{done.stderr}\nInstall it by hand (!pip install {requirement}) and "
+            "run the notebook again."
+        )
+    return f"installed {requirement}"
+
+
+def fetch_sam_checkpoint(
+    checkpoint_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> Path:
+    """The SAM ViT-B checkpoint in ``checkpoint_dir``, downloaded when it is not there yet.
+
+    The download goes to a temporary name, is checked against the official MD5 (or
+    ``CAMSAM_SAM_MD5``) and only then renamed into place.
+
+    Raises:
+        SetupError: the download or the MD5 check failed; says where to put the file.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        return resolve_sam_checkpoint(
+            "vit_b",
+            checkpoint_dir=checkpoint_dir,
+            environ={},  # this runtime's checkpoint is the one in checkpoint_dir
+            url=env.get(ENV_SAM_URL) or None,
+            md5=env.get(ENV_SAM_MD5) or None,
+            timeout=timeout,
+        )
+    except RuntimeError as err:
+        raise SetupError(f"SAM is needed and its checkpoint could not be had: {err}") from err
+
+
+def fetch_course_data(
+    data_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> Path:
+    """``data_dir / "synthetic_shapes"`` with the course dataset, downloaded and unpacked.
+
+    The zip is kept at ``data_dir / "synthetic_shapes.zip"``, where the template's
+    ``wget -nc`` then finds it and does not download it again. Nothing is done when the
+    dataset folder already has its ``images`` folder. The archive is unpacked into a temporary
+    folder first and moved into place whole.
+
+    Raises:
+        SetupError: the download failed or the archive does not hold ``synthetic_shapes``.
+    """
+    root = data_dir / "synthetic_shapes"
+    if (root / "images").is_dir():
+        return root
+    url = course_data_url(environ)
+    archive = data_dir / "synthetic_shapes.zip"
+    try:
+        if not archive.is_file():
+            download_file(url, archive, md5=None, timeout=timeout)
+        with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp)
+            found = sorted(p.parent.parent for p in Path(tmp).rglob("images/test"))
+            if not found:
+                raise SetupError(f"{archive} (from {url}) holds no synthetic_shapes/images/test")
+            shutil.move(str(found[0]), root)
+    except (RuntimeError, OSError, zipfile.BadZipFile) as err:
+        if isinstance(err, SetupError):
+            raise
+        raise SetupError(
+            f"the course dataset could not be had from {url}: {err}. Download the zip by hand "
+            f"and unpack it so that {root}/images/test exists."
+        ) from err
+    return root

@@ -1,0 +1,185 @@
+"""A rehearsal of the submission notebook on a simulated fresh Colab runtime.
+
+Nothing here is used by the notebook itself: these are the stand-ins that let the tests and
+``scripts/rehearse_colab.py`` run it as Colab would, without the internet. A local HTTP server
+on 127.0.0.1 serves the course zip (a generated look-alike dataset) and a SAM checkpoint (the
+real architecture with random weights, so masks are meaningless and timings real); ImageNet
+weights are a stand-in file in a private ``TORCH_HOME``; a ``sitecustomize`` hides the
+project's packages from the notebook's Python; the notebook finds the server through the
+``CAMSAM_DATA_URL`` / ``CAMSAM_SAM_URL`` / ``CAMSAM_SAM_MD5`` overrides of
+:mod:`evaluation.colab`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import torch
+
+# Removes the editable install's import hooks (pip install -e .), so that the project's
+# packages cannot be imported: what a fresh runtime without the repository looks like.
+SITECUSTOMIZE = """
+import sys
+
+def _kept(hook):
+    return "__editable__" not in getattr(hook, "__module__", "")
+
+sys.meta_path[:] = [f for f in sys.meta_path if _kept(f)]
+sys.path_hooks[:] = [h for h in sys.path_hooks if _kept(h)]
+sys.path_importer_cache.clear()
+"""
+
+# Runs a notebook's code cells one by one in IPython (magics included) and writes each cell's
+# wall time; the first failing cell stops the run with its traceback.
+CELL_RUNNER = r"""
+import json, sys, time
+from IPython.core.interactiveshell import InteractiveShell
+notebook, timings = sys.argv[1], sys.argv[2]
+cells = json.load(open(notebook))["cells"]
+shell = InteractiveShell.instance()
+rows, header = [], ""
+for index, cell in enumerate(cells):
+    source = "".join(cell["source"])
+    if cell["cell_type"] == "markdown":
+        heads = [l for l in source.splitlines() if l.startswith("#")]
+        header = heads[-1].lstrip("# ").strip() if heads else header
+        continue
+    start = time.perf_counter()
+    result = shell.run_cell(source, store_history=False)
+    rows.append({"cell": index, "section": header, "seconds": time.perf_counter() - start})
+    json.dump(rows, open(timings, "w"), indent=1)
+    if not result.success:
+        sys.exit(f"cell {index} ({header}) failed")
+"""
+
+
+def make_course_zip(dest: Path, work: Path, sizes: Mapping[str, int], seed: int = 0) -> Path:
+    """Write a course-layout zip (``synthetic_shapes/{images,masks,labels}/<split>/...``) of a
+    generated look-alike dataset with ``sizes`` images per split (builtin backgrounds)."""
+    from shapes.backgrounds import load_backgrounds
+    from shapes.generate import GenerationConfig, generate_dataset
+
+    root = work / "synthetic_shapes"
+    generate_dataset(
+        root, load_backgrounds("builtin"), GenerationConfig(sizes=dict(sizes), seed=seed)
+    )
+    with zipfile.ZipFile(dest, "w") as zf:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.parts[-3] in ("images", "masks", "labels"):
+                zf.write(path, path.relative_to(work))
+    return dest
+
+
+def make_random_sam_checkpoint(dest: Path, model_type: str = "vit_b", seed: int = 0) -> str:
+    """Save a randomly initialised SAM ``model_type`` state dict at ``dest``; returns its MD5."""
+    from segment_anything import sam_model_registry
+
+    torch.manual_seed(seed)
+    torch.save(sam_model_registry[model_type]().state_dict(), dest)
+    digest = hashlib.md5()
+    with open(dest, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def make_stand_in_imagenet(torch_home: Path) -> Path:
+    """Random ResNet-18 weights where torchvision looks for the ImageNet file under
+    ``torch_home`` (the template's constructor then loads them without a download)."""
+    import torchvision
+
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    path = torch_home / "hub" / "checkpoints" / Path(weights.url).name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+    return path
+
+
+def write_import_blocker(folder: Path) -> Path:
+    """A folder with the ``sitecustomize.py`` that hides the project; put it on PYTHONPATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return folder
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) while the block runs; yields the
+    base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fresh_runtime_env(
+    base_url: str,
+    sam_md5: str,
+    torch_home: Path,
+    blocker: Path,
+    limit: int | None = None,
+    extra_path: str = "",
+) -> dict[str, str]:
+    """Environment variables of the rehearsed runtime (to add to ``os.environ``): the local
+    server's URLs, the stand-in checkpoint's MD5, ``TORCH_HOME``, the import blocker first on
+    ``PYTHONPATH`` (then ``extra_path``), and ``CAMSAM_LIMIT`` when given."""
+    env = {
+        "PYTHONPATH": os.pathsep.join(p for p in (str(blocker), extra_path) if p),
+        "TORCH_HOME": str(torch_home),
+        "CAMSAM_DATA_URL": f"{base_url}/synthetic_shapes.zip",
+        "CAMSAM_SAM_URL": f"{base_url}/sam_vit_b_01ec64.pth",
+        "CAMSAM_SAM_MD5": sam_md5,
+        "MPLBACKEND": "Agg",
+    }
+    if limit is not None:
+        env["CAMSAM_LIMIT"] = str(limit)
+    return env
+
+
+def clean_environ(extra: Mapping[str, str]) -> dict[str, str]:
+    """``os.environ`` without the notebook's offline switches, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_CHECKPOINT")
+    }
+    env.update(extra)
+    return env
+
+
+def run_notebook_cells(notebook: Path, cwd: Path, env: Mapping[str, str], timings: Path) -> list:
+    """Run the notebook's code cells in a fresh IPython process (in ``cwd`` with ``env``) and
+    return ``[{"cell", "section", "seconds"}]``, also written to ``timings``.
+
+    Raises:
+        RuntimeError: a cell failed; the message holds the end of the output.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", CELL_RUNNER, str(notebook), str(timings)],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sys.stdout.write(done.stdout[-20000:])
+    if done.returncode != 0:
+        raise RuntimeError(f"the notebook failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return json.loads(timings.read_text())
