@@ -71,7 +71,8 @@ _TEX_SPECIAL = {
 }
 
 
-def _tex_escape(text: str) -> str:
+def tex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for plain text, not math)."""
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
 
 
@@ -84,7 +85,7 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
         r"\begin{table}[t]",
         r"\centering",
         r"\small",
-        rf"\caption{{{_tex_escape(caption)}}}",
+        rf"\caption{{{tex_escape(caption)}}}",
         rf"\label{{{label}}}",
         r"\begin{tabular}{llrrrr}",
         r"\toprule",
@@ -98,7 +99,7 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
             lines.append(r"\midrule")
             lines.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
             section = kind
-        cells = [rf"\texttt{{{_tex_escape(row['strategy'])}}}", _tex_escape(kind)]
+        cells = [rf"\texttt{{{tex_escape(row['strategy'])}}}", tex_escape(kind)]
         for key, _, _ in COLUMNS:
             text = _fmt(key, row[key])
             if (
