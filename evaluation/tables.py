@@ -68,6 +68,8 @@ _TEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\^{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
 }
 
 
