@@ -564,7 +564,7 @@ def find_figures(
         warnings.append(
             f"no {REPORT_GRADCAM}.pdf in {figures_dir}: "
             + ("using the full gradcam_check" if full else "placeholder box")
-            + f"; '{compact_cmd}' draws the compact one"
+            + f"; '{compact_cmd}' draws the compact one (from the run's predictions.npz)"
         )
     compact = pick(report_examples_name(tuple(approaches)))
     if compact:
@@ -575,7 +575,7 @@ def find_figures(
         warnings.append(
             f"no {report_examples_name(tuple(approaches))}.pdf in {figures_dir}: "
             + ("using the full examples figures" if all(files) else "placeholder box(es)")
-            + f"; '{compact_cmd}' draws it"
+            + f"; '{compact_cmd}' draws it (from the run's predictions.npz)"
         )
     return figures, sources, warnings
 
@@ -699,7 +699,7 @@ def build_report_tex(
     ):
         text += [
             rf"\textbf{{Approach {number}: {label}}} ({_tt(row['strategy'])}, kind "
-            rf"{tex_escape(row['kind'])}). {tex_escape(approach_description(row))} "
+            rf"{tex_escape(row['kind'])}). {_sentence_tex(approach_description(row), approaches)} "
             rf"Its points prompt {tex_escape(seg_text)}.",
             "",
         ]
