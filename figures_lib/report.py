@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.predictions import Predictions
-from evaluation.submission import validate_colab_url
+from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
 from figures_lib.gradcam import TEMPLATE_INDICES
 from figures_lib.latex import CompileResult, LatexError, compile_latex, find_engine
@@ -44,7 +44,6 @@ VARIANT_MARK = " [select="
 CLASSICAL_SEGMENTERS = ("flood_fill", "random_walker", "watershed")
 MAX_PAGES = 2
 MAX_DISCUSSION_SENTENCES = 5
-REPORT_COMMAND = "python scripts/make_report.py"
 FIGURES_COMMAND = "python scripts/make_figures.py"
 #: Share of images counted as "low contrast" (the lowest quantile of shape-background contrast).
 LOW_CONTRAST_SHARE = 0.25
@@ -510,7 +509,7 @@ def discussion_sentences(
     if not segmenter.is_sam:
         out.append(
             f"These masks come from {segmenter.phrase()}, so rerunning the comparison with "
-            "SAM (--segmenter sam and the ViT-B checkpoint) must come before any conclusion "
+            "SAM (--segmenter sam and a SAM checkpoint) must come before any conclusion "
             "about SAM."
         )
     else:
@@ -617,28 +616,14 @@ def _sentence_tex(text: str, names: Sequence[str] = ()) -> str:
     )
 
 
-def build_report_tex(
-    inputs: ReportInputs, figures: dict[str, ReportFigure], options: ReportOptions
-) -> str:
-    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
+#: How the text names each kind of approach.
+KIND_LABELS = {"fg": "foreground points only", "fg+bg": "foreground and background points"}
 
-    Raises:
-        KeyError: an approach has no row in the results.
-    """
-    approaches = options.approaches
-    sections = table_sections(inputs.rows, approaches)
-    seg = segmenter_facts(inputs.settings, inputs.rows)
-    seg_caption = f"Segmenter: {tex_escape(seg.name)}" + (
-        "" if seg.is_sam else r" (\textbf{not SAM})"
-    )
-    fg, fgbg = (inputs.row(a) for a in approaches)
-    title = (
-        "Segmentation without user input: Grad-CAM points as SAM prompts"
-        if seg.is_sam
-        else "Segmentation without user input: Grad-CAM points as segmentation prompts"
-    )
-    doc = [
-        "% report.tex: drafted by scripts/make_report.py from the results in " + str(inputs.folder),
+
+def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
+    """Document class, the four packages, compact spacing, and the title block."""
+    lines = [
+        f"% report.tex: drafted by {REPORT_COMMAND} from the results in {folder}",
         "% Every number comes from those results; the discussion is a DRAFT to edit.",
         r"\documentclass[11pt,a4paper]{article}",
         r"\usepackage[margin=2cm]{geometry}",
@@ -662,28 +647,40 @@ def build_report_tex(
         r"\begin{center}",
         rf"{{\Large\bfseries {tex_escape(title)}}}\\[0.3em]",
     ]
-    if options.author:
-        doc.append(rf"{tex_escape(options.author)}\\[0.2em]")
-    doc += [
-        rf"{{\small Drafted from the saved results by \texttt{{{tex_escape(REPORT_COMMAND)}}}}}",
-        r"\end{center}",
+    if author:
+        lines.append(rf"{tex_escape(author)}\\[0.2em]")
+    lines.append(
+        rf"{{\small Drafted from the saved results by \texttt{{{tex_escape(REPORT_COMMAND)}}}}}"
+    )
+    lines.append(r"\end{center}")
+    return lines
+
+
+def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
+    """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
+    if seg.is_sam:
+        return []
+    why = (
+        "a classical back end"
+        if seg.kind == "classical"
+        else "a segmenter whose kind the results do not record"
+    )
+    model = settings.get("config", {}).get("sam_model_type", "vit_b")
+    return [
+        r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
+        rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
+        rf"\texttt{{{tex_escape(seg.description)}}}. SAM numbers need a rerun of "
+        rf"\texttt{{{tex_escape(COMPARE_COMMAND)} --segmenter sam}} with the "
+        rf"\texttt{{{tex_escape(model)}}} checkpoint, then of this report.}}}}",
+        "",
     ]
-    if not seg.is_sam:
-        why = (
-            "a classical back end"
-            if seg.kind == "classical"
-            else "a segmenter whose kind the results do not record"
-        )
-        doc += [
-            r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
-            rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
-            rf"\texttt{{{tex_escape(seg.description)}}}. SAM numbers need a rerun of "
-            rf"\texttt{{{tex_escape(COMPARE_COMMAND)} --segmenter sam}} with the ViT-B "
-            r"checkpoint, then of this report.}}",
-            "",
-        ]
-    seg_text = seg.phrase()
-    text = [
+
+
+def _setup_and_approaches(
+    inputs: ReportInputs, seg: SegmenterFacts, approaches: Sequence[str]
+) -> list[str]:
+    """The setup as the results record it, then each approach in its own words."""
+    lines = [
         r"\section*{Setup}",
         rf"Dataset: {tex_escape(dataset_phrase(inputs))}. "
         rf"Classifier: {tex_escape(classifier_phrase(inputs.settings))}. "
@@ -694,50 +691,52 @@ def build_report_tex(
         "",
         r"\section*{Approaches}",
     ]
-    for number, (label, row) in enumerate(
-        (("foreground points only", fg), ("foreground and background points", fgbg)), 1
-    ):
-        text += [
-            rf"\textbf{{Approach {number}: {label}}} ({_tt(row['strategy'])}, kind "
+    for number, name in enumerate(approaches, 1):
+        row = inputs.row(name)
+        label = KIND_LABELS.get(row["kind"], row["kind"])
+        lines += [
+            rf"\textbf{{Approach {number}: {tex_escape(label)}}} ({_tt(name)}, kind "
             rf"{tex_escape(row['kind'])}). {_sentence_tex(approach_description(row), approaches)} "
-            rf"Its points prompt {tex_escape(seg_text)}.",
+            rf"Its points prompt {tex_escape(seg.phrase())}.",
             "",
         ]
-    gradcam = figures["gradcam"]
-    indices = ", ".join(str(i) for i in TEMPLATE_INDICES)
-    gradcam_caption = (
+    return lines
+
+
+def _gradcam_beside(
+    inputs: ReportInputs, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
+) -> list[str]:
+    """The Grad-CAM figure in a column beside ``text`` (a float across the page would leave
+    its sides empty): the compact figure (3 rows) takes a wider column than the full check
+    (one row per template index and per class: tall and narrow)."""
+    caption = (
         rf"Grad-CAM ({tex_escape(cam_phrase(inputs.settings))}) on {inputs.split} images "
-        rf"{indices} (the assignment's check)"
+        + ", ".join(str(i) for i in TEMPLATE_INDICES)
+        + " (the assignment's check)"
         + ("" if gradcam.compact else " and the first image of each class")
         + r": input, heat map (blue 0, red 1), overlay, ground truth. The heat maps do not "
         rf"depend on the segmenter; the run's segmenter: {tex_escape(seg.name)}"
         + ("" if seg.is_sam else r" (not SAM)")
         + "."
     )
-    # set beside the text, not across the page: the compact figure (3 rows) takes a wider
-    # column than the full check (one row per template index and per class: tall and narrow)
     left = 0.42 if gradcam.compact else 0.33
-    doc += [
+    return [
         rf"\noindent\begin{{minipage}}[t]{{{left}\linewidth}}\vspace{{0pt}}\centering",
         _graphic(gradcam.files[0], r"width=\linewidth", f"{REPORT_GRADCAM}.pdf"),
         r"\refstepcounter{figure}\label{fig:gradcam}",
-        rf"{{\small\raggedright Figure~\thefigure: {gradcam_caption}\par}}",
+        rf"{{\small\raggedright Figure~\thefigure: {caption}\par}}",
         r"\end{minipage}\hfill",
         rf"\begin{{minipage}}[t]{{{0.97 - left:.2f}\linewidth}}\vspace{{0pt}}\raggedright",
         *text,
         r"\end{minipage}",
         "",
     ]
-    caption = (
-        rf"Metrics on {tex_escape(dataset_phrase(inputs))}. {seg_caption}. Hit: share of the "
-        r"points inside the ground-truth mask (\%); dist: their mean distance to the mask's "
-        r"centre of mass (pixels); mIoU: mean IoU of predicted and true masks over the images. "
-        r"Arrows show the better direction; -- = no such points, or not saved by the run. The "
-        r"full table, with every mask-selection variant, is "
-        rf"\texttt{{{tex_escape(options.full_table)}}}."
-    )
-    doc += [compact_table(sections, caption), ""]
-    examples = figures["examples"]
+
+
+def _examples_figure(
+    examples: ReportFigure, approaches: Sequence[str], seg_caption: str
+) -> list[str]:
+    """The examples float: the compact figure, or the two full figures side by side."""
     if examples.compact:
         body = _graphic(examples.files[0], r"width=0.9\linewidth", "report examples")
         shown = "one row per approach on the same image"
@@ -749,7 +748,7 @@ def build_report_tex(
             for f, a in zip(examples.files, approaches, strict=True)
         )
         shown = "the first image of each class, left: approach 1, right: approach 2"
-    doc += [
+    return [
         r"\begin{figure}[!htb]",
         r"\centering",
         body,
@@ -758,28 +757,77 @@ def build_report_tex(
         r"\label{fig:examples}",
         r"\end{figure}",
         "",
-        r"\section*{Discussion (draft)}",
-        "% DRAFT: at most five sentences, each built from the numbers in the table.",
-        r"\textit{[Draft generated from the measured numbers: edit before submitting.]} "
-        + " ".join(
-            _sentence_tex(s, [r["strategy"] for _, rs in sections for r in rs])
-            for s in discussion_sentences(inputs, approaches, sections, seg)
-        ),
-        "",
-        r"\section*{Reproduction}",
-        r"{\raggedright",
     ]
-    if options.colab_url:
-        doc.append(rf"Colab version of the notebook: \url{{{options.colab_url}}}.")
+
+
+def _reproduction(colab_url: str | None) -> list[str]:
+    """The Colab link (or a visible request for it) and the commands."""
+    if colab_url:
+        link = rf"Colab version of the notebook: \url{{{colab_url}}}."
     else:
-        doc.append(
+        link = (
             r"\textbf{Colab link missing:} pass \texttt{--colab URL} to "
             rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}."
         )
-    doc += [
+    return [
+        r"\section*{Reproduction}",
+        r"{\raggedright",
+        link,
         rf"Results: \texttt{{{tex_escape(COMPARE_COMMAND)}}}; figures: "
         rf"\texttt{{{tex_escape(FIGURES_COMMAND)}}}; this report: "
         rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}.\par}}",
+    ]
+
+
+def build_report_tex(
+    inputs: ReportInputs, figures: dict[str, ReportFigure], options: ReportOptions
+) -> str:
+    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
+
+    Page 1: title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and
+    the approaches, the metrics table; page 2: the examples, the draft discussion, the Colab
+    link and the commands.
+
+    Raises:
+        KeyError: an approach has no row in the results.
+    """
+    approaches = options.approaches
+    sections = table_sections(inputs.rows, approaches)
+    seg = segmenter_facts(inputs.settings, inputs.rows)
+    seg_caption = f"Segmenter: {tex_escape(seg.name)}" + (
+        "" if seg.is_sam else r" (\textbf{not SAM})"
+    )
+    title = "Segmentation without user input: Grad-CAM points as " + (
+        "SAM prompts" if seg.is_sam else "segmentation prompts"
+    )
+    table_caption = (
+        rf"Metrics on {tex_escape(dataset_phrase(inputs))}. {seg_caption}. Hit: share of the "
+        r"points inside the ground-truth mask (\%); dist: their mean distance to the mask's "
+        r"centre of mass (pixels); mIoU: mean IoU of predicted and true masks over the images. "
+        r"Arrows show the better direction; -- = no such points, or not saved by the run. The "
+        r"full table, with every mask-selection variant, is "
+        rf"\texttt{{{tex_escape(options.full_table)}}}."
+    )
+    names = [r["strategy"] for _, rows in sections for r in rows]
+    discussion = " ".join(
+        _sentence_tex(s, names) for s in discussion_sentences(inputs, approaches, sections, seg)
+    )
+    doc = [
+        *_preamble(title, options.author, inputs.folder),
+        *_not_sam_note(seg, inputs.settings),
+        *_gradcam_beside(
+            inputs, seg, figures["gradcam"], _setup_and_approaches(inputs, seg, approaches)
+        ),
+        compact_table(sections, table_caption),
+        "",
+        *_examples_figure(figures["examples"], approaches, seg_caption),
+        r"\section*{Discussion (draft)}",
+        f"% DRAFT: at most {MAX_DISCUSSION_SENTENCES} sentences, each built from the measured "
+        "numbers.",
+        r"\textit{[Draft generated from the measured numbers: edit before submitting.]} "
+        + discussion,
+        "",
+        *_reproduction(options.colab_url),
         r"\end{document}",
         "",
     ]

@@ -167,6 +167,22 @@ def test_segmenter_kind_comes_from_the_results() -> None:
     )
 
 
+def test_report_examples_figure_has_one_row_per_approach(results_dir: Path) -> None:
+    from figures_lib.examples import EXAMPLE_COLUMNS, approach_rows_figure
+
+    results = load_results(results_dir)
+    fig = approach_rows_figure(results, APPROACHES, 3)
+    assert len(fig.axes) == len(APPROACHES) * len(EXAMPLE_COLUMNS)
+    assert [ax.get_ylabel().split("\n")[0] for ax in fig.axes[:: len(EXAMPLE_COLUMNS)]] == list(
+        APPROACHES
+    )
+    assert "fake-segmenter" in fig._suptitle.get_text()
+    with pytest.raises(KeyError, match="nope"):
+        approach_rows_figure(results, ["nope"], 3)
+    with pytest.raises(ValueError):
+        approach_rows_figure(results, APPROACHES, N_IMAGES)
+
+
 # ------------------------------------------------------------------------------ the text
 def test_tex_holds_every_required_part(results_dir: Path, tmp_path: Path) -> None:
     tex, warnings = _tex(results_dir, tmp_path, colab_url=COLAB, author="A. Student")
