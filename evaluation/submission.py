@@ -3,10 +3,10 @@ and the project packages the notebook imports)."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
-
-import nbformat
+from urllib.parse import urlsplit
 
 #: Packages the notebook imports (directly or through each other).
 PACKAGES = (
@@ -20,11 +20,42 @@ PACKAGES = (
     "figures_lib",
     "supervised",
 )
+#: Hosts a Colab link may point to.
+COLAB_HOSTS = ("colab.research.google.com", "drive.google.com")
+#: Characters a link may hold (RFC 3986; no spaces, quotes, braces or backslashes).
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+#: The command that writes the report PDF (named when it is missing).
+REPORT_COMMAND = "python scripts/make_report.py"
+
+
+def validate_colab_url(url: str) -> str:
+    """``url`` without surrounding spaces, when it is an ``https://`` link to Colab or Google
+    Drive (``https://colab.research.google.com/drive/ID``, ``https://drive.google.com/...``).
+
+    Raises:
+        ValueError: anything else (``"not a url"``, ``file:///etc/passwd``, ``http://``, another
+            host, a user-info trick like ``https://colab.research.google.com@evil.example``).
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme != "https"
+        or (parts.hostname or "") not in COLAB_HOSTS
+        or parts.username is not None
+        or not _URL_CHARS.fullmatch(url)
+    ):
+        raise ValueError(
+            f"not a Colab link: {url!r}; expected an https:// link to "
+            f"{' or '.join(COLAB_HOSTS)} (e.g. https://{COLAB_HOSTS[0]}/drive/ID)"
+        )
+    return url
 
 
 def notebook_is_executed(path: Path) -> tuple[bool, str]:
     """Whether every code cell of the notebook at ``path`` ran (has an execution count) and no
     cell output is an error; the string says which cell is the first problem."""
+    import nbformat  # a test / packing dependency, not a runtime one
+
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     if not code:
@@ -57,18 +88,20 @@ def pack_submission(
     """Write the zip; returns the archive's member names.
 
     Raises:
-        ValueError: the notebook has not been executed start to end, or ``colab_url`` is empty.
+        ValueError: the notebook has not been executed start to end, or ``colab_url`` is not an
+            https:// link to Colab or Google Drive (see :func:`validate_colab_url`).
         FileNotFoundError: the notebook, the report or a package is missing.
     """
     if not colab_url.strip():
         raise ValueError("a Colab link is required (--colab URL)")
+    colab_url = validate_colab_url(colab_url)
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook {notebook} not found")
     ok, why = notebook_is_executed(notebook)
     if not ok:
         raise ValueError(f"refusing to pack an unexecuted notebook: {why}")
     if report is not None and not report.is_file():
-        raise FileNotFoundError(f"report {report} not found")
+        raise FileNotFoundError(f"report {report} not found: make it with '{REPORT_COMMAND}'")
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.write(notebook, notebook.name)

@@ -77,10 +77,13 @@ _TEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\^{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
 }
 
 
-def _tex_escape(text: str) -> str:
+def tex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (for plain text, not math)."""
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
 
 
@@ -93,7 +96,7 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
         r"\begin{table}[t]",
         r"\centering",
         r"\small",
-        rf"\caption{{{_tex_escape(caption)}}}",
+        rf"\caption{{{tex_escape(caption)}}}",
         rf"\label{{{label}}}",
         r"\begin{tabular}{llrrrrr}",
         r"\toprule",
@@ -108,7 +111,7 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
             lines.append(r"\midrule")
             lines.append(rf"\multicolumn{{7}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
             section = kind
-        cells = [rf"\texttt{{{_tex_escape(row['strategy'])}}}", _tex_escape(kind)]
+        cells = [rf"\texttt{{{tex_escape(row['strategy'])}}}", tex_escape(kind)]
         for key, _, _ in COLUMNS:
             value = row.get(key)
             text = _fmt(key, value)

@@ -50,6 +50,50 @@ def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
     ax.imshow(mask.astype(bool), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 
 
+def _example_axes(results: ComparisonResults, n_rows: int, width: float) -> tuple[Figure, Any]:
+    """A figure with ``n_rows`` x 5 image axes sized to the images' aspect ratio."""
+    height, w = results.predictions.images.shape[1:3]
+    panel = width / len(EXAMPLE_COLUMNS)
+    fig = new_figure(width, n_rows * panel * height / w * 1.2 + 0.55)
+    return fig, fig.subplots(n_rows, len(EXAMPLE_COLUMNS), squeeze=False)
+
+
+def _draw_example_row(
+    row: Sequence[Axes],
+    results: ComparisonResults,
+    strategy: str,
+    i: int,
+    heat: np.ndarray,
+    iou: float,
+) -> None:
+    """Image ``i``, its heat map ``heat`` (RGB), ``strategy``'s points, its mask and the truth."""
+    pred = results.predictions
+    height, w = pred.images.shape[1:3]
+    row[0].imshow(pred.images[i], interpolation="nearest")
+    row[1].imshow(heat, interpolation="nearest")
+    row[2].imshow(pred.images[i], interpolation="nearest")
+    draw_points(row[2], pred.coords[strategy][i], pred.point_labels[strategy][i])
+    if pred.coords[strategy].shape[1] == 0:
+        row[2].text(
+            0.5,
+            0.5,
+            "no points",
+            transform=row[2].transAxes,
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="white",
+        )
+    _mask_panel(row[3], pred.pred[strategy][i])
+    draw_points(row[3], pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
+    _label_iou(row[3], iou)
+    _mask_panel(row[4], pred.gt_masks[i])
+    for ax in row:
+        image_axis(ax)
+        ax.set_xlim(-0.5, w - 0.5)
+        ax.set_ylim(height - 0.5, -0.5)
+
+
 @report_style
 def example_grid(
     results: ComparisonResults,
@@ -79,37 +123,11 @@ def example_grid(
     if skipped or not kept:
         raise ValueError(f"indices {list(indices)} must be non-empty and < {results.n_images}")
     ious = results.ious(strategy)
-    panel = width / len(EXAMPLE_COLUMNS)
-    height, w = pred.images.shape[1:3]
-    fig = new_figure(width, len(kept) * panel * height / w * 1.2 + 0.55)
-    axes = fig.subplots(len(kept), len(EXAMPLE_COLUMNS), squeeze=False)
+    fig, axes = _example_axes(results, len(kept), width)
     heat = heatmap_to_rgb(pred.cams[kept])
     for r, i in enumerate(kept):
-        row = axes[r]
-        row[0].imshow(pred.images[i], interpolation="nearest")
-        row[1].imshow(heat[r], interpolation="nearest")
-        row[2].imshow(pred.images[i], interpolation="nearest")
-        draw_points(row[2], pred.coords[strategy][i], pred.point_labels[strategy][i])
-        if pred.coords[strategy].shape[1] == 0:
-            row[2].text(
-                0.5,
-                0.5,
-                "no points",
-                transform=row[2].transAxes,
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white",
-            )
-        _mask_panel(row[3], pred.pred[strategy][i])
-        draw_points(row[3], pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
-        _label_iou(row[3], ious[i])
-        _mask_panel(row[4], pred.gt_masks[i])
-        row[0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
-        for ax in row:
-            image_axis(ax)
-            ax.set_xlim(-0.5, w - 0.5)
-            ax.set_ylim(height - 0.5, -0.5)
+        _draw_example_row(axes[r], results, strategy, i, heat[r], ious[i])
+        axes[r][0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
     for col, name in enumerate(EXAMPLE_COLUMNS):
         axes[0, col].set_title(name)
     set_title(fig, title)
@@ -128,6 +146,44 @@ def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figur
         f"{results.caption(segmenter=False)}{score}"
     )
     return example_grid(results, strategy, indices, title)
+
+
+@report_style
+def approach_rows_figure(
+    results: ComparisonResults,
+    strategies: Sequence[str],
+    index: int,
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """The report's examples: one row per strategy, all on image ``index``, with the columns of
+    :func:`example_grid`; rows are labelled with the strategy and its kind, the title names the
+    image, the split and the segmenter.
+
+    Raises:
+        KeyError: a strategy has no saved predictions.
+        ValueError: ``strategies`` is empty or ``index`` is outside the split.
+    """
+    pred = results.predictions
+    missing = [s for s in strategies if s not in pred.pred]
+    if missing:
+        raise KeyError(f"no saved predictions for {missing}; saved: {pred.strategies}")
+    if not strategies or not 0 <= index < results.n_images:
+        raise ValueError(
+            f"need at least one strategy and an index < {results.n_images} (got {index})"
+        )
+    fig, axes = _example_axes(results, len(strategies), width)
+    heat = heatmap_to_rgb(pred.cams[[index]])[0]
+    for r, name in enumerate(strategies):
+        _draw_example_row(axes[r], results, name, index, heat, results.ious(name)[index])
+        axes[r][0].set_ylabel(f"{name}\n({results.row(name)['kind']})", fontsize=7)
+    for col, name in enumerate(EXAMPLE_COLUMNS):
+        axes[0, col].set_title(name)
+    set_title(
+        fig,
+        f"{results.split} #{index} ({CLASSES[int(pred.classes[index])]}), one row per approach"
+        f"\nsegmenter: {results.segmenter}",
+    )
+    return fig
 
 
 def worst_indices(ious: np.ndarray, n: int) -> list[int]:

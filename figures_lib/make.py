@@ -21,6 +21,7 @@ from figures_lib.charts import (
     points_metrics_figure,
 )
 from figures_lib.examples import (
+    approach_rows_figure,
     dataset_example_figure,
     strategy_examples_figure,
     supervised_vs_best_figure,
@@ -43,9 +44,14 @@ FIGURE_GROUPS = (
     "dataset_example",
     "classifier_curve",
     "feature_maps",
+    "report",
 )
 #: The test index of the dataset example (the course's example picture shows test #3).
 EXAMPLE_INDEX = 3
+#: The report's two approaches: foreground points only, then foreground + background points.
+DEFAULT_APPROACHES = ("segment_heat", "segment_heat_bg")
+#: Name of the report's compact Grad-CAM figure (the template's indices only).
+REPORT_GRADCAM = "report_gradcam"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class FigureOptions:
     classifier_preset: str | None = None
     checkpoints: Path | None = None
     feature_maps: bool = True
+    approaches: tuple[str, ...] = DEFAULT_APPROACHES
+    example_index: int = EXAMPLE_INDEX
 
 
 def _note(message: str) -> None:
@@ -166,6 +174,40 @@ def build_figures(
                 _note(f"skipping feature_maps: {no_model_reason}")
         else:
             jobs["feature_maps"] = lambda: _feature_maps(results, model)
+    if "report" in want:
+        jobs.update(_report_jobs(results, options))
+    return jobs
+
+
+def report_examples_name(approaches: tuple[str, ...]) -> str:
+    """Name of the report's examples figure for ``approaches``:
+    ``report_examples-segment_heat-segment_heat_bg``."""
+    return "-".join(["report_examples", *(file_stem(a) for a in approaches)])
+
+
+def _report_jobs(
+    results: ComparisonResults, options: FigureOptions
+) -> dict[str, Callable[[], Figure]]:
+    """The report's compact figures: Grad-CAM on the template's indices, one example row per
+    approach (left out, with a note, when an approach has no saved masks)."""
+    jobs: dict[str, Callable[[], Figure]] = {}
+    if pick_indices(TEMPLATE_INDICES, results.n_images)[0]:
+        jobs[REPORT_GRADCAM] = lambda: gradcam_check_figure(
+            results, per_class=False, panel_size=1.3
+        )
+    else:
+        _note(f"skipping {REPORT_GRADCAM}: the split has none of the indices {TEMPLATE_INDICES}")
+    missing = [a for a in options.approaches if a not in results.predictions.pred]
+    index = options.example_index if options.example_index < results.n_images else 0
+    if missing:
+        _note(
+            f"skipping {report_examples_name(options.approaches)}: no saved masks for "
+            f"{', '.join(missing)} (saved: {', '.join(results.predictions.strategies)})"
+        )
+    else:
+        jobs[report_examples_name(options.approaches)] = lambda: approach_rows_figure(
+            results, options.approaches, index
+        )
     return jobs
 
 

@@ -7,6 +7,7 @@ Examples::
     python scripts/make_figures.py --results runs/quick --out runs/quick/figures
     python scripts/make_figures.py --only iou_distribution points_metrics
     python scripts/make_figures.py --no-feature-maps                # no classifier needed
+    python scripts/make_figures.py --only report --approaches flood_heat flood_heat_bg
 
 Reads metrics.json, per_image.csv and predictions.npz from --results and writes every figure
 as <name>.png (150 dpi) and <name>.pdf into --out.
@@ -18,7 +19,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from figures_lib.make import FIGURE_GROUPS, FigureOptions, make_figures
+from figures_lib.make import (
+    DEFAULT_APPROACHES,
+    EXAMPLE_INDEX,
+    FIGURE_GROUPS,
+    FigureOptions,
+    make_figures,
+)
 from figures_lib.results import MissingResultsError
 
 
@@ -49,6 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw the public solution's numbers (real course data, real SAM ViT-B: a "
         "different setting, not measured here) as dashed lines",
+    )
+    p.add_argument(
+        "--approaches",
+        nargs=2,
+        metavar=("FG", "FGBG"),
+        default=list(DEFAULT_APPROACHES),
+        help="the report's two approaches, for its examples figure (default: %(default)s)",
+    )
+    p.add_argument(
+        "--example-index",
+        type=int,
+        default=EXAMPLE_INDEX,
+        help="image shown in the report's examples figure (default: %(default)s)",
     )
     p.add_argument(
         "--no-feature-maps",
@@ -85,6 +105,8 @@ def main(args: argparse.Namespace) -> int:
         classifier_preset=args.classifier_preset,
         checkpoints=args.checkpoints,
         feature_maps=not args.no_feature_maps,
+        approaches=tuple(args.approaches),
+        example_index=args.example_index,
     )
     written = make_figures(args.results, args.out, options)
     for name, paths in written.items():

@@ -3,8 +3,14 @@ link, and the project packages the notebook imports.
 
 Examples::
 
+    python scripts/make_report.py --colab https://colab.research.google.com/drive/ID
     python scripts/make_submission.py --colab https://colab.research.google.com/drive/ID
-    python scripts/make_submission.py --colab URL --report report.pdf --out submission.zip
+    python scripts/make_submission.py --colab URL --report other/report.pdf --out submission.zip
+    python scripts/make_submission.py --colab URL --no-report      # pack without the report
+
+The report defaults to report/report.pdf (what make_report.py writes); a missing report is
+refused unless --no-report is given. The Colab link must be an https:// link to
+colab.research.google.com or drive.google.com. Exit status 2 on a refused input.
 """
 
 from __future__ import annotations
@@ -13,26 +19,53 @@ import argparse
 import sys
 from pathlib import Path
 
-from evaluation.submission import pack_submission
+from evaluation.submission import REPORT_COMMAND, pack_submission, validate_colab_url
+
+DEFAULT_REPORT = Path("report/report.pdf")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--colab", required=True, help="link to the Colab version of the notebook")
+    p.add_argument(
+        "--colab", required=True, help="https:// link to the Colab version of the notebook"
+    )
     p.add_argument("--notebook", type=Path, default=Path("notebook.ipynb"))
-    p.add_argument("--report", type=Path, default=None, help="report PDF (optional)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=DEFAULT_REPORT,
+        help=f"report PDF (default: {DEFAULT_REPORT}, written by {REPORT_COMMAND})",
+    )
+    p.add_argument(
+        "--no-report", action="store_true", help="pack without a report PDF (not a full submission)"
+    )
     p.add_argument("--out", type=Path, default=Path("submission.zip"))
     return p
 
 
 def main(args: argparse.Namespace) -> int:
-    names = pack_submission(args.out, args.notebook, args.colab, args.report)
-    print(f"wrote {args.out} ({len(names)} files)")
+    try:
+        colab = validate_colab_url(args.colab)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = None if args.no_report else args.report
+    if report is not None and not report.is_file():
+        print(
+            f"error: report PDF {report} not found: make it with "
+            f"'{REPORT_COMMAND} --colab {colab}' (or pass --report PATH, or --no-report to pack "
+            "without it)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        names = pack_submission(args.out, args.notebook, colab, report)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({len(names)} files{'' if report else ', no report'})")
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(build_parser().parse_args()))
-    except (ValueError, FileNotFoundError) as exc:
-        sys.exit(f"error: {exc}")
+    sys.exit(main(build_parser().parse_args()))

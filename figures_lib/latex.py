@@ -1,0 +1,110 @@
+"""Compiling a LaTeX file with whatever engine is installed, and counting a PDF's pages.
+
+``pdflatex`` is preferred (run twice, so references resolve), then ``tectonic`` (which reruns by
+itself). Neither is a Python dependency: without one, :func:`find_engine` returns None and the
+caller keeps the ``.tex`` file.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Engines in order of preference.
+ENGINES = ("pdflatex", "tectonic")
+
+
+class LatexError(RuntimeError):
+    """The engine failed; the message holds the end of its log."""
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """What one compilation produced.
+
+    Attributes:
+        engine: the engine that ran (``"pdflatex"`` or ``"tectonic"``).
+        pdf: the PDF written next to the ``.tex`` file.
+        pages: its page count (None when it could not be read).
+    """
+
+    engine: str
+    pdf: Path
+    pages: int | None
+
+
+def find_engine() -> str | None:
+    """The first of :data:`ENGINES` on the PATH, or None."""
+    for name in ENGINES:
+        if shutil.which(name):
+            return name
+    return None
+
+
+def _commands(engine: str, tex: Path) -> list[list[str]]:
+    if engine == "pdflatex":
+        once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]
+        return [once, once]
+    if engine == "tectonic":
+        return [["tectonic", "--keep-logs", tex.name]]
+    raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
+
+
+def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) -> CompileResult:
+    """Compile ``tex`` in its own folder and count the pages of the PDF.
+
+    Args:
+        tex: the ``.tex`` file (figures it includes are looked up next to it).
+        engine: ``"pdflatex"`` or ``"tectonic"``; default: :func:`find_engine`.
+        timeout: seconds per engine run.
+
+    Raises:
+        LatexError: no engine is installed, or the run failed (the message ends with its log).
+    """
+    engine = engine or find_engine()
+    if engine is None:
+        raise LatexError(f"no LaTeX engine on the PATH (looked for {', '.join(ENGINES)})")
+    tex = Path(tex).resolve()
+    for cmd in _commands(engine, tex):
+        try:
+            proc = subprocess.run(
+                cmd,
+                cwd=tex.parent,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise LatexError(f"{engine} did not finish within {timeout:.0f} s") from exc
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+            raise LatexError(f"{engine} failed on {tex} (exit {proc.returncode}):\n{tail}")
+    pdf = tex.with_suffix(".pdf")
+    if not pdf.is_file():
+        raise LatexError(f"{engine} ran but wrote no {pdf}")
+    log = tex.with_suffix(".log")
+    return CompileResult(engine, pdf, count_pdf_pages(pdf, log if log.is_file() else None))
+
+
+def count_pdf_pages(pdf: Path, log: Path | None = None) -> int | None:
+    """Pages of ``pdf``: from ``pdfinfo`` when installed, else the LaTeX log's "Output written
+    on X (N pages" line, else the largest ``/Count`` of an uncompressed page tree; None when all
+    of these fail."""
+    if shutil.which("pdfinfo"):
+        proc = subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, errors="replace", check=False
+        )
+        match = re.search(r"^Pages:\s+(\d+)", proc.stdout, re.MULTILINE)
+        if match:
+            return int(match.group(1))
+    if log is not None:
+        match = re.search(r"Output written on .*?\((\d+) pages?", log.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    counts = re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", Path(pdf).read_bytes())
+    return max(int(c) for c in counts) if counts else None

@@ -1,0 +1,950 @@
+"""The assignment's 1-2 page report, drafted as one LaTeX file from a saved comparison.
+
+Everything the report states comes from the results folder (``metrics.json``, optionally
+``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew:
+the setup (classifier, CAM, segmenter, dataset) as ``metrics.json``'s settings record it, each
+approach's own description, a compact metrics table, and a discussion of at most
+:data:`MAX_DISCUSSION_SENTENCES` sentences built from the measured numbers and marked as a draft.
+A run whose segmenter is not SAM says so in a boxed note and in every caption.
+
+The text is built by pure functions (:func:`build_report_tex` and its parts); :func:`write_report`
+copies the figures next to ``report.tex`` and compiles it (see :mod:`figures_lib.latex`).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import re
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluation.predictions import Predictions
+from evaluation.submission import REPORT_COMMAND, validate_colab_url
+from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
+from figures_lib.gradcam import TEMPLATE_INDICES
+from figures_lib.latex import CompileResult, LatexError, compile_latex, find_engine
+from figures_lib.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
+from figures_lib.results import COMPARE_COMMAND, MissingResultsError
+
+#: Strategies that read only the heat map (the "CAM-only baselines" of the table).
+CAM_BASELINES = ("cam_argmax", "cc_centroid", "peak_local_max", "gmm", "center")
+#: Marks a mask-selection / refinement variant row ("segment_heat [select=cam]").
+VARIANT_MARK = " [select="
+#: Segmenter names of the weight-free classical back ends (never SAM).
+CLASSICAL_SEGMENTERS = ("flood_fill", "random_walker", "watershed")
+MAX_PAGES = 2
+MAX_DISCUSSION_SENTENCES = 5
+FIGURES_COMMAND = "python scripts/make_figures.py"
+#: Share of images counted as "low contrast" (the lowest quantile of shape-background contrast).
+LOW_CONTRAST_SHARE = 0.25
+
+
+# ------------------------------------------------------------------------------ inputs
+@dataclass
+class ReportInputs:
+    """What the report reads from a results folder.
+
+    Attributes:
+        folder: the results folder.
+        settings: ``metrics.json``'s settings.
+        rows: its summary rows, in table order.
+        per_image: ``per_image.csv`` rows ([] when the file is missing).
+        predictions: ``predictions.npz`` (None when missing; only the discussion's border and
+            contrast analysis needs it).
+    """
+
+    folder: Path
+    settings: dict[str, Any]
+    rows: list[dict[str, Any]]
+    per_image: list[dict[str, str]] = field(default_factory=list)
+    predictions: Predictions | None = None
+
+    def row(self, strategy: str) -> dict[str, Any]:
+        """The row of ``strategy`` (KeyError listing the known names otherwise)."""
+        for r in self.rows:
+            if r["strategy"] == strategy:
+                return r
+        raise KeyError(
+            f"the results have no row {strategy!r}; known: "
+            f"{', '.join(r['strategy'] for r in self.rows if not is_variant(r))}"
+        )
+
+    @property
+    def split(self) -> str:
+        """The evaluated split."""
+        return str(self.settings.get("dataset", {}).get("split", "test"))
+
+    @property
+    def n_images(self) -> int | None:
+        """Evaluated images, as recorded (None when nothing records it)."""
+        n = self.settings.get("dataset", {}).get("n_images")
+        if n is None and self.rows:
+            n = self.rows[0].get("n_images")
+        return None if n is None else int(n)
+
+
+def load_report_inputs(folder: Path | str) -> ReportInputs:
+    """Read ``metrics.json`` (required), ``per_image.csv`` and ``predictions.npz`` (optional).
+
+    Raises:
+        MissingResultsError: ``metrics.json`` is missing (the message names the command).
+        ValueError: ``metrics.json`` has no rows or settings.
+    """
+    folder = Path(folder)
+    meta_path = folder / "metrics.json"
+    if not meta_path.is_file():
+        raise MissingResultsError(
+            f"missing {meta_path}: run '{COMPARE_COMMAND} --out {folder}' first to write the "
+            "comparison results"
+        )
+    meta = json.loads(meta_path.read_text())
+    if "rows" not in meta or "settings" not in meta:
+        raise ValueError(f"{meta_path} has no 'rows' / 'settings' (keys: {sorted(meta)})")
+    per_image: list[dict[str, str]] = []
+    if (folder / "per_image.csv").is_file():
+        with (folder / "per_image.csv").open(newline="") as f:
+            per_image = list(csv.DictReader(f))
+    predictions = None
+    if (folder / "predictions.npz").is_file():
+        predictions = Predictions.load(folder / "predictions.npz")
+    return ReportInputs(folder, meta["settings"], sort_rows(meta["rows"]), per_image, predictions)
+
+
+# ------------------------------------------------------------------------------ rows
+def _missing(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def is_variant(row: dict[str, Any]) -> bool:
+    """Whether ``row`` is a mask-selection / refinement variant of another strategy."""
+    return VARIANT_MARK in row["strategy"]
+
+
+def is_published(row: dict[str, Any]) -> bool:
+    """Whether ``row`` reproduces a published strategy (``"published": true`` or a description
+    starting with "Published")."""
+    return bool(row.get("published")) or str(row.get("description", "")).startswith("Published")
+
+
+def bg_hit_rate(row: dict[str, Any]) -> float | None:
+    """Share of background points inside the mask (lower is better): ``bg_hit_rate`` when the
+    row has it, else ``1 - bg_correct_rate``; None without background points."""
+    if not _missing(row.get("bg_hit_rate")):
+        return float(row["bg_hit_rate"])
+    if not _missing(row.get("bg_correct_rate")):
+        return 1.0 - float(row["bg_correct_rate"])
+    return None
+
+
+def bg_distance(row: dict[str, Any]) -> float | None:
+    """Mean distance of background points to the mask's centre of mass (None when not saved)."""
+    value = row.get("bg_distance_px")
+    return None if _missing(value) else float(value)
+
+
+def table_sections(
+    rows: Sequence[dict[str, Any]], approaches: Sequence[str]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The compact table's sections: the approaches, the CAM-only baselines that exist, the best
+    published strategy (if any row is published), the best oracle (if any). Variant rows are left
+    out; empty sections are dropped.
+
+    Raises:
+        KeyError: an approach has no row (the message lists the known strategies).
+    """
+    plain = [r for r in rows if not is_variant(r)]
+    by_name = {r["strategy"]: r for r in plain}
+    missing = [a for a in approaches if a not in by_name]
+    if missing:
+        raise KeyError(
+            f"no result row for approach(es) {', '.join(missing)}; known: {', '.join(by_name)}"
+        )
+    chosen = [by_name[a] for a in approaches]
+    baselines = sort_rows(
+        [
+            r
+            for r in plain
+            if r["strategy"] in CAM_BASELINES
+            and r["kind"] in AUTOMATIC_KINDS
+            and r["strategy"] not in approaches
+        ]
+    )
+    published = [
+        r
+        for r in plain
+        if is_published(r) and r not in chosen and r not in baselines and r.get("miou") is not None
+    ]
+    oracles = [r for r in plain if r["kind"] == "oracle" and r.get("miou") is not None]
+    sections = [
+        ("Approaches", chosen),
+        ("CAM-only baselines", baselines),
+        ("Best published strategy", [max(published, key=lambda r: r["miou"])] if published else []),
+        (
+            "Oracle (reads the ground-truth mask)",
+            [max(oracles, key=lambda r: r["miou"])] if oracles else [],
+        ),
+    ]
+    return [(title, section) for title, section in sections if section]
+
+
+# ------------------------------------------------------------------------------ setup facts
+@dataclass(frozen=True)
+class SegmenterFacts:
+    """The segmenter as the results record it.
+
+    Attributes:
+        name: short name (``"flood_fill"``, ``"sam"``) from the rows.
+        description: the settings' full description (e.g. with the classical tolerances).
+        kind: ``"sam"``, ``"classical"`` or ``"unknown"``.
+    """
+
+    name: str
+    description: str
+    kind: str
+
+    @property
+    def is_sam(self) -> bool:
+        """Only a run recorded as SAM may be presented as SAM."""
+        return self.kind == "sam"
+
+    def phrase(self) -> str:
+        """How the text names it: ``"SAM (vit_b)"``, ``"the classical flood_fill back end (not
+        SAM)"`` or ``"the segmenter x (kind not recorded)"``."""
+        if self.is_sam:
+            return f"SAM ({self.description})" if self.description != self.name else "SAM"
+        if self.kind == "classical":
+            return f"the classical {self.name} back end (not SAM)"
+        return f"the segmenter {self.name} (its kind is not recorded)"
+
+
+def segmenter_facts(settings: dict[str, Any], rows: Sequence[dict[str, Any]]) -> SegmenterFacts:
+    """Name, description and kind of the run's segmenter (``settings["segmenter_kind"]`` when
+    recorded; else a classical name means classical, anything else is unknown)."""
+    description = str(settings.get("segmenter", "unknown"))
+    names = [
+        r["segmenter"] for r in rows if r.get("kind") in AUTOMATIC_KINDS and r.get("segmenter")
+    ]
+    name = Counter(names).most_common(1)[0][0] if names else description.split(" ")[0]
+    kind = str(settings.get("segmenter_kind") or "")
+    if kind not in ("sam", "classical"):
+        kind = "classical" if name.split(" ")[0] in CLASSICAL_SEGMENTERS else "unknown"
+    if kind == "sam" and name.split(" ")[0] in CLASSICAL_SEGMENTERS:
+        kind = "classical"  # a classical name is never SAM, whatever else says so
+    return SegmenterFacts(name, description, kind)
+
+
+def classifier_phrase(settings: dict[str, Any]) -> str:
+    """The classifier as recorded: architecture or checkpoint file, recipe, weights, accuracy."""
+    c = settings.get("classifier", {})
+    parts = []
+    arch = c.get("arch") or c.get("model") or c.get("architecture")
+    if arch:
+        parts.append(str(arch))
+    elif c.get("checkpoint"):
+        parts.append(f"checkpoint {Path(str(c['checkpoint'])).name}")
+    if c.get("recipe"):
+        parts.append(f"recipe {c['recipe']}")
+    if c.get("imagenet_weights") is False:
+        parts.append("trained from scratch (no ImageNet weights)")
+    elif c.get("imagenet_weights") is True:
+        parts.append("fine-tuned from ImageNet weights")
+    if c.get("test_accuracy") is not None:
+        parts.append(f"{100 * float(c['test_accuracy']):.1f} % test accuracy")
+    return ", ".join(parts) if parts else "not recorded"
+
+
+def cam_phrase(settings: dict[str, Any]) -> str:
+    """e.g. ``"gradcam at layer2[-1]"``."""
+    config = settings.get("config", {})
+    return f"{config.get('cam_method', 'gradcam')} at {config.get('target_layer', 'layer2[-1]')}"
+
+
+def dataset_phrase(inputs: ReportInputs) -> str:
+    """e.g. ``"data/bench (fingerprint 19b1...), test split, 500 images"``."""
+    d = inputs.settings.get("dataset", {})
+    text = str(d.get("path", "unknown dataset"))
+    if d.get("fingerprint"):
+        text += f" (fingerprint {d['fingerprint']})"
+    text += f", {inputs.split} split"
+    if inputs.n_images is not None:
+        text += f", {inputs.n_images} images"
+    return text
+
+
+def approach_description(row: dict[str, Any]) -> str:
+    """The strategy's own description: the one the run recorded, else the registry's."""
+    if row.get("description"):
+        return str(row["description"])
+    try:
+        from prompting.registry import get_strategy
+
+        return get_strategy(row["strategy"]).description
+    except (ImportError, KeyError, ValueError):
+        return "(no description recorded)"
+
+
+# ------------------------------------------------------------------------------ numbers
+def pct(value: float | None) -> str:
+    """A 0..1 fraction as a percentage with one decimal (``"--"`` when missing)."""
+    return "--" if _missing(value) else f"{100 * float(value):.1f}"
+
+
+def px(value: float | None) -> str:
+    """A distance in pixels with two decimals (``"--"`` when missing)."""
+    return "--" if _missing(value) else f"{float(value):.2f}"
+
+
+def _tt(name: str) -> str:
+    return rf"\texttt{{{tex_escape(name)}}}"
+
+
+def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption: str) -> str:
+    """A booktabs table (7 columns, fits an A4 text width at 2 cm margins): strategy, kind,
+    foreground hit rate and distance, background hit rate and distance, mean IoU +- std.
+
+    It is set in the text flow (not a float), caption above, so it stays between the approaches
+    and the discussion that reads it; the block is kept on one page.
+    """
+    lines = [
+        r"\par\medskip\noindent\begin{minipage}{\linewidth}",
+        r"\refstepcounter{table}\label{tab:metrics}",
+        rf"{{\small Table~\thetable: {caption}\par}}\smallskip",
+        r"\centering\small",
+        r"\setlength{\tabcolsep}{4.5pt}",
+        r"\begin{tabular}{llrrrrr}",
+        r"\toprule",
+        r" & & \multicolumn{2}{c}{Foreground points} & \multicolumn{2}{c}{Background points}"
+        r" & \\",
+        r"\cmidrule(lr){3-4}\cmidrule(lr){5-6}",
+        r"Strategy & Kind & hit (\%) $\uparrow$ & dist (px) $\downarrow$ & hit (\%) $\downarrow$"
+        r" & dist (px) $\uparrow$ & mIoU $\pm$ std (\%) \\",
+    ]
+    for title, rows in sections:
+        lines += [r"\midrule", rf"\multicolumn{{7}}{{l}}{{\emph{{{tex_escape(title)}}}}} \\"]
+        for r in rows:
+            miou = pct(r.get("miou"))
+            if not _missing(r.get("iou_std")) and miou != "--":
+                miou += rf" $\pm$ {pct(r['iou_std'])}"
+            cells = [
+                _tt(r["strategy"]),
+                tex_escape(r["kind"]),
+                pct(r.get("fg_hit_rate")),
+                px(r.get("fg_distance_px")),
+                pct(bg_hit_rate(r)),
+                px(bg_distance(r)),
+                miou,
+            ]
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{minipage}\par\medskip"]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ discussion
+@dataclass(frozen=True)
+class MissProfile:
+    """Where one strategy's foreground points miss (from ``per_image.csv`` and, optionally,
+    ``predictions.npz``).
+
+    Attributes:
+        n: images with a foreground hit value.
+        misses: images whose foreground points are not all inside the mask.
+        misses_by_class: {class: misses}, most first.
+        class_miou: {class: mean IoU}.
+        border: (misses on shapes touching the image border, such images) or None.
+        low_contrast: (misses among the lowest-contrast images, such images) or None.
+    """
+
+    n: int
+    misses: int
+    misses_by_class: dict[str, int]
+    class_miou: dict[str, float]
+    border: tuple[int, int] | None = None
+    low_contrast: tuple[int, int] | None = None
+
+
+def touches_border(masks: np.ndarray) -> np.ndarray:
+    """bool (N,): the mask has a pixel on the image's outer rows or columns."""
+    return (
+        masks[:, 0, :].any(axis=1)
+        | masks[:, -1, :].any(axis=1)
+        | masks[:, :, 0].any(axis=1)
+        | masks[:, :, -1].any(axis=1)
+    )
+
+
+def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.ndarray:
+    """float (N,): Euclidean RGB distance between the mean colour inside each mask and the mean
+    colour of a ``ring``-pixel band around it (NaN for an empty mask or band)."""
+    from scipy import ndimage
+
+    out = np.full(len(images), np.nan)
+    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        band = ndimage.binary_dilation(mask, iterations=ring) & ~mask
+        if mask.any() and band.any():
+            pixels = image.astype(np.float64)
+            out[i] = float(np.linalg.norm(pixels[mask].mean(0) - pixels[band].mean(0)))
+    return out
+
+
+def miss_profile(
+    per_image: Sequence[dict[str, str]], strategy: str, predictions: Predictions | None = None
+) -> MissProfile | None:
+    """Where ``strategy``'s foreground points miss, or None when ``per_image`` has no hit values
+    for it."""
+    rows = [
+        r for r in per_image if r["strategy"] == strategy and r.get("fg_hit_rate") not in ("", None)
+    ]
+    if not rows:
+        return None
+    missed = {int(r["index"]): float(r["fg_hit_rate"]) < 1.0 for r in rows}
+    by_class = Counter(r["class"] for r in rows if missed[int(r["index"])])
+    ious: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("iou") not in ("", None):
+            ious.setdefault(r["class"], []).append(float(r["iou"]))
+    border = low = None
+    if predictions is not None and len(predictions.gt_masks) > max(missed):
+        idx = np.array(sorted(missed))
+        miss = np.array([missed[i] for i in idx])
+        touch = touches_border(predictions.gt_masks[idx])
+        border = (int((miss & touch).sum()), int(touch.sum()))
+        contrast = shape_contrast(predictions.images[idx], predictions.gt_masks[idx])
+        if np.isfinite(contrast).any():
+            cut = np.nanquantile(contrast, LOW_CONTRAST_SHARE)
+            is_low = np.isfinite(contrast) & (contrast <= cut)
+            low = (int((miss & is_low).sum()), int(is_low.sum()))
+    return MissProfile(
+        n=len(rows),
+        misses=sum(missed.values()),
+        misses_by_class=dict(by_class.most_common()),
+        class_miou={c: float(np.mean(v)) for c, v in ious.items()},
+        border=border,
+        low_contrast=low,
+    )
+
+
+def _where_misses(name: str, profile: MissProfile, miou: float | None) -> str:
+    if profile.misses == 0:
+        lost = "" if miou is None else f" ({100 * (1 - miou):.1f} percentage points of IoU)"
+        return (
+            f"Every foreground point of {name} lands on the shape, so what is lost{lost} comes "
+            "from the masks, not from the points."
+        )
+    counts = ", ".join(f"{c} {k}" for c, k in profile.misses_by_class.items())
+    parts = [f"{name} misses the shape in {profile.misses} of {profile.n} images ({counts})"]
+    if profile.border is not None and profile.border[1]:
+        b, nb = profile.border
+        parts.append(
+            f"{b} of the misses are shapes cut by the image border ({100 * nb / profile.n:.0f} % "
+            "of the images)"
+        )
+    if profile.low_contrast is not None and profile.low_contrast[1]:
+        c, nc = profile.low_contrast
+        parts.append(f"{c} are in the lowest-contrast {100 * nc / profile.n:.0f} % of the images")
+    if profile.class_miou:
+        worst = min(profile.class_miou, key=lambda k: profile.class_miou[k])
+        parts.append(f"the weakest class is {worst} ({pct(profile.class_miou[worst])} % IoU)")
+    return "; ".join(parts) + "."
+
+
+def discussion_sentences(
+    inputs: ReportInputs,
+    approaches: Sequence[str],
+    sections: Sequence[tuple[str, list[dict[str, Any]]]],
+    segmenter: SegmenterFacts,
+) -> list[str]:
+    """At most :data:`MAX_DISCUSSION_SENTENCES` plain-text sentences drawn from the measured
+    numbers: the first approach's hit rate, distance and IoU against the oracle; where its points
+    miss; the best CAM-only baseline; what the background point changed; and the next step."""
+    fg, fgbg = (inputs.row(a) for a in approaches[:2])
+    oracle = next((rs[0] for t, rs in sections if t.startswith("Oracle")), None)
+    baselines = next((rs for t, rs in sections if t == "CAM-only baselines"), [])
+    out = []
+    first = (
+        f"{fg['strategy']} puts its foreground point on the shape in "
+        f"{pct(fg.get('fg_hit_rate'))} % of the images ({px(fg.get('fg_distance_px'))} px "
+        "from the mask centre on average) and "
+        f"reaches {pct(fg.get('miou'))} ± {pct(fg.get('iou_std'))} % mean IoU"
+    )
+    if oracle is not None:
+        first += f", against {pct(oracle.get('miou'))} % with oracle points"
+    out.append(first + ".")
+    profile = miss_profile(inputs.per_image, fg["strategy"], inputs.predictions)
+    if profile is not None:
+        out.append(_where_misses(fg["strategy"], profile, fg.get("miou")))
+    if baselines:
+        best = max(baselines, key=lambda r: r.get("miou") or 0.0)
+        out.append(
+            f"The heat map alone localises poorly: the best CAM-only baseline, {best['strategy']}, "
+            f"hits the shape in {pct(best.get('fg_hit_rate'))} % of the images "
+            f"({pct(best.get('miou'))} % mean IoU), so a sharper heat map (e.g. an earlier target "
+            "layer) is where CAM-only prompts would gain most."
+        )
+    if fg.get("miou") is not None and fgbg.get("miou") is not None:
+        delta = 100 * (fgbg["miou"] - fg["miou"])
+        bg = bg_hit_rate(fgbg)
+        where = (
+            ""
+            if bg is None
+            else f"; its background points fall inside the mask in {pct(bg)} % of the cases"
+        )
+        if bg is not None and bg_distance(fgbg) is not None:
+            where += f" ({px(bg_distance(fgbg))} px from the mask centre on average)"
+        change = (
+            "does not change the mean IoU"
+            if abs(delta) < 0.05
+            else f"changes the mean IoU by {delta:+.1f} percentage points"
+        )
+        out.append(f"Adding a background point ({fgbg['strategy']}) {change}{where}.")
+    if not segmenter.is_sam:
+        out.append(
+            f"These masks come from {segmenter.phrase()}, so rerunning the comparison with "
+            "SAM (--segmenter sam and a SAM checkpoint) must come before any conclusion "
+            "about SAM."
+        )
+    else:
+        out.append(
+            f"The IoU spread (std {pct(fg.get('iou_std'))} %) points to all-or-nothing failures, "
+            "which rejecting masks much larger than the heat map's hot area, or prompting "
+            "several foreground points, would address."
+        )
+    return out[:MAX_DISCUSSION_SENTENCES]
+
+
+# ------------------------------------------------------------------------------ figures
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report: the files to include side by side (names inside the report
+    folder; None where a file is missing) and whether it is the compact report version."""
+
+    files: tuple[str | None, ...]
+    compact: bool
+
+
+def find_figures(
+    figures_dir: Path, approaches: Sequence[str]
+) -> tuple[dict[str, ReportFigure], dict[str, Path], list[str]]:
+    """Pick the report's figures in ``figures_dir``: the compact ones ``make_figures.py --only
+    report`` draws, else the full ``gradcam_check`` and ``examples_<approach>`` figures.
+
+    Returns:
+        ({"gradcam": ..., "examples": ...}, {file name: source path to copy}, warnings).
+    """
+    figures_dir = Path(figures_dir)
+    sources: dict[str, Path] = {}
+    warnings: list[str] = []
+    approach_args = " ".join(approaches)
+    compact_cmd = f"{FIGURES_COMMAND} --only report --approaches {approach_args}"
+
+    def pick(stem: str) -> str | None:
+        for ext in (".pdf", ".png"):
+            if (figures_dir / f"{stem}{ext}").is_file():
+                sources[f"{stem}{ext}"] = figures_dir / f"{stem}{ext}"
+                return f"{stem}{ext}"
+        return None
+
+    figures: dict[str, ReportFigure] = {}
+    compact = pick(REPORT_GRADCAM)
+    if compact:
+        figures["gradcam"] = ReportFigure((compact,), True)
+    else:
+        full = pick("gradcam_check")
+        figures["gradcam"] = ReportFigure((full,), False)
+        warnings.append(
+            f"no {REPORT_GRADCAM}.pdf in {figures_dir}: "
+            + ("using the full gradcam_check" if full else "placeholder box")
+            + f"; '{compact_cmd}' draws the compact one (from the run's predictions.npz)"
+        )
+    compact = pick(report_examples_name(tuple(approaches)))
+    if compact:
+        figures["examples"] = ReportFigure((compact,), True)
+    else:
+        files = tuple(pick(f"examples_{file_stem(a)}") for a in approaches)
+        figures["examples"] = ReportFigure(files, False)
+        warnings.append(
+            f"no {report_examples_name(tuple(approaches))}.pdf in {figures_dir}: "
+            + ("using the full examples figures" if all(files) else "placeholder box(es)")
+            + f"; '{compact_cmd}' draws it (from the run's predictions.npz)"
+        )
+    return figures, sources, warnings
+
+
+def _placeholder(name: str, height: str) -> str:
+    return (
+        rf"\fbox{{\parbox[c][{height}][c]{{0.9\linewidth}}{{\centering\small "
+        rf"Figure missing: {tex_escape(name)}\\ make it with "
+        rf"\texttt{{{tex_escape(FIGURES_COMMAND)}}}}}}}"
+    )
+
+
+def _graphic(file: str | None, size: str, missing: str) -> str:
+    if file is None:
+        return _placeholder(missing, "4cm")
+    return rf"\includegraphics[{size}]{{{file}}}"
+
+
+# ------------------------------------------------------------------------------ the document
+@dataclass(frozen=True)
+class ReportOptions:
+    """Choices of ``make_report.py`` (see its ``--help``)."""
+
+    approaches: tuple[str, str] = (DEFAULT_APPROACHES[0], DEFAULT_APPROACHES[1])
+    colab_url: str | None = None
+    author: str | None = None
+    full_table: str = "figures/metrics.tex"
+
+
+def _sentence_tex(text: str, names: Sequence[str] = ()) -> str:
+    """Escape a generated sentence, typesetting ``names`` (strategies), other snake_case words
+    and command options (``--segmenter sam``) in typewriter font."""
+    known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = r"(--[a-z][a-z-]*(?: [a-z_]+)?|\b[a-z]+(?:_[a-z0-9]+)+\b"
+    pattern += rf"|(?<![\w-])(?:{known})(?![\w-]))" if known else ")"
+    parts = re.split(pattern, text)
+    return "".join(_tt(p) if i % 2 else tex_escape(p) for i, p in enumerate(parts)).replace(
+        "±", r"$\pm$"
+    )
+
+
+#: How the text names each kind of approach.
+KIND_LABELS = {"fg": "foreground points only", "fg+bg": "foreground and background points"}
+
+
+def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
+    """Document class, the four packages, compact spacing, and the title block."""
+    lines = [
+        f"% report.tex: drafted by {REPORT_COMMAND} from the results in {folder}",
+        "% Every number comes from those results; the discussion is a DRAFT to edit.",
+        r"\documentclass[11pt,a4paper]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{graphicx}",
+        r"\usepackage{booktabs}",
+        r"\usepackage[hidelinks]{hyperref}",
+        r"\setlength{\parskip}{0.4em}",
+        r"\setlength{\parindent}{0pt}",
+        r"\setlength{\textfloatsep}{10pt plus 2pt minus 2pt}",
+        r"\setlength{\floatsep}{8pt plus 2pt minus 2pt}",
+        r"\renewcommand{\topfraction}{0.9}",
+        r"\renewcommand{\bottomfraction}{0.8}",
+        r"\renewcommand{\textfraction}{0.05}",
+        r"\renewcommand{\floatpagefraction}{0.85}",
+        r"\setcounter{totalnumber}{4}",
+        r"\makeatletter",
+        r"\renewcommand\section{\@startsection{section}{1}{\z@}{-1.6ex plus -0.4ex}{0.6ex}"
+        r"{\normalfont\large\bfseries}}",
+        r"\makeatother",
+        r"\begin{document}",
+        r"\begin{center}",
+        rf"{{\Large\bfseries {tex_escape(title)}}}\\[0.3em]",
+    ]
+    if author:
+        lines.append(rf"{tex_escape(author)}\\[0.2em]")
+    lines.append(
+        rf"{{\small Drafted from the saved results by \texttt{{{tex_escape(REPORT_COMMAND)}}}}}"
+    )
+    lines.append(r"\end{center}")
+    return lines
+
+
+def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
+    """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
+    if seg.is_sam:
+        return []
+    why = (
+        "a classical back end"
+        if seg.kind == "classical"
+        else "a segmenter whose kind the results do not record"
+    )
+    model = settings.get("config", {}).get("sam_model_type", "vit_b")
+    return [
+        r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
+        rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
+        rf"\texttt{{{tex_escape(seg.description)}}}. SAM numbers need a rerun of "
+        rf"\texttt{{{tex_escape(COMPARE_COMMAND)} --segmenter sam}} with the "
+        rf"\texttt{{{tex_escape(model)}}} checkpoint, then of this report.}}}}",
+        "",
+    ]
+
+
+def _setup_and_approaches(
+    inputs: ReportInputs, seg: SegmenterFacts, approaches: Sequence[str]
+) -> list[str]:
+    """The setup as the results record it, then each approach in its own words."""
+    lines = [
+        r"\section*{Setup}",
+        rf"Dataset: {tex_escape(dataset_phrase(inputs))}. "
+        rf"Classifier: {tex_escape(classifier_phrase(inputs.settings))}. "
+        rf"Heat maps: {tex_escape(cam_phrase(inputs.settings))}. "
+        rf"Segmenter: {tex_escape(seg.description)}"
+        + ("" if seg.is_sam else r" --- \textbf{not SAM}")
+        + ".",
+        "",
+        r"\section*{Approaches}",
+    ]
+    for number, name in enumerate(approaches, 1):
+        row = inputs.row(name)
+        label = KIND_LABELS.get(row["kind"], row["kind"])
+        lines += [
+            rf"\textbf{{Approach {number}: {tex_escape(label)}}} ({_tt(name)}, kind "
+            rf"{tex_escape(row['kind'])}). {_sentence_tex(approach_description(row), approaches)} "
+            rf"Its points prompt {tex_escape(seg.phrase())}.",
+            "",
+        ]
+    return lines
+
+
+def _gradcam_beside(
+    inputs: ReportInputs, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
+) -> list[str]:
+    """The Grad-CAM figure in a column beside ``text`` (a float across the page would leave
+    its sides empty): the compact figure (3 rows) takes a wider column than the full check
+    (one row per template index and per class: tall and narrow)."""
+    caption = (
+        rf"Grad-CAM ({tex_escape(cam_phrase(inputs.settings))}) on {inputs.split} images "
+        + ", ".join(str(i) for i in TEMPLATE_INDICES)
+        + " (the assignment's check)"
+        + ("" if gradcam.compact else " and the first image of each class")
+        + r": input, heat map (blue 0, red 1), overlay, ground truth. The heat maps do not "
+        rf"depend on the segmenter; the run's segmenter: {tex_escape(seg.name)}"
+        + ("" if seg.is_sam else r" (not SAM)")
+        + "."
+    )
+    left = 0.42 if gradcam.compact else 0.33
+    return [
+        rf"\noindent\begin{{minipage}}[t]{{{left}\linewidth}}\vspace{{0pt}}\centering",
+        _graphic(gradcam.files[0], r"width=\linewidth", f"{REPORT_GRADCAM}.pdf"),
+        r"\refstepcounter{figure}\label{fig:gradcam}",
+        rf"{{\small\raggedright Figure~\thefigure: {caption}\par}}",
+        r"\end{minipage}\hfill",
+        rf"\begin{{minipage}}[t]{{{0.97 - left:.2f}\linewidth}}\vspace{{0pt}}\raggedright",
+        *text,
+        r"\end{minipage}",
+        "",
+    ]
+
+
+def _examples_figure(
+    examples: ReportFigure, approaches: Sequence[str], seg_caption: str
+) -> list[str]:
+    """The examples float: the compact figure, or the two full figures side by side."""
+    if examples.compact:
+        body = _graphic(examples.files[0], r"width=0.9\linewidth", "report examples")
+        shown = "one row per approach on the same image"
+    else:
+        body = r"\hfill".join(
+            r"\begin{minipage}[t]{0.49\linewidth}\centering "
+            + _graphic(f, r"width=\linewidth", f"examples_{file_stem(a)}.pdf")
+            + r"\end{minipage}"
+            for f, a in zip(examples.files, approaches, strict=True)
+        )
+        shown = "the first image of each class, left: approach 1, right: approach 2"
+    return [
+        r"\begin{figure}[!htb]",
+        r"\centering",
+        body,
+        rf"\caption{{Examples ({shown}): image, heat map, points (foreground green, background "
+        rf"red), predicted mask with its IoU, ground truth. {seg_caption}.}}",
+        r"\label{fig:examples}",
+        r"\end{figure}",
+        "",
+    ]
+
+
+def _reproduction(colab_url: str | None) -> list[str]:
+    """The Colab link (or a visible request for it) and the commands."""
+    if colab_url:
+        link = rf"Colab version of the notebook: \url{{{colab_url}}}."
+    else:
+        link = (
+            r"\textbf{Colab link missing:} pass \texttt{--colab URL} to "
+            rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}."
+        )
+    return [
+        r"\section*{Reproduction}",
+        r"{\raggedright",
+        link,
+        rf"Results: \texttt{{{tex_escape(COMPARE_COMMAND)}}}; figures: "
+        rf"\texttt{{{tex_escape(FIGURES_COMMAND)}}}; this report: "
+        rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}.\par}}",
+    ]
+
+
+def build_report_tex(
+    inputs: ReportInputs, figures: dict[str, ReportFigure], options: ReportOptions
+) -> str:
+    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
+
+    Page 1: title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and
+    the approaches, the metrics table; page 2: the examples, the draft discussion, the Colab
+    link and the commands.
+
+    Raises:
+        KeyError: an approach has no row in the results.
+    """
+    approaches = options.approaches
+    sections = table_sections(inputs.rows, approaches)
+    seg = segmenter_facts(inputs.settings, inputs.rows)
+    seg_caption = f"Segmenter: {tex_escape(seg.name)}" + (
+        "" if seg.is_sam else r" (\textbf{not SAM})"
+    )
+    title = "Segmentation without user input: Grad-CAM points as " + (
+        "SAM prompts" if seg.is_sam else "segmentation prompts"
+    )
+    table_caption = (
+        rf"Metrics on {tex_escape(dataset_phrase(inputs))}. {seg_caption}. Hit: share of the "
+        r"points inside the ground-truth mask (\%); dist: their mean distance to the mask's "
+        r"centre of mass (pixels); mIoU: mean IoU of predicted and true masks over the images. "
+        r"Arrows show the better direction; -- = no such points, or not saved by the run. The "
+        r"full table, with every mask-selection variant, is "
+        rf"\texttt{{{tex_escape(options.full_table)}}}."
+    )
+    names = [r["strategy"] for _, rows in sections for r in rows]
+    discussion = " ".join(
+        _sentence_tex(s, names) for s in discussion_sentences(inputs, approaches, sections, seg)
+    )
+    doc = [
+        *_preamble(title, options.author, inputs.folder),
+        *_not_sam_note(seg, inputs.settings),
+        *_gradcam_beside(
+            inputs, seg, figures["gradcam"], _setup_and_approaches(inputs, seg, approaches)
+        ),
+        compact_table(sections, table_caption),
+        "",
+        *_examples_figure(figures["examples"], approaches, seg_caption),
+        r"\section*{Discussion (draft)}",
+        f"% DRAFT: at most {MAX_DISCUSSION_SENTENCES} sentences, each built from the measured "
+        "numbers.",
+        r"\textit{[Draft generated from the measured numbers: edit before submitting.]} "
+        + discussion,
+        "",
+        *_reproduction(options.colab_url),
+        r"\end{document}",
+        "",
+    ]
+    return "\n".join(doc)
+
+
+# ------------------------------------------------------------------------------ writing
+#: First line of a generated report.tex; the checksum covers the rest of the file.
+CHECKSUM_PREFIX = "% make_report.py checksum: "
+
+
+class ReportEditedError(FileExistsError):
+    """``report.tex`` was edited after it was generated; overwriting would lose the edits."""
+
+
+def _checksum(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stamp(tex: str) -> str:
+    """``tex`` with a first line recording its checksum (so later edits can be noticed)."""
+    return f"{CHECKSUM_PREFIX}{_checksum(tex)}\n{tex}"
+
+
+def is_generated_unedited(text: str) -> bool:
+    """Whether ``text`` is a stamped report whose body still matches its checksum."""
+    first, _, body = text.partition("\n")
+    return first.startswith(CHECKSUM_PREFIX) and first[len(CHECKSUM_PREFIX) :] == _checksum(body)
+
+
+@dataclass
+class ReportOutcome:
+    """What :func:`write_report` did.
+
+    Attributes:
+        tex: the written ``report.tex``.
+        compiled: the compilation (None when no engine is installed or compiling was off).
+        warnings: what the user should know (missing figures, no engine, no Colab link).
+    """
+
+    tex: Path
+    compiled: CompileResult | None
+    warnings: list[str]
+
+    @property
+    def too_long(self) -> bool:
+        """Whether the compiled PDF has more than :data:`MAX_PAGES` pages."""
+        pages = self.compiled.pages if self.compiled else None
+        return pages is not None and pages > MAX_PAGES
+
+
+def write_report(
+    results_dir: Path | str,
+    out_dir: Path | str,
+    options: ReportOptions = ReportOptions(),
+    figures_dir: Path | str | None = None,
+    compile_pdf: bool = True,
+    force: bool = False,
+) -> ReportOutcome:
+    """Write ``report.tex`` (and the figures it includes) into ``out_dir``; compile it to
+    ``report.pdf`` when a LaTeX engine is installed.
+
+    Args:
+        results_dir: the comparison's results folder.
+        out_dir: where the report goes (created).
+        options: approaches, Colab link, author.
+        figures_dir: where ``make_figures.py`` wrote the figures (default: ``results_dir``).
+        compile_pdf: compile when an engine is installed.
+        force: overwrite a ``report.tex`` that was edited by hand.
+
+    Raises:
+        ReportEditedError: ``report.tex`` exists and was edited (or not written by this
+            function) and ``force`` is off.
+        MissingResultsError: no ``metrics.json``.
+        KeyError: an approach has no row.
+        ValueError: the Colab link is not an https:// link to Colab or Google Drive.
+        LatexError: the engine failed.
+    """
+    if options.colab_url:
+        options = dataclasses.replace(options, colab_url=validate_colab_url(options.colab_url))
+    inputs = load_report_inputs(results_dir)
+    out_dir = Path(out_dir)
+    figures, sources, warnings = find_figures(
+        Path(figures_dir) if figures_dir is not None else inputs.folder, options.approaches
+    )
+    tex = stamp(build_report_tex(inputs, figures, options))
+    path = out_dir / "report.tex"
+    if path.is_file() and not force and not is_generated_unedited(path.read_text()):
+        raise ReportEditedError(
+            f"{path} was edited after it was generated (or not generated here); pass --force "
+            "to overwrite it, or --out another folder"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, src in sources.items():
+        shutil.copyfile(src, out_dir / name)
+    path.write_text(tex)
+    if not options.colab_url:
+        warnings.append(f"no Colab link: pass --colab URL to {REPORT_COMMAND}")
+    compiled = None
+    if compile_pdf:
+        if find_engine() is None:
+            warnings.append(
+                "neither pdflatex nor tectonic is on the PATH: wrote report.tex only "
+                "(compile it elsewhere, e.g. on Overleaf, with the figures next to it)"
+            )
+        else:
+            compiled = compile_latex(path)
+    return ReportOutcome(path, compiled, warnings)
+
+
+__all__ = [
+    "LatexError",
+    "ReportInputs",
+    "ReportOptions",
+    "build_report_tex",
+    "discussion_sentences",
+    "load_report_inputs",
+    "table_sections",
+    "write_report",
+]

@@ -1,0 +1,109 @@
+"""Draft the assignment's 1-2 page report (report.tex, compiled to report.pdf when pdflatex or
+tectonic is installed) from what compare_strategies.py and make_figures.py saved.
+
+Examples::
+
+    python scripts/make_report.py --colab https://colab.research.google.com/drive/ID
+    python scripts/make_report.py --results runs/sam --out runs/sam/report --colab URL
+    python scripts/make_report.py --approaches flood_heat flood_heat_bg --no-compile
+
+Reads metrics.json (and per_image.csv, predictions.npz when present) from --results and the
+figures from --figures (default: --results); writes report.tex with copies of the figures it
+includes into --out. The discussion is a draft built from the numbers: edit it before
+submitting (a report.tex edited by hand is not overwritten without --force).
+
+Exit status: 0 done, 1 the PDF has more than 2 pages or LaTeX failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from figures_lib.latex import LatexError
+from figures_lib.make import DEFAULT_APPROACHES
+from figures_lib.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
+from figures_lib.results import MissingResultsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=Path("figures"),
+        help="folder written by compare_strategies.py --out (default: figures)",
+    )
+    p.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="folder written by make_figures.py --out (default: --results)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("report"), help="where the report goes (default: report)"
+    )
+    p.add_argument(
+        "--approaches",
+        nargs=2,
+        metavar=("FG", "FGBG"),
+        default=list(DEFAULT_APPROACHES),
+        help="approach 1 (foreground points only) and approach 2 (foreground + background "
+        "points) (default: %(default)s)",
+    )
+    p.add_argument("--colab", default=None, help="https:// link to the notebook on Colab")
+    p.add_argument("--author", default=None, help="author line under the title (optional)")
+    p.add_argument(
+        "--no-compile", action="store_true", help="write report.tex only, even with LaTeX"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a report.tex that was edited by hand"
+    )
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    options = ReportOptions(
+        approaches=(args.approaches[0], args.approaches[1]),
+        colab_url=args.colab,
+        author=args.author,
+        full_table=str((args.results / "metrics.tex").as_posix()),
+    )
+    try:
+        outcome = write_report(
+            args.results,
+            args.out,
+            options,
+            args.figures,
+            compile_pdf=not args.no_compile,
+            force=args.force,
+        )
+    except (MissingResultsError, ReportEditedError, KeyError, ValueError) as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except LatexError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for message in outcome.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    print(f"wrote {outcome.tex}")
+    if outcome.compiled is None:
+        return 0
+    pages = outcome.compiled.pages
+    print(
+        f"compiled {outcome.compiled.pdf} with {outcome.compiled.engine}: "
+        f"{'?' if pages is None else pages} page(s)"
+    )
+    if outcome.too_long:
+        print(
+            f"error: {outcome.compiled.pdf} has {pages} pages; the assignment allows at most "
+            f"{MAX_PAGES} (shorten the text or the figures)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(build_parser().parse_args()))
