@@ -3,10 +3,10 @@
 ``run(main, parser)`` parses the arguments (argparse itself exits 2 with a usage line on a
 bad option), calls ``main(args)`` and turns
 
-- a :class:`common.errors.UserError`, a listed user error type or a missing / existing /
+- a :class:`common.errors.UserError`, a listed user error type, a missing / existing /
   forbidden file (``FileNotFoundError``, ``FileExistsError``, ``PermissionError``,
-  ``IsADirectoryError``, ``NotADirectoryError``) into one line ``error: <message>`` on stderr
-  and exit status 2;
+  ``IsADirectoryError``, ``NotADirectoryError``) or any other OS error that names its file
+  (a full disk, for example) into one line ``error: <message>`` on stderr and exit status 2;
 - Ctrl-C (``KeyboardInterrupt``) into one line ``interrupted`` and exit status 130;
 
 and lets every other exception through with its traceback: those are bugs.
@@ -65,9 +65,17 @@ def run(
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except (UserError, *USER_OS_ERRORS, *user_errors) as exc:
-        print(f"error: {error_message(exc)}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
+        _fail(exc)
+    except OSError as exc:
+        if exc.filename is None:
+            raise  # no file to blame: treat it as a bug
+        _fail(exc)
     sys.exit(status or 0)
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    print(f"error: {error_message(exc)}", file=sys.stderr)
+    sys.exit(EXIT_USER_ERROR)
 
 
 def positive_int(text: str) -> int:
