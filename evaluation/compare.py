@@ -1,9 +1,9 @@
 """The comparison behind ``scripts/compare_strategies.py``.
 
 Steps: check everything the user gave before any expensive step (every strategy pattern
-matches, the segmenter resolves, ``--out`` is a writable folder, the dataset exists -- only
-the default location is generated without ``--generate`` -- and every split that will be used
-opens), load the evaluation split, load or train the classifier, compute the CAMs of the
+matches, ``--out`` is a writable folder, the dataset exists -- only the default location is
+generated without ``--generate`` -- every split that will be used opens, and the segmenter
+resolves), load the evaluation split, load or train the classifier, compute the CAMs of the
 evaluation split once (cached on disk; an unreadable entry is reported, deleted and
 recomputed), run every selected strategy on them, segment with the chosen back end (the image
 encoder runs once per image whatever the number of strategies), score points and masks with
@@ -466,8 +466,6 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
     torch.manual_seed(config.seed)
     # every check of the user's input first: nothing below is cheap
     names = select_strategies(config.strategies)
-    segmenter = open_segmenter(config)
-    seg_name = segmenter.describe()
     train_config = classifier_config(config.classifier_preset)
     if config.cam_method not in cam_methods():
         raise UserError(
@@ -477,6 +475,8 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
     present = check_splits(root, config)
+    segmenter = open_segmenter(config)  # last: a SAM back end may load or fetch weights
+    seg_name = segmenter.describe()
     fingerprint, data_key = dataset_key(root, config.split, config.limit)
     data = load_split(root, config.split, config.limit)
     if config.classifier_checkpoint is not None:
