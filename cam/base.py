@@ -11,6 +11,10 @@ Why the forward pass is cheap: it runs with autograd off until the first target 
 produced its output; there the output becomes the start of the recorded graph. So nothing
 before the earliest target layer is recorded, the backward pass stops there by construction, and
 because only the layer outputs are asked for, no parameter gradient is ever formed.
+
+Inputs are cast to the model's floating-point dtype and device (so float64 or bfloat16 images
+work with a float32 model) and must be finite. The forward pass runs under the caller's
+``torch.autocast`` if any; the maps are always computed and returned in float32.
 """
 
 from __future__ import annotations
@@ -198,21 +202,41 @@ class BaseCAM:
         return self.compute(images, targets).heatmaps
 
     def compute(self, images: Tensor, targets: Iterable[int] | None = None) -> CAMResult:
-        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well."""
+        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well.
+
+        Raises:
+            TypeError: ``images`` is not a floating-point tensor.
+            ValueError: ``images`` is not (B, C, H, W) or holds NaN or Inf; or the model
+                produced non-finite activations or gradients at a target layer.
+        """
         if not isinstance(images, Tensor):
             raise TypeError(f"images must be a torch.Tensor (B, C, H, W), got {type(images)}")
         if images.ndim != 4:
             raise ValueError(f"images must have shape (B, C, H, W), got {tuple(images.shape)}")
+        if not images.is_floating_point():
+            raise TypeError(f"images must be a floating-point tensor, got {images.dtype}")
+        finite = torch.isfinite(images)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            raise ValueError(f"images hold {bad} NaN or Inf value(s); Grad-CAM needs finite inputs")
         batch, size = images.shape[0], (int(images.shape[2]), int(images.shape[3]))
         requested = _as_index_list(targets, batch)
 
         activations, gradients, logits, target_tensor = self._activations_and_gradients(
             images, requested
         )
-        pairs = zip(activations, gradients, strict=True)
-        low_res = [self.layer_map(a.float(), g.float()) for a, g in pairs]
-        normalized = [minmax_normalize(self.upsample(m, size)) for m in low_res]
-        heatmaps = torch.stack(normalized).mean(dim=0)
+        # the maps are float32 whatever the caller's autocast: disable it for this part
+        with torch.autocast(activations[0].device.type, enabled=False):
+            pairs = zip(activations, gradients, strict=True)
+            low_res = [self.layer_map(a.float(), g.float()).float() for a, g in pairs]
+            for name, low in zip(self.layer_names, low_res, strict=True):
+                if not bool(torch.isfinite(low).all()):
+                    raise ValueError(
+                        f"target layer {name}: the model produced NaN or Inf activations or "
+                        "gradients for finite images"
+                    )
+            normalized = [minmax_normalize(self.upsample(m, size)) for m in low_res]
+            heatmaps = torch.stack(normalized).mean(dim=0)
         return CAMResult(
             heatmaps=_to_numpy(heatmaps, np.float32),
             layer_maps=[_to_numpy(m, np.float32) for m in low_res],
@@ -261,7 +285,8 @@ class BaseCAM:
 
         parameter = next(model.parameters(), None)
         if parameter is not None:
-            images = images.to(parameter.device)
+            dtype = parameter.dtype if parameter.is_floating_point() else images.dtype
+            images = images.to(device=parameter.device, dtype=dtype)
         training_flags = [(module, module.training) for module in model.modules()]
         handles = []
         try:
@@ -351,4 +376,7 @@ def _as_index_list(targets: Iterable[int] | None, batch: int) -> list[int] | Non
 
 
 def _to_numpy(tensor: Tensor, dtype: type[np.generic]) -> np.ndarray:
-    return np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=dtype)
+    tensor = tensor.detach()
+    if tensor.is_floating_point():  # numpy has no bfloat16
+        tensor = tensor.float()
+    return np.ascontiguousarray(tensor.cpu().numpy(), dtype=dtype)

@@ -2,8 +2,9 @@
 
 ``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the state dict, the settings,
 the fingerprint and the :class:`TrainingInfo`; the same settings and info sit beside it as
-``.json``. A checkpoint that cannot be read, or whose stored settings or fingerprint differ from
-the requested ones, is reported with a warning and retrained, never used.
+``.json``. Both are written atomically (:func:`common.atomic.atomic_write`). A checkpoint that
+cannot be read, or whose stored settings or fingerprint differ from the requested ones, is
+reported with a warning naming it, deleted and retrained, never used.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import pickle
-import tempfile
 import time
 import zipfile
 from dataclasses import replace
@@ -26,6 +25,10 @@ from torch import nn
 from classifier.config import SCRATCH, TrainConfig, TrainingInfo
 from classifier.model import build_classifier
 from classifier.train import resolve_background_spec, resolve_recipe, train_classifier
+from common.atomic import atomic_write, atomic_write_text
+from common.errors import UserError
+from shapes.classes import SPLITS
+from shapes.dataset import SyntheticData
 from shapes.fingerprint import dataset_fingerprint
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A cached checkpoint is unreadable or was made for other settings or another dataset."""
 
 
@@ -60,17 +63,6 @@ def checkpoint_path(
     )
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: Path, model: nn.Module, info: TrainingInfo) -> None:
     """Write the checkpoint and its ``.json`` sidecar atomically (no half-written files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,19 +75,18 @@ def save_checkpoint(path: Path, model: nn.Module, info: TrainingInfo) -> None:
         "recipe": info.recipe,
         "info": info.to_dict(),
     }
-    _atomic_write(path, lambda tmp: torch.save(payload, tmp))
-    sidecar = json.dumps(info.to_dict(), indent=2) + "\n"
-    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(sidecar))
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(info.to_dict(), indent=2) + "\n")
 
 
 def load_checkpoint(
     path: Path,
-    fingerprint: str,
+    fingerprint: str | None,
     recipe: str,
     config: TrainConfig,
     device: torch.device | str = "cpu",
 ) -> tuple[nn.Module, TrainingInfo]:
-    """Load a checkpoint made for exactly these inputs.
+    """Load a checkpoint made for exactly these inputs (``fingerprint=None``: any dataset).
 
     Returns:
         (model in eval mode on ``device``, its TrainingInfo with ``from_cache=True``).
@@ -111,6 +102,8 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path} is not a format-{FORMAT} classifier checkpoint")
     stored: dict[str, Any] = {k: payload.get(k) for k in ("fingerprint", "recipe", "config")}
     wanted = {"fingerprint": fingerprint, "recipe": recipe, "config": config.to_dict()}
+    if fingerprint is None:
+        del wanted["fingerprint"]
     # compare through JSON so that tuples and lists count as equal
     for key in wanted:
         if json.dumps(stored[key], sort_keys=True) != json.dumps(wanted[key], sort_keys=True):
@@ -151,10 +144,16 @@ def load_or_train(
     Returns:
         (ResNet-18 in eval mode on ``device``, taking ImageNet-normalised float32 images
         (B, 3, H, W) and returning logits (B, 5); its :class:`TrainingInfo`).
+
+    Raises:
+        shapes.DatasetError: a split is missing or one of its files is unreadable (checked
+            before anything else, naming the file).
     """
     config = TrainConfig() if config is None else config
     data_root = Path(data_root)
     device = torch.device(device)
+    for split in SPLITS:  # cheap header checks, before any download or training
+        SyntheticData(data_root, split).check_files()  # type: ignore[arg-type]
     fingerprint = dataset_fingerprint(data_root)
     recipe = resolve_recipe(config)
     if recipe[0] == SCRATCH:  # the background source is part of the settings
@@ -165,7 +164,9 @@ def load_or_train(
         try:
             model, info = load_checkpoint(path, fingerprint, recipe[0], config, device)
         except CheckpointError as exc:
-            log.warning("%s -- retraining", exc)
+            log.warning("%s -- deleted, retraining", exc)
+            path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
         else:
             log.info("loaded cached classifier %s in %.1f s", path, time.perf_counter() - start)
             return model, info

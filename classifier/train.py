@@ -23,6 +23,7 @@ from classifier.config import FINETUNE, SCRATCH, TrainConfig, TrainingInfo
 from classifier.model import build_classifier
 from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
+from common.errors import UserError
 from shapes import SyntheticData
 from shapes.backgrounds import BackgroundBank, load_backgrounds
 from shapes.dataset import SplitArrays
@@ -102,7 +103,16 @@ def resolve_background_spec(data_root: Path, spec: str | None) -> str:
     if not meta_path.is_file():
         log.warning("no %s: fresh samples use the builtin backgrounds", meta_path)
         return "builtin"
-    source = str(json.loads(meta_path.read_text()).get("backgrounds", ""))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(
+            f"cannot read {meta_path} ({exc}); pass the background source with --backgrounds"
+        ) from exc
+    if not isinstance(meta, dict) or "backgrounds" not in meta:
+        log.warning("%s names no backgrounds: fresh samples use the builtin ones", meta_path)
+        return "builtin"
+    source = str(meta["backgrounds"])
     kind, _, value = source.partition(":")
     if kind in ("builtin", "cifar10") and not value:
         return kind
@@ -339,8 +349,10 @@ def train_classifier(
     device = torch.device(device)
     name, note = recipe if recipe is not None else resolve_recipe(config)
     log.warning("classifier: %s -> recipe %s", note, name)
+    # read every split before training: a broken test file must not surface after minutes
     train = SyntheticData(data_root, "train").arrays()
     val = SyntheticData(data_root, "val").arrays()
+    test = SyntheticData(data_root, "test").arrays()
     start = time.perf_counter()
     if name == FINETUNE:
         model, curve, val_acc, best_step = finetune_imagenet(config, train, val, device, progress)
@@ -353,7 +365,7 @@ def train_classifier(
     model = model.to(memory_format=torch.contiguous_format)
     if use_bf16(config.precision, device):  # report float32 accuracies, as the model is used
         val_acc = accuracy(model, val, device)
-    test_acc = accuracy(model, SyntheticData(data_root, "test").arrays(), device)
+    test_acc = accuracy(model, test, device)
     info = TrainingInfo(
         recipe=name,
         imagenet_weights=name == FINETUNE,

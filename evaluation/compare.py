@@ -1,15 +1,20 @@
 """The comparison behind ``scripts/compare_strategies.py``.
 
-Steps: make sure a dataset exists (generate the offline default if not), load or train the
-classifier, compute the CAMs of the evaluation split once (cached on disk), run every selected
-strategy on them, segment with the chosen back end (the image encoder runs once per image
-whatever the number of strategies), score points and masks with :mod:`metrics`, and collect
-one summary row per strategy plus one row per image and strategy.
+Steps: check everything the user gave before any expensive step (every strategy pattern
+matches, ``--out`` is a writable folder, the dataset exists -- only the default location is
+generated without ``--generate`` -- every split that will be used opens, and the segmenter
+resolves), load the evaluation split, load or train the classifier, compute the CAMs of the
+evaluation split once (cached on disk; an unreadable entry is reported, deleted and
+recomputed), run every selected strategy on them, segment with the chosen back end (the image
+encoder runs once per image whatever the number of strategies), score points and masks with
+:mod:`metrics`, and collect one summary row per strategy plus one row per image and strategy.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -21,17 +26,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.atomic import atomic_write, ensure_writable_dir, read_or_discard
+from common.errors import UserError
 from evaluation.layers import resolve_layer
 from evaluation.predictions import Predictions
 from shapes import CLASSES, SyntheticData, dataset_fingerprint
 from shapes.classes import SPLITS
+
+DEFAULT_DATA = Path("data/synthetic_shapes")
 
 
 @dataclass(frozen=True)
 class CompareConfig:
     """Settings of a comparison run (every field is a command-line option; saved with results)."""
 
-    data: Path = Path("data/synthetic_shapes")
+    data: Path = DEFAULT_DATA
+    generate: bool = False
     out: Path = Path("figures")
     backgrounds: str = "builtin"
     seed: int = 0
@@ -54,9 +64,26 @@ class CompareConfig:
     supervised: bool = True
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise UserError(f"--limit must be >= 1, got {self.limit}")
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.split not in SPLITS:
+            raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if self.classifier_preset not in CLASSIFIER_PRESETS:
+            raise UserError(
+                f"--classifier-preset must be one of {', '.join(CLASSIFIER_PRESETS)}, "
+                f"got {self.classifier_preset!r}"
+            )
+        if not self.strategies:
+            raise UserError("--strategies needs at least one name or pattern")
+
 
 HELP = {
-    "data": "dataset folder in the course layout; generated with --backgrounds when missing",
+    "data": "dataset folder in the course layout; only the default location is generated "
+    "when missing (elsewhere pass --generate)",
+    "generate": "generate a dataset at --data (with --backgrounds) when it does not exist",
     "out": "output folder for metrics.json/.csv/.tex and per_image.csv",
     "backgrounds": "background source used only if --data must be generated",
     "limit": "evaluate only the first N images of the split",
@@ -93,9 +120,26 @@ def cam_methods() -> dict[str, Callable[..., Any]]:
 
 
 def ensure_dataset(config: CompareConfig) -> Path:
-    """``config.data`` if it holds a dataset, else generate one there (``config.backgrounds``)."""
+    """``config.data`` if it holds a dataset, else generate one there (``config.backgrounds``).
+
+    Only the default location, or any location with ``config.generate``, is generated: a
+    mistyped ``--data`` is an error, not the start of minutes of generation and training.
+
+    Raises:
+        common.UserError: ``--data`` exists but is no dataset, or does not exist and may not be
+            generated.
+    """
     if (config.data / "images").is_dir():
         return config.data
+    if config.data.exists():
+        raise UserError(
+            f"--data {config.data} is not a dataset in the course layout (it has no images/ folder)"
+        )
+    if not config.generate and config.data != DEFAULT_DATA:
+        raise UserError(
+            f"--data {config.data} does not exist; check the path, or pass --generate to "
+            "generate a dataset there"
+        )
     from shapes.backgrounds import load_backgrounds
     from shapes.generate import GenerationConfig, generate_dataset
 
@@ -107,10 +151,90 @@ def ensure_dataset(config: CompareConfig) -> Path:
     return generate_dataset(config.data, bank, GenerationConfig(seed=config.seed))
 
 
+def present_splits(root: Path) -> tuple[str, ...]:
+    """The splits of ``root`` that have an ``images/<split>`` folder, in ``SPLITS`` order."""
+    return tuple(s for s in SPLITS if (root / "images" / s).is_dir())
+
+
+def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
+    """Open (header and checksums only) every file of every split the run will use.
+
+    The evaluation split is always used; training the classifier (no
+    ``--classifier-checkpoint``) uses train, val and test.
+
+    Returns:
+        The splits present in ``root``.
+
+    Raises:
+        common.UserError: a needed split is missing (saying what to give instead), or a file
+            of a needed split is unreadable (naming it).
+    """
+    present = present_splits(root)
+    if config.split not in present:
+        raise UserError(
+            f"--split {config.split}: {root} has no {config.split} split (no "
+            f"{root / 'images' / config.split} folder)"
+        )
+    needed = {config.split}
+    if config.classifier_checkpoint is None:
+        missing = [s for s in SPLITS if s not in present]
+        if missing:
+            raise UserError(
+                f"{root} has no {' / '.join(missing)} split, which training the classifier "
+                "needs; give a trained one with --classifier-checkpoint"
+            )
+        needed.update(SPLITS)
+    for split in SPLITS:
+        if split in needed:
+            SyntheticData(root, split).check_files()  # type: ignore[arg-type]
+    return present
+
+
+def select_strategies(patterns: tuple[str, ...]) -> list[str]:
+    """Sorted names of the registered strategies matching any pattern (fnmatch wildcards).
+
+    Raises:
+        common.UserError: a pattern matches no strategy (with the closest name).
+    """
+    from prompting import list_strategies
+
+    known = list_strategies()
+    names: set[str] = set()
+    for pattern in patterns:
+        matched = list_strategies(pattern)
+        if not matched:
+            close = difflib.get_close_matches(pattern, known, n=1, cutoff=0.0)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(
+                f"--strategies: {pattern!r} matches no strategy{hint}; known: {', '.join(known)}"
+            )
+        names.update(matched)
+    return sorted(names)
+
+
+def open_segmenter(config: CompareConfig) -> Any:
+    """The ``--segmenter`` back end with the SAM options applied.
+
+    Raises:
+        common.UserError: unknown back end, or a SAM checkpoint that cannot be found or loaded.
+    """
+    from sam_pipelines import SamCheckpointError, SegmenterError, resolve_segmenter
+
+    try:
+        return resolve_segmenter(
+            config.segmenter,
+            checkpoint=config.sam_checkpoint,
+            model_type=config.sam_model_type,
+            device=config.device,
+        )
+    except (SegmenterError, SamCheckpointError) as exc:
+        raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
+
+
 def load_split(root: Path, split: str, limit: int | None) -> SplitData:
     """The split's arrays, optionally only its first ``limit`` images."""
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        raise UserError(f"unknown split {split!r}; expected one of {SPLITS}")
     arrays = SyntheticData(root, split).arrays()  # type: ignore[arg-type]
     if limit is not None:
         arrays = arrays.subset(np.arange(min(limit, len(arrays))))
@@ -158,16 +282,26 @@ def cached_cams(
         f"{data_key}|{_state_digest(model)}|{config.cam_method}|{config.target_layer}".encode()
     ).hexdigest()[:20]
     path = config.cache_dir / "cams" / f"{key}.npy"
-    if path.is_file():
-        cams = np.load(path)
-        if cams.shape == data.images.shape[:3]:
-            return cams
-        print(f"ignoring CAM cache {path}: shape {cams.shape} does not match", file=sys.stderr)
+    expected = data.images.shape[:3]
+
+    def read(entry: Path) -> np.ndarray:
+        cams = np.load(entry, allow_pickle=False)
+        if cams.shape != expected or cams.dtype != np.float32:
+            raise ValueError(f"holds {cams.dtype} {cams.shape}, expected float32 {expected}")
+        return cams
+
+    cached = read_or_discard(path, read, "CAM cache entry")
+    if cached is not None:
+        return cached
     cams = compute_cams(
         model, data.images, config.cam_method, config.target_layer, config.batch_size, config.device
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, cams)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.save(f, cams)
+
+    atomic_write(path, write)
     return cams
 
 
@@ -182,25 +316,50 @@ def classifier_config(preset: str) -> Any:
         return TrainConfig()
     if preset == "tiny":
         return TrainConfig.tiny()
-    raise ValueError(f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}")
+    raise UserError(f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}")
 
 
-def load_classifier_checkpoint(path: Path, fingerprint: str, device: str = "cpu") -> Any:
+def load_classifier_checkpoint(path: Path, fingerprint: str | None, device: str = "cpu") -> Any:
     """(model, TrainingInfo) from a classifier checkpoint and its ``.json`` settings sidecar.
 
-    Raises:
-        classifier.CheckpointError: unreadable, or trained on another dataset than ``fingerprint``.
-    """
-    import json
+    Args:
+        path: the ``.pt`` file (``--classifier-checkpoint``).
+        fingerprint: the dataset it must have been trained on, or None for no such check (a
+            folder with only a test split cannot be compared with the training data).
+        device: torch device.
 
+    Raises:
+        classifier.CheckpointError: missing, unreadable or of an older format (the checkpoint
+            or its sidecar, named), or trained on another dataset than ``fingerprint``.
+    """
     from classifier import CheckpointError, TrainConfig, load_checkpoint
 
-    sidecar = Path(path).with_suffix(".json")
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"--classifier-checkpoint {path} does not exist")
+    sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
         raise CheckpointError(f"{path} has no settings file {sidecar}")
-    meta = json.loads(sidecar.read_text())
-    config = TrainConfig.from_dict(meta["config"])
-    return load_checkpoint(Path(path), fingerprint, meta["recipe"], config, device=device)
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(
+            f"cannot read the checkpoint's settings file {sidecar}: {exc} (truncated or edited?)"
+        ) from exc
+    if not isinstance(meta, dict) or not {"config", "recipe"} <= set(meta):
+        keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(
+            f"{sidecar} is not a classifier settings file of this version (it needs 'config' "
+            f"and 'recipe', found {keys}); retrain with scripts/train_classifier.py"
+        )
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(
+            f"{sidecar} holds settings of another version ({exc}); retrain with "
+            "scripts/train_classifier.py"
+        ) from exc
+    return load_checkpoint(path, fingerprint, meta["recipe"], config, device=device)
 
 
 def strategy_kind(strategy: Any) -> str:
@@ -299,38 +458,39 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
     """Run the whole comparison (see the module docstring)."""
     from classifier import load_or_train
     from metrics import summarize_run
-    from prompting import get_strategy, list_strategies
-    from sam_pipelines import resolve_segmenter
+    from prompting import get_strategy
 
     torch.manual_seed(config.seed)
-    names = sorted({n for pattern in config.strategies for n in list_strategies(pattern)})
-    if not names:
-        raise ValueError(
-            f"no strategy matches {list(config.strategies)}; known: {', '.join(list_strategies())}"
-        )
-    segmenter = resolve_segmenter(
-        config.segmenter,
-        checkpoint=config.sam_checkpoint,
-        model_type=config.sam_model_type,
-        device=config.device,
-    )
-    seg_name = segmenter.describe()
+    # every check of the user's input first: nothing below is cheap
+    names = select_strategies(config.strategies)
     train_config = classifier_config(config.classifier_preset)
     if config.cam_method not in cam_methods():
-        raise ValueError(
-            f"unknown CAM method {config.cam_method!r}; expected one of {sorted(cam_methods())}"
+        raise UserError(
+            f"--cam-method must be one of {', '.join(sorted(cam_methods()))}, "
+            f"got {config.cam_method!r}"
         )
+    ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
+    present = check_splits(root, config)
+    segmenter = open_segmenter(config)  # last: a SAM back end may load or fetch weights
+    seg_name = segmenter.describe()
     fingerprint, data_key = dataset_key(root, config.split, config.limit)
+    data = load_split(root, config.split, config.limit)
     if config.classifier_checkpoint is not None:
+        full = set(SPLITS) <= set(present)
+        if not full:
+            print(
+                f"{root} has only the {', '.join(present)} split(s): using the classifier "
+                f"{config.classifier_checkpoint} without checking what it was trained on",
+                file=sys.stderr,
+            )
         model, info = load_classifier_checkpoint(
-            config.classifier_checkpoint, fingerprint, config.device
+            config.classifier_checkpoint, fingerprint if full else None, config.device
         )
     else:
         model, info = load_or_train(
             root, train_config, cache_dir=config.checkpoints, device=config.device
         )
-    data = load_split(root, config.split, config.limit)
     data.cams = cached_cams(model, data, config, data_key)
 
     rows: list[dict[str, Any]] = []

@@ -10,10 +10,17 @@ Arrays (N images of size H x W):
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from common.atomic import atomic_write
+from common.errors import UserError
+
+REQUIRED_KEYS = ("names", "images", "gt_masks", "classes", "cams", "mask_shape")
 
 
 @dataclass
@@ -49,7 +56,7 @@ class Predictions:
         self.pred[name] = pred.astype(bool)
 
     def save(self, path: Path) -> Path:
-        """Write a compressed ``.npz`` (masks bit-packed)."""
+        """Write a compressed ``.npz`` (masks bit-packed), atomically."""
         shape = self.gt_masks.shape
         arrays = {
             "names": self.names,
@@ -65,18 +72,41 @@ class Predictions:
             arrays[f"pred:{name}"] = np.packbits(
                 self.pred[name].reshape(len(self.names), -1), axis=1
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **arrays)
-        return path
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as f:
+                np.savez_compressed(f, **arrays)
+
+        return atomic_write(path, write)
 
     @classmethod
     def load(cls, path: Path) -> Predictions:
-        """Read what :meth:`save` wrote."""
+        """Read what :meth:`save` wrote.
+
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            common.UserError: the file is truncated, not an .npz, or of an older format.
+        """
         if not Path(path).is_file():
             raise FileNotFoundError(
                 f"{path} not found: run 'python scripts/compare_strategies.py' first"
             )
+        rerun = "rerun 'python scripts/compare_strategies.py' to rewrite it"
+        try:
+            return cls._load(path)
+        except KeyError as exc:
+            raise UserError(
+                f"{path} is a predictions file of another version (missing {exc}); {rerun}"
+            ) from exc
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+            raise UserError(f"cannot read {path}: {exc} (truncated?); {rerun}") from exc
+
+    @classmethod
+    def _load(cls, path: Path) -> Predictions:
         with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in REQUIRED_KEYS if k not in z.files]
+            if missing:
+                raise KeyError(", ".join(missing))
             shape = tuple(int(v) for v in z["mask_shape"])
             out = cls(
                 z["names"], z["images"], z["gt_masks"], z["classes"], z["cams"].astype(np.float32)

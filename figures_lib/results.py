@@ -19,11 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from common.errors import UserError
 from evaluation.predictions import Predictions
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows
 
 RESULT_FILES = ("metrics.json", "per_image.csv", "predictions.npz")
 COMPARE_COMMAND = "python scripts/compare_strategies.py"
+ROW_KEYS = ("strategy", "kind", "miou")
+PER_IMAGE_COLUMNS = ("strategy", "index", "iou")
 
 
 class MissingResultsError(FileNotFoundError):
@@ -130,6 +133,8 @@ def load_results(folder: Path | str) -> ComparisonResults:
 
     Raises:
         MissingResultsError: a file is missing; the message names it and the command to run.
+        common.UserError: a file is truncated or of an older format (named, with the command
+            that rewrites it).
     """
     folder = Path(folder)
     missing = missing_result_files(folder)
@@ -138,13 +143,29 @@ def load_results(folder: Path | str) -> ComparisonResults:
             f"missing {', '.join(str(folder / m) for m in missing)}: run "
             f"'{COMPARE_COMMAND} --out {folder}' first to write the comparison results"
         )
-    meta = json.loads((folder / "metrics.json").read_text())
-    if "rows" not in meta or "settings" not in meta:
-        raise ValueError(
-            f"{folder / 'metrics.json'} has no 'rows' / 'settings' (keys: {sorted(meta)})"
+    rerun = f"rerun '{COMPARE_COMMAND} --out {folder}' to rewrite it"
+    metrics = folder / "metrics.json"
+    try:
+        meta = json.loads(metrics.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read {metrics}: {exc} (truncated?); {rerun}") from exc
+    if not isinstance(meta, dict) or "rows" not in meta or "settings" not in meta:
+        keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
+        raise UserError(
+            f"{metrics} is not a results file of this version (it needs 'rows' and 'settings', "
+            f"found {keys}); {rerun}"
         )
-    with (folder / "per_image.csv").open(newline="") as f:
-        per_image = list(csv.DictReader(f))
+    for row in meta["rows"]:
+        missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise UserError(f"{metrics} has a row without {', '.join(missing)}; {rerun}")
+    per_image_csv = folder / "per_image.csv"
+    with per_image_csv.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in PER_IMAGE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{per_image_csv} has no column {', '.join(missing)}; {rerun}")
+        per_image = list(reader)
     predictions = Predictions.load(folder / "predictions.npz")
     return ComparisonResults(
         folder, meta["settings"], sort_rows(meta["rows"]), per_image, predictions

@@ -24,12 +24,17 @@ def heat_region(cam: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def border_background_points(
-    heat: np.ndarray, n: int, avoid: np.ndarray | None = None
+    heat: np.ndarray,
+    n: int,
+    avoid: np.ndarray | None = None,
+    foreground: list[tuple[int, int]] | None = None,
 ) -> list[tuple[int, int]]:
     """``n`` image-border pixels (X, Y) far from the heat mass, spread apart greedily.
 
     Each pick maximises the distance to the nearest "hot" pixel (the ``avoid`` region, or
-    by default heat >= 0.5 of the maximum) and to the border points already picked.
+    by default heat >= 0.5 of the maximum), to the ``foreground`` points (X, Y) and to the
+    border points already picked. A flat heat map makes every pixel "hot"; then the distance to
+    the foreground points alone decides, so a background point never lands on one of them.
     """
     h, w = heat.shape
     hot = avoid if avoid is not None and avoid.any() else heat_region(heat, 0.5)
@@ -39,6 +44,9 @@ def border_background_points(
     border[:, [0, -1]] = True
     ys, xs = np.nonzero(border)
     score = dist[ys, xs] - 0.01 * heat[ys, xs]
+    for fx, fy in foreground or []:
+        away = np.hypot(xs - fx, ys - fy)
+        score = np.where(away == 0, -np.inf, score + 1e-3 * away)
     points: list[tuple[int, int]] = []
     for _ in range(n):
         k = int(np.argmax(score))
@@ -113,7 +121,7 @@ def peak_local_max(
         exclude_border=False,
     )
     fg = [(int(c), int(r)) for r, c in peaks] or [argmax_xy(cam)]
-    return make_points(pad_points(fg, n_fg), border_background_points(cam, n_bg))
+    return make_points(pad_points(fg, n_fg), border_background_points(cam, n_bg, foreground=fg))
 
 
 @register_strategy(

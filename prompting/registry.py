@@ -17,7 +17,8 @@ name with other ``defaults`` gives a parametrized variant without copying code.
 batches: ``strategy(cams, images, masks=None) -> (coords, labels)`` with coords int64
 (B, N, 2) in (X, Y) pixel order and labels int64 (B, N) (1 = foreground, 0 = background).
 It checks the inputs, runs the function on every image and checks every output with
-:func:`prompting.points.validate_points`.
+:func:`prompting.points.validate_points` and that no pixel holds both a foreground and a
+background point.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class Strategy:
             coords, labels = validate_points(
                 coords, labels, cams.shape[1:], where=f"strategy {self.name!r}, image {i}"
             )
-            self._check_labels(labels, i)
+            self._check_labels(labels, i, coords)
             if coords_list and coords.shape != coords_list[0].shape:
                 raise StrategyError(
                     f"strategy {self.name!r} returned {coords.shape[0]} points for image {i} "
@@ -153,7 +154,15 @@ class Strategy:
             masks = masks.astype(bool, copy=False)
         return cams, images, masks
 
-    def _check_labels(self, labels: np.ndarray, i: int) -> None:
+    def _check_labels(self, labels: np.ndarray, i: int, coords: np.ndarray | None = None) -> None:
+        if coords is not None:
+            fg = {tuple(p) for p in coords[labels == 1].tolist()}
+            both = sorted(fg & {tuple(p) for p in coords[labels == 0].tolist()})
+            if both:
+                raise StrategyError(
+                    f"strategy {self.name!r} put a foreground and a background point on the "
+                    f"same pixel (X, Y) = {both[0]} (image {i})"
+                )
         n_fg = int((labels == 1).sum())
         n_bg = int((labels == 0).sum())
         if n_fg == 0:

@@ -4,7 +4,9 @@ Comparing K prompt strategies on the same images should cost one image-encoder p
 image, not K. Entries live in memory (least recently used first out, bounded by a number of
 entries and by their total size: ViT-B's embedding is 256 x 64 x 64 float32 = 4 MiB, so the
 default 2 GiB holds 512 images, enough for a strategy-by-strategy loop over the 500 test
-images) and, optionally, in a directory as ``<key>.pt`` files that later runs reuse.
+images) and, optionally, in a directory as ``<key>.pt`` files that later runs reuse. Files are
+written atomically; an unreadable file is reported by path, deleted and counted as a miss, so
+the embedding is recomputed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from common.atomic import atomic_write, read_or_discard
 
 
 @dataclass
@@ -85,11 +89,16 @@ class EmbeddingCache:
             self._memory.move_to_end(key)
             self.hits += 1
             return entry
-        if self.directory is not None and self._path(key).is_file():
-            data = torch.load(self._path(key), map_location=device or "cpu", weights_only=True)
-            entry = CachedEmbedding(
-                data["features"], tuple(data["input_size"]), tuple(data["original_size"])
-            )
+        if self.directory is not None:
+
+            def read(path: Path) -> CachedEmbedding:
+                data = torch.load(path, map_location=device or "cpu", weights_only=True)
+                return CachedEmbedding(
+                    data["features"], tuple(data["input_size"]), tuple(data["original_size"])
+                )
+
+            entry = read_or_discard(self._path(key), read, "embedding cache entry")
+        if entry is not None:
             self._remember(key, entry)
             self.hits += 1
             self.disk_hits += 1
@@ -101,17 +110,12 @@ class EmbeddingCache:
         """Store ``entry`` in memory and, when a directory is set, on disk (written atomically)."""
         self._remember(key, entry)
         if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self._path(key).with_suffix(".pt.tmp")
-            torch.save(
-                {
-                    "features": entry.features.detach().cpu(),
-                    "input_size": list(entry.input_size),
-                    "original_size": list(entry.original_size),
-                },
-                tmp,
-            )
-            tmp.replace(self._path(key))
+            payload = {
+                "features": entry.features.detach().cpu(),
+                "input_size": list(entry.input_size),
+                "original_size": list(entry.original_size),
+            }
+            atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
 
     def _remember(self, key: str, entry: CachedEmbedding) -> None:
         size = _nbytes(entry)

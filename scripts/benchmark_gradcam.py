@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from cam import GradCAM
 from classifier import build_classifier, default_target_layer
+from common.cli import positive_int, run
 
 IMPLEMENTATIONS = ("ours", "reference")
 CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -112,8 +113,8 @@ def time_both(args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
     runners = {name: make_runner(name, model, images, targets)[0] for name in IMPLEMENTATIONS}
     difference = float(np.abs(runners["ours"]() - runners["reference"]()).max())
     for _ in range(args.warmup):
-        for run in runners.values():
-            run()
+        for call in runners.values():
+            call()
     seconds: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
     for repeat in tqdm(range(args.repeats), desc="timing", file=sys.stderr):
         order = IMPLEMENTATIONS if repeat % 2 == 0 else IMPLEMENTATIONS[::-1]
@@ -163,21 +164,23 @@ def main(args: argparse.Namespace) -> None:
         print(f"  {name:9s}: {text}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--height", type=int, default=48)
-    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--batch", type=positive_int, default=64)
+    parser.add_argument("--height", type=positive_int, default=48)
+    parser.add_argument("--width", type=positive_int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls of each first")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls of each")
+    parser.add_argument("--repeats", type=positive_int, default=7, help="timed calls of each")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
     )
-    parser.add_argument("--memory-calls", type=int, default=3, help="calls per memory probe")
+    parser.add_argument(
+        "--memory-calls", type=positive_int, default=3, help="calls per memory probe"
+    )
     parser.add_argument("--memory-probe", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return parser
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    run(main, build_parser())

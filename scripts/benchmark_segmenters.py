@@ -16,10 +16,11 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from common.cli import positive_int, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="oracle_interior_bg,oracle_interior",
         help="comma-separated prompt strategies (oracles need no classifier)",
     )
-    p.add_argument("--limit", type=int, default=None, help="use the first N images only")
+    p.add_argument("--limit", type=positive_int, default=None, help="use the first N images only")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -72,4 +73,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -19,16 +19,18 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from common.atomic import atomic_write, read_or_discard
+from common.cli import positive_int, run
+from common.errors import UserError
+from evaluation.compare import select_strategies
 from metrics import summarize_points
-from prompting import StrategyError, get_strategy, list_strategies
+from prompting import get_strategy
 from prompting.timing import run_strategy
 from shapes import SyntheticData, dataset_fingerprint
 
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("data/bench"), help="dataset folder")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--limit", type=positive_int, default=None, help="only the first N images")
     p.add_argument(
         "--checkpoint",
         type=Path,
@@ -57,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cams"), help="CAM cache folder")
     p.add_argument("--strategies", nargs="+", default=["*"], help="names or fnmatch patterns")
-    p.add_argument("--repeats", type=int, default=3, help="timing runs per strategy (min kept)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--repeats", type=positive_int, default=3, help="timing runs per strategy (min kept)"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     return p
 
@@ -69,7 +73,7 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
         cams = np.load(args.cams_npz)["cams"][: len(images)].astype(np.float32)
         return cams, f"CAMs from {args.cams_npz}"
     if not args.checkpoint.is_file():
-        raise SystemExit(f"no classifier checkpoint at {args.checkpoint} (see --checkpoint)")
+        raise UserError(f"no classifier checkpoint at {args.checkpoint} (see --checkpoint)")
     key = hashlib.sha256(
         "|".join(
             [
@@ -84,11 +88,17 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
     ).hexdigest()[:20]
     path = args.cache_dir / f"{key}.npz"
     note = f"{args.cam_method} CAMs at {args.target_layer} of {args.checkpoint}"
-    if path.is_file():
-        cams = np.load(path)["cams"]
-        if cams.shape == images.shape[:3]:
-            return cams, f"{note} (cached {path})"
-        print(f"ignoring CAM cache {path}: shape {cams.shape}", file=sys.stderr)
+
+    def read(entry: Path) -> np.ndarray:
+        with np.load(entry, allow_pickle=False) as z:
+            cams = z["cams"]
+        if cams.shape != images.shape[:3]:
+            raise ValueError(f"holds CAMs of shape {cams.shape}, expected {images.shape[:3]}")
+        return cams
+
+    cached = read_or_discard(path, read, "CAM cache entry")
+    if cached is not None:
+        return cached, f"{note} (cached {path})"
     import torch
 
     from classifier import build_classifier
@@ -101,18 +111,13 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
     model.load_state_dict(state)
     model.eval()
     cams = compute_cams(model, images, args.cam_method, args.target_layer, args.batch_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, cams=cams)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez_compressed(f, cams=cams)
+
+    atomic_write(path, write)
     return cams, f"{note} (computed, cached {path})"
-
-
-def select(patterns: list[str]) -> list[str]:
-    names = list_strategies()
-    chosen = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-    for p in patterns:
-        if not any(fnmatch.fnmatchcase(n, p) for n in names):
-            get_strategy(p)  # raises with the known names and a suggestion
-    return chosen
 
 
 def _pct(v: float | None) -> str:
@@ -123,10 +128,7 @@ def main(args: argparse.Namespace) -> int:
     arrays = SyntheticData(args.data, args.split).arrays()
     if args.limit is not None:
         arrays = arrays.subset(np.arange(min(args.limit, len(arrays))))
-    try:
-        names = select(args.strategies)
-    except StrategyError as exc:
-        raise SystemExit(str(exc)) from exc
+    names = select_strategies(tuple(args.strategies))
     cams, note = load_cams(args, arrays.images)
     if PEER not in names:
         names.append(PEER)
@@ -170,4 +172,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from common.cli import run
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
 PROJECT_PACKAGES = {
@@ -258,4 +260,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

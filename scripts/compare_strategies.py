@@ -7,19 +7,23 @@ Examples::
     python scripts/compare_strategies.py --data data/bench --strategies 'cam_*' oracle_*
     python scripts/compare_strategies.py --segmenter sam --sam-checkpoint sam_vit_b_01ec64.pth
     python scripts/compare_strategies.py --limit 50 --out runs/quick
+    python scripts/compare_strategies.py --data data/other --generate      # make it first
+    python scripts/compare_strategies.py --data data/test_only --classifier-checkpoint ck.pt
 
-Writes metrics.json (settings + rows), metrics.csv, per_image.csv and metrics.tex into --out
-and prints the table.
+Writes metrics.json (settings + rows), metrics.csv, per_image.csv, metrics.tex and
+predictions.npz into --out (all together, or none on a failure) and prints the table. The
+options, --out and the dataset's files are checked before anything is trained or computed.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
+from common.cli import run
 from evaluation.compare import HELP, CompareConfig, run_comparison
 from evaluation.dataclass_cli import add_dataclass_arguments, dataclass_from_args
-from evaluation.tables import text_table, write_results
+from evaluation.save import save_comparison
+from evaluation.tables import text_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,15 +58,11 @@ def main(args: argparse.Namespace) -> int:
         f"Point prompts and masks on the {config.split} split ({n} images, "
         f"{result.settings['dataset']['path']}); segmenter: {result.settings['segmenter']}."
     )
-    paths = write_results(config.out, result.rows, result.per_image, result.settings, caption)
-    paths["predictions"] = result.predictions.save(config.out / "predictions.npz")
+    paths = save_comparison(config.out, result, caption)
     print(text_table(result.rows, caption))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(build_parser().parse_args()))
-    except (ValueError, FileExistsError, RuntimeError) as exc:
-        sys.exit(f"error: {exc}")
+    run(main, build_parser())

@@ -16,9 +16,9 @@ as <name>.png (150 dpi) and <name>.pdf into --out.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from common.cli import positive_int, run
 from figures_lib.make import (
     DEFAULT_APPROACHES,
     EXAMPLE_INDEX,
@@ -26,7 +26,6 @@ from figures_lib.make import (
     FigureOptions,
     make_figures,
 )
-from figures_lib.results import MissingResultsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(FIGURE_GROUPS),
         help="figure groups to draw (default: all)",
     )
-    p.add_argument("--worst", type=int, default=6, help="images in the worst-failures gallery")
     p.add_argument(
-        "--top", type=int, default=4, help="label-free strategies in the per-class chart"
+        "--worst", type=positive_int, default=6, help="images in the worst-failures gallery"
+    )
+    p.add_argument(
+        "--top", type=positive_int, default=4, help="label-free strategies in the per-class chart"
     )
     p.add_argument(
         "--public-reference",
@@ -115,7 +116,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(build_parser().parse_args()))
-    except (MissingResultsError, ValueError) as exc:
-        sys.exit(f"error: {exc}")
+    run(main, build_parser())

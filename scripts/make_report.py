@@ -21,6 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from common.cli import run
 from figures_lib.latex import LatexError
 from figures_lib.make import DEFAULT_APPROACHES
 from figures_lib.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
@@ -106,4 +107,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from common.cli import run
 from evaluation.submission import REPORT_COMMAND, pack_submission, validate_colab_url
 
 DEFAULT_REPORT = Path("report/report.pdf")
@@ -68,4 +69,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.cli import run  # noqa: E402
 from evaluation.rehearsal import (  # noqa: E402
     clean_environ,
     fresh_runtime_env,
@@ -77,4 +78,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

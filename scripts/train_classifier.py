@@ -19,13 +19,15 @@ import csv
 import dataclasses
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 from classifier import TrainConfig, load_or_train
+from common.atomic import atomic_write, ensure_writable_dir
+from common.cli import positive_int, run
+from common.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default: auto (ImageNet fine-tune when weights exist)",
     )
-    p.add_argument("--steps", type=int, default=None, help="from-scratch optimiser steps")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--steps", type=positive_int, default=None, help="from-scratch optimiser steps")
+    p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr", type=float, default=None, help="from-scratch peak learning rate")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument(
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tiny", action="store_true", help="start from the TrainConfig.tiny() preset")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads")
     p.add_argument("--retrain", action="store_true", help="ignore a valid cached checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm bar")
     return p
@@ -88,22 +90,29 @@ def make_config(args: argparse.Namespace) -> TrainConfig:
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set expects FIELD=JSON, got {item!r}")
+            raise UserError(f"--set expects FIELD=JSON, got {item!r}")
         try:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"--set {key}: {value!r} is not JSON ({exc})") from exc
+            raise UserError(f"--set {key}: {value!r} is not JSON ({exc})") from exc
     base = TrainConfig.tiny() if args.tiny else TrainConfig()
     data = {**base.to_dict(), **overrides}
-    return TrainConfig.from_dict(data)
+    try:
+        return TrainConfig.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"bad training settings (--set or an option): {exc}") from exc
 
 
 def write_curve(path: Path, curve: list) -> None:
-    """The learning curve as CSV: step, loss, train_acc, val_acc."""
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["step", "loss", "train_acc", "val_acc"])
-        writer.writerows(curve)
+    """The learning curve as CSV: step, loss, train_acc, val_acc (written atomically)."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["step", "loss", "train_acc", "val_acc"])
+            writer.writerows(curve)
+
+    atomic_write(path, write)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -111,6 +120,12 @@ def main(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = make_config(args)
+    if not args.data.is_dir():
+        raise UserError(
+            f"--data {args.data} does not exist; create a dataset there with "
+            f"'python scripts/prepare_data.py --out {args.data}'"
+        )
+    ensure_writable_dir(args.out, "--out")
     start = time.perf_counter()
     cpu_start = time.process_time()
     _, info = load_or_train(
@@ -149,4 +164,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from common.cli import positive_int, run
+from common.errors import UserError
 from shapes import dataset_fingerprint
 from shapes.dataset import SplitArrays
 from supervised import (
@@ -68,28 +70,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--epochs",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"passes over the train split (default per model: {_per_model('epochs')})",
     )
     p.add_argument(
         "--input-scale",
-        type=int,
+        type=positive_int,
         default=None,
         help="enlarge inputs this many times before the network "
         f"(default per model: {_per_model('input_scale')})",
     )
-    p.add_argument("--limit", type=int, default=None, help="use only the first N train images")
+    p.add_argument(
+        "--limit", type=positive_int, default=None, help="use only the first N train images"
+    )
     p.add_argument(
         "--val-limit",
-        type=int,
+        type=positive_int,
         default=None,
         help="score only the first N val images per epoch "
         f"(default per model: {_per_model('val_limit')})",
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"images per step (default per model: {_per_model('batch_size')})",
     )
@@ -120,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-figures", action="store_true", help="skip the feature-map figures")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--force", action="store_true", help="retrain even when a checkpoint exists")
     p.add_argument(
         "--no-train",
@@ -136,9 +140,7 @@ def _models(arg: str) -> list[str]:
     names = [n.strip() for n in arg.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODEL_SPECS]
     if unknown or not names:
-        raise SystemExit(
-            f"unknown --models {unknown or arg!r}; choose from {','.join(MODEL_SPECS)}"
-        )
+        raise UserError(f"unknown --models {unknown or arg!r}; choose from {','.join(MODEL_SPECS)}")
     return names
 
 
@@ -232,4 +234,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(build_parser().parse_args()))
+    run(main, build_parser())

@@ -4,8 +4,10 @@
 background repeats across that boundary. Sources:
 
 - ``cifar10``: torchvision's CIFAR-10 (downloads 170 MiB; needs the internet).
-- a path: an ``.npz`` with ``images`` (N, H, W, 3) uint8 and optionally ``batch`` (names of the
-  source batches; ``test_batch`` rows form the test pool), or a folder of image files.
+- a path: an ``.npz`` with ``images`` (N, H, W, 3) uint8 (a channels-first (N, 3, H, W) array is
+  detected, transposed and reported; anything else is refused) and optionally ``batch`` (names
+  of the source batches; ``test_batch`` rows form the test pool), or a folder of image files
+  (16-bit images are scaled to 8 bits, see :mod:`shapes.imageio`).
 - ``builtin``: random crops of the photographs that ship inside scikit-image and scikit-learn
   (no network); different photographs feed the two pools.
 """
@@ -13,11 +15,19 @@ background repeats across that boundary. Sources:
 from __future__ import annotations
 
 import hashlib
+import logging
+import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import PIL.Image
+
+from common.errors import UserError
+from shapes.imageio import ImageFormatError, to_rgb8
+
+log = logging.getLogger(__name__)
 
 BG_SIZE = 32
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -57,26 +67,58 @@ def _split_by_hash(names: list[str], test_fraction: float) -> np.ndarray:
     return np.array(hashes) < test_fraction
 
 
-def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
-    """Backgrounds from an ``.npz`` file (see the module docstring)."""
-    with np.load(path, allow_pickle=False) as data:
-        if "images" not in data:
-            raise ValueError(f"{path} has no 'images' array (found {sorted(data.files)})")
-        images = data["images"]
-        batch = data.get("batch", None)
-    if images.ndim not in (3, 4) or images.dtype != np.uint8:
-        raise ValueError(
-            f"{path}: 'images' must be uint8 (N, H, W[, 3]), got {images.dtype} {images.shape}"
+def _npz_images(path: Path, images: np.ndarray) -> np.ndarray:
+    """Check an .npz ``images`` array: uint8 (N, H, W, 3), or channels-first, transposed."""
+    shape = images.shape
+    if images.dtype != np.uint8:
+        raise UserError(
+            f"{path}: 'images' must be uint8 (N, H, W, 3), got {images.dtype} {shape}; scale "
+            "the values to 0..255 and store them as uint8"
         )
-    images = np.stack([_to_32(im) for im in images]) if images.shape[1:3] != (32, 32) else images
-    if images.ndim == 3:
-        images = np.repeat(images[..., None], 3, axis=3)
+    if images.ndim == 4 and shape[3] != 3 and shape[1] == 3:
+        log.warning(
+            "%s: 'images' %s looks channels-first (N, 3, H, W): transposed to (N, H, W, 3)",
+            path,
+            shape,
+        )
+        images = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+    if images.ndim != 4 or images.shape[3] != 3 or images.shape[0] == 0:
+        raise UserError(
+            f"{path}: 'images' must be uint8 (N, H, W, 3) RGB with N >= 1, got shape {shape}"
+        )
+    return images
+
+
+def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
+    """Backgrounds from an ``.npz`` file (see the module docstring).
+
+    Raises:
+        common.UserError: the file is empty, truncated or not an .npz, has no ``images``
+            array, or the array is not uint8 (N, H, W, 3) (nor clearly channels-first).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files if name in ("images", "batch")}
+            names = sorted(data.files)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        raise UserError(
+            f"cannot read backgrounds {path}: {exc or type(exc).__name__} (empty, truncated or "
+            "not an .npz file?)"
+        ) from exc
+    if "images" not in arrays:
+        raise UserError(f"{path} has no 'images' array (found {names})")
+    images, batch = arrays["images"], arrays.get("batch")
+    images = _npz_images(path, images)
+    if images.shape[1:3] != (BG_SIZE, BG_SIZE):
+        images = np.stack([_to_32(im) for im in images])
     if batch is not None:
+        if len(batch) != len(images):
+            raise UserError(f"{path}: 'batch' has {len(batch)} entries for {len(images)} images")
         is_test = np.array([str(b) == "test_batch" for b in batch])
     else:
         is_test = _split_by_hash([str(i) for i in range(len(images))], test_fraction)
     if is_test.all() or not is_test.any():
-        raise ValueError(f"{path}: cannot split backgrounds into train and test pools")
+        raise UserError(f"{path}: cannot split backgrounds into train and test pools")
     return BackgroundBank(images[~is_test], images[is_test], source=f"npz:{path}")
 
 
@@ -84,14 +126,16 @@ def load_folder(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
     """Backgrounds from a folder of image files, split into pools by a hash of the file name."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
     if len(files) < 2:
-        raise ValueError(f"{path}: need at least 2 image files, found {len(files)}")
+        raise UserError(f"{path}: need at least 2 image files, found {len(files)}")
     imgs = []
     for f in files:
         try:
             with PIL.Image.open(f) as im:
-                imgs.append(_to_32(np.asarray(im.convert("RGB"))))
+                imgs.append(_to_32(np.asarray(to_rgb8(im, f))))
+        except ImageFormatError as exc:
+            raise UserError(f"cannot read background image {exc}") from exc
         except OSError as exc:
-            raise ValueError(f"cannot read background image {f}: {exc}") from exc
+            raise UserError(f"cannot read background image {f}: {exc}") from exc
     images = np.stack(imgs)
     is_test = _split_by_hash([str(f.relative_to(path)) for f in files], test_fraction)
     if is_test.all() or not is_test.any():
@@ -107,7 +151,7 @@ def load_cifar10(root: Path) -> BackgroundBank:
         train = CIFAR10(str(root), train=True, download=True)
         test = CIFAR10(str(root), train=False, download=True)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError
-        raise RuntimeError(
+        raise UserError(
             f"could not download CIFAR-10 into {root} ({exc}). Offline, use "
             "'--backgrounds builtin' or '--backgrounds PATH' with an .npz or image folder."
         ) from exc
@@ -185,7 +229,7 @@ def load_backgrounds(spec: str, cache_dir: Path = Path("data"), seed: int = 0) -
         return load_folder(path)
     if path.is_file() and path.suffix == ".npz":
         return load_npz(path)
-    raise ValueError(
+    raise UserError(
         f"unknown background source {spec!r}: expected 'cifar10', 'builtin', an existing .npz "
         "file or an existing folder of images"
     )

@@ -18,22 +18,42 @@ import numpy as np
 import PIL.Image
 from torch.utils.data import Dataset
 
+from common.errors import UserError
 from shapes.classes import CLASSES, SPLITS
+from shapes.imageio import ImageFormatError, to_rgb8
 
 T = TypeVar("T")
 Split = Literal["train", "val", "test"]
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset on disk does not follow the course layout; the message names the bad file."""
 
 
 def _read_rgb(path: Path) -> PIL.Image.Image:
     try:
         with PIL.Image.open(path) as img:
-            return img.convert("RGB")
+            return to_rgb8(img, path)
+    except ImageFormatError as exc:
+        raise DatasetError(f"cannot read image {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DatasetError(f"cannot read image {path}: {exc}") from exc
+
+
+def _check_file(path: Path, kind: str) -> tuple[int, int]:
+    """Open ``path``, check its header and chunk checksums (no decoding) and return (H, W)."""
+    try:
+        with PIL.Image.open(path) as img:
+            size, mode = img.size, img.mode
+            img.verify()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DatasetError(f"cannot read {kind} {path}: {exc}") from exc
+    if kind == "image" and mode in ("I", "F"):
+        raise DatasetError(
+            f"cannot read image {path}: pixel mode {mode!r} (32-bit integer or float) has no "
+            "known value range; save it as an 8-bit or 16-bit PNG"
+        )
+    return size[1], size[0]
 
 
 def _read_mask(path: Path) -> np.ndarray:
@@ -157,6 +177,26 @@ class SyntheticData(Dataset, Generic[T]):
                 f"{img.height} x {img.width} (H x W)"
             )
         return img, int(self.labels[idx]), mask
+
+    def check_files(self) -> None:
+        """Open every image and mask of the split and check it without decoding the pixels.
+
+        Cheap (a header and checksum read per file), so callers run it on every split they will
+        use before any expensive step (training, CAMs).
+
+        Raises:
+            DatasetError: naming the first file that is not a readable image, has a pixel mode
+                of unknown range, or whose mask size differs from its image size.
+        """
+        for idx in range(len(self)):
+            img_path, mask_path, _ = self.files(idx)
+            hw = _check_file(img_path, "image")
+            mask_hw = _check_file(mask_path, "mask")
+            if mask_hw != hw:
+                raise DatasetError(
+                    f"mask {mask_path} is {mask_hw[0]} x {mask_hw[1]}, but its image {img_path} "
+                    f"is {hw[0]} x {hw[1]} (H x W)"
+                )
 
     def __getitem__(self, idx: int) -> tuple[T, int, np.ndarray]:
         img, label, mask = self.read_raw(idx)

@@ -1,15 +1,17 @@
 """Generating a dataset in the course's exact layout, and fresh samples in memory.
 
 The same seed, background source and sizes give byte-identical files. A generation writes
-into a hidden temporary folder beside ``out`` and renames it into place only when every file
-is written, so a failure leaves no partial dataset behind.
+into a hidden temporary folder beside ``out`` (``.<name>.tmp-<pid>-<random>``) and renames it
+into place only when every file is written, so a failure leaves no partial dataset behind; the
+folder of a run that was killed is removed by the next generation into the same ``out``.
+``overwrite`` replaces only a folder that carries this project's marker (``generation.json``,
+see :mod:`shapes.marker`), never the working directory, its parents, the home folder or ``/``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,9 +19,12 @@ import numpy as np
 import PIL.Image
 from tqdm import tqdm
 
+from common.atomic import make_temp_dir
+from common.guard import check_replaceable, replace_dir
 from shapes.backgrounds import BackgroundBank, stretch
 from shapes.classes import CLASSES, IMAGE_SIZE, SPLIT_SIZES, SPLITS
 from shapes.draw import ShapeStyle, paste, sample_shape
+from shapes.marker import GENERATOR_PREFIX, MARKER_DESCRIPTION, MARKER_FILE, is_project_dataset
 
 
 @dataclass(frozen=True)
@@ -104,15 +109,15 @@ def generate_dataset(
 
     Raises:
         FileExistsError: ``out`` exists and ``overwrite`` is False.
+        common.UserError: ``overwrite`` is True but ``out`` is not a dataset this project wrote
+            (see :func:`check_output`).
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass overwrite=True (--overwrite) to replace")
+    check_output(out, overwrite)
     unknown = set(config.sizes) - set(SPLITS)
     if unknown:
         raise ValueError(f"unknown split(s) {sorted(unknown)}; expected {SPLITS}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(out)
     try:
         split_rngs = dict(
             zip(SPLITS, np.random.SeedSequence(config.seed).spawn(len(SPLITS) + 1), strict=False)
@@ -136,12 +141,36 @@ def generate_dataset(
                 backgrounds.pool(split), n, rng, config.style, config.hw, bg_index[split], labels
             )
             _write_split(tmp, split, images, labels, masks, progress)
-        meta = {"generator": "camsam.shapes", "backgrounds": backgrounds.source, **asdict(config)}
-        (tmp / "generation.json").write_text(json.dumps(meta, indent=2, default=list) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        meta = {
+            "generator": f"{GENERATOR_PREFIX}shapes",
+            "backgrounds": backgrounds.source,
+            **asdict(config),
+        }
+        (tmp / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=list) + "\n")
+        if out.exists():  # checked above; it may have appeared since
+            check_output(out, overwrite)
+        replace_dir(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
         raise
     return out
+
+
+def check_output(out: Path | str, overwrite: bool, option: str = "--out") -> None:
+    """Raise unless a dataset may be written to ``out`` (call before any expensive step).
+
+    Raises:
+        FileExistsError: ``out`` exists and ``overwrite`` is False.
+        common.UserError: ``out`` exists but may not be replaced: it is the working directory,
+            one of its parents, the home folder or ``/``, or it lacks this project's marker.
+    """
+    out = Path(out)
+    if not out.exists() and not out.is_symlink():
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{option} {out} already exists; pass --overwrite to replace a dataset this project "
+            "wrote, or choose another folder"
+        )
+    check_replaceable(out, is_project_dataset, MARKER_DESCRIPTION, option)

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.atomic import atomic_write, atomic_write_text
 from supervised.models import MODEL_SPECS, build_model
 from supervised.train import TrainConfig
 
@@ -58,14 +59,13 @@ def checkpoint_path(
 
 
 def save_checkpoint(path: Path | str, model: nn.Module, info: dict[str, object]) -> Path:
-    """Write the state dict and ``info`` (JSON-serialisable) to ``path`` and ``path.json``."""
+    """Write the state dict and ``info`` (JSON-serialisable) to ``path`` and ``path.json``,
+    each atomically (:func:`common.atomic.atomic_write`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(info, indent=2, sort_keys=True)  # fails early on non-JSON values
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save({"state_dict": model.state_dict(), "info": json.loads(text)}, tmp)
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(text + "\n")
+    payload = {"state_dict": model.state_dict(), "info": json.loads(text)}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    atomic_write_text(path.with_suffix(".json"), text + "\n")
     return path
 
 

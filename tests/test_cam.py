@@ -555,3 +555,50 @@ def test_cam_package_imports_only_allowed_modules() -> None:
     disallowed = found - ALLOWED_IMPORTS - set(sys.stdlib_module_names) - {"cam"}
     assert not disallowed, f"cam/ imports {sorted(disallowed)}"
     assert {"torch", "numpy"} <= found
+
+
+# ------------------------------------------------ issue 13: dtypes, autocast, non-finite inputs
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16, torch.float16])
+def test_input_is_cast_to_the_models_dtype(dtype: torch.dtype) -> None:
+    model = _resnet()
+    images = torch.randn(2, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    expected = GradCAM(model, [model.layer2[-1]])(images)
+    got = GradCAM(model, [model.layer2[-1]])(images.to(dtype))
+    assert got.dtype == np.float32 and got.shape == (2, 48, 64)
+    # the cast input differs from the float32 one by the rounding of ``dtype`` only
+    assert np.abs(got - expected).max() < (1e-6 if dtype == torch.float64 else 0.2)
+
+
+def test_works_under_bf16_autocast_and_returns_float32() -> None:
+    model = _resnet()
+    images = torch.randn(2, 3, 48, 64, generator=torch.Generator().manual_seed(1))
+    expected = GradCAM(model, [model.layer2[-1]]).compute(images)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = GradCAM(model, [model.layer2[-1]]).compute(images)
+    assert got.heatmaps.dtype == np.float32 and got.logits.dtype == np.float32
+    assert all(m.dtype == np.float32 for m in got.layer_maps)
+    assert np.isfinite(got.heatmaps).all()
+    assert np.corrcoef(got.heatmaps.ravel(), expected.heatmaps.ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_inputs_raise(value: float) -> None:
+    model = _resnet()
+    images = torch.zeros(2, 3, 48, 64)
+    images[1, 2, 3, 4] = value
+    with pytest.raises(ValueError, match=r"1 NaN or Inf value\(s\)"):
+        GradCAM(model, [model.layer2[-1]])(images)
+
+
+def test_integer_inputs_raise() -> None:
+    model = _resnet()
+    with pytest.raises(TypeError, match="floating-point"):
+        GradCAM(model, [model.layer2[-1]])(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+
+
+def test_non_finite_model_outputs_raise() -> None:
+    model = _resnet()
+    with torch.no_grad():
+        model.layer2[-1].bn2.weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match=r"layer2\.1.*NaN or Inf activations"):
+        GradCAM(model, [model.layer2[-1]])(torch.zeros(1, 3, 48, 64))

@@ -420,3 +420,59 @@ def test_tolerance_components_and_region_stats() -> None:
     assert stats.area[k] == 6 and stats.heat[k] == 1.0
     assert stats.inner_step[k] == 0.0 and stats.edge_step[k] > 150
     assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
+
+
+# --- issue 13: a foreground and a background point never share a pixel ------------------------
+
+
+def _degenerate_maps(h: int = 48, w: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    maps = [np.zeros((h, w)), np.ones((h, w)), np.full((h, w), 0.5), rng.random((h, w))]
+    corner = np.zeros((h, w))
+    corner[0, 0] = 1.0
+    row = np.zeros((h, w))
+    row[0, :] = 1.0
+    return np.stack([*maps, corner, row]).astype(np.float32)
+
+
+def test_peak_local_max_on_a_flat_map_keeps_points_apart() -> None:
+    from prompting import get_strategy
+
+    cams = _degenerate_maps()[:3]
+    coords, labels = get_strategy("peak_local_max")(cams, np.zeros((*cams.shape, 3), np.uint8))
+    for c, lab in zip(coords, labels, strict=True):
+        fg = {tuple(p) for p in c[lab == 1].tolist()}
+        assert fg and not fg & {tuple(p) for p in c[lab == 0].tolist()}
+
+
+@pytest.mark.parametrize("mask_kind", ["square", "empty", "full"])
+def test_no_strategy_puts_fg_and_bg_on_one_pixel(mask_kind: str) -> None:
+    from prompting import get_strategy, list_strategies
+
+    cams = _degenerate_maps()
+    images = np.zeros((*cams.shape, 3), np.uint8)
+    masks = np.zeros(cams.shape, bool)
+    if mask_kind == "square":
+        masks[:, 10:20, 10:20] = True
+    elif mask_kind == "full":
+        masks[:] = True
+    for name in list_strategies():
+        get_strategy(name)(cams, images, masks)  # the wrapper raises on a shared pixel
+
+
+def test_the_wrapper_refuses_a_shared_pixel() -> None:
+    from prompting import StrategyError, register_strategy, unregister_strategy
+
+    @register_strategy("_same_pixel", emits_background=True, description="Test strategy.")
+    def same_pixel(cam, image, mask=None):
+        return np.array([[3, 4], [3, 4]]), np.array([1, 0])
+
+    try:
+        from prompting import get_strategy
+
+        with pytest.raises(StrategyError, match=r"same pixel \(X, Y\) = \(3, 4\)"):
+            get_strategy("_same_pixel")(
+                np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.uint8)
+            )
+    finally:
+        unregister_strategy("_same_pixel")

@@ -259,3 +259,213 @@ def test_prepare_data_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode != 0 and "nowhere.npz" in bad.stderr
+
+
+# --- data safety: nothing is deleted that this project did not write --------------------------
+
+
+def _prepare(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "prepare_data.py"
+    sizes = ["--train", "2", "--val", "2", "--test", "2"]
+    return subprocess.run(
+        [sys.executable, str(script), *sizes, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_overwrite_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("my notes")
+    done = _prepare("--out", str(notes), "--overwrite", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: refusing to replace --out {notes}: it has no ")
+    assert "generation.json marker" in done.stderr and "Traceback" not in done.stderr
+    assert (notes / "todo.txt").read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+
+
+@pytest.mark.parametrize("spelled", [".", "..", "home"])
+def test_overwrite_refuses_the_working_directory_its_parents_and_home(
+    tmp_path: Path, spelled: str
+) -> None:
+    import os
+
+    work = tmp_path / "repo" / "sub"
+    home = tmp_path / "home"
+    for folder in (work, work.parent, home):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "generation.json").write_text('{"generator": "camsam.shapes"}')
+        (folder / "keep.txt").write_text("keep")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "prepare_data.py"
+    out = str(home) if spelled == "home" else spelled
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", out, "--overwrite", "--test", "2"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": str(home)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "the working directory, one of its parents, the home folder or /" in done.stderr
+    for folder in (work, work.parent, home):
+        assert (folder / "keep.txt").exists()
+
+
+def test_overwrite_replaces_a_generated_dataset(tmp_path: Path) -> None:
+    assert _prepare("--out", "ds", cwd=tmp_path).returncode == 0
+    (tmp_path / "ds" / "images" / "test" / "00000.png").write_bytes(b"changed")
+    done = _prepare("--out", "ds", "--overwrite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(SyntheticData(tmp_path / "ds", "test").arrays()) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_killed_generation_is_cleaned_by_the_next_run(tmp_path: Path, bank: BackgroundBank) -> None:
+    """A generation killed with SIGKILL leaves its temporary folder; the next one removes it."""
+    code = (
+        "import os, signal, sys\n"
+        "import numpy as np\n"
+        "import shapes.generate as gen\n"
+        "from shapes.backgrounds import BackgroundBank\n"
+        "real = gen._write_split\n"
+        "def write_then_die(*a, **k):\n"
+        "    real(*a, **k)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "gen._write_split = write_then_die\n"
+        "pool = np.zeros((4, 32, 32, 3), np.uint8)\n"
+        "gen.generate_dataset(sys.argv[1], BackgroundBank(pool, pool, 'zeros'),\n"
+        "                     gen.GenerationConfig(sizes={'test': 3}), progress=False)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ds")], check=False)
+    assert killed.returncode == -9
+    leftovers = list(tmp_path.glob(".ds.tmp-*"))
+    assert len(leftovers) == 1 and any(leftovers[0].rglob("*.png"))
+    generate_dataset(tmp_path / "ds", bank, GenerationConfig(sizes=SIZES), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def _zip_dataset(tmp_path: Path, bank: BackgroundBank) -> str:
+    import shutil
+
+    src = generate_dataset(
+        tmp_path / "zipsrc" / "synthetic_shapes",
+        bank,
+        GenerationConfig(sizes={"train": 2, "test": 2}),
+        progress=False,
+    )
+    (src / "generation.json").unlink()  # the course's zip has no marker
+    archive = shutil.make_archive(str(tmp_path / "course"), "zip", src.parent)
+    return Path(archive).as_uri()
+
+
+def test_download_refuses_to_replace_without_overwrite_or_marker(
+    tmp_path: Path, bank: BackgroundBank
+) -> None:
+    from common.errors import UserError
+    from shapes.download import download_course_dataset
+
+    url = _zip_dataset(tmp_path, bank)
+    out = download_course_dataset(tmp_path / "course_ds", url=url)
+    assert len(SyntheticData(out, "test")) == 2 and (out / "generation.json").is_file()
+    with pytest.raises(FileExistsError, match="already exists"):
+        download_course_dataset(out, url=url)
+    assert download_course_dataset(out, url=url, overwrite=True) == out  # marked: replaced
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    with pytest.raises(UserError, match=r"generation\.json marker"):
+        download_course_dataset(notes, url=url, overwrite=True)
+    assert (notes / "todo.txt").read_text() == "mine"
+    assert not list(tmp_path.glob(".*.tmp-*"))
+
+
+# --- silent wrong results: validated instead of guessed ---------------------------------------
+
+
+def test_channels_first_npz_is_transposed_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    rng = np.random.default_rng(0)
+    hwc = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "chw.npz", images=hwc.transpose(0, 3, 1, 2))
+    np.savez(tmp_path / "hwc.npz", images=hwc)
+    with caplog.at_level(logging.WARNING):
+        chw_bank = load_npz(tmp_path / "chw.npz")
+    assert "channels-first" in caplog.text and "chw.npz" in caplog.text
+    hwc_bank = load_npz(tmp_path / "hwc.npz")
+    np.testing.assert_array_equal(chw_bank.train, hwc_bank.train)
+
+
+@pytest.mark.parametrize(
+    ("array", "match"),
+    [
+        (np.zeros((4, 32, 32, 3), np.float32), "must be uint8"),
+        (np.zeros((4, 32, 32, 4), np.uint8), r"\(N, H, W, 3\)"),
+        (np.zeros((4, 32, 32), np.uint8), r"\(N, H, W, 3\)"),
+        (np.zeros((0, 32, 32, 3), np.uint8), "N >= 1"),
+    ],
+)
+def test_bad_npz_backgrounds_are_refused(tmp_path: Path, array: np.ndarray, match: str) -> None:
+    from common.errors import UserError
+
+    np.savez(tmp_path / "bg.npz", images=array)
+    with pytest.raises(UserError, match=match):
+        load_npz(tmp_path / "bg.npz")
+
+
+@pytest.mark.parametrize("content", ["empty", "truncated"])
+def test_unreadable_npz_names_the_file(tmp_path: Path, content: str) -> None:
+    from common.errors import UserError
+
+    np.savez(tmp_path / "full.npz", images=np.zeros((8, 32, 32, 3), np.uint8))
+    data = (tmp_path / "full.npz").read_bytes()
+    (tmp_path / "bg.npz").write_bytes(b"" if content == "empty" else data[: len(data) // 2])
+    with pytest.raises(UserError, match=r"cannot read backgrounds .*bg\.npz"):
+        load_npz(tmp_path / "bg.npz")
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path: Path, dataset: Path) -> None:
+    gray8 = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (48, 1))  # 48 x 64
+    PIL.Image.fromarray(gray8.astype(np.uint16) * 257).save(dataset / "images/test/00000.png")
+    with PIL.Image.open(dataset / "images/test/00000.png") as img:
+        assert img.mode.startswith("I;16")
+    image, _, _ = SyntheticData(dataset, "test").read_raw(0)
+    np.testing.assert_array_equal(np.asarray(image)[..., 0], gray8)
+    folder = tmp_path / "bgs"
+    folder.mkdir()
+    for i in range(3):
+        PIL.Image.fromarray(np.full((32, 32), 128 * 257, np.uint16)).save(folder / f"{i}.png")
+    bank = load_folder(folder)
+    assert np.abs(np.concatenate([bank.train, bank.test]).astype(int) - 128).max() <= 1
+
+
+def test_images_of_unknown_range_are_refused() -> None:
+    from shapes.imageio import ImageFormatError, to_rgb8
+
+    for array in (np.zeros((4, 4), np.int32), np.zeros((4, 4), np.float32)):
+        with pytest.raises(ImageFormatError, match=r"x\.tif: pixel mode .* no known value range"):
+            to_rgb8(PIL.Image.fromarray(array), "x.tif")
+
+
+def test_check_files_finds_corrupt_and_truncated_pngs_without_decoding(dataset: Path) -> None:
+    ds = SyntheticData(dataset, "test")
+    ds.check_files()
+    png = dataset / "images/test/00002.png"
+    data = png.read_bytes()
+    png.write_bytes(data[: len(data) - 30])  # truncated: the header still reads
+    with pytest.raises(DatasetError, match=r"cannot read image .*images/test/00002\.png"):
+        ds.check_files()
+    png.write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match=r"images/test/00002\.png"):
+        ds.check_files()
+    png.write_bytes(data)
+    PIL.Image.fromarray(np.zeros((10, 10), np.uint8)).save(dataset / "masks/test/00004.png")
+    with pytest.raises(DatasetError, match=r"masks/test/00004\.png is 10 x 10"):
+        ds.check_files()

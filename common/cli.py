@@ -1,0 +1,89 @@
+"""The top-level handler every script in ``scripts/`` runs its ``main`` through.
+
+``run(main, parser)`` parses the arguments (argparse itself exits 2 with a usage line on a
+bad option), calls ``main(args)`` and turns
+
+- a :class:`common.errors.UserError`, a listed user error type, a missing / existing /
+  forbidden file (``FileNotFoundError``, ``FileExistsError``, ``PermissionError``,
+  ``IsADirectoryError``, ``NotADirectoryError``) or any other OS error that names its file
+  (a full disk, for example) into one line ``error: <message>`` on stderr and exit status 2;
+- Ctrl-C (``KeyboardInterrupt``) into one line ``interrupted`` and exit status 130;
+
+and lets every other exception through with its traceback: those are bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from common.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+#: OS errors that come from the user's paths rather than from the code.
+USER_OS_ERRORS: tuple[type[OSError], ...] = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def error_message(exc: BaseException) -> str:
+    """The one-line text for a user error: the message, or for an OS error its reason and path."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc) or type(exc).__name__
+
+
+def run(
+    main: Callable[[argparse.Namespace], int | None],
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+    user_errors: tuple[type[BaseException], ...] = (),
+) -> NoReturn:
+    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``parser``, run ``main`` and exit.
+
+    Args:
+        main: the script's ``main(args)``; its return value is the exit status (None means 0).
+        parser: the script's argument parser.
+        argv: the arguments, for tests.
+        user_errors: further exception types that mean a user's mistake in this script.
+
+    Raises:
+        SystemExit: always, with ``main``'s status, 2 for a user error or 130 for Ctrl-C.
+    """
+    try:
+        args = parser.parse_args(argv)
+        status = main(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except (UserError, *USER_OS_ERRORS, *user_errors) as exc:
+        _fail(exc)
+    except OSError as exc:
+        if exc.filename is None:
+            raise  # no file to blame: treat it as a bug
+        _fail(exc)
+    sys.exit(status or 0)
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    print(f"error: {error_message(exc)}", file=sys.stderr)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for options that must be an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value

@@ -1,0 +1,83 @@
+"""The rule that keeps commands from deleting what they did not write.
+
+A folder may be replaced only when it carries the marker file of the code that wrote it, and
+never when it is the working directory, one of its parents, the home folder or ``/``, however
+it is marked. :func:`replace_dir` swaps a finished temporary folder in for such a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from common.atomic import temp_path
+from common.errors import UserError
+
+
+def protected_dirs() -> set[Path]:
+    """Folders never deleted: the working directory and its parents, the home folder, ``/``."""
+    cwd = Path.cwd().resolve()
+    return {cwd, *cwd.parents, Path.home().resolve(), Path("/")}
+
+
+def check_replaceable(
+    path: Path | str, is_ours: Callable[[Path], bool], marker: str, option: str = "--out"
+) -> None:
+    """Raise unless ``path`` may be deleted to make room for a new version of it.
+
+    Args:
+        path: an existing file or folder that would be replaced.
+        is_ours: whether a folder carries the writer's marker.
+        marker: the marker's description for the message, e.g. ``"generation.json"``.
+        option: how the user named ``path``.
+
+    Raises:
+        UserError: ``path`` is protected (see :func:`protected_dirs`), a symbolic link, not a
+            folder, or a folder without the marker; the message says what to do instead.
+    """
+    path = Path(path)
+    resolved = path.resolve()
+    if resolved in protected_dirs():
+        raise UserError(
+            f"refusing to replace {option} {path}: it is {resolved}, the working directory, one "
+            "of its parents, the home folder or /; choose a new folder"
+        )
+    if path.is_symlink():
+        raise UserError(f"refusing to replace {option} {path}: it is a symbolic link")
+    if not path.is_dir():
+        raise UserError(f"refusing to replace {option} {path}: it is a file, not a folder")
+    if not is_ours(path):
+        raise UserError(
+            f"refusing to replace {option} {path}: it has no {marker}, so this project did not "
+            "write it; delete it yourself or choose another folder"
+        )
+
+
+def replace_dir(new: Path | str, out: Path | str) -> Path:
+    """Move the finished folder ``new`` to ``out``, replacing an old ``out``.
+
+    The caller checks ``out`` with :func:`check_replaceable` first. The old folder is renamed
+    aside before ``new`` is renamed into place and only then deleted, so ``out`` never holds a
+    mixture of the two.
+
+    Returns:
+        ``out``.
+    """
+    new, out = Path(new), Path(out)
+    if not out.exists():
+        os.rename(new, out)
+        return out
+    trash = temp_path(out)
+    os.rename(out, trash)
+    try:
+        os.rename(new, out)
+    except BaseException:
+        os.rename(trash, out)
+        raise
+    shutil.rmtree(trash)
+    return out
+
+
+__all__ = ["check_replaceable", "protected_dirs", "replace_dir"]
