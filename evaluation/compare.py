@@ -1,13 +1,14 @@
 """The comparison behind ``scripts/compare_strategies.py``.
 
 Steps: check everything the user gave before any expensive step (every strategy pattern
-matches, ``--out`` is a writable folder, the dataset exists -- only the default location is
-generated without ``--generate`` -- every split that will be used opens, and the segmenter
-resolves), load the evaluation split, load or train the classifier, compute the CAMs of the
-evaluation split once (cached on disk; an unreadable entry is reported, deleted and
-recomputed), run every selected strategy on them, segment with the chosen back end (the image
-encoder runs once per image whatever the number of strategies), score points and masks with
-:mod:`metrics`, and collect one summary row per strategy plus one row per image and strategy.
+matches, the segmenter is known, ``--out`` is a writable folder, the dataset exists -- only
+the default location is generated without ``--generate`` -- every split that will be used
+opens, and the segmenter loads), load the evaluation split, load or train the classifier,
+compute the CAMs of the evaluation split once (cached on disk; an unreadable entry is
+reported, deleted and recomputed), run every selected strategy on them, segment with the
+chosen back end (the image encoder runs once per image whatever the number of strategies),
+score points and masks with :mod:`metrics`, and collect one summary row per strategy plus one
+row per image and strategy.
 """
 
 from __future__ import annotations
@@ -210,6 +211,16 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
             )
         names.update(matched)
     return sorted(names)
+
+
+def check_segmenter_name(name: str) -> None:
+    """Raise :class:`common.UserError` unless ``--segmenter`` names a registered back end."""
+    from sam_pipelines import SegmenterError, segmenter_entry
+
+    try:
+        segmenter_entry(name)
+    except SegmenterError as exc:
+        raise UserError(f"--segmenter {name}: {exc}") from exc
 
 
 def open_segmenter(config: CompareConfig) -> Any:
@@ -463,6 +474,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
     torch.manual_seed(config.seed)
     # every check of the user's input first: nothing below is cheap
     names = select_strategies(config.strategies)
+    check_segmenter_name(config.segmenter)
     train_config = classifier_config(config.classifier_preset)
     if config.cam_method not in cam_methods():
         raise UserError(
