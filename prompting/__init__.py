@@ -5,7 +5,7 @@
 :mod:`prompting.registry` for the contract and :mod:`prompting.points` for the conventions.
 """
 
-from prompting import baselines, oracles, regions  # noqa: F401  (registers the built-ins)
+from prompting import baselines, oracles, published, regions  # noqa: F401  (registers the built-ins)
 from prompting.points import PointsError, make_points, validate_points
 from prompting.registry import (
     Strategy,

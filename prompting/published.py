@@ -1,0 +1,125 @@
+"""Published strategies: what public solutions of the assignment and the S2C paper prompt SAM
+with, so that the comparison shows where this project stands against them.
+
+Each reads the heat map alone (no colour cue from the image). Per-image functions: ``cam``
+float (H, W) in 0..1, ``image`` uint8 (H, W, 3) (unused), ``mask`` ignored; they return
+``(coords int64 (N, 2) as (X, Y), labels int64 (N,))``. A centroid is rounded to the nearest
+pixel; for a non-convex shape (a star) it can fall outside the shape, which the ``*_snap``
+variant avoids by moving it to the nearest pixel of the thresholded region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from prompting.points import argmax_xy, make_points, pad_points
+from prompting.registry import register_strategy
+
+
+def weighted_centroid(cam: np.ndarray, region: np.ndarray) -> tuple[int, int]:
+    """The heat-weighted centroid (X, Y) of the bool (H, W) ``region``, rounded to a pixel
+    (the argmax when the region holds no heat)."""
+    weights = np.where(region, cam, 0.0).astype(np.float64)
+    total = weights.sum()
+    if total <= 0:
+        return argmax_xy(cam)
+    ys, xs = np.indices(cam.shape)
+    return round(float((weights * xs).sum() / total)), round(float((weights * ys).sum() / total))
+
+
+def snap_to_region(point: tuple[int, int], region: np.ndarray) -> tuple[int, int]:
+    """``point`` (X, Y) if it lies in the bool (H, W) ``region``, else the region's nearest
+    pixel (Euclidean; the first in row-major order on ties)."""
+    x, y = point
+    if region[y, x] or not region.any():
+        return point
+    ys, xs = np.nonzero(region)
+    k = int(np.argmin((xs - x) ** 2 + (ys - y) ** 2))
+    return int(xs[k]), int(ys[k])
+
+
+@register_strategy(
+    "published_cam_centroid",
+    emits_background=False,
+    description=(
+        "Published (quantumFeline/DNN-all): one foreground point at the CAM-weighted centroid "
+        "of the pixels with CAM > 0.6; for a non-convex shape (a star) the centroid can fall "
+        "outside it."
+    ),
+)
+def published_cam_centroid(
+    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, snap: bool = False
+):
+    region = cam > 0.6
+    point = weighted_centroid(cam, region)
+    return make_points([snap_to_region(point, region) if snap else point])
+
+
+register_strategy(
+    "published_cam_centroid_snap",
+    emits_background=False,
+    defaults={"snap": True},
+    description=(
+        "published_cam_centroid, with the centroid moved to the nearest pixel with CAM > 0.6 "
+        "when it falls outside them."
+    ),
+)(published_cam_centroid)
+
+
+@register_strategy(
+    "published_top10_corner",
+    emits_background=True,
+    description=(
+        "Published (piotrbar250/gsn-hw2): foreground point at the centroid of the 10 % hottest "
+        "CAM pixels (can fall outside a star), background point at the image corner with the "
+        "lowest CAM."
+    ),
+)
+def published_top10_corner(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    h, w = cam.shape
+    hottest = cam >= np.quantile(cam, 0.9)
+    fg = np.mean(np.nonzero(hottest)[::-1], axis=1)
+    fg_xy = (round(float(fg[0])), round(float(fg[1])))
+    corners = [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
+    corners = [c for c in corners if c != fg_xy]
+    bg = min(corners, key=lambda c: cam[c[1], c[0]])
+    return make_points([fg_xy], [bg])
+
+
+@register_strategy(
+    "published_argmax_argmin",
+    emits_background=True,
+    description=(
+        "Published (anastasiyakhodzina): foreground point at the CAM argmax, background point "
+        "at the CAM argmin (the image corner farthest from the argmax on a flat map)."
+    ),
+)
+def published_argmax_argmin(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    h, w = cam.shape
+    fg = argmax_xy(cam)
+    bg = argmax_xy(-cam)
+    if bg == fg:  # a flat map: argmin and argmax are the same first pixel
+        corners = [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
+        bg = max(corners, key=lambda c: (c[0] - fg[0]) ** 2 + (c[1] - fg[1]) ** 2)
+    return make_points([fg], [bg])
+
+
+@register_strategy(
+    "published_s2c_peaks",
+    emits_background=False,
+    description=(
+        "Published (S2C, 'From SAM to CAMs', CVPR 2024): foreground points at the CAM argmax "
+        "and at the local maxima above 0.5 after a 3 x 3 maximum filter (up to n_fg points, "
+        "strongest first; the argmax repeats when there are fewer peaks)."
+    ),
+)
+def published_s2c_peaks(
+    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, n_fg: int = 3
+):
+    peaks = (cam == ndimage.maximum_filter(cam, size=3, mode="nearest")) & (cam > 0.5)
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(-cam[ys, xs], kind="stable")
+    top = argmax_xy(cam)
+    points = [top] + [(int(xs[k]), int(ys[k])) for k in order if (xs[k], ys[k]) != top]
+    return make_points(pad_points(points[:n_fg], n_fg))
