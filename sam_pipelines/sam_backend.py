@@ -117,6 +117,7 @@ class SamSegmenter:
         model: Sam | None = None,
         model_id: str | None = None,
     ) -> None:
+        segment_anything = import_segment_anything()  # before any checkpoint download
         self.model_type = model_type
         self.device = torch.device(device) if device is not None else default_device()
         if model is None:
@@ -130,7 +131,7 @@ class SamSegmenter:
             self.checkpoint = None
             model = model.to(self.device).eval()
         self.model_id = model_id
-        self.predictor = import_segment_anything().SamPredictor(model)
+        self.predictor = segment_anything.SamPredictor(model)
         self.cache = EmbeddingCache(cache_size, int(cache_mib * 2**20), cache_dir)
         self.encoder_calls = 0
         self._current_key: str | None = None
