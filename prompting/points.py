@@ -18,6 +18,9 @@ from scipy import ndimage
 FOREGROUND = 1
 BACKGROUND = 0
 
+#: Point prompts: coords int64 (N, 2) as (X, Y) and labels int64 (N,), 1 = fg, 0 = bg.
+Points = tuple[np.ndarray, np.ndarray]
+
 
 class PointsError(ValueError):
     """Point prompts that break the contract; the message says where and what."""
@@ -72,7 +75,7 @@ def validate_points(
 
 def make_points(
     fg: list[tuple[int, int]] | np.ndarray, bg: list[tuple[int, int]] | np.ndarray = ()
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Points:
     """Foreground then background points (each (X, Y)) as ``(coords (N, 2), labels (N,))``."""
     fg_arr = np.asarray(fg, dtype=np.int64).reshape(-1, 2)
     bg_arr = np.asarray(bg, dtype=np.int64).reshape(-1, 2)
@@ -116,26 +119,19 @@ def interior_point(region: np.ndarray, centroid_min_depth: float | None = 0.5) -
     return int(tx[k]), int(ty[k])
 
 
-def farthest_point(
-    region: np.ndarray, weight: np.ndarray | None = None, allowed: np.ndarray | None = None
-) -> tuple[int, int]:
-    """The pixel farthest (Euclidean) from a bool (H, W) region, as (X, Y).
+def distance_from(region: np.ndarray) -> np.ndarray:
+    """float64 (H, W) Euclidean distance of every pixel to a bool (H, W) region (to the image
+    centre pixel when the region is empty)."""
+    if not region.any():
+        h, w = region.shape
+        region = np.zeros_like(region)
+        region[h // 2, w // 2] = True
+    return ndimage.distance_transform_edt(~region)
 
-    Args:
-        region: the pixels to stay away from; if empty, the image centre is used instead.
-        weight: optional float (H, W) multiplier of the distance (e.g. ``1 - heat``).
-        allowed: optional bool (H, W) of candidate pixels; all pixels if None or empty.
-    """
-    h, w = region.shape
-    src = region if region.any() else np.zeros_like(region)
-    if not src.any():
-        src = src.copy()
-        src[h // 2, w // 2] = True
-    dist = ndimage.distance_transform_edt(~src)
-    score = dist * weight if weight is not None else dist
-    if allowed is not None and allowed.any():
-        score = np.where(allowed, score, -np.inf)
-    return argmax_xy(score)
+
+def farthest_point(region: np.ndarray) -> tuple[int, int]:
+    """The pixel (X, Y) farthest from a bool (H, W) region (from the centre if it is empty)."""
+    return argmax_xy(distance_from(region))
 
 
 def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
@@ -146,16 +142,16 @@ def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
 
 
 def points_for_batch(
-    strategy: Callable[..., tuple[np.ndarray, np.ndarray]],
+    strategy: Callable[..., Points],
     cams: np.ndarray,
     images: np.ndarray,
     **params: Any,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Points:
     """Run a per-image strategy function on every image of a batch and stack its points.
 
     Args:
         strategy: ``strategy(cam, image, None, **params) -> (coords (N, 2), labels (N,))``,
-            e.g. :func:`prompting.regions.segment_heat`; N must not depend on the image.
+            e.g. :func:`prompting.image_aware.segment_heat`; N must not depend on the image.
         cams: float (B, H, W) heat maps in 0..1.
         images: uint8 RGB (B, H, W, 3).
         params: keyword parameters of the strategy.
