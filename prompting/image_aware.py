@@ -28,7 +28,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import felzenszwalb
 
-from prompting.points import Points, argmax_xy, distance_from, interior_point, make_points
+from prompting.points import Points, distance_from, interior_point, make_points, spread_points
 from prompting.registry import register_strategy
 
 
@@ -159,14 +159,8 @@ def background_points(
     allowed = ~chosen & ~avoid & (cam < hot_threshold * float(cam.max()))
     if not allowed.any():
         allowed = ~chosen if (~chosen).any() else np.ones_like(chosen)
-    score = np.where(allowed, distance_from(chosen), -1.0)
-    points = [argmax_xy(score)]
-    yy, xx = np.indices(cam.shape) if n > 1 else (None, None)
-    for _ in range(n - 1):
-        x, y = points[-1]
-        score = np.where(allowed, np.minimum(score, np.hypot(xx - x, yy - y)), -1.0)
-        points.append(argmax_xy(score))
-    return points[:n]
+    ys, xs = np.nonzero(allowed)
+    return spread_points(xs, ys, distance_from(chosen)[ys, xs], n)
 
 
 def _prompt_best_region(

@@ -134,35 +134,59 @@ def farthest_point(region: np.ndarray) -> tuple[int, int]:
     return argmax_xy(distance_from(region))
 
 
-def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
-    """Exactly ``n`` points: the first ``n``, or the list cycled to length ``n`` (needs one)."""
-    if not points:
-        raise ValueError("pad_points needs at least one point")
-    return [points[i % len(points)] for i in range(n)]
+def spread_points(
+    xs: np.ndarray, ys: np.ndarray, score: np.ndarray, n: int
+) -> list[tuple[int, int]]:
+    """``n`` of the candidate pixels, picked greedily and spread apart, as (X, Y).
+
+    Args:
+        xs, ys: int (K,) candidate pixels (K >= 1); ties go to the first one.
+        score: float (K,); each pick is the candidate with the highest score, after which
+            every score is capped at that candidate's distance to the pick.
+        n: number of picks.
+    """
+    points = []
+    for _ in range(n):
+        k = int(np.argmax(score))
+        points.append((int(xs[k]), int(ys[k])))
+        score = np.minimum(score, np.hypot(xs - xs[k], ys - ys[k]))
+    return points
 
 
 def points_for_batch(
     strategy: Callable[..., Points],
     cams: np.ndarray,
     images: np.ndarray,
+    masks: np.ndarray | None = None,
     **params: Any,
 ) -> Points:
     """Run a per-image strategy function on every image of a batch and stack its points.
 
     Args:
-        strategy: ``strategy(cam, image, None, **params) -> (coords (N, 2), labels (N,))``,
+        strategy: ``strategy(cam, image, mask, **params) -> (coords (N, 2), labels (N,))``,
             e.g. :func:`prompting.image_aware.segment_heat`; N must not depend on the image.
         cams: float (B, H, W) heat maps in 0..1.
         images: uint8 RGB (B, H, W, 3).
+        masks: bool (B, H, W) ground truth, for oracles; None passes ``mask=None``.
         params: keyword parameters of the strategy.
 
     Returns:
         coords int64 (B, N, 2), each point (X, Y) in pixels, and labels int64 (B, N).
+
+    Raises:
+        PointsError: points that break the contract (see :func:`validate_points`) or a
+            number of points that changes from image to image.
     """
-    per_image = [
-        strategy(cam, image, None, **params) for cam, image in zip(cams, images, strict=True)
-    ]
-    coords, labels = zip(*per_image, strict=True)
-    return validate_points(
-        np.stack(coords), np.stack(labels), np.shape(cams)[1:], "points_for_batch"
-    )
+    coords, labels = [], []
+    for i in range(len(cams)):
+        where = f"strategy {strategy.__name__!r}, image {i}"
+        points = strategy(cams[i], images[i], None if masks is None else masks[i], **params)
+        c, lab = validate_points(*points, np.shape(cams)[1:], where)
+        if coords and c.shape != coords[0].shape:
+            raise PointsError(
+                f"{where}: {len(c)} points, but {len(coords[0])} for image 0; "
+                "N must be fixed per strategy"
+            )
+        coords.append(c)
+        labels.append(lab)
+    return np.stack(coords), np.stack(labels)

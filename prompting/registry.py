@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.lookup import lookup
-from prompting.points import Points, validate_points
+from prompting.points import Points, points_for_batch
 
 PerImageFn = Callable[..., Points]
 
@@ -80,23 +80,12 @@ class Strategy:
             int64 (B, N), 1 = foreground, 0 = background. N is the same for every image.
         """
         cams, images, masks = self._check_inputs(cams, images, masks)
-        coords_list, labels_list = [], []
-        for i in range(cams.shape[0]):
-            coords, labels = self.fn(cams[i], images[i], masks[i] if self.oracle else None)
-            coords, labels = validate_points(
-                coords, labels, cams.shape[1:], where=f"strategy {self.name!r}, image {i}"
-            )
-            self._check_labels(coords, labels, i)
-            if coords_list and coords.shape != coords_list[0].shape:
-                raise StrategyError(
-                    f"strategy {self.name!r} returned {coords.shape[0]} points for image {i} "
-                    f"but {coords_list[0].shape[0]} for image 0; N must be fixed per strategy"
-                )
-            coords_list.append(coords)
-            labels_list.append(labels)
-        if not coords_list:
+        if len(cams) == 0:
             return np.zeros((0, 0, 2), np.int64), np.zeros((0, 0), np.int64)
-        return np.stack(coords_list), np.stack(labels_list)
+        coords, labels = points_for_batch(self.fn, cams, images, masks if self.oracle else None)
+        for i in range(len(cams)):
+            self._check_labels(coords[i], labels[i], i)
+        return coords, labels
 
     def _check_inputs(
         self, cams: np.ndarray, images: np.ndarray, masks: np.ndarray | None

@@ -237,7 +237,7 @@ def test_broken_strategies_are_caught(scratch_registry) -> None:
     with pytest.raises(StrategyError, match=r"emits_background=True but returned 0"):
         get_strategy("_test_nobg")(cams, images)
     cams[1] = 1.0
-    with pytest.raises(StrategyError, match="fixed per strategy"):
+    with pytest.raises(PointsError, match="fixed per strategy"):
         get_strategy("_test_varying")(cams, images)
 
 
