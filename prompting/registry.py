@@ -1,17 +1,12 @@
 """A registry of point-prompt strategies, in the style of timm's ``register_model``.
 
-A strategy is one per-image function in any module of ``prompting/``; its name is the
-function's name and its description the first paragraph of its docstring::
-
-    @register_strategy(emits_background=False)
-    def my_strategy(cam, image, mask=None):
-        \"\"\"One foreground point at ... (1 to 3 sentences for tables and reports).\"\"\"
-        ...
-        return coords, labels  # int (N, 2) as (X, Y), int (N,)
-
-where ``cam`` is float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3) and ``mask`` the bool
-(H, W) ground truth (passed to oracles only, ``None`` otherwise). A variant with other
-settings is another small function calling the first with other keyword arguments.
+A strategy is one per-image function ``fn(cam, image, mask=None) -> (coords, labels)``
+decorated with :func:`register_strategy` in any module of ``prompting/`` (example: the
+README's "Add a strategy"): ``cam`` float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3),
+``mask`` the bool (H, W) ground truth (passed to oracles only, ``None`` otherwise); coords
+int (N, 2) as (X, Y), labels int (N,). Its name is the function's name, its description the
+first paragraph of the docstring. A variant with other settings is another small function
+calling the first with other keyword arguments.
 
 :func:`get_strategy` returns a :class:`Strategy`, which is what pipelines call on whole
 batches: ``strategy(cams, images, masks=None) -> (coords, labels)`` with coords int64
