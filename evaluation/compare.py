@@ -373,13 +373,6 @@ def load_classifier_checkpoint(path: Path, fingerprint: str | None, device: str 
     return load_checkpoint(path, fingerprint, meta["recipe"], config, device=device)
 
 
-def strategy_kind(strategy: Any) -> str:
-    """``oracle``, ``fg+bg`` or ``fg`` for a registered strategy."""
-    if strategy.oracle:
-        return "oracle"
-    return "fg+bg" if strategy.emits_background else "fg"
-
-
 def dataset_key(root: Path, split: str, limit: int | None) -> tuple[str, str]:
     """(fingerprint of the dataset, cache key of the evaluated subset)."""
     fingerprint = dataset_fingerprint(root)
@@ -512,7 +505,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResult:
 
     def evaluate(name: str, base: str, selection: str, refine: bool) -> None:
         strategy = get_strategy(base)
-        kind = strategy_kind(strategy)
+        kind = strategy.kind
         coords, labels, t_points = points[base]
         pred, t_seg = timed(
             lambda: _segment_all(

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.feature import peak_local_max as _skimage_peak_local_max
 
-from prompting.points import argmax_xy, interior_point, make_points, pad_points
+from prompting.points import Points, argmax_xy, interior_point, make_points, spread_points
 from prompting.registry import register_strategy
 
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -23,133 +23,104 @@ def heat_region(cam: np.ndarray, threshold: float) -> np.ndarray:
     return cam >= threshold * float(cam.max())
 
 
+def heaviest_component(cam: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """bool (H, W): the 8-connected component of ``region`` holding the most heat (None if
+    ``region`` is empty)."""
+    labels, n = ndimage.label(region, structure=_EIGHT)
+    if n == 0:
+        return None
+    mass = ndimage.sum_labels(cam, labels, index=np.arange(1, n + 1))
+    return labels == int(np.argmax(mass)) + 1
+
+
 def border_background_points(
-    heat: np.ndarray,
-    n: int,
-    avoid: np.ndarray | None = None,
-    foreground: list[tuple[int, int]] | None = None,
+    heat: np.ndarray, n: int, foreground: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """``n`` image-border pixels (X, Y) far from the heat mass, spread apart greedily.
 
-    Each pick maximises the distance to the nearest "hot" pixel (the ``avoid`` region, or
-    by default heat >= 0.5 of the maximum), to the ``foreground`` points (X, Y) and to the
-    border points already picked. A flat heat map makes every pixel "hot"; then the distance to
-    the foreground points alone decides, so a background point never lands on one of them.
+    Each pick maximises the distance to the nearest "hot" pixel (heat >= 0.5 of the
+    maximum), to the ``foreground`` points (X, Y) and to the border points already picked. A
+    flat heat map makes every pixel "hot"; then the distance to the foreground points alone
+    decides, so a background point never lands on one of them.
     """
     h, w = heat.shape
-    hot = avoid if avoid is not None and avoid.any() else heat_region(heat, 0.5)
+    hot = heat_region(heat, 0.5)
     dist = ndimage.distance_transform_edt(~hot) if not hot.all() else np.zeros((h, w))
     border = np.zeros((h, w), dtype=bool)
     border[[0, -1], :] = True
     border[:, [0, -1]] = True
     ys, xs = np.nonzero(border)
     score = dist[ys, xs] - 0.01 * heat[ys, xs]
-    for fx, fy in foreground or []:
+    for fx, fy in foreground:
         away = np.hypot(xs - fx, ys - fy)
         score = np.where(away == 0, -np.inf, score + 1e-3 * away)
-    points: list[tuple[int, int]] = []
-    for _ in range(n):
-        k = int(np.argmax(score))
-        points.append((int(xs[k]), int(ys[k])))
-        score = np.minimum(score, np.hypot(xs - xs[k], ys - ys[k]))
-    return points
+    return spread_points(xs, ys, score, n)
 
 
-@register_strategy(
-    "center",
-    emits_background=False,
-    description="The template's baseline: one foreground point at the image centre (W//2, H//2).",
-)
-def center(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+@register_strategy(emits_background=False)
+def center(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
+    """The template's baseline: one foreground point at the image centre (W//2, H//2)."""
     h, w = cam.shape
     return make_points([(w // 2, h // 2)])
 
 
-@register_strategy(
-    "cam_argmax",
-    emits_background=False,
-    description="One foreground point at the heat map's maximum (first one in row-major order).",
-)
-def cam_argmax(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+@register_strategy(emits_background=False)
+def cam_argmax(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
+    """One foreground point at the heat map's maximum (first one in row-major order)."""
     return make_points([argmax_xy(cam)])
 
 
-@register_strategy(
-    "cc_centroid",
-    emits_background=False,
-    description=(
-        "Threshold the heat map at half its maximum, keep the 8-connected component with the "
-        "most heat mass and take its centroid, snapped to the component's most interior "
-        "pixel when the centroid falls outside it."
-    ),
-)
+@register_strategy(emits_background=False)
 def cc_centroid(
-    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, threshold: float = 0.5
-):
-    labels, n = ndimage.label(heat_region(cam, threshold), structure=_EIGHT)
-    if n == 0:
+    cam: np.ndarray, image: np.ndarray, mask: None = None, *, threshold: float = 0.5
+) -> Points:
+    """Threshold the heat map at half its maximum, keep the 8-connected component with the
+    most heat mass and take its centroid, snapped to the component's most interior pixel
+    when the centroid falls outside it."""
+    best = heaviest_component(cam, heat_region(cam, threshold))
+    if best is None:
         return make_points([argmax_xy(cam)])
-    mass = ndimage.sum_labels(cam, labels, index=np.arange(1, n + 1))
-    best = labels == int(np.argmax(mass)) + 1
     return make_points([interior_point(best, centroid_min_depth=0.0)])
 
 
-@register_strategy(
-    "peak_local_max",
-    emits_background=True,
-    description=(
-        "Foreground points at the heat map's strongest local maxima "
-        "(skimage.feature.peak_local_max), background points on the image border as far as "
-        "possible from the heat mass."
-    ),
-)
+@register_strategy(emits_background=True)
 def peak_local_max(
-    cam: np.ndarray,
-    image: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    n_fg: int = 1,
-    n_bg: int = 2,
-    min_distance: int = 4,
-    threshold_rel: float = 0.5,
-):
+    cam: np.ndarray, image: np.ndarray, mask: None = None, *, n_fg: int = 1, n_bg: int = 2
+) -> Points:
+    """Foreground points at the heat map's strongest local maxima
+    (skimage.feature.peak_local_max), background points on the image border as far as
+    possible from the heat mass.
+
+    Peaks are at least 4 px apart and at least half the maximum heat.
+    """
     peaks = _skimage_peak_local_max(
         cam,
-        min_distance=min_distance,
-        threshold_rel=threshold_rel,
+        min_distance=4,
+        threshold_rel=0.5,
         num_peaks=n_fg,
         exclude_border=False,
     )
     fg = [(int(c), int(r)) for r, c in peaks] or [argmax_xy(cam)]
-    return make_points(pad_points(fg, n_fg), border_background_points(cam, n_bg, foreground=fg))
+    padded = [fg[i % len(fg)] for i in range(n_fg)]  # fewer peaks than n_fg: repeat them
+    return make_points(padded, border_background_points(cam, n_bg, fg))
 
 
-@register_strategy(
-    "gmm",
-    emits_background=True,
-    description=(
-        "A two-component Gaussian mixture (scikit-learn, fixed seed) over the heat values "
-        "splits hot from cold pixels; the foreground point is the most interior pixel of the "
-        "hot cluster's heaviest connected component, the background point the cold-cluster "
-        "pixel farthest from it."
-    ),
-)
-def gmm(
-    cam: np.ndarray,
-    image: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    stride: int = 3,
-    max_iter: int = 8,
-    seed: int = 0,
-):
+@register_strategy(emits_background=True)
+def gmm(cam: np.ndarray, image: np.ndarray, mask: None = None, *, seed: int = 0) -> Points:
+    """A two-component Gaussian mixture (scikit-learn, fixed seed) over the heat values
+    splits hot from cold pixels; the foreground point is the most interior pixel of the
+    hot cluster's heaviest connected component, the background point the cold-cluster
+    pixel farthest from it.
+
+    The mixture is fitted on every 3rd pixel in each direction with at most 8 EM steps.
+    """
     # imported here: scikit-learn takes about a second to import, and only gmm needs it
     import sklearn
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     h, w = cam.shape
-    sample = cam[::stride, ::stride].reshape(-1, 1).astype(np.float64)
+    sample = cam[::3, ::3].reshape(-1, 1).astype(np.float64)
     lo, hi = float(sample.min()), float(sample.max())
     if hi - lo < 1e-6:  # flat map: nothing to split
         return make_points([(w // 2, h // 2)], [(0, 0)])
@@ -157,7 +128,7 @@ def gmm(
         n_components=2,
         covariance_type="diag",  # one feature: the same model as "full", with less overhead
         random_state=seed,
-        max_iter=max_iter,
+        max_iter=8,
         tol=1e-3,
         reg_covar=1e-4,
         means_init=[[lo], [hi]],
@@ -173,12 +144,8 @@ def gmm(
         model.fit(sample)
         hot_comp = int(np.argmax(model.means_[:, 0]))
         hot = (model.predict(cam.reshape(-1, 1).astype(np.float64)) == hot_comp).reshape(h, w)
-    labels, n = ndimage.label(hot, structure=_EIGHT)
-    if n == 0 or hot.all():
-        fg_region = heat_region(cam, 0.5)
-    else:
-        mass = ndimage.sum_labels(cam, labels, index=np.arange(1, n + 1))
-        fg_region = labels == int(np.argmax(mass)) + 1
+    best = None if hot.all() else heaviest_component(cam, hot)
+    fg_region = heat_region(cam, 0.5) if best is None else best
     fg = interior_point(fg_region)
     cold = ~hot if (~hot).any() else ~fg_region
     dist = ndimage.distance_transform_edt(~fg_region)

@@ -1,38 +1,26 @@
-"""Oracle strategies: they read the ground-truth mask, so they give a ceiling, never a method."""
+"""Oracle strategies: they read the ground-truth mask, so they give a ceiling, never a method.
+
+``mask`` is the bool (H, W) ground truth (required); points are (X, Y).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from prompting.points import farthest_point, interior_point, make_points
+from prompting.points import Points, farthest_point, interior_point, make_points
 from prompting.registry import register_strategy
 
 
-@register_strategy(
-    "oracle_interior",
-    emits_background=False,
-    oracle=True,
-    description=(
-        "Oracle: one foreground point at the ground-truth mask's most interior pixel "
-        "(maximum of the distance transform, ties broken towards the centroid)."
-    ),
-)
-def oracle_interior(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
-    if mask is None:
-        raise ValueError("oracle_interior needs the ground-truth mask")
+@register_strategy(emits_background=False, oracle=True)
+def oracle_interior(cam: np.ndarray, image: np.ndarray, mask: np.ndarray) -> Points:
+    """Oracle: one foreground point at the ground-truth mask's most interior pixel
+    (maximum of the distance transform, ties broken towards the centroid)."""
     return make_points([interior_point(mask, centroid_min_depth=None)])
 
 
-@register_strategy(
-    "oracle_interior_bg",
-    emits_background=True,
-    oracle=True,
-    description=(
-        "Oracle: the mask's most interior pixel as foreground plus the pixel farthest from "
-        "the mask as background."
-    ),
-)
-def oracle_interior_bg(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
-    if mask is None:
-        raise ValueError("oracle_interior_bg needs the ground-truth mask")
-    return make_points([interior_point(mask, centroid_min_depth=None)], [farthest_point(mask)])
+@register_strategy(emits_background=True, oracle=True)
+def oracle_interior_bg(cam: np.ndarray, image: np.ndarray, mask: np.ndarray) -> Points:
+    """Oracle: the mask's most interior pixel as foreground plus the pixel farthest from
+    the mask as background."""
+    fg, _ = oracle_interior(cam, image, mask)
+    return make_points(fg, [farthest_point(mask)])

@@ -18,6 +18,9 @@ from scipy import ndimage
 FOREGROUND = 1
 BACKGROUND = 0
 
+#: Point prompts: coords int64 (N, 2) as (X, Y) and labels int64 (N,), 1 = fg, 0 = bg.
+Points = tuple[np.ndarray, np.ndarray]
+
 
 class PointsError(ValueError):
     """Point prompts that break the contract; the message says where and what."""
@@ -72,7 +75,7 @@ def validate_points(
 
 def make_points(
     fg: list[tuple[int, int]] | np.ndarray, bg: list[tuple[int, int]] | np.ndarray = ()
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Points:
     """Foreground then background points (each (X, Y)) as ``(coords (N, 2), labels (N,))``."""
     fg_arr = np.asarray(fg, dtype=np.int64).reshape(-1, 2)
     bg_arr = np.asarray(bg, dtype=np.int64).reshape(-1, 2)
@@ -116,57 +119,74 @@ def interior_point(region: np.ndarray, centroid_min_depth: float | None = 0.5) -
     return int(tx[k]), int(ty[k])
 
 
-def farthest_point(
-    region: np.ndarray, weight: np.ndarray | None = None, allowed: np.ndarray | None = None
-) -> tuple[int, int]:
-    """The pixel farthest (Euclidean) from a bool (H, W) region, as (X, Y).
+def distance_from(region: np.ndarray) -> np.ndarray:
+    """float64 (H, W) Euclidean distance of every pixel to a bool (H, W) region (to the image
+    centre pixel when the region is empty)."""
+    if not region.any():
+        h, w = region.shape
+        region = np.zeros_like(region)
+        region[h // 2, w // 2] = True
+    return ndimage.distance_transform_edt(~region)
+
+
+def farthest_point(region: np.ndarray) -> tuple[int, int]:
+    """The pixel (X, Y) farthest from a bool (H, W) region (from the centre if it is empty)."""
+    return argmax_xy(distance_from(region))
+
+
+def spread_points(
+    xs: np.ndarray, ys: np.ndarray, score: np.ndarray, n: int
+) -> list[tuple[int, int]]:
+    """``n`` of the candidate pixels, picked greedily and spread apart, as (X, Y).
 
     Args:
-        region: the pixels to stay away from; if empty, the image centre is used instead.
-        weight: optional float (H, W) multiplier of the distance (e.g. ``1 - heat``).
-        allowed: optional bool (H, W) of candidate pixels; all pixels if None or empty.
+        xs, ys: int (K,) candidate pixels (K >= 1); ties go to the first one.
+        score: float (K,); each pick is the candidate with the highest score, after which
+            every score is capped at that candidate's distance to the pick.
+        n: number of picks.
     """
-    h, w = region.shape
-    src = region if region.any() else np.zeros_like(region)
-    if not src.any():
-        src = src.copy()
-        src[h // 2, w // 2] = True
-    dist = ndimage.distance_transform_edt(~src)
-    score = dist * weight if weight is not None else dist
-    if allowed is not None and allowed.any():
-        score = np.where(allowed, score, -np.inf)
-    return argmax_xy(score)
-
-
-def pad_points(points: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
-    """Exactly ``n`` points: the first ``n``, or the list cycled to length ``n`` (needs one)."""
-    if not points:
-        raise ValueError("pad_points needs at least one point")
-    return [points[i % len(points)] for i in range(n)]
+    points = []
+    for _ in range(n):
+        k = int(np.argmax(score))
+        points.append((int(xs[k]), int(ys[k])))
+        score = np.minimum(score, np.hypot(xs - xs[k], ys - ys[k]))
+    return points
 
 
 def points_for_batch(
-    strategy: Callable[..., tuple[np.ndarray, np.ndarray]],
+    strategy: Callable[..., Points],
     cams: np.ndarray,
     images: np.ndarray,
+    masks: np.ndarray | None = None,
     **params: Any,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Points:
     """Run a per-image strategy function on every image of a batch and stack its points.
 
     Args:
-        strategy: ``strategy(cam, image, None, **params) -> (coords (N, 2), labels (N,))``,
-            e.g. :func:`prompting.regions.segment_heat`; N must not depend on the image.
+        strategy: ``strategy(cam, image, mask, **params) -> (coords (N, 2), labels (N,))``,
+            e.g. :func:`prompting.image_aware.segment_heat`; N must not depend on the image.
         cams: float (B, H, W) heat maps in 0..1.
         images: uint8 RGB (B, H, W, 3).
+        masks: bool (B, H, W) ground truth, for oracles; None passes ``mask=None``.
         params: keyword parameters of the strategy.
 
     Returns:
         coords int64 (B, N, 2), each point (X, Y) in pixels, and labels int64 (B, N).
+
+    Raises:
+        PointsError: points that break the contract (see :func:`validate_points`) or a
+            number of points that changes from image to image.
     """
-    per_image = [
-        strategy(cam, image, None, **params) for cam, image in zip(cams, images, strict=True)
-    ]
-    coords, labels = zip(*per_image, strict=True)
-    return validate_points(
-        np.stack(coords), np.stack(labels), np.shape(cams)[1:], "points_for_batch"
-    )
+    coords, labels = [], []
+    for i in range(len(cams)):
+        where = f"strategy {strategy.__name__!r}, image {i}"
+        points = strategy(cams[i], images[i], None if masks is None else masks[i], **params)
+        c, lab = validate_points(*points, np.shape(cams)[1:], where)
+        if coords and c.shape != coords[0].shape:
+            raise PointsError(
+                f"{where}: {len(c)} points, but {len(coords[0])} for image 0; "
+                "N must be fixed per strategy"
+            )
+        coords.append(c)
+        labels.append(lab)
+    return np.stack(coords), np.stack(labels)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from prompting.points import argmax_xy, make_points, pad_points
+from prompting.points import argmax_xy, make_points
 from prompting.registry import register_strategy
 
 
@@ -39,63 +39,40 @@ def snap_to_region(point: tuple[int, int], region: np.ndarray) -> tuple[int, int
     return int(xs[k]), int(ys[k])
 
 
-@register_strategy(
-    "published_cam_centroid",
-    emits_background=False,
-    description=(
-        "Published (quantumFeline/DNN-all): one foreground point at the CAM-weighted centroid "
-        "of the pixels with CAM > 0.6; for a non-convex shape (a star) the centroid can fall "
-        "outside it."
-    ),
-)
-def published_cam_centroid(
-    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, snap: bool = False
-):
+@register_strategy(emits_background=False)
+def published_cam_centroid(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    """Published (quantumFeline/DNN-all): one foreground point at the CAM-weighted centroid of
+    the pixels with CAM > 0.6; for a non-convex shape (a star) the centroid can fall outside
+    it."""
+    return make_points([weighted_centroid(cam, cam > 0.6)])
+
+
+@register_strategy(emits_background=False)
+def published_cam_centroid_snap(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    """published_cam_centroid, with the centroid moved to the nearest pixel with CAM > 0.6
+    when it falls outside them."""
     region = cam > 0.6
-    point = weighted_centroid(cam, region)
-    return make_points([snap_to_region(point, region) if snap else point])
+    return make_points([snap_to_region(weighted_centroid(cam, region), region)])
 
 
-register_strategy(
-    "published_cam_centroid_snap",
-    emits_background=False,
-    defaults={"snap": True},
-    description=(
-        "published_cam_centroid, with the centroid moved to the nearest pixel with CAM > 0.6 "
-        "when it falls outside them."
-    ),
-)(published_cam_centroid)
-
-
-@register_strategy(
-    "published_top10_corner",
-    emits_background=True,
-    description=(
-        "Published (piotrbar250/gsn-hw2): foreground point at the centroid of the 10 % hottest "
-        "CAM pixels (can fall outside a star), background point at the image corner with the "
-        "lowest CAM."
-    ),
-)
+@register_strategy(emits_background=True)
 def published_top10_corner(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    """Published (piotrbar250/gsn-hw2): foreground point at the centroid of the 10 % hottest
+    CAM pixels (can fall outside a star), background point at the image corner with the
+    lowest CAM."""
     h, w = cam.shape
     hottest = cam >= np.quantile(cam, 0.9)
     fg = np.mean(np.nonzero(hottest)[::-1], axis=1)
     fg_xy = (round(float(fg[0])), round(float(fg[1])))
-    corners = [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
-    corners = [c for c in corners if c != fg_xy]
+    corners = [c for c in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] if c != fg_xy]
     bg = min(corners, key=lambda c: cam[c[1], c[0]])
     return make_points([fg_xy], [bg])
 
 
-@register_strategy(
-    "published_argmax_argmin",
-    emits_background=True,
-    description=(
-        "Published (anastasiyakhodzina): foreground point at the CAM argmax, background point "
-        "at the CAM argmin (the image corner farthest from the argmax on a flat map)."
-    ),
-)
+@register_strategy(emits_background=True)
 def published_argmax_argmin(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    """Published (anastasiyakhodzina): foreground point at the CAM argmax, background point at
+    the CAM argmin (the image corner farthest from the argmax on a flat map)."""
     h, w = cam.shape
     fg = argmax_xy(cam)
     bg = argmax_xy(-cam)
@@ -105,21 +82,16 @@ def published_argmax_argmin(cam: np.ndarray, image: np.ndarray, mask: np.ndarray
     return make_points([fg], [bg])
 
 
-@register_strategy(
-    "published_s2c_peaks",
-    emits_background=False,
-    description=(
-        "Published (S2C, 'From SAM to CAMs', CVPR 2024): foreground points at the CAM argmax "
-        "and at the local maxima above 0.5 after a 3 x 3 maximum filter (up to n_fg points, "
-        "strongest first; the argmax repeats when there are fewer peaks)."
-    ),
-)
-def published_s2c_peaks(
-    cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None, *, n_fg: int = 3
-):
+@register_strategy(emits_background=False)
+def published_s2c_peaks(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
+    """Published (S2C, 'From SAM to CAMs', CVPR 2024): foreground points at the CAM argmax and
+    at the local maxima above 0.5 after a 3 x 3 maximum filter (three points, strongest first;
+    the argmax repeats when there are fewer peaks)."""
+    n_fg = 3
     peaks = (cam == ndimage.maximum_filter(cam, size=3, mode="nearest")) & (cam > 0.5)
     ys, xs = np.nonzero(peaks)
     order = np.argsort(-cam[ys, xs], kind="stable")
     top = argmax_xy(cam)
     points = [top] + [(int(xs[k]), int(ys[k])) for k in order if (xs[k], ys[k]) != top]
-    return make_points(pad_points(points[:n_fg], n_fg))
+    points = points[:n_fg]
+    return make_points(points + [top] * (n_fg - len(points)))

@@ -1,17 +1,12 @@
 """A registry of point-prompt strategies, in the style of timm's ``register_model``.
 
-A strategy is written as a *per-image* function (or a class whose instances are such
-functions)::
-
-    @register_strategy("my_strategy", emits_background=False, description="...")
-    def my_strategy(cam, image, mask=None, *, n_points=1):
-        ...
-        return coords, labels  # int (N, 2) as (X, Y), int (N,)
-
-where ``cam`` is float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3) and ``mask`` the bool
-(H, W) ground truth (passed to oracles only, ``None`` otherwise). Keyword-only parameters
-with defaults are the strategy's knobs; registering the same function again under another
-name with other ``defaults`` gives a parametrized variant without copying code.
+A strategy is one per-image function ``fn(cam, image, mask=None) -> (coords, labels)``
+decorated with :func:`register_strategy` in any module of ``prompting/`` (example: the
+README's "Add a strategy"): ``cam`` float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3),
+``mask`` the bool (H, W) ground truth (passed to oracles only, ``None`` otherwise); coords
+int (N, 2) as (X, Y), labels int (N,). Its name is the function's name, its description the
+first paragraph of the docstring. A variant with other settings is another small function
+calling the first with other keyword arguments.
 
 :func:`get_strategy` returns a :class:`Strategy`, which is what pipelines call on whole
 batches: ``strategy(cams, images, masks=None) -> (coords, labels)`` with coords int64
@@ -23,20 +18,17 @@ background point.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, TypeVar
 
 import numpy as np
 
-from prompting.points import validate_points
+from common.lookup import lookup
+from prompting.points import Points, points_for_batch
 
-PerImageFn = Callable[..., tuple[np.ndarray, np.ndarray]]
-T = TypeVar("T")
+PerImageFn = Callable[..., Points]
 
 
 class StrategyError(ValueError):
@@ -48,14 +40,11 @@ class Strategy:
     """A registered point-prompt strategy, callable on batches.
 
     Attributes:
-        name: registry name.
+        name: registry name (the function's name).
         emits_background: whether it returns background points (label 0) besides foreground.
         oracle: whether it reads the ground-truth mask (a ceiling, never an automatic method).
-        description: 1 to 3 sentences for tables and reports.
-        fn: the per-image function ``fn(cam, image, mask, **params) -> (coords, labels)``, or,
-            for a registered class, an instance called as ``fn(cam, image, mask)``.
-        params: the keyword arguments ``fn`` is called with (for a class: its constructor's).
-        factory: the registered class (None for a function); ``with_params`` rebuilds from it.
+        description: 1 to 3 sentences for tables and reports (the docstring's first paragraph).
+        fn: the per-image function ``fn(cam, image, mask) -> (coords, labels)``.
     """
 
     name: str
@@ -63,28 +52,13 @@ class Strategy:
     oracle: bool
     description: str
     fn: PerImageFn = field(repr=False)
-    params: Mapping[str, Any] = field(default_factory=dict)
-    factory: type | None = field(default=None, repr=False)
 
-    def with_params(self, **overrides: Any) -> Strategy:
-        """A copy with some parameters changed (unknown names raise :class:`StrategyError`)."""
-        unknown = sorted(set(overrides) - set(self.params))
-        if unknown:
-            raise StrategyError(
-                f"strategy {self.name!r} has no parameter(s) {unknown}; "
-                f"its parameters are {sorted(self.params)}"
-            )
-        params = {**self.params, **overrides}
-        fn = self.factory(**params) if self.factory is not None else self.fn
-        return Strategy(
-            self.name,
-            self.emits_background,
-            self.oracle,
-            self.description,
-            fn,
-            MappingProxyType(params),
-            self.factory,
-        )
+    @property
+    def kind(self) -> str:
+        """``"oracle"`` (reads the ground truth), ``"fg+bg"`` (also background) or ``"fg"``."""
+        if self.oracle:
+            return "oracle"
+        return "fg+bg" if self.emits_background else "fg"
 
     def __call__(
         self, cams: np.ndarray, images: np.ndarray, masks: np.ndarray | None = None
@@ -101,27 +75,12 @@ class Strategy:
             int64 (B, N), 1 = foreground, 0 = background. N is the same for every image.
         """
         cams, images, masks = self._check_inputs(cams, images, masks)
-        coords_list, labels_list = [], []
-        for i in range(cams.shape[0]):
-            mask_i = masks[i] if self.oracle else None
-            if self.factory is not None:
-                coords, labels = self.fn(cams[i], images[i], mask_i)
-            else:
-                coords, labels = self.fn(cams[i], images[i], mask_i, **self.params)
-            coords, labels = validate_points(
-                coords, labels, cams.shape[1:], where=f"strategy {self.name!r}, image {i}"
-            )
-            self._check_labels(labels, i, coords)
-            if coords_list and coords.shape != coords_list[0].shape:
-                raise StrategyError(
-                    f"strategy {self.name!r} returned {coords.shape[0]} points for image {i} "
-                    f"but {coords_list[0].shape[0]} for image 0; N must be fixed per strategy"
-                )
-            coords_list.append(coords)
-            labels_list.append(labels)
-        if not coords_list:
+        if len(cams) == 0:
             return np.zeros((0, 0, 2), np.int64), np.zeros((0, 0), np.int64)
-        return np.stack(coords_list), np.stack(labels_list)
+        coords, labels = points_for_batch(self.fn, cams, images, masks if self.oracle else None)
+        for i in range(len(cams)):
+            self._check_labels(coords[i], labels[i], i)
+        return coords, labels
 
     def _check_inputs(
         self, cams: np.ndarray, images: np.ndarray, masks: np.ndarray | None
@@ -154,27 +113,20 @@ class Strategy:
             masks = masks.astype(bool, copy=False)
         return cams, images, masks
 
-    def _check_labels(self, labels: np.ndarray, i: int, coords: np.ndarray | None = None) -> None:
-        if coords is not None:
-            fg = {tuple(p) for p in coords[labels == 1].tolist()}
-            both = sorted(fg & {tuple(p) for p in coords[labels == 0].tolist()})
-            if both:
-                raise StrategyError(
-                    f"strategy {self.name!r} put a foreground and a background point on the "
-                    f"same pixel (X, Y) = {both[0]} (image {i})"
-                )
-        n_fg = int((labels == 1).sum())
-        n_bg = int((labels == 0).sum())
-        if n_fg == 0:
-            raise StrategyError(f"strategy {self.name!r} returned no foreground point (image {i})")
-        if self.emits_background and n_bg == 0:
+    def _check_labels(self, coords: np.ndarray, labels: np.ndarray, i: int) -> None:
+        fg = {tuple(p) for p in coords[labels == 1].tolist()}
+        both = sorted(fg & {tuple(p) for p in coords[labels == 0].tolist()})
+        if both:
             raise StrategyError(
-                f"strategy {self.name!r} declares emits_background=True "
-                f"but returned no background point (image {i})"
+                f"strategy {self.name!r} put a foreground and a background point on the "
+                f"same pixel (X, Y) = {both[0]} (image {i})"
             )
-        if not self.emits_background and n_bg > 0:
+        n_bg = int((labels == 0).sum())
+        if not fg:
+            raise StrategyError(f"strategy {self.name!r} returned no foreground point (image {i})")
+        if self.emits_background != (n_bg > 0):
             raise StrategyError(
-                f"strategy {self.name!r} declares emits_background=False "
+                f"strategy {self.name!r} declares emits_background={self.emits_background} "
                 f"but returned {n_bg} background point(s) (image {i})"
             )
 
@@ -182,103 +134,43 @@ class Strategy:
 _REGISTRY: dict[str, Strategy] = {}
 
 
-def _keyword_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Parameters of ``fn`` that have defaults and can be passed by keyword."""
-    sig = inspect.signature(fn)
-    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return {
-        p.name: p.default
-        for p in sig.parameters.values()
-        if p.kind in kinds and p.default is not inspect.Parameter.empty and p.name != "mask"
-    }
-
-
 def register_strategy(
-    name: str,
-    *,
-    emits_background: bool,
-    description: str,
-    oracle: bool = False,
-    defaults: Mapping[str, Any] | None = None,
-) -> Callable[[T], T]:
-    """Decorator registering a per-image strategy function or class under ``name``.
+    *, emits_background: bool, oracle: bool = False
+) -> Callable[[PerImageFn], PerImageFn]:
+    """Decorator registering a per-image strategy function under its own name.
 
     Args:
-        name: unique registry name (a second registration of the same name raises).
         emits_background: whether the strategy returns background points.
-        description: 1 to 3 sentences describing the method.
         oracle: True when it reads the ground-truth mask.
-        defaults: keyword parameters overriding the function's own defaults (for a class:
-            the constructor's keyword arguments). Decorators can be stacked to register
-            variants of one function.
 
     Returns:
-        The decorator, which returns the function or class unchanged.
+        The decorator, which returns the function unchanged. It raises
+        :class:`StrategyError` when the name is taken or the function has no docstring (its
+        first paragraph is the strategy's description).
     """
-    if not name or not isinstance(name, str):
-        raise StrategyError(f"strategy name must be a non-empty string, got {name!r}")
-    if not description or not description.strip():
-        raise StrategyError(f"strategy {name!r} needs a description")
-    overrides = dict(defaults or {})
 
-    def decorator(obj: T) -> T:
+    def decorator(fn: PerImageFn) -> PerImageFn:
+        name = fn.__name__
         if name in _REGISTRY:
             raise StrategyError(f"a strategy named {name!r} is already registered")
-        if not callable(obj):
-            raise StrategyError(f"strategy {name!r}: cannot register non-callable {obj!r}")
-        is_class = inspect.isclass(obj)
-        params = _keyword_defaults(obj.__init__ if is_class else obj)  # type: ignore[misc]
-        unknown = sorted(set(overrides) - set(params))
-        if unknown:
-            raise StrategyError(
-                f"strategy {name!r}: defaults {unknown} are not keyword parameters with "
-                f"defaults of {obj.__name__}; those are {sorted(params)}"
-            )
-        params.update(overrides)
-        fn = obj(**params) if is_class else obj
-        _REGISTRY[name] = Strategy(
-            name=name,
-            emits_background=emits_background,
-            oracle=oracle,
-            description=" ".join(description.split()),
-            fn=fn,
-            params=MappingProxyType(params),
-            factory=obj if is_class else None,
-        )
-        return obj
+        description = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
+        if not description:
+            raise StrategyError(f"strategy {name!r} needs a docstring (its description)")
+        _REGISTRY[name] = Strategy(name, emits_background, oracle, description, fn)
+        return fn
 
     return decorator
 
 
-def unregister_strategy(name: str) -> None:
-    """Remove ``name`` from the registry (for tests and interactive experiments)."""
-    if name not in _REGISTRY:
-        raise StrategyError(f"no strategy named {name!r} is registered")
-    del _REGISTRY[name]
-
-
-def get_strategy(name: str, **params: Any) -> Strategy:
-    """The registered strategy ``name``, optionally with some parameters overridden.
+def get_strategy(name: str) -> Strategy:
+    """The registered strategy ``name``.
 
     Raises:
         StrategyError: for an unknown name, listing the known names and the closest match.
     """
-    try:
-        strategy = _REGISTRY[name]
-    except KeyError:
-        known = sorted(_REGISTRY)
-        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.0)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise StrategyError(
-            f"unknown strategy {name!r}.{hint} Known strategies: {', '.join(known)}"
-        ) from None
-    return strategy.with_params(**params) if params else strategy
+    return lookup(name, _REGISTRY, "strategy", plural="strategies", error=StrategyError)
 
 
-def list_strategies(pattern: str = "*", include_oracles: bool = True) -> list[str]:
+def list_strategies(pattern: str = "*") -> list[str]:
     """Sorted names of registered strategies matching the fnmatch ``pattern``."""
-    return sorted(
-        name
-        for name, s in _REGISTRY.items()
-        if fnmatch.fnmatchcase(name, pattern) and (include_oracles or not s.oracle)
-    )
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))

@@ -27,7 +27,7 @@ def run_strategy(
     strategy: Strategy,
     cams: np.ndarray,
     images: np.ndarray,
-    masks: np.ndarray | None = None,
+    masks: np.ndarray,
     *,
     batch_size: int = 64,
     repeats: int = 1,
@@ -36,8 +36,8 @@ def run_strategy(
 
     Args:
         strategy: a registered strategy (see :func:`prompting.get_strategy`).
-        cams: float (N, H, W) in 0..1; images: uint8 (N, H, W, 3); masks: bool (N, H, W),
-            passed on to oracles only.
+        cams: float (N, H, W) in 0..1; images: uint8 (N, H, W, 3); masks: bool (N, H, W)
+            ground truth, passed on to oracles only.
         batch_size: images per strategy call (the cost of a call includes its input and
             output validation, as in a pipeline).
         repeats: run the whole split this many times and keep the fastest run (timings on
@@ -58,9 +58,7 @@ def run_strategy(
         start, start_cpu = time.perf_counter(), time.process_time()
         parts = [
             strategy(
-                cams[i : i + batch_size],
-                images[i : i + batch_size],
-                None if masks is None else masks[i : i + batch_size],
+                cams[i : i + batch_size], images[i : i + batch_size], masks[i : i + batch_size]
             )
             for i in range(0, n, batch_size)
         ]

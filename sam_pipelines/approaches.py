@@ -1,7 +1,7 @@
 """The assignment's two approaches: Grad-CAM -> point prompts -> SAM, as ``BasicSamPipeline``
 subclasses that override ``__call__`` only (same signature).
 
-Both find the shape the heat map points at with :func:`prompting.regions.segment_heat`: the
+Both find the shape the heat map points at with :func:`prompting.image_aware.segment_heat`: the
 image is cut into Felzenszwalb segments, each segment is scored by its mean Grad-CAM heat times
 how shape-like it is (a sharp colour step along its outline, little variation inside, a
 plausible size, compact), and the best segment's most interior pixel is the foreground point.
@@ -24,15 +24,15 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from prompting.image_aware import segment_heat
 from prompting.points import points_for_batch
-from prompting.regions import segment_heat
 from sam_pipelines.pipeline import BasicSamPipeline
 from shapes.transforms import to_uint8_images
 
 
 class ForegroundPointsPipeline(BasicSamPipeline):
     """Approach 1: one foreground point inside the segment that Grad-CAM and the image agree
-    on (:func:`prompting.regions.segment_heat`), no background point."""
+    on (:func:`prompting.image_aware.segment_heat`), no background point."""
 
     def __call__(self, images: Tensor) -> Tensor:
         """Segment a normalised batch (B, 3, H, W) without user input: bool (B, H, W), CPU."""

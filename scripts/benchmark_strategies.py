@@ -157,9 +157,9 @@ def main(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
-        kind = "oracle" if r["oracle"] else ("fg+bg" if r["bg"] else "fg")
         print(
-            f"{r['strategy']:<20} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
+            f"{r['strategy']:<20} {get_strategy(r['strategy']).kind:<7} "
+            f"{_pct(r['fg_hit_rate']):>8} "
             f"{_pct(r['bg_correct_rate']):>8} {r['fg_distance_px']:>8.2f} "
             f"{r['fg_distance_median_px']:>7.2f} {r['ms_per_image']:>7.2f} "
             f"{r['cpu_ms_per_image']:>7.2f} "

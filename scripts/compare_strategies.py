@@ -40,8 +40,7 @@ def print_registries() -> None:
     print("strategies:")
     for name in list_strategies():
         s = get_strategy(name)
-        kind = "oracle" if s.oracle else ("fg+bg" if s.emits_background else "fg")
-        print(f"  {name:<24} {kind:<7} {s.description}")
+        print(f"  {name:<24} {s.kind:<7} {s.description}")
     print("segmenters:")
     for name in list_segmenters():
         print(f"  {name:<24} {segmenter_entry(name).description}")

@@ -244,7 +244,7 @@ NOTEBOOK_CELLS: list[tuple[str, ...]] = [
     ("code", MORE_CAMS),
     ("md", POINTS_MD),
     ("module", "prompting/points.py"),
-    ("module", "prompting/regions.py"),
+    ("module", "prompting/image_aware.py"),
     ("md", PIPELINE_MD),
     ("module", "shapes/transforms.py"),
     ("module", "sam_pipelines/selection.py"),

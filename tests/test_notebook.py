@@ -62,7 +62,7 @@ def test_online_cells_import_nothing_from_the_project() -> None:
         if cell.cell_type == "code" and pattern.search(cell.source):
             assert "RUNTIME.online" in cell.source, cell.source[:200]
     inlined = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells]
-    for module in ("cam/base.py", "prompting/regions.py", "sam_pipelines/approaches.py"):
+    for module in ("cam/base.py", "prompting/image_aware.py", "sam_pipelines/approaches.py"):
         assert any(s.startswith(f"# ---- inlined from {module} ----") for s in inlined), module
 
 

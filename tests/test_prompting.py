@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,12 +21,19 @@ from prompting import (
     list_strategies,
     make_points,
     register_strategy,
-    unregister_strategy,
+    registry,
     validate_points,
 )
 from prompting.points import farthest_point, interior_point
 
 ALL = list_strategies()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strategies registered by the test are forgotten afterwards."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
 
 def _heat(kind: str, h: int, w: int, seed: int) -> np.ndarray:
@@ -128,7 +142,7 @@ def test_builtins_registered() -> None:
 
 def test_list_strategies_pattern_and_oracles() -> None:
     assert list_strategies("oracle_*") == ["oracle_interior", "oracle_interior_bg"]
-    assert list_strategies("*_bg", include_oracles=False) == ["flood_heat_bg", "segment_heat_bg"]
+    assert list_strategies("*heat_bg") == ["flood_heat_bg", "segment_heat_bg"]
     assert list_strategies() == sorted(list_strategies())
     assert list_strategies("no_such_*") == []
 
@@ -141,95 +155,77 @@ def test_unknown_name_lists_known_and_suggests_closest() -> None:
     assert "center" in msg and "segment_heat" in msg
 
 
+def test_kind() -> None:
+    kinds = {n: get_strategy(n).kind for n in ("center", "gmm", "oracle_interior_bg")}
+    assert kinds == {"center": "fg", "gmm": "fg+bg", "oracle_interior_bg": "oracle"}
+
+
 def test_duplicate_name_is_an_error() -> None:
     with pytest.raises(StrategyError, match="already registered"):
 
-        @register_strategy("center", emits_background=False, description="Another centre.")
-        def other(cam, image, mask=None):
+        @register_strategy(emits_background=False)
+        def center(cam, image, mask=None):
+            """Another centre."""
             return make_points([(0, 0)])
 
 
-@pytest.fixture
-def scratch_names():
-    names: list[str] = []
-    yield names
-    for n in names:
-        unregister_strategy(n)
+def test_name_and_description_come_from_the_function(scratch_registry) -> None:
+    @register_strategy(emits_background=True, oracle=True)
+    def _test_corner(cam, image, mask=None):
+        """Top-left corner as foreground,
+        bottom-right as background.
+
+        Details that stay out of the tables.
+        """
+        return make_points([(0, 0)], [(cam.shape[1] - 1, cam.shape[0] - 1)])
+
+    s = get_strategy("_test_corner")
+    assert (s.name, s.kind, s.fn) == ("_test_corner", "oracle", _test_corner)
+    assert s.description == "Top-left corner as foreground, bottom-right as background."
+    cams, images, masks = np.zeros((2, 8, 9), np.float32), np.zeros((2, 8, 9, 3), np.uint8), None
+    with pytest.raises(StrategyError, match="oracle"):
+        s(cams, images, masks)
+    coords, labels = s(cams, images, np.ones((2, 8, 9), bool))
+    np.testing.assert_array_equal(coords[1], [[0, 0], [8, 7]])
+    np.testing.assert_array_equal(labels, [[1, 0], [1, 0]])
 
 
-def test_register_function_with_variants(scratch_names) -> None:
-    @register_strategy(
-        "_test_corner", emits_background=False, description="Top-left corner points."
-    )
-    @register_strategy(
-        "_test_corner3",
-        emits_background=False,
-        defaults={"n": 3},
-        description="Three top-left corner points.",
-    )
-    def corner(cam, image, mask=None, *, n: int = 1):
-        return make_points([(0, 0)] * n)
+def test_a_strategy_needs_a_docstring(scratch_registry) -> None:
+    with pytest.raises(StrategyError, match="needs a docstring"):
 
-    scratch_names += ["_test_corner", "_test_corner3"]
-    cams = np.zeros((2, 8, 9), np.float32)
-    images = np.zeros((2, 8, 9, 3), np.uint8)
-    assert get_strategy("_test_corner")(cams, images)[0].shape == (2, 1, 2)
-    assert get_strategy("_test_corner3")(cams, images)[0].shape == (2, 3, 2)
-    assert get_strategy("_test_corner3").params == {"n": 3}
-    assert get_strategy("_test_corner", n=2)(cams, images)[0].shape == (2, 2, 2)
-    with pytest.raises(StrategyError, match="no parameter"):
-        get_strategy("_test_corner", m=2)
-
-
-def test_register_class(scratch_names) -> None:
-    @register_strategy("_test_class", emits_background=True, description="Fixed fg and bg points.")
-    class Fixed:
-        def __init__(self, x: int = 1) -> None:
-            self.x = x
-
-        def __call__(self, cam, image, mask=None):
-            return make_points([(self.x, 0)], [(0, 1)])
-
-    scratch_names.append("_test_class")
-    cams = np.zeros((1, 4, 4), np.float32)
-    images = np.zeros((1, 4, 4, 3), np.uint8)
-    coords, labels = get_strategy("_test_class")(cams, images)
-    np.testing.assert_array_equal(coords, [[[1, 0], [0, 1]]])
-    np.testing.assert_array_equal(labels, [[1, 0]])
-    coords, _ = get_strategy("_test_class", x=3)(cams, images)
-    assert coords[0, 0, 0] == 3
-
-
-def test_unknown_default_is_rejected() -> None:
-    with pytest.raises(StrategyError, match="not keyword parameters"):
-
-        @register_strategy(
-            "_test_bad_default", emits_background=False, defaults={"k": 1}, description="Bad."
-        )
-        def bad(cam, image, mask=None):
+        @register_strategy(emits_background=False)
+        def _test_bare(cam, image, mask=None):
             return make_points([(0, 0)])
 
-    assert "_test_bad_default" not in list_strategies()
+    assert "_test_bare" not in list_strategies()
 
 
-def test_broken_strategies_are_caught(scratch_names) -> None:
-    @register_strategy("_test_oob", emits_background=False, description="Out of bounds.")
-    def oob(cam, image, mask=None):
+def test_broken_strategies_are_caught(scratch_registry) -> None:
+    @register_strategy(emits_background=False)
+    def _test_oob(cam, image, mask=None):
+        """Out of bounds."""
         return make_points([(cam.shape[1], 0)])
 
-    @register_strategy("_test_liar", emits_background=False, description="Emits bg anyway.")
-    def liar(cam, image, mask=None):
+    @register_strategy(emits_background=False)
+    def _test_liar(cam, image, mask=None):
+        """Emits bg anyway."""
         return make_points([(0, 0)], [(1, 1)])
 
-    @register_strategy("_test_nofg", emits_background=True, description="Only background.")
-    def nofg(cam, image, mask=None):
+    @register_strategy(emits_background=True)
+    def _test_nofg(cam, image, mask=None):
+        """Only background."""
         return make_points([], [(1, 1)])
 
-    @register_strategy("_test_varying", emits_background=False, description="Varying N.")
-    def varying(cam, image, mask=None):
+    @register_strategy(emits_background=True)
+    def _test_nobg(cam, image, mask=None):
+        """Promises background, emits none."""
+        return make_points([(0, 0)])
+
+    @register_strategy(emits_background=False)
+    def _test_varying(cam, image, mask=None):
+        """Varying N."""
         return make_points([(0, 0)] * (1 + int(cam.max() > 0.5)))
 
-    scratch_names += ["_test_oob", "_test_liar", "_test_nofg", "_test_varying"]
     cams = np.zeros((2, 5, 6), np.float32)
     images = np.zeros((2, 5, 6, 3), np.uint8)
     with pytest.raises(PointsError, match="outside"):
@@ -238,8 +234,10 @@ def test_broken_strategies_are_caught(scratch_names) -> None:
         get_strategy("_test_liar")(cams, images)
     with pytest.raises(StrategyError, match="no foreground"):
         get_strategy("_test_nofg")(cams, images)
+    with pytest.raises(StrategyError, match=r"emits_background=True but returned 0"):
+        get_strategy("_test_nobg")(cams, images)
     cams[1] = 1.0
-    with pytest.raises(StrategyError, match="fixed per strategy"):
+    with pytest.raises(PointsError, match="fixed per strategy"):
         get_strategy("_test_varying")(cams, images)
 
 
@@ -403,7 +401,7 @@ def test_interior_point_and_farthest_point() -> None:
 
 
 def test_tolerance_components_and_region_stats() -> None:
-    from prompting.regions import neighbour_steps, region_stats, tolerance_components
+    from prompting.image_aware import neighbour_steps, region_stats, tolerance_components
 
     image = np.zeros((6, 8, 3), np.uint8)
     image[:, :, 0] = np.arange(8) * 3  # a gentle ramp: steps of 3 stay joined
@@ -420,6 +418,74 @@ def test_tolerance_components_and_region_stats() -> None:
     assert stats.area[k] == 6 and stats.heat[k] == 1.0
     assert stats.inner_step[k] == 0.0 and stats.edge_step[k] > 150
     assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
+
+
+def test_region_settings_are_keyword_parameters() -> None:
+    from prompting.image_aware import flood_heat, segment_heat
+
+    cam, image, _ = _scene(0)
+    default = segment_heat(cam, image, None)
+    for coords, labels in (
+        segment_heat(cam, image, None, scale=300.0, heat_floor=0.3),
+        get_strategy("segment_heat")(cam[None], image[None]),
+    ):
+        np.testing.assert_array_equal(np.reshape(coords, (-1, 2)), default[0])
+        np.testing.assert_array_equal(np.ravel(labels), default[1])
+    assert flood_heat(cam, image, None, n_bg=2, tolerance=8.0)[1].tolist() == [1, 0, 0]
+    with pytest.raises(TypeError, match="no_such"):
+        segment_heat(cam, image, None, no_such=1.0)
+
+
+DROPPED = """
+from prompting.points import make_points
+from prompting.registry import register_strategy
+
+
+@register_strategy(emits_background=False)
+def dropped_corner(cam, image, mask=None):
+    \"\"\"One foreground point at the top-left pixel (a strategy in a dropped-in file).\"\"\"
+    return make_points([(0, 0)])
+"""
+
+
+def _script(name: str, *args: str, env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_a_file_dropped_into_prompting_is_a_strategy(tmp_path: Path) -> None:
+    # a ``prompting/`` folder elsewhere on sys.path extends the package (pkgutil.extend_path),
+    # so the file never goes into the repository's own folder
+    (tmp_path / "prompting").mkdir()
+    (tmp_path / "prompting" / "dropped_corner.py").write_text(textwrap.dedent(DROPPED))
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", ""), str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    listed = _script("compare_strategies.py", "--list", env=env, cwd=tmp_path)
+    assert "dropped_corner           fg      One foreground point at the top-left" in listed
+    assert "dropped_corner" not in list_strategies()  # this process never saw the folder
+
+    data = str(tmp_path / "ds")
+    sizes = ("--train", "30", "--val", "10", "--test", "6")
+    _script("prepare_data.py", "--out", data, *sizes, env=env, cwd=tmp_path)
+    args = ("--data", data, "--classifier-preset", "tiny", "--segmenter", "flood_fill")
+    dirs = ("--out", "out", "--checkpoints", "ck", "--cache-dir", "cache", "--no-variants")
+    _script(
+        "compare_strategies.py", *args, *dirs, "--strategies", "dropped_*", env=env, cwd=tmp_path
+    )
+    rows = json.loads((tmp_path / "out" / "metrics.json").read_text())["rows"]
+    assert [(r["strategy"], r["kind"], r["n_images"]) for r in rows] == [
+        ("dropped_corner", "fg", 6)
+    ]
+    assert rows[0]["description"].startswith("One foreground point at the top-left pixel")
 
 
 # --- issue 13: a foreground and a background point never share a pixel ------------------------
@@ -460,19 +526,13 @@ def test_no_strategy_puts_fg_and_bg_on_one_pixel(mask_kind: str) -> None:
         get_strategy(name)(cams, images, masks)  # the wrapper raises on a shared pixel
 
 
-def test_the_wrapper_refuses_a_shared_pixel() -> None:
-    from prompting import StrategyError, register_strategy, unregister_strategy
-
-    @register_strategy("_same_pixel", emits_background=True, description="Test strategy.")
-    def same_pixel(cam, image, mask=None):
+def test_the_wrapper_refuses_a_shared_pixel(scratch_registry) -> None:
+    @register_strategy(emits_background=True)
+    def _same_pixel(cam, image, mask=None):
+        """Test strategy."""
         return np.array([[3, 4], [3, 4]]), np.array([1, 0])
 
-    try:
-        from prompting import get_strategy
-
-        with pytest.raises(StrategyError, match=r"same pixel \(X, Y\) = \(3, 4\)"):
-            get_strategy("_same_pixel")(
-                np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.uint8)
-            )
-    finally:
-        unregister_strategy("_same_pixel")
+    with pytest.raises(StrategyError, match=r"same pixel \(X, Y\) = \(3, 4\)"):
+        get_strategy("_same_pixel")(
+            np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8, 3), np.uint8)
+        )

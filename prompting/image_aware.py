@@ -22,12 +22,13 @@ from overruling a clearly shape-like region, while a good map decides the close 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
 from skimage.segmentation import felzenszwalb
 
-from prompting.points import argmax_xy, interior_point, make_points
+from prompting.points import Points, distance_from, interior_point, make_points, spread_points
 from prompting.registry import register_strategy
 
 
@@ -101,15 +102,31 @@ def region_stats(
     )
 
 
-def region_scores(
-    stats: RegionStats,
-    *,
-    heat_floor: float,
-    contrast_offset: float,
-    min_area: int,
-    max_area: int,
-    min_compactness: float,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class RegionSettings:
+    """The knobs of the image-aware strategies and their defaults.
+
+    Attributes:
+        scale, min_size: of :func:`skimage.segmentation.felzenszwalb` (``segment_heat``).
+        tolerance: colour step below which the flood fill joins neighbours (``flood_heat``).
+        heat_floor: added to a region's mean heat, so a cold but clearly shape-like region
+            can still win.
+        contrast_offset: added to the colour variation inside a region before dividing.
+        min_area, max_area: regions outside this many pixels score 1e-3 times less.
+        min_compactness: compactness at and above which a region is not penalised.
+    """
+
+    scale: float = 300.0
+    min_size: int = 10
+    tolerance: float = 16.0
+    heat_floor: float = 0.3
+    contrast_offset: float = 3.0
+    min_area: int = 15
+    max_area: int = 600
+    min_compactness: float = 0.5
+
+
+def region_scores(stats: RegionStats, s: RegionSettings) -> np.ndarray:
     """float64 (n,) scores: (heat + floor) * edge contrast * size * border * compactness.
 
     The size prior is 1 for ``min_area <= area <= max_area`` and 1e-3 otherwise; the border
@@ -117,11 +134,11 @@ def region_scores(
     the compactness factor is ``min(1, compactness / min_compactness)`` (thin slivers along
     an edge score low).
     """
-    contrast = stats.edge_step / (stats.inner_step + contrast_offset)
-    size_ok = np.where((stats.area >= min_area) & (stats.area <= max_area), 1.0, 1e-3)
+    contrast = stats.edge_step / (stats.inner_step + s.contrast_offset)
+    size_ok = np.where((stats.area >= s.min_area) & (stats.area <= s.max_area), 1.0, 1e-3)
     border = 1.0 - 0.5 * np.clip(2.0 * stats.border_share, 0.0, 1.0)
-    compact = np.clip(stats.compactness / min_compactness, 0.0, 1.0)
-    return (stats.heat + heat_floor) * contrast * size_ok * border * compact
+    compact = np.clip(stats.compactness / s.min_compactness, 0.0, 1.0)
+    return (stats.heat + s.heat_floor) * contrast * size_ok * border * compact
 
 
 def background_points(
@@ -139,23 +156,11 @@ def background_points(
     excluded (and when even that is empty, nothing). Each pick maximises the distance to
     ``chosen`` and to the points already picked.
     """
-    h, w = cam.shape
     allowed = ~chosen & ~avoid & (cam < hot_threshold * float(cam.max()))
     if not allowed.any():
         allowed = ~chosen if (~chosen).any() else np.ones_like(chosen)
-    src = chosen if chosen.any() else np.zeros_like(chosen)
-    if not src.any():
-        src = src.copy()
-        src[h // 2, w // 2] = True
-    dist = ndimage.distance_transform_edt(~src)
-    score = np.where(allowed, dist, -1.0)
-    points = [argmax_xy(score)]
-    yy, xx = np.indices((h, w)) if n > 1 else (None, None)
-    for _ in range(n - 1):
-        x, y = points[-1]
-        score = np.where(allowed, np.minimum(score, np.hypot(xx - x, yy - y)), -1.0)
-        points.append(argmax_xy(score))
-    return points[:n]
+    ys, xs = np.nonzero(allowed)
+    return spread_points(xs, ys, distance_from(chosen)[ys, xs], n)
 
 
 def _prompt_best_region(
@@ -163,80 +168,46 @@ def _prompt_best_region(
     n: int,
     cam: np.ndarray,
     steps: tuple[np.ndarray, np.ndarray],
-    *,
     n_bg: int,
-    heat_floor: float,
-    contrast_offset: float,
-    min_area: int,
-    max_area: int,
-    min_compactness: float,
+    settings: RegionSettings,
     avoid_top: int = 3,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score the regions of ``labels``, prompt the best one's interior (+ ``n_bg`` bg points)."""
+) -> Points:
+    """Score the regions of ``labels`` (int (H, W) in 0..n-1), prompt the best one's interior
+    (and ``n_bg`` background points away from it and from the next ``avoid_top`` regions)."""
     stats = region_stats(labels, n, cam, steps)
-    scores = region_scores(
-        stats,
-        heat_floor=heat_floor,
-        contrast_offset=contrast_offset,
-        min_area=min_area,
-        max_area=max_area,
-        min_compactness=min_compactness,
-    )
+    scores = region_scores(stats, settings)
     order = np.argsort(-scores, kind="stable")
     chosen = labels == order[0]
     fg = interior_point(chosen)
     if n_bg <= 0:
         return make_points([fg])
     others = order[1 : 1 + avoid_top]
-    avoid = np.isin(labels, others[stats.area[others] <= max_area])
+    avoid = np.isin(labels, others[stats.area[others] <= settings.max_area])
     return make_points([fg], background_points(cam, chosen, avoid, n_bg))
 
 
-@register_strategy(
-    "segment_heat",
-    emits_background=False,
-    description=(
-        "Felzenszwalb graph segmentation of the image; each segment is scored by its mean "
-        "heat times its edge contrast (colour step across its outline over the variation "
-        "inside it), size and compactness; one foreground point at the best segment's interior."
-    ),
-)
-@register_strategy(
-    "segment_heat_bg",
-    emits_background=True,
-    defaults={"n_bg": 1},
-    description=(
-        "segment_heat's foreground point plus a background point as far as possible from "
-        "the chosen segment, outside the hot area and outside other shape-like segments."
-    ),
-)
+@register_strategy(emits_background=False)
 def segment_heat(
-    cam: np.ndarray,
-    image: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    n_bg: int = 0,
-    scale: float = 300.0,
-    min_size: int = 10,
-    heat_floor: float = 0.3,
-    contrast_offset: float = 3.0,
-    min_area: int = 15,
-    max_area: int = 600,
-    min_compactness: float = 0.5,
-):
-    labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=min_size)
-    return _prompt_best_region(
-        labels,
-        int(labels.max()) + 1,
-        cam,
-        neighbour_steps(image),
-        n_bg=n_bg,
-        heat_floor=heat_floor,
-        contrast_offset=contrast_offset,
-        min_area=min_area,
-        max_area=max_area,
-        min_compactness=min_compactness,
-    )
+    cam: np.ndarray, image: np.ndarray, mask: None = None, *, n_bg: int = 0, **settings: Any
+) -> Points:
+    """Felzenszwalb graph segmentation of the image; each segment is scored by its mean
+    heat times its edge contrast (colour step across its outline over the variation
+    inside it), size and compactness; one foreground point at the best segment's interior.
+
+    ``settings`` override :class:`RegionSettings`; ``n_bg`` background points are added
+    (see :func:`background_points`).
+    """
+    s = RegionSettings(**settings)
+    labels = felzenszwalb(image, scale=s.scale, sigma=0.0, min_size=s.min_size)
+    steps = neighbour_steps(image)
+    return _prompt_best_region(labels, int(labels.max()) + 1, cam, steps, n_bg, s)
+
+
+@register_strategy(emits_background=True)
+def segment_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
+    """segment_heat's foreground point plus a background point as far as possible from
+    the chosen segment, outside the hot area and outside other shape-like segments."""
+    return segment_heat(cam, image, n_bg=1)
 
 
 def tolerance_components(
@@ -265,48 +236,24 @@ def tolerance_components(
     return labels[::2, ::2].astype(np.int64) - 1, int(n)
 
 
-@register_strategy(
-    "flood_heat",
-    emits_background=False,
-    description=(
-        "Colour flood fills from every pixel (regions of 4-connected pixels whose colours "
-        "differ by less than a tolerance) are scored like segment_heat by heat, edge "
-        "contrast, size and compactness; one foreground point at the best region's interior."
-    ),
-)
-@register_strategy(
-    "flood_heat_bg",
-    emits_background=True,
-    defaults={"n_bg": 1},
-    description=(
-        "flood_heat's foreground point plus a background point far from the chosen region, "
-        "outside the hot area and other shape-like regions."
-    ),
-)
+@register_strategy(emits_background=False)
 def flood_heat(
-    cam: np.ndarray,
-    image: np.ndarray,
-    mask: np.ndarray | None = None,
-    *,
-    n_bg: int = 0,
-    tolerance: float = 16.0,
-    heat_floor: float = 0.3,
-    contrast_offset: float = 3.0,
-    min_area: int = 15,
-    max_area: int = 600,
-    min_compactness: float = 0.5,
-):
+    cam: np.ndarray, image: np.ndarray, mask: None = None, *, n_bg: int = 0, **settings: Any
+) -> Points:
+    """Colour flood fills from every pixel (regions of 4-connected pixels whose colours
+    differ by less than a tolerance) are scored like segment_heat by heat, edge
+    contrast, size and compactness; one foreground point at the best region's interior.
+
+    ``settings`` override :class:`RegionSettings`; ``n_bg`` background points are added.
+    """
+    s = RegionSettings(**settings)
     steps = neighbour_steps(image)
-    labels, n = tolerance_components(steps, tolerance)
-    return _prompt_best_region(
-        labels,
-        n,
-        cam,
-        steps,
-        n_bg=n_bg,
-        heat_floor=heat_floor,
-        contrast_offset=contrast_offset,
-        min_area=min_area,
-        max_area=max_area,
-        min_compactness=min_compactness,
-    )
+    labels, n = tolerance_components(steps, s.tolerance)
+    return _prompt_best_region(labels, n, cam, steps, n_bg, s)
+
+
+@register_strategy(emits_background=True)
+def flood_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
+    """flood_heat's foreground point plus a background point far from the chosen region,
+    outside the hot area and other shape-like regions."""
+    return flood_heat(cam, image, n_bg=1)
