@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from common.cli import positive_int, run
-from figures_lib.make import (
+from plots.make import (
     DEFAULT_APPROACHES,
     EXAMPLE_INDEX,
     FIGURE_GROUPS,

@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from common.cli import run
-from figures_lib.latex import LatexError
-from figures_lib.make import DEFAULT_APPROACHES
-from figures_lib.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
-from figures_lib.results import MissingResultsError
+from plots.latex import LatexError
+from plots.make import DEFAULT_APPROACHES
+from plots.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
+from plots.results import MissingResultsError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -326,7 +326,7 @@ def test_train_classifier_errors_are_one_line(
 def test_make_figures_names_the_broken_result_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: str
 ) -> None:
-    from figures_lib.fake_results import write_fake_results
+    from plots.fake_results import write_fake_results
 
     results = write_fake_results(tmp_path / "res", n_images=4, seed=0)
     if broken == "metrics_truncated":

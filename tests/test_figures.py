@@ -1,4 +1,4 @@
-"""figures_lib and scripts/make_figures.py on a tiny fake result set (no trained model needed)."""
+"""plots and scripts/make_figures.py on a tiny fake result set (no trained model needed)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import PIL.Image
 import pytest
 import torch
 
-from figures_lib import (
+from plots import (
     MissingResultsError,
     dataset_example_figure,
     example_grid,
@@ -30,12 +30,12 @@ from figures_lib import (
     supervised_vs_best_figure,
     worst_failures_figure,
 )
-from figures_lib.charts import bounded_density, classifier_curve_figure, select_rows
-from figures_lib.examples import EXAMPLE_COLUMNS, worst_indices
-from figures_lib.fake_results import FAKE_STRATEGIES, write_fake_results
-from figures_lib.features import capture_activations
-from figures_lib.make import FigureOptions, make_figures
-from figures_lib.style import PNG_DPI, first_of_each_class, pick_indices
+from plots.charts import bounded_density, classifier_curve_figure, select_rows
+from plots.examples import EXAMPLE_COLUMNS, worst_indices
+from plots.fake_results import FAKE_STRATEGIES, write_fake_results
+from plots.features import capture_activations
+from plots.make import FigureOptions, make_figures
+from plots.style import PNG_DPI, first_of_each_class, pick_indices
 from shapes import CLASSES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -318,7 +318,7 @@ def test_script_fails_clearly_without_results(tmp_path: Path) -> None:
 
 
 def test_file_stem_makes_variant_names_file_safe() -> None:
-    from figures_lib.make import file_stem
+    from plots.make import file_stem
 
     assert file_stem("cam_argmax") == "cam_argmax"
     assert file_stem("flood_heat [select=cam, refine]") == "flood_heat-select_cam-refine"

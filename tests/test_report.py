@@ -1,4 +1,4 @@
-"""scripts/make_report.py and figures_lib.report on a small fake result set (and, when a LaTeX
+"""scripts/make_report.py and plots.report on a small fake result set (and, when a LaTeX
 engine is installed, on the committed results in figures/)."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from figures_lib import load_results, save_figure, strategy_examples_figure
-from figures_lib.fake_results import FakeStrategy, write_fake_results
-from figures_lib.gradcam import TEMPLATE_INDICES
-from figures_lib.latex import count_pdf_pages, find_engine
-from figures_lib.make import FigureOptions, make_figures, report_examples_name
-from figures_lib.report import (
+from plots import load_results, save_figure, strategy_examples_figure
+from plots.fake_results import FakeStrategy, write_fake_results
+from plots.gradcam import TEMPLATE_INDICES
+from plots.latex import count_pdf_pages, find_engine
+from plots.make import FigureOptions, make_figures, report_examples_name
+from plots.report import (
     MAX_DISCUSSION_SENTENCES,
     MAX_PAGES,
     ReportEditedError,
@@ -168,7 +168,7 @@ def test_segmenter_kind_comes_from_the_results() -> None:
 
 
 def test_report_examples_figure_has_one_row_per_approach(results_dir: Path) -> None:
-    from figures_lib.examples import EXAMPLE_COLUMNS, approach_rows_figure
+    from plots.examples import EXAMPLE_COLUMNS, approach_rows_figure
 
     results = load_results(results_dir)
     fig = approach_rows_figure(results, APPROACHES, 3)
@@ -307,7 +307,7 @@ def test_full_figures_are_the_fallback(results_dir: Path, tmp_path: Path) -> Non
 def test_no_engine_still_writes_the_tex(
     results_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("figures_lib.report.find_engine", lambda: None)
+    monkeypatch.setattr("plots.report.find_engine", lambda: None)
     outcome = write_report(results_dir, tmp_path / "r", ReportOptions(colab_url=COLAB))
     assert outcome.compiled is None and outcome.tex.is_file()
     assert any("neither pdflatex nor tectonic" in w for w in outcome.warnings)

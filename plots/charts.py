@@ -12,8 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from figures_lib.results import AUTOMATIC_KINDS, ComparisonResults
-from figures_lib.style import (
+from plots.results import AUTOMATIC_KINDS, ComparisonResults
+from plots.style import (
     FULL_WIDTH,
     KIND_COLOURS,
     KIND_NAMES,

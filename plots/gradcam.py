@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from cam.visualize import gradcam_figure
-from figures_lib.results import ComparisonResults
-from figures_lib.style import first_of_each_class, pick_indices, report_style, set_title
+from plots.results import ComparisonResults
+from plots.style import first_of_each_class, pick_indices, report_style, set_title
 from shapes import CLASSES
 
 #: The test indices the assignment's Grad-CAM cell shows.

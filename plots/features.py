@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from cam import GradCAM
 from cam.overlay import overlay_heatmap
 from evaluation.layers import resolve_layer
-from figures_lib.style import FULL_WIDTH, image_axis, new_figure, report_style, set_title
+from plots.style import FULL_WIDTH, image_axis, new_figure, report_style, set_title
 from shapes import CLASSES
 from shapes.transforms import normalize_uint8
 

@@ -11,7 +11,7 @@ follow the real format.
 
 Example::
 
-    from figures_lib.fake_results import write_fake_results
+    from plots.fake_results import write_fake_results
     folder = write_fake_results(tmp_path / "results", n_images=12)
 """
 

@@ -8,7 +8,7 @@ approach's own description, a compact metrics table, and a discussion of at most
 A run whose segmenter is not SAM says so in a boxed note and in every caption.
 
 The text is built by pure functions (:func:`build_report_tex` and its parts); :func:`write_report`
-copies the figures next to ``report.tex`` and compiles it (see :mod:`figures_lib.latex`).
+copies the figures next to ``report.tex`` and compiles it (see :mod:`plots.latex`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import numpy as np
 from evaluation.predictions import Predictions
 from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
-from figures_lib.gradcam import TEMPLATE_INDICES
-from figures_lib.latex import CompileResult, LatexError, compile_latex, find_engine
-from figures_lib.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
-from figures_lib.results import COMPARE_COMMAND, MissingResultsError
+from plots.gradcam import TEMPLATE_INDICES
+from plots.latex import CompileResult, LatexError, compile_latex, find_engine
+from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
+from plots.results import COMPARE_COMMAND, MissingResultsError
 
 #: Strategies that read only the heat map (the "CAM-only baselines" of the table).
 CAM_BASELINES = ("cam_argmax", "cc_centroid", "peak_local_max", "gmm", "center")

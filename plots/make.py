@@ -12,7 +12,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from figures_lib.charts import (
+from plots.charts import (
     PUBLIC_SOLUTION,
     classifier_curve,
     classifier_curve_figure,
@@ -20,16 +20,16 @@ from figures_lib.charts import (
     per_class_miou_figure,
     points_metrics_figure,
 )
-from figures_lib.examples import (
+from plots.examples import (
     approach_rows_figure,
     dataset_example_figure,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
 )
-from figures_lib.gradcam import TEMPLATE_INDICES, gradcam_check_figure
-from figures_lib.results import ComparisonResults, load_results
-from figures_lib.style import pick_indices, save_figure
+from plots.gradcam import TEMPLATE_INDICES, gradcam_check_figure
+from plots.results import ComparisonResults, load_results
+from plots.style import pick_indices, save_figure
 from shapes import CLASSES
 
 #: Figure groups, in the order they are made (``--only`` takes these names).
@@ -219,7 +219,7 @@ def file_stem(name: str) -> str:
 
 
 def _feature_maps(results: ComparisonResults, model: Any) -> Figure:
-    from figures_lib.features import feature_maps_figure
+    from plots.features import feature_maps_figure
 
     index = EXAMPLE_INDEX if results.n_images > EXAMPLE_INDEX else 0
     pred = results.predictions
