@@ -1,4 +1,5 @@
-"""Report figures drawn from what ``scripts/compare_strategies.py`` saved (matplotlib, Agg).
+"""The report's figures and the report itself, drawn from what ``scripts/compare_strategies.py``
+saved (matplotlib, Agg; read with :func:`evaluation.results.load_results`).
 
 Every figure function returns a pyplot-free ``matplotlib.figure.Figure``; write it with
 :func:`plots.style.save_figure` (PNG at 150 dpi and vector PDF). Only
@@ -15,18 +16,14 @@ from plots.examples import (
 )
 from plots.features import feature_maps_figure
 from plots.gradcam import gradcam_check_figure
-from plots.results import ComparisonResults, MissingResultsError, load_results
 from plots.style import save_figure
 
 __all__ = [
-    "ComparisonResults",
-    "MissingResultsError",
     "dataset_example_figure",
     "example_grid",
     "feature_maps_figure",
     "gradcam_check_figure",
     "iou_distribution_figure",
-    "load_results",
     "per_class_miou_figure",
     "points_metrics_figure",
     "save_figure",

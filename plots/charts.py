@@ -12,7 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from plots.results import AUTOMATIC_KINDS, ComparisonResults
+from evaluation.results import ComparisonResults
+from evaluation.tables import AUTOMATIC_KINDS
 from plots.style import (
     FULL_WIDTH,
     KIND_COLOURS,

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cam.overlay import heatmap_to_rgb
-from plots.results import ComparisonResults
+from evaluation.results import ComparisonResults
 from plots.style import (
     FULL_WIDTH,
     PNG_DPI,

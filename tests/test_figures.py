@@ -14,15 +14,15 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from fake_results import FAKE_STRATEGIES, write_fake_results
 
+from evaluation.results import MissingResultsError, load_results
 from plots import (
-    MissingResultsError,
     dataset_example_figure,
     example_grid,
     feature_maps_figure,
     gradcam_check_figure,
     iou_distribution_figure,
-    load_results,
     per_class_miou_figure,
     points_metrics_figure,
     save_figure,
@@ -32,7 +32,6 @@ from plots import (
 )
 from plots.charts import bounded_density, classifier_curve_figure, select_rows
 from plots.examples import EXAMPLE_COLUMNS, worst_indices
-from plots.fake_results import FAKE_STRATEGIES, write_fake_results
 from plots.features import capture_activations
 from plots.make import FigureOptions, make_figures
 from plots.style import PNG_DPI, first_of_each_class, pick_indices

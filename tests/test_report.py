@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from fake_results import FakeStrategy, argmax_points, inner_points, write_fake_results
 
-from plots import load_results, save_figure, strategy_examples_figure
-from plots.fake_results import FakeStrategy, write_fake_results
+from evaluation.results import load_results
+from plots import save_figure, strategy_examples_figure
 from plots.gradcam import TEMPLATE_INDICES
 from plots.latex import count_pdf_pages, find_engine
 from plots.make import FigureOptions, make_figures, report_examples_name
@@ -44,22 +44,6 @@ APPROACHES = ("segment_heat", "segment_heat_bg")
 NO_ENGINE = "no LaTeX engine (pdflatex or tectonic) on the PATH: the compile check needs one"
 
 
-def _argmax(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, _, w = cams.shape
-    flat = cams.reshape(n, -1).argmax(axis=1)
-    coords = np.stack([flat % w, flat // w], axis=1)[:, None, :]
-    return coords.astype(np.int64), np.ones((n, 1), np.int64)
-
-
-def _inner(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, _, w = masks.shape
-    coords = np.zeros((n, 1, 2), np.int64)
-    for i in range(n):
-        flat = int(ndimage.distance_transform_edt(masks[i]).argmax())
-        coords[i, 0] = (flat % w, flat // w)
-    return coords, np.ones((n, 1), np.int64)
-
-
 def _with_corner(fn):
     def points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         coords, _ = fn(cams, masks)
@@ -71,16 +55,21 @@ def _with_corner(fn):
 
 
 STRATEGIES = (
-    FakeStrategy("segment_heat", "fg", "Fake segments scored by heat; one fg point.", _argmax),
-    FakeStrategy("segment_heat [select=cam]", "fg", "a mask-selection variant", _argmax),
     FakeStrategy(
-        "segment_heat_bg", "fg+bg", "Fake segment point plus a corner bg.", _with_corner(_argmax)
+        "segment_heat", "fg", "Fake segments scored by heat; one fg point.", argmax_points
     ),
-    FakeStrategy("cam_argmax", "fg", "One fg point at the CAM maximum.", _argmax),
-    FakeStrategy("gmm", "fg+bg", "Fake GMM split of the heat.", _with_corner(_argmax)),
-    FakeStrategy("public_centroid", "fg", "Published: centroid of CAM > 0.6.", _inner),
-    FakeStrategy("oracle_interior", "oracle", "Oracle: innermost pixel.", _inner),
-    FakeStrategy("oracle_worse", "oracle", "Oracle: the CAM maximum.", _argmax),
+    FakeStrategy("segment_heat [select=cam]", "fg", "a mask-selection variant", argmax_points),
+    FakeStrategy(
+        "segment_heat_bg",
+        "fg+bg",
+        "Fake segment point plus a corner bg.",
+        _with_corner(argmax_points),
+    ),
+    FakeStrategy("cam_argmax", "fg", "One fg point at the CAM maximum.", argmax_points),
+    FakeStrategy("gmm", "fg+bg", "Fake GMM split of the heat.", _with_corner(argmax_points)),
+    FakeStrategy("public_centroid", "fg", "Published: centroid of CAM > 0.6.", inner_points),
+    FakeStrategy("oracle_interior", "oracle", "Oracle: innermost pixel.", inner_points),
+    FakeStrategy("oracle_worse", "oracle", "Oracle: the CAM maximum.", argmax_points),
     FakeStrategy("supervised_fpn", "supervised", "supervised model", None),
 )
 
