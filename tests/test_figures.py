@@ -17,24 +17,27 @@ import torch
 from fake_results import FAKE_STRATEGIES, write_fake_results
 
 from evaluation.results import MissingResultsError, load_results
-from plots import (
-    dataset_example_figure,
-    example_grid,
-    feature_maps_figure,
-    gradcam_check_figure,
+from plots.charts import (
+    bounded_density,
+    classifier_curve_figure,
     iou_distribution_figure,
     per_class_miou_figure,
     points_metrics_figure,
-    save_figure,
+    select_rows,
+)
+from plots.examples import (
+    EXAMPLE_COLUMNS,
+    dataset_example_figure,
+    example_grid,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
+    worst_indices,
 )
-from plots.charts import bounded_density, classifier_curve_figure, select_rows
-from plots.examples import EXAMPLE_COLUMNS, worst_indices
-from plots.features import capture_activations
+from plots.features import capture_activations, feature_maps_figure
+from plots.gradcam import gradcam_check_figure
 from plots.make import FigureOptions, make_figures
-from plots.style import PNG_DPI, first_of_each_class, pick_indices
+from plots.style import PNG_DPI, first_of_each_class, pick_indices, save_figure
 from shapes import CLASSES
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ import pytest
 from fake_results import FakeStrategy, argmax_points, inner_points, write_fake_results
 
 from evaluation.results import load_results
-from plots import save_figure, strategy_examples_figure
+from plots.examples import strategy_examples_figure
 from plots.gradcam import TEMPLATE_INDICES
 from plots.latex import count_pdf_pages, find_engine
 from plots.make import FigureOptions, make_figures, report_examples_name
@@ -36,6 +36,7 @@ from plots.report import (
     table_sections,
     write_report,
 )
+from plots.style import save_figure
 
 REPO = Path(__file__).resolve().parents[1]
 N_IMAGES = 45  # > 42, so every template index of the Grad-CAM check exists
