@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from evaluation.predictions import Predictions
 from evaluation.results import COMPARE_COMMAND, ComparisonResults, load_results
@@ -33,6 +34,7 @@ from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
 from plots.gradcam import TEMPLATE_INDICES
 from plots.latex import CompileResult, LatexError, compile_latex, find_engine
 from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
+from prompting import get_strategy
 
 #: Strategies that read only the heat map (the "CAM-only baselines" of the table).
 CAM_BASELINES = ("cam_argmax", "cc_centroid", "peak_local_max", "gmm", "center")
@@ -219,10 +221,8 @@ def approach_description(row: dict[str, Any]) -> str:
     if row.get("description"):
         return str(row["description"])
     try:
-        from prompting.registry import get_strategy
-
         return get_strategy(row["strategy"]).description
-    except (ImportError, KeyError, ValueError):
+    except (KeyError, ValueError):
         return "(no description recorded)"
 
 
@@ -318,8 +318,6 @@ def touches_border(masks: np.ndarray) -> np.ndarray:
 def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.ndarray:
     """float (N,): Euclidean RGB distance between the mean colour inside each mask and the mean
     colour of a ``ring``-pixel band around it (NaN for an empty mask or band)."""
-    from scipy import ndimage
-
     out = np.full(len(images), np.nan)
     for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
         band = ndimage.binary_dilation(mask, iterations=ring) & ~mask
