@@ -17,7 +17,7 @@ PACKAGES = (
     "metrics",
     "sam_pipelines",
     "evaluation",
-    "figures_lib",
+    "plots",
     "supervised",
 )
 #: Hosts a Colab link may point to.

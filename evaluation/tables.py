@@ -1,4 +1,4 @@
-"""Writing comparison results: metrics.json/.csv, per_image.csv, metrics.tex and a text table.
+"""The comparison table: as LaTeX (``metrics.tex``) and as plain text for the terminal.
 
 A *row* is a dict with at least ``strategy``, ``kind`` (``fg``, ``fg+bg``, ``oracle`` or
 ``supervised``), ``segmenter``, ``n_images``, ``miou`` and ``iou_std``, and the point metrics of
@@ -13,11 +13,8 @@ The module depends on nothing else in the project; the submission notebook inlin
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 AUTOMATIC_KINDS = ("fg", "fg+bg")
@@ -161,36 +158,3 @@ def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
             "BG hit: share of background points inside the mask (lower is better)",
         ]
     )
-
-
-def write_results(
-    out_dir: Path,
-    rows: Sequence[dict[str, Any]],
-    per_image: Sequence[dict[str, Any]],
-    settings: dict[str, Any],
-    caption: str,
-) -> dict[str, Path]:
-    """Write metrics.json (settings + rows), metrics.csv, per_image.csv and metrics.tex."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = sort_rows(rows)
-    paths = {
-        "json": out_dir / "metrics.json",
-        "csv": out_dir / "metrics.csv",
-        "per_image": out_dir / "per_image.csv",
-        "tex": out_dir / "metrics.tex",
-    }
-    paths["json"].write_text(
-        json.dumps({"settings": settings, "rows": rows}, indent=2, default=str) + "\n"
-    )
-    flat_keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)] if rows else []
-    with paths["csv"].open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    if per_image:
-        with paths["per_image"].open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(per_image[0]))
-            writer.writeheader()
-            writer.writerows(per_image)
-    paths["tex"].write_text(latex_table(rows, caption))
-    return paths

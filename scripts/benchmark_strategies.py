@@ -1,6 +1,6 @@
 """Point metrics and per-image cost of every registered prompt strategy on one split.
 
-Computes the trained classifier's CAMs of the split once (cached as .npz under runs/cams/),
+Computes the trained classifier's CAMs of the split once (cached as .npy under runs/cams/),
 runs each strategy on them and prints foreground hit rate, background correctness, mean and
 median distance of the foreground points to the mask centre, and milliseconds per image (wall
 clock, and this process's CPU time) with the wall-time ratio to ``cam_argmax`` measured in the
@@ -19,16 +19,16 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from common.atomic import atomic_write, read_or_discard
+from classifier import build_classifier
 from common.cli import positive_int, run
 from common.errors import UserError
-from evaluation.compare import select_strategies
+from evaluation.compare import cached_cams, select_strategies
 from metrics import summarize_points
 from prompting import get_strategy
 from prompting.timing import run_strategy
@@ -74,50 +74,23 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
         return cams, f"CAMs from {args.cams_npz}"
     if not args.checkpoint.is_file():
         raise UserError(f"no classifier checkpoint at {args.checkpoint} (see --checkpoint)")
-    key = hashlib.sha256(
-        "|".join(
-            [
-                dataset_fingerprint(args.data),
-                args.split,
-                str(args.limit),
-                hashlib.sha256(args.checkpoint.read_bytes()).hexdigest(),
-                args.cam_method,
-                args.target_layer,
-            ]
-        ).encode()
-    ).hexdigest()[:20]
-    path = args.cache_dir / f"{key}.npz"
-    note = f"{args.cam_method} CAMs at {args.target_layer} of {args.checkpoint}"
-
-    def read(entry: Path) -> np.ndarray:
-        with np.load(entry, allow_pickle=False) as z:
-            cams = z["cams"]
-        if cams.shape != images.shape[:3]:
-            raise ValueError(f"holds CAMs of shape {cams.shape}, expected {images.shape[:3]}")
-        return cams
-
-    cached = read_or_discard(path, read, "CAM cache entry")
-    if cached is not None:
-        return cached, f"{note} (cached {path})"
-    import torch
-
-    from classifier import build_classifier
-    from evaluation.compare import compute_cams
-
     loaded = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     # a plain state dict, or a classifier-cache checkpoint that holds one under "state_dict"
     state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
     model = build_classifier()
     model.load_state_dict(state)
-    model.eval()
-    cams = compute_cams(model, images, args.cam_method, args.target_layer, args.batch_size)
-
-    def write(tmp: Path) -> None:
-        with tmp.open("wb") as f:
-            np.savez_compressed(f, cams=cams)
-
-    atomic_write(path, write)
-    return cams, f"{note} (computed, cached {path})"
+    data_key = f"{dataset_fingerprint(args.data)}|{args.split}|{args.limit}"
+    cams = cached_cams(
+        model.eval(),
+        images,
+        args.cam_method,
+        args.target_layer,
+        args.cache_dir,
+        data_key,
+        args.batch_size,
+    )
+    note = f"{args.cam_method} CAMs at {args.target_layer} of {args.checkpoint}"
+    return cams, f"{note} (cached in {args.cache_dir})"
 
 
 def _pct(v: float | None) -> str:
@@ -157,9 +130,9 @@ def main(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
+        kind = get_strategy(r["strategy"]).kind
         print(
-            f"{r['strategy']:<20} {get_strategy(r['strategy']).kind:<7} "
-            f"{_pct(r['fg_hit_rate']):>8} "
+            f"{r['strategy']:<20} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
             f"{_pct(r['bg_correct_rate']):>8} {r['fg_distance_px']:>8.2f} "
             f"{r['fg_distance_median_px']:>7.2f} {r['ms_per_image']:>7.2f} "
             f"{r['cpu_ms_per_image']:>7.2f} "

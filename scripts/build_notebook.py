@@ -35,7 +35,7 @@ PROJECT_PACKAGES = {
     "cam",
     "classifier",
     "evaluation",
-    "figures_lib",
+    "plots",
     "metrics",
     "prompting",
     "sam_pipelines",

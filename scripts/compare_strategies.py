@@ -18,25 +18,98 @@ options, --out and the dataset's files are checked before anything is trained or
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from pathlib import Path
 
 from common.cli import run
-from evaluation.compare import HELP, CompareConfig, run_comparison
-from evaluation.dataclass_cli import add_dataclass_arguments, dataclass_from_args
-from evaluation.save import save_comparison
+from evaluation.compare import CAM_METHODS, CompareConfig, run_comparison
+from evaluation.results import save_results
 from evaluation.tables import text_table
+from prompting import get_strategy, list_strategies
+from sam_pipelines import list_segmenters, segmenter_entry
+
+DEFAULTS = CompareConfig()
+SELECTION_HELP = "how to pick among the segmenter's candidate masks"
+#: The on/off options (``--x`` / ``--no-x``).
+SWITCHES = {
+    "generate": "generate a dataset at --data (with --backgrounds) when it does not exist",
+    "refine": "feed the chosen mask's logits back once as mask_input",
+    "variants": "also measure the mask-selection and refinement options on the best strategies",
+    "supervised": "add rows for the trained supervised reference models (when they exist)",
+}
+
+
+class HelpFormatter(argparse.RawTextHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The docstring as written, and every option's default after its help."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--list", action="store_true", help="print the registries and exit")
-    add_dataclass_arguments(p, CompareConfig, HELP)
+    # the data
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULTS.data,
+        help="dataset folder in the course layout; only the default location is generated "
+        "when missing (elsewhere pass --generate)",
+    )
+    p.add_argument("--backgrounds", default=DEFAULTS.backgrounds, help="for a generated --data")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="torch and generation seed")
+    p.add_argument("--split", default=DEFAULTS.split, help="train, val or test")
+    p.add_argument("--limit", type=int, default=DEFAULTS.limit, help="only the first N images")
+    # the method
+    p.add_argument(
+        "--strategies",
+        nargs="+",
+        default=list(DEFAULTS.strategies),
+        help="strategy names or wildcards (see --list)",
+    )
+    p.add_argument(
+        "--segmenter", default=DEFAULTS.segmenter, help="auto, sam or a classical one (see --list)"
+    )
+    p.add_argument("--sam-checkpoint", type=Path, default=None, help="SAM weights file")
+    p.add_argument("--sam-model-type", default=DEFAULTS.sam_model_type, help="SAM variant")
+    p.add_argument("--cam-method", default=DEFAULTS.cam_method, help=", ".join(CAM_METHODS))
+    p.add_argument("--target-layer", default=DEFAULTS.target_layer, help="CAM layer, e.g. layer1")
+    p.add_argument("--mask-selection", default=DEFAULTS.mask_selection, help=SELECTION_HELP)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="CAM batch size")
+    p.add_argument("--device", default=DEFAULTS.device, help="torch device")
+    # the classifier
+    p.add_argument(
+        "--classifier-preset",
+        default=DEFAULTS.classifier_preset,
+        help="classifier training recipe (see scripts/train_classifier.py)",
+    )
+    p.add_argument(
+        "--classifier-checkpoint",
+        type=Path,
+        default=DEFAULTS.classifier_checkpoint,
+        help="use this cached classifier checkpoint (.pt with its .json) instead of the "
+        "preset's; it must have been trained on --data",
+    )
+    # where things go
+    p.add_argument("--out", type=Path, default=DEFAULTS.out, help="output folder")
+    p.add_argument("--cache-dir", type=Path, default=DEFAULTS.cache_dir, help="CAM cache")
+    p.add_argument("--checkpoints", type=Path, default=DEFAULTS.checkpoints, help="model cache")
+    for name, text in SWITCHES.items():
+        p.add_argument(
+            f"--{name}",
+            action=argparse.BooleanOptionalAction,
+            default=getattr(DEFAULTS, name),
+            help=text,
+        )
     return p
 
 
-def print_registries() -> None:
-    from prompting import get_strategy, list_strategies
-    from sam_pipelines import list_segmenters, segmenter_entry
+def config_from_args(args: argparse.Namespace) -> CompareConfig:
+    """The :class:`CompareConfig` of the parsed options (tuples for the lists)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
+    values["strategies"] = tuple(values["strategies"])
+    return CompareConfig(**values)
 
+
+def print_registries() -> None:
     print("strategies:")
     for name in list_strategies():
         s = get_strategy(name)
@@ -50,15 +123,15 @@ def main(args: argparse.Namespace) -> int:
     if args.list:
         print_registries()
         return 0
-    config = dataclass_from_args(CompareConfig, args)
-    result = run_comparison(config)
-    n = result.settings["dataset"]["n_images"]
+    config = config_from_args(args)
+    results = run_comparison(config)
+    dataset = results.settings["dataset"]
     caption = (
-        f"Point prompts and masks on the {config.split} split ({n} images, "
-        f"{result.settings['dataset']['path']}); segmenter: {result.settings['segmenter']}."
+        f"Point prompts and masks on the {config.split} split ({dataset['n_images']} images, "
+        f"{dataset['path']}); segmenter: {results.settings['segmenter']}."
     )
-    paths = save_comparison(config.out, result, caption)
-    print(text_table(result.rows, caption))
+    paths = save_results(config.out, results, caption)
+    print(text_table(results.rows, caption))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 

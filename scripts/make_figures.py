@@ -19,23 +19,18 @@ import argparse
 from pathlib import Path
 
 from common.cli import positive_int, run
-from figures_lib.make import (
-    DEFAULT_APPROACHES,
+from plots.make import (
     EXAMPLE_INDEX,
     FIGURE_GROUPS,
     FigureOptions,
+    add_results_options,
     make_figures,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=Path("figures"),
-        help="folder written by compare_strategies.py --out (default: figures)",
-    )
+    add_results_options(p, "the report's two approaches, for its examples figure")
     p.add_argument(
         "--out", type=Path, default=Path("figures"), help="where the figures go (default: figures)"
     )
@@ -57,13 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw the public solution's numbers (real course data, real SAM ViT-B: a "
         "different setting, not measured here) as dashed lines",
-    )
-    p.add_argument(
-        "--approaches",
-        nargs=2,
-        metavar=("FG", "FGBG"),
-        default=list(DEFAULT_APPROACHES),
-        help="the report's two approaches, for its examples figure (default: %(default)s)",
     )
     p.add_argument(
         "--example-index",

@@ -22,19 +22,17 @@ import sys
 from pathlib import Path
 
 from common.cli import run
-from figures_lib.latex import LatexError
-from figures_lib.make import DEFAULT_APPROACHES
-from figures_lib.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
-from figures_lib.results import MissingResultsError
+from evaluation.results import MissingResultsError
+from plots.latex import LatexError
+from plots.make import add_results_options
+from plots.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=Path("figures"),
-        help="folder written by compare_strategies.py --out (default: figures)",
+    add_results_options(
+        p,
+        "approach 1 (foreground points only) and approach 2 (foreground + background points)",
     )
     p.add_argument(
         "--figures",
@@ -44,14 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", type=Path, default=Path("report"), help="where the report goes (default: report)"
-    )
-    p.add_argument(
-        "--approaches",
-        nargs=2,
-        metavar=("FG", "FGBG"),
-        default=list(DEFAULT_APPROACHES),
-        help="approach 1 (foreground points only) and approach 2 (foreground + background "
-        "points) (default: %(default)s)",
     )
     p.add_argument("--colab", default=None, help="https:// link to the notebook on Colab")
     p.add_argument("--author", default=None, help="author line under the title (optional)")

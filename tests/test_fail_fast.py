@@ -95,14 +95,15 @@ def test_mistyped_data_is_an_error_not_a_generation(
 def test_generation_only_at_the_default_location_or_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shapes.backgrounds
-    import shapes.generate
+    import evaluation.compare
     from common.errors import UserError
     from evaluation.compare import CompareConfig, ensure_dataset
 
     made: list[Path] = []
-    monkeypatch.setattr(shapes.backgrounds, "load_backgrounds", lambda *a, **k: None)
-    monkeypatch.setattr(shapes.generate, "generate_dataset", lambda out, *a, **k: made.append(out))
+    monkeypatch.setattr(evaluation.compare, "load_backgrounds", lambda *a, **k: None)
+    monkeypatch.setattr(
+        evaluation.compare, "generate_dataset", lambda out, *a, **k: made.append(out)
+    )
     monkeypatch.chdir(tmp_path)
     ensure_dataset(CompareConfig())  # the default location
     ensure_dataset(CompareConfig(data=Path("elsewhere"), generate=True))
@@ -326,7 +327,7 @@ def test_train_classifier_errors_are_one_line(
 def test_make_figures_names_the_broken_result_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: str
 ) -> None:
-    from figures_lib.fake_results import write_fake_results
+    from fake_results import write_fake_results
 
     results = write_fake_results(tmp_path / "res", n_images=4, seed=0)
     if broken == "metrics_truncated":

@@ -1,4 +1,4 @@
-"""figures_lib and scripts/make_figures.py on a tiny fake result set (no trained model needed)."""
+"""plots and scripts/make_figures.py on a tiny fake result set (no trained model needed)."""
 
 from __future__ import annotations
 
@@ -14,28 +14,30 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from fake_results import FAKE_STRATEGIES, write_fake_results
 
-from figures_lib import (
-    MissingResultsError,
-    dataset_example_figure,
-    example_grid,
-    feature_maps_figure,
-    gradcam_check_figure,
+from evaluation.results import MissingResultsError, load_results
+from plots.charts import (
+    bounded_density,
+    classifier_curve_figure,
     iou_distribution_figure,
-    load_results,
     per_class_miou_figure,
     points_metrics_figure,
-    save_figure,
+    select_rows,
+)
+from plots.examples import (
+    EXAMPLE_COLUMNS,
+    dataset_example_figure,
+    example_grid,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
+    worst_indices,
 )
-from figures_lib.charts import bounded_density, classifier_curve_figure, select_rows
-from figures_lib.examples import EXAMPLE_COLUMNS, worst_indices
-from figures_lib.fake_results import FAKE_STRATEGIES, write_fake_results
-from figures_lib.features import capture_activations
-from figures_lib.make import FigureOptions, make_figures
-from figures_lib.style import PNG_DPI, first_of_each_class, pick_indices
+from plots.features import capture_activations, feature_maps_figure
+from plots.gradcam import gradcam_check_figure
+from plots.make import FigureOptions, make_figures
+from plots.style import PNG_DPI, first_of_each_class, pick_indices, save_figure
 from shapes import CLASSES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -318,7 +320,7 @@ def test_script_fails_clearly_without_results(tmp_path: Path) -> None:
 
 
 def test_file_stem_makes_variant_names_file_safe() -> None:
-    from figures_lib.make import file_stem
+    from plots.make import file_stem
 
     assert file_stem("cam_argmax") == "cam_argmax"
     assert file_stem("flood_heat [select=cam, refine]") == "flood_heat-select_cam-refine"

@@ -56,7 +56,7 @@ def test_template_cells_are_kept_byte_for_byte_and_in_order() -> None:
 def test_online_cells_import_nothing_from_the_project() -> None:
     """Project imports in the notebook sit only in the offline branches (the `else` of
     `if RUNTIME.online` and `if not RUNTIME.online`)."""
-    packages = "cam|classifier|evaluation|figures_lib|metrics|prompting|sam_pipelines|shapes"
+    packages = "cam|classifier|evaluation|plots|metrics|prompting|sam_pipelines|shapes"
     pattern = re.compile(rf"^\s*(from|import) ({packages})\b", re.MULTILINE)
     for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
         if cell.cell_type == "code" and pattern.search(cell.source):

@@ -1,4 +1,4 @@
-"""scripts/make_report.py and figures_lib.report on a small fake result set (and, when a LaTeX
+"""scripts/make_report.py and plots.report on a small fake result set (and, when a LaTeX
 engine is installed, on the committed results in figures/)."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from fake_results import FakeStrategy, argmax_points, inner_points, write_fake_results
 
-from figures_lib import load_results, save_figure, strategy_examples_figure
-from figures_lib.fake_results import FakeStrategy, write_fake_results
-from figures_lib.gradcam import TEMPLATE_INDICES
-from figures_lib.latex import count_pdf_pages, find_engine
-from figures_lib.make import FigureOptions, make_figures, report_examples_name
-from figures_lib.report import (
+from evaluation.results import load_results
+from plots.examples import strategy_examples_figure
+from plots.gradcam import TEMPLATE_INDICES
+from plots.latex import count_pdf_pages, find_engine
+from plots.make import FigureOptions, make_figures, report_examples_name
+from plots.report import (
     MAX_DISCUSSION_SENTENCES,
     MAX_PAGES,
     ReportEditedError,
@@ -36,28 +36,13 @@ from figures_lib.report import (
     table_sections,
     write_report,
 )
+from plots.style import save_figure
 
 REPO = Path(__file__).resolve().parents[1]
 N_IMAGES = 45  # > 42, so every template index of the Grad-CAM check exists
 COLAB = "https://colab.research.google.com/drive/1AbC-report_test"
 APPROACHES = ("segment_heat", "segment_heat_bg")
 NO_ENGINE = "no LaTeX engine (pdflatex or tectonic) on the PATH: the compile check needs one"
-
-
-def _argmax(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, _, w = cams.shape
-    flat = cams.reshape(n, -1).argmax(axis=1)
-    coords = np.stack([flat % w, flat // w], axis=1)[:, None, :]
-    return coords.astype(np.int64), np.ones((n, 1), np.int64)
-
-
-def _inner(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, _, w = masks.shape
-    coords = np.zeros((n, 1, 2), np.int64)
-    for i in range(n):
-        flat = int(ndimage.distance_transform_edt(masks[i]).argmax())
-        coords[i, 0] = (flat % w, flat // w)
-    return coords, np.ones((n, 1), np.int64)
 
 
 def _with_corner(fn):
@@ -71,16 +56,21 @@ def _with_corner(fn):
 
 
 STRATEGIES = (
-    FakeStrategy("segment_heat", "fg", "Fake segments scored by heat; one fg point.", _argmax),
-    FakeStrategy("segment_heat [select=cam]", "fg", "a mask-selection variant", _argmax),
     FakeStrategy(
-        "segment_heat_bg", "fg+bg", "Fake segment point plus a corner bg.", _with_corner(_argmax)
+        "segment_heat", "fg", "Fake segments scored by heat; one fg point.", argmax_points
     ),
-    FakeStrategy("cam_argmax", "fg", "One fg point at the CAM maximum.", _argmax),
-    FakeStrategy("gmm", "fg+bg", "Fake GMM split of the heat.", _with_corner(_argmax)),
-    FakeStrategy("public_centroid", "fg", "Published: centroid of CAM > 0.6.", _inner),
-    FakeStrategy("oracle_interior", "oracle", "Oracle: innermost pixel.", _inner),
-    FakeStrategy("oracle_worse", "oracle", "Oracle: the CAM maximum.", _argmax),
+    FakeStrategy("segment_heat [select=cam]", "fg", "a mask-selection variant", argmax_points),
+    FakeStrategy(
+        "segment_heat_bg",
+        "fg+bg",
+        "Fake segment point plus a corner bg.",
+        _with_corner(argmax_points),
+    ),
+    FakeStrategy("cam_argmax", "fg", "One fg point at the CAM maximum.", argmax_points),
+    FakeStrategy("gmm", "fg+bg", "Fake GMM split of the heat.", _with_corner(argmax_points)),
+    FakeStrategy("public_centroid", "fg", "Published: centroid of CAM > 0.6.", inner_points),
+    FakeStrategy("oracle_interior", "oracle", "Oracle: innermost pixel.", inner_points),
+    FakeStrategy("oracle_worse", "oracle", "Oracle: the CAM maximum.", argmax_points),
     FakeStrategy("supervised_fpn", "supervised", "supervised model", None),
 )
 
@@ -168,7 +158,7 @@ def test_segmenter_kind_comes_from_the_results() -> None:
 
 
 def test_report_examples_figure_has_one_row_per_approach(results_dir: Path) -> None:
-    from figures_lib.examples import EXAMPLE_COLUMNS, approach_rows_figure
+    from plots.examples import EXAMPLE_COLUMNS, approach_rows_figure
 
     results = load_results(results_dir)
     fig = approach_rows_figure(results, APPROACHES, 3)
@@ -307,7 +297,7 @@ def test_full_figures_are_the_fallback(results_dir: Path, tmp_path: Path) -> Non
 def test_no_engine_still_writes_the_tex(
     results_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("figures_lib.report.find_engine", lambda: None)
+    monkeypatch.setattr("plots.report.find_engine", lambda: None)
     outcome = write_report(results_dir, tmp_path / "r", ReportOptions(colab_url=COLAB))
     assert outcome.compiled is None and outcome.tex.is_file()
     assert any("neither pdflatex nor tectonic" in w for w in outcome.warnings)

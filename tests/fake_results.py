@@ -5,13 +5,12 @@ No classifier and no segmenter run: CAMs are Gaussian blobs near (or, for a shar
 images, away from) each shape, points are read off them, and a fake segmenter returns a slightly
 eroded or dilated ground truth when a foreground point hits the shape and a small disc around the
 point otherwise, so the IoU comes out bimodal as with the real pipeline. The files are written
-with the project's own writers (:func:`evaluation.tables.write_results`,
-:func:`evaluation.compare.per_image_rows`, :class:`evaluation.predictions.Predictions`), so they
-follow the real format.
+with the comparison's own row builder and writer (:func:`evaluation.compare.add_result`,
+:func:`evaluation.results.save_results`), so they follow the real format.
 
 Example::
 
-    from figures_lib.fake_results import write_fake_results
+    from fake_results import write_fake_results
     folder = write_fake_results(tmp_path / "results", n_images=12)
 """
 
@@ -24,7 +23,10 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from shapes import CLASSES, IMAGE_SIZE
+from evaluation.compare import SplitData, add_result
+from evaluation.predictions import Predictions
+from evaluation.results import ComparisonResults, save_results
+from shapes import CLASSES, IMAGE_SIZE, SyntheticData
 
 FAKE_SEGMENTER = "fake-segmenter"
 
@@ -39,15 +41,15 @@ class FakeStrategy:
     points: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None
 
 
-def _argmax_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def argmax_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, _, w = cams.shape
     flat = cams.reshape(n, -1).argmax(axis=1)
     coords = np.stack([flat % w, flat // w], axis=1)[:, None, :]
     return coords.astype(np.int64), np.ones((n, 1), np.int64)
 
 
-def _argmax_corner_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    fg, _ = _argmax_points(cams, masks)
+def argmax_corner_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fg, _ = argmax_points(cams, masks)
     _, h, w = cams.shape
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]])
     far = np.argmax(np.linalg.norm(fg[:, 0, None, :] - corners[None], axis=2), axis=1)
@@ -56,7 +58,7 @@ def _argmax_corner_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarr
     return coords.astype(np.int64), labels
 
 
-def _oracle_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def inner_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, _, w = masks.shape
     coords = np.zeros((n, 1, 2), np.int64)
     for i in range(n):
@@ -67,16 +69,14 @@ def _oracle_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.
 
 
 FAKE_STRATEGIES = (
-    FakeStrategy("cam_argmax", "fg", "fake: one fg point at the CAM maximum", _argmax_points),
+    FakeStrategy("cam_argmax", "fg", "fake: one fg point at the CAM maximum", argmax_points),
     FakeStrategy(
         "cam_argmax_corner_bg",
         "fg+bg",
         "fake: CAM maximum plus the farthest corner as bg",
-        _argmax_corner_points,
+        argmax_corner_points,
     ),
-    FakeStrategy(
-        "oracle_inner_point", "oracle", "fake: the mask's innermost pixel", _oracle_points
-    ),
+    FakeStrategy("oracle_inner_point", "oracle", "fake: the mask's innermost pixel", inner_points),
     FakeStrategy("supervised_fpn", "supervised", "fake supervised model: the truth, blurred", None),
 )
 
@@ -148,16 +148,9 @@ def write_fake_results(
     Returns:
         ``out`` as a Path.
     """
-    from evaluation.compare import SplitData, per_image_rows
-    from evaluation.predictions import Predictions
-    from evaluation.tables import write_results
-    from metrics import summarize_run
-
     out = Path(out)
     rng = np.random.default_rng(seed)
     if data_root is not None:
-        from shapes import SyntheticData
-
         arrays = SyntheticData(Path(data_root), split).arrays()  # type: ignore[arg-type]
         arrays = arrays.subset(np.arange(min(n_images, len(arrays))))
         images, classes, masks = arrays.images, arrays.labels, arrays.masks
@@ -168,8 +161,9 @@ def write_fake_results(
     n = len(images)
     cams = _fake_cams(masks, rng.random(n) < miss_rate, rng)
     data = SplitData(images, classes, masks, names, cams)
-    predictions = Predictions(np.array(names), images, masks, classes, cams)
-    rows, per_image = [], []
+    results = ComparisonResults(
+        {}, predictions=Predictions(np.array(names), images, masks, classes, cams)
+    )
     for strategy in strategies:
         if strategy.points is None:
             coords, labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)
@@ -179,25 +173,18 @@ def write_fake_results(
             coords, labels = strategy.points(cams, masks)
             pred = _fake_segment(coords, labels, masks, rng)
             segmenter = FAKE_SEGMENTER
-        summary = summarize_run(coords, labels, masks, pred, classes, CLASSES)
-        rows.append(
-            {
-                "strategy": strategy.name,
-                "kind": strategy.kind,
-                "segmenter": segmenter,
-                "n_images": n,
-                **summary,
-                "description": strategy.description,
-            }
+        add_result(
+            results,
+            data,
+            strategy.name,
+            strategy.kind,
+            segmenter,
+            coords,
+            labels,
+            pred,
+            description=strategy.description,
         )
-        per_image += per_image_rows(
-            strategy.name, strategy.kind, segmenter, data, coords, labels, pred
-        )
-        if strategy.points is None:
-            predictions.add(strategy.name, None, None, pred)
-        else:
-            predictions.add(strategy.name, coords, labels, pred)
-    settings = {
+    results.settings = {
         "config": {
             "split": split,
             "cam_method": "gradcam",
@@ -226,6 +213,5 @@ def write_fake_results(
         },
         "segmenter": FAKE_SEGMENTER,
     }
-    write_results(out, rows, per_image, settings, f"Fake results ({n} images).")
-    predictions.save(out / "predictions.npz")
+    save_results(out, results, f"Fake results ({n} images).")
     return out

@@ -7,18 +7,12 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from cam.visualize import gradcam_figure
-from figures_lib.results import ComparisonResults
-from figures_lib.style import first_of_each_class, pick_indices, report_style, set_title
+from evaluation.results import ComparisonResults
+from plots.style import first_of_each_class, pick_indices, report_style, set_title
 from shapes import CLASSES
 
 #: The test indices the assignment's Grad-CAM cell shows.
 TEMPLATE_INDICES = (3, 10, 42)
-
-
-def cam_description(results: ComparisonResults) -> str:
-    """e.g. ``"gradcam at layer2[-1]"``, from the run's settings."""
-    config = results.settings.get("config", {})
-    return f"{config.get('cam_method', 'gradcam')} at {config.get('target_layer', 'layer2[-1]')}"
 
 
 @report_style
@@ -65,7 +59,7 @@ def gradcam_check_figure(
     fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.45)
     set_title(
         fig,
-        f"Grad-CAM check: {cam_description(results)}, CAM of the predicted class\n"
+        f"Grad-CAM check: {results.cam_description}, CAM of the predicted class\n"
         f"{results.caption(segmenter=False)}",
     )
     if skipped:

@@ -12,8 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from figures_lib.results import AUTOMATIC_KINDS, ComparisonResults
-from figures_lib.style import (
+from evaluation.results import ComparisonResults
+from evaluation.tables import AUTOMATIC_KINDS
+from plots.style import (
     FULL_WIDTH,
     KIND_COLOURS,
     KIND_NAMES,

@@ -8,33 +8,33 @@ approach's own description, a compact metrics table, and a discussion of at most
 A run whose segmenter is not SAM says so in a boxed note and in every caption.
 
 The text is built by pure functions (:func:`build_report_tex` and its parts); :func:`write_report`
-copies the figures next to ``report.tex`` and compiles it (see :mod:`figures_lib.latex`).
+copies the figures next to ``report.tex`` and compiles it (see :mod:`plots.latex`).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import json
 import math
 import re
 import shutil
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from evaluation.predictions import Predictions
+from evaluation.results import COMPARE_COMMAND, ComparisonResults, load_results
 from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
-from figures_lib.gradcam import TEMPLATE_INDICES
-from figures_lib.latex import CompileResult, LatexError, compile_latex, find_engine
-from figures_lib.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
-from figures_lib.results import COMPARE_COMMAND, MissingResultsError
+from plots.gradcam import TEMPLATE_INDICES
+from plots.latex import CompileResult, LatexError, compile_latex, find_engine
+from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
+from prompting import get_strategy
 
 #: Strategies that read only the heat map (the "CAM-only baselines" of the table).
 CAM_BASELINES = ("cam_argmax", "cc_centroid", "peak_local_max", "gmm", "center")
@@ -50,74 +50,15 @@ LOW_CONTRAST_SHARE = 0.25
 
 
 # ------------------------------------------------------------------------------ inputs
-@dataclass
-class ReportInputs:
-    """What the report reads from a results folder.
-
-    Attributes:
-        folder: the results folder.
-        settings: ``metrics.json``'s settings.
-        rows: its summary rows, in table order.
-        per_image: ``per_image.csv`` rows ([] when the file is missing).
-        predictions: ``predictions.npz`` (None when missing; only the discussion's border and
-            contrast analysis needs it).
-    """
-
-    folder: Path
-    settings: dict[str, Any]
-    rows: list[dict[str, Any]]
-    per_image: list[dict[str, str]] = field(default_factory=list)
-    predictions: Predictions | None = None
-
-    def row(self, strategy: str) -> dict[str, Any]:
-        """The row of ``strategy`` (KeyError listing the known names otherwise)."""
-        for r in self.rows:
-            if r["strategy"] == strategy:
-                return r
-        raise KeyError(
-            f"the results have no row {strategy!r}; known: "
-            f"{', '.join(r['strategy'] for r in self.rows if not is_variant(r))}"
-        )
-
-    @property
-    def split(self) -> str:
-        """The evaluated split."""
-        return str(self.settings.get("dataset", {}).get("split", "test"))
-
-    @property
-    def n_images(self) -> int | None:
-        """Evaluated images, as recorded (None when nothing records it)."""
-        n = self.settings.get("dataset", {}).get("n_images")
-        if n is None and self.rows:
-            n = self.rows[0].get("n_images")
-        return None if n is None else int(n)
-
-
-def load_report_inputs(folder: Path | str) -> ReportInputs:
-    """Read ``metrics.json`` (required), ``per_image.csv`` and ``predictions.npz`` (optional).
+def load_report_inputs(folder: Path | str) -> ComparisonResults:
+    """A results folder as the report reads it: ``metrics.json`` required, ``per_image.csv`` and
+    ``predictions.npz`` when present (only the discussion's miss analysis reads them).
 
     Raises:
         MissingResultsError: ``metrics.json`` is missing (the message names the command).
-        ValueError: ``metrics.json`` has no rows or settings.
+        common.UserError: ``metrics.json`` is unreadable or has no rows or settings.
     """
-    folder = Path(folder)
-    meta_path = folder / "metrics.json"
-    if not meta_path.is_file():
-        raise MissingResultsError(
-            f"missing {meta_path}: run '{COMPARE_COMMAND} --out {folder}' first to write the "
-            "comparison results"
-        )
-    meta = json.loads(meta_path.read_text())
-    if "rows" not in meta or "settings" not in meta:
-        raise ValueError(f"{meta_path} has no 'rows' / 'settings' (keys: {sorted(meta)})")
-    per_image: list[dict[str, str]] = []
-    if (folder / "per_image.csv").is_file():
-        with (folder / "per_image.csv").open(newline="") as f:
-            per_image = list(csv.DictReader(f))
-    predictions = None
-    if (folder / "predictions.npz").is_file():
-        predictions = Predictions.load(folder / "predictions.npz")
-    return ReportInputs(folder, meta["settings"], sort_rows(meta["rows"]), per_image, predictions)
+    return load_results(folder, required=("metrics.json",))
 
 
 # ------------------------------------------------------------------------------ rows
@@ -263,20 +204,14 @@ def classifier_phrase(settings: dict[str, Any]) -> str:
     return ", ".join(parts) if parts else "not recorded"
 
 
-def cam_phrase(settings: dict[str, Any]) -> str:
-    """e.g. ``"gradcam at layer2[-1]"``."""
-    config = settings.get("config", {})
-    return f"{config.get('cam_method', 'gradcam')} at {config.get('target_layer', 'layer2[-1]')}"
-
-
-def dataset_phrase(inputs: ReportInputs) -> str:
+def dataset_phrase(inputs: ComparisonResults) -> str:
     """e.g. ``"data/bench (fingerprint 19b1...), test split, 500 images"``."""
     d = inputs.settings.get("dataset", {})
     text = str(d.get("path", "unknown dataset"))
     if d.get("fingerprint"):
         text += f" (fingerprint {d['fingerprint']})"
     text += f", {inputs.split} split"
-    if inputs.n_images is not None:
+    if inputs.n_images:
         text += f", {inputs.n_images} images"
     return text
 
@@ -286,10 +221,8 @@ def approach_description(row: dict[str, Any]) -> str:
     if row.get("description"):
         return str(row["description"])
     try:
-        from prompting.registry import get_strategy
-
         return get_strategy(row["strategy"]).description
-    except (ImportError, KeyError, ValueError):
+    except (KeyError, ValueError):
         return "(no description recorded)"
 
 
@@ -385,8 +318,6 @@ def touches_border(masks: np.ndarray) -> np.ndarray:
 def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.ndarray:
     """float (N,): Euclidean RGB distance between the mean colour inside each mask and the mean
     colour of a ``ring``-pixel band around it (NaN for an empty mask or band)."""
-    from scipy import ndimage
-
     out = np.full(len(images), np.nan)
     for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
         band = ndimage.binary_dilation(mask, iterations=ring) & ~mask
@@ -458,7 +389,7 @@ def _where_misses(name: str, profile: MissProfile, miou: float | None) -> str:
 
 
 def discussion_sentences(
-    inputs: ReportInputs,
+    inputs: ComparisonResults,
     approaches: Sequence[str],
     sections: Sequence[tuple[str, list[dict[str, Any]]]],
     segmenter: SegmenterFacts,
@@ -677,14 +608,14 @@ def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
 
 
 def _setup_and_approaches(
-    inputs: ReportInputs, seg: SegmenterFacts, approaches: Sequence[str]
+    inputs: ComparisonResults, seg: SegmenterFacts, approaches: Sequence[str]
 ) -> list[str]:
     """The setup as the results record it, then each approach in its own words."""
     lines = [
         r"\section*{Setup}",
         rf"Dataset: {tex_escape(dataset_phrase(inputs))}. "
         rf"Classifier: {tex_escape(classifier_phrase(inputs.settings))}. "
-        rf"Heat maps: {tex_escape(cam_phrase(inputs.settings))}. "
+        rf"Heat maps: {tex_escape(inputs.cam_description)}. "
         rf"Segmenter: {tex_escape(seg.description)}"
         + ("" if seg.is_sam else r" --- \textbf{not SAM}")
         + ".",
@@ -704,13 +635,13 @@ def _setup_and_approaches(
 
 
 def _gradcam_beside(
-    inputs: ReportInputs, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
+    inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
 ) -> list[str]:
     """The Grad-CAM figure in a column beside ``text`` (a float across the page would leave
     its sides empty): the compact figure (3 rows) takes a wider column than the full check
     (one row per template index and per class: tall and narrow)."""
     caption = (
-        rf"Grad-CAM ({tex_escape(cam_phrase(inputs.settings))}) on {inputs.split} images "
+        rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
         + ", ".join(str(i) for i in TEMPLATE_INDICES)
         + " (the assignment's check)"
         + ("" if gradcam.compact else " and the first image of each class")
@@ -780,7 +711,7 @@ def _reproduction(colab_url: str | None) -> list[str]:
 
 
 def build_report_tex(
-    inputs: ReportInputs, figures: dict[str, ReportFigure], options: ReportOptions
+    inputs: ComparisonResults, figures: dict[str, ReportFigure], options: ReportOptions
 ) -> str:
     """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
 
@@ -940,7 +871,6 @@ def write_report(
 
 __all__ = [
     "LatexError",
-    "ReportInputs",
     "ReportOptions",
     "build_report_tex",
     "discussion_sentences",

@@ -130,31 +130,23 @@ def draw_points(ax: Axes, coords: np.ndarray, labels: np.ndarray, size: float = 
     labels = np.asarray(labels).reshape(-1)
     if len(coords) != len(labels):
         raise ValueError(f"{len(coords)} points but {len(labels)} labels")
-    fg, bg = labels == 1, labels == 0
-    if fg.any():
-        ax.scatter(
-            coords[fg, 0],
-            coords[fg, 1],
-            s=size,
-            c=FG_COLOUR,
-            marker="o",
-            edgecolors="black",
-            linewidths=0.8,
-            zorder=3,
-            clip_on=False,
-        )
-    if bg.any():  # corner points would be half hidden if clipped to the panel
-        ax.scatter(
-            coords[bg, 0],
-            coords[bg, 1],
-            s=size * 1.3,
-            c=BG_COLOUR,
-            marker="X",
-            edgecolors="black",
-            linewidths=0.6,
-            zorder=3,
-            clip_on=False,
-        )
+    # (label, marker, colour, size, edge width); corner points would be half hidden if
+    # clipped to the panel
+    styles = ((1, "o", FG_COLOUR, size, 0.8), (0, "X", BG_COLOUR, size * 1.3, 0.6))
+    for label, marker, colour, area, edge in styles:
+        chosen = labels == label
+        if chosen.any():
+            ax.scatter(
+                coords[chosen, 0],
+                coords[chosen, 1],
+                s=area,
+                c=colour,
+                marker=marker,
+                edgecolors="black",
+                linewidths=edge,
+                zorder=3,
+                clip_on=False,
+            )
 
 
 def pick_indices(indices: Sequence[int], n: int) -> tuple[list[int], list[int]]:

@@ -11,8 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cam.overlay import heatmap_to_rgb
-from figures_lib.results import ComparisonResults
-from figures_lib.style import (
+from evaluation.results import ComparisonResults
+from plots.style import (
     FULL_WIDTH,
     PNG_DPI,
     draw_points,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from matplotlib.figure import Figure
+from torch import nn
 from tqdm import tqdm
 
-from figures_lib.charts import (
+from classifier import load_or_train
+from classifier.loading import classifier_config, load_classifier_checkpoint
+from evaluation.results import ComparisonResults, load_results
+from plots.charts import (
     PUBLIC_SOLUTION,
     classifier_curve,
     classifier_curve_figure,
@@ -20,17 +25,17 @@ from figures_lib.charts import (
     per_class_miou_figure,
     points_metrics_figure,
 )
-from figures_lib.examples import (
+from plots.examples import (
     approach_rows_figure,
     dataset_example_figure,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
 )
-from figures_lib.gradcam import TEMPLATE_INDICES, gradcam_check_figure
-from figures_lib.results import ComparisonResults, load_results
-from figures_lib.style import pick_indices, save_figure
-from shapes import CLASSES
+from plots.features import feature_maps_figure
+from plots.gradcam import TEMPLATE_INDICES, gradcam_check_figure
+from plots.style import pick_indices, save_figure
+from shapes import CLASSES, dataset_fingerprint
 
 #: Figure groups, in the order they are made (``--only`` takes these names).
 FIGURE_GROUPS = (
@@ -70,34 +75,42 @@ class FigureOptions:
     example_index: int = EXAMPLE_INDEX
 
 
+def add_results_options(parser: argparse.ArgumentParser, approaches_help: str) -> None:
+    """The options ``make_figures.py`` and ``make_report.py`` share: ``--results`` (the folder
+    ``compare_strategies.py --out`` wrote) and ``--approaches`` (the report's two)."""
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("figures"),
+        help="folder written by compare_strategies.py --out (default: figures)",
+    )
+    parser.add_argument(
+        "--approaches",
+        nargs=2,
+        metavar=("FG", "FGBG"),
+        default=list(DEFAULT_APPROACHES),
+        help=f"{approaches_help} (default: %(default)s)",
+    )
+
+
 def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def load_classifier(results: ComparisonResults, options: FigureOptions) -> Any | None:
+def load_classifier(results: ComparisonResults, options: FigureOptions) -> nn.Module | None:
     """The run's classifier: the checkpoint file the run named (``--classifier-checkpoint``),
     else ``classifier.load_or_train`` with the run's preset and checkpoint folder (None, with a
-    note, when that function or the dataset is not available)."""
-    try:
-        from classifier import load_or_train
-    except ImportError:
-        _note("skipping feature_maps: classifier.load_or_train is not available")
-        return None
+    note, when the dataset is not available)."""
     config = results.settings.get("config", {})
     root = options.data or Path(results.settings.get("dataset", {}).get("path", ""))
     if not (root / "images").is_dir():
         _note(f"skipping feature_maps: no dataset at '{root}' (pass --data)")
         return None
     if config.get("classifier_checkpoint"):  # the run used this exact checkpoint
-        from evaluation.compare import load_classifier_checkpoint
-        from shapes import dataset_fingerprint
-
         path = Path(config["classifier_checkpoint"])
         _note(f"feature_maps: loading the run's classifier checkpoint {path}")
         model, _ = load_classifier_checkpoint(path, dataset_fingerprint(root))
         return model
-    from evaluation.compare import classifier_config
-
     preset = options.classifier_preset or config.get("classifier_preset", "default")
     checkpoints = options.checkpoints or Path(config.get("checkpoints", "checkpoints"))
     _note(
@@ -111,7 +124,7 @@ def load_classifier(results: ComparisonResults, options: FigureOptions) -> Any |
 def build_figures(
     results: ComparisonResults,
     options: FigureOptions,
-    model: Any | None = None,
+    model: nn.Module | None = None,
     no_model_reason: str | None = "no classifier given",
 ) -> dict[str, Callable[[], Figure]]:
     """{file name: function drawing it} for the selected groups that apply to these results.
@@ -132,25 +145,25 @@ def build_figures(
                 f"gradcam_check: skipping index(es) {skipped}, the {results.split} split has "
                 f"{results.n_images} images"
             )
-        jobs["gradcam_check"] = lambda: gradcam_check_figure(results)
+        jobs["gradcam_check"] = partial(gradcam_check_figure, results)
     if "examples" in want:
         for row in results.with_predictions():
             name = row["strategy"]
             stem = f"examples_{file_stem(name)}"
             if stem in jobs:
                 raise ValueError(f"strategies {name!r} and another map to the same file {stem}")
-            jobs[stem] = lambda n=name: strategy_examples_figure(results, n)
+            jobs[stem] = partial(strategy_examples_figure, results, name)
     if "iou_distribution" in want:
-        jobs["iou_distribution"] = lambda: iou_distribution_figure(results, reference)
+        jobs["iou_distribution"] = partial(iou_distribution_figure, results, reference)
     if "per_class_miou" in want:
-        jobs["per_class_miou"] = lambda: per_class_miou_figure(results, options.top)
+        jobs["per_class_miou"] = partial(per_class_miou_figure, results, options.top)
     if "points_metrics" in want:
-        jobs["points_metrics"] = lambda: points_metrics_figure(results, reference)
+        jobs["points_metrics"] = partial(points_metrics_figure, results, reference)
     if "worst_failures" in want:
-        jobs["worst_failures"] = lambda: worst_failures_figure(results, n=options.worst)
+        jobs["worst_failures"] = partial(worst_failures_figure, results, n=options.worst)
     if "supervised_vs_best" in want:
         if results.with_predictions(("supervised",)):
-            jobs["supervised_vs_best"] = lambda: supervised_vs_best_figure(results)
+            jobs["supervised_vs_best"] = partial(supervised_vs_best_figure, results)
         else:
             _note("skipping supervised_vs_best: the results have no supervised rows")
     if "dataset_example" in want:
@@ -160,12 +173,12 @@ def build_figures(
                     f"dataset_example shows #{EXAMPLE_INDEX} of the {results.split} split, "
                     "not of test"
                 )
-            jobs["dataset_example"] = lambda: dataset_example_figure(results, EXAMPLE_INDEX)
+            jobs["dataset_example"] = partial(dataset_example_figure, results, EXAMPLE_INDEX)
         else:
             _note(f"skipping dataset_example: the split has only {results.n_images} images")
     if "classifier_curve" in want:
         if classifier_curve(results) is not None:
-            jobs["classifier_curve"] = lambda: classifier_curve_figure(results)
+            jobs["classifier_curve"] = partial(classifier_curve_figure, results)
         else:
             _note("skipping classifier_curve: metrics.json has no classifier learning curve")
     if "feature_maps" in want and options.feature_maps:
@@ -173,7 +186,7 @@ def build_figures(
             if no_model_reason:
                 _note(f"skipping feature_maps: {no_model_reason}")
         else:
-            jobs["feature_maps"] = lambda: _feature_maps(results, model)
+            jobs["feature_maps"] = partial(_feature_maps, results, model)
     if "report" in want:
         jobs.update(_report_jobs(results, options))
     return jobs
@@ -192,8 +205,8 @@ def _report_jobs(
     approach (left out, with a note, when an approach has no saved masks)."""
     jobs: dict[str, Callable[[], Figure]] = {}
     if pick_indices(TEMPLATE_INDICES, results.n_images)[0]:
-        jobs[REPORT_GRADCAM] = lambda: gradcam_check_figure(
-            results, per_class=False, panel_size=1.3
+        jobs[REPORT_GRADCAM] = partial(
+            gradcam_check_figure, results, per_class=False, panel_size=1.3
         )
     else:
         _note(f"skipping {REPORT_GRADCAM}: the split has none of the indices {TEMPLATE_INDICES}")
@@ -205,8 +218,8 @@ def _report_jobs(
             f"{', '.join(missing)} (saved: {', '.join(results.predictions.strategies)})"
         )
     else:
-        jobs[report_examples_name(options.approaches)] = lambda: approach_rows_figure(
-            results, options.approaches, index
+        jobs[report_examples_name(options.approaches)] = partial(
+            approach_rows_figure, results, options.approaches, index
         )
     return jobs
 
@@ -218,9 +231,7 @@ def file_stem(name: str) -> str:
     return "-".join(p for p in parts if p) or "unnamed"
 
 
-def _feature_maps(results: ComparisonResults, model: Any) -> Figure:
-    from figures_lib.features import feature_maps_figure
-
+def _feature_maps(results: ComparisonResults, model: nn.Module) -> Figure:
     index = EXAMPLE_INDEX if results.n_images > EXAMPLE_INDEX else 0
     pred = results.predictions
     label = int(pred.classes[index])

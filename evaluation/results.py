@@ -1,0 +1,267 @@
+"""The results folder of a comparison: written by ``scripts/compare_strategies.py``, read by the
+figures and the report (nothing is recomputed from it).
+
+Files:
+
+- ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (the
+  row format is described in :mod:`evaluation.tables`);
+- ``metrics.csv``: the rows' flat columns;
+- ``per_image.csv``: one row per image and strategy (its points, their hits and distances, the
+  IoU; empty where not measured);
+- ``metrics.tex``: the booktabs table of :func:`evaluation.tables.latex_table`;
+- ``predictions.npz``: images, ground-truth masks, CAMs, and per strategy its points (X, Y) and
+  predicted masks (see :mod:`evaluation.predictions`).
+
+:func:`save_results` writes them as one set (into a temporary folder renamed into place when all
+are written, see :func:`common.atomic.staged_files`), so a failure never leaves new metrics
+beside old predictions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.atomic import staged_files
+from common.errors import UserError
+from evaluation.predictions import Predictions
+from evaluation.tables import AUTOMATIC_KINDS, latex_table, sort_rows
+
+#: The files the figures need.
+RESULT_FILES = ("metrics.json", "per_image.csv", "predictions.npz")
+COMPARE_COMMAND = "python scripts/compare_strategies.py"
+ROW_KEYS = ("strategy", "kind", "miou")
+PER_IMAGE_COLUMNS = ("strategy", "index", "iou")
+
+
+class MissingResultsError(FileNotFoundError):
+    """A file the figures or the report read is missing from the results folder."""
+
+
+def _float_or_nan(value: Any) -> float:
+    return float(value) if value not in ("", None) else math.nan
+
+
+@dataclass
+class ComparisonResults:
+    """Everything one comparison run produced (in memory) or saved (read back).
+
+    Attributes:
+        settings: the run's settings (``config``, ``dataset``, ``classifier``, ``segmenter``,
+            ``segmenter_kind``).
+        rows: the summary rows (read back: sorted as in the report table, automatic by mean
+            IoU, then oracle, then supervised).
+        per_image: one dict per image and strategy (read back from ``per_image.csv``: strings).
+        predictions: the arrays of ``predictions.npz`` (None when read without that file).
+        folder: where the files were read from (None for a run in memory).
+    """
+
+    settings: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+    predictions: Predictions | None = None
+    folder: Path | None = None
+
+    def add(
+        self,
+        row: dict[str, Any],
+        per_image: list[dict[str, Any]],
+        coords: np.ndarray,
+        labels: np.ndarray,
+        pred: np.ndarray,
+    ) -> None:
+        """Append one strategy's summary row, its per-image rows and its arrays: points int
+        (N, K, 2) as (X, Y) with labels int (N, K) (K = 0 for a model without points) and
+        masks bool (N, H, W)."""
+        if self.predictions is None:
+            raise ValueError("these results hold no predictions to add to")
+        self.rows.append(row)
+        self.per_image.extend(per_image)
+        self.predictions.add(row["strategy"], coords, labels, pred)
+
+    @property
+    def split(self) -> str:
+        """The evaluated split (``"test"`` unless the run said otherwise)."""
+        return str(self.settings.get("dataset", {}).get("split", "test"))
+
+    @property
+    def segmenter(self) -> str:
+        """The segmenter the point strategies used."""
+        return str(self.settings.get("segmenter", "unknown segmenter"))
+
+    @property
+    def cam_description(self) -> str:
+        """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"``."""
+        config = self.settings.get("config", {})
+        method, layer = (
+            config.get("cam_method", "gradcam"),
+            config.get("target_layer", "layer2[-1]"),
+        )
+        return f"{method} at {layer}"
+
+    @property
+    def n_images(self) -> int:
+        """Number of evaluated images (0 when nothing records it)."""
+        if self.predictions is not None:
+            return len(self.predictions.names)
+        n = self.settings.get("dataset", {}).get("n_images")
+        if n is None and self.rows:
+            n = self.rows[0].get("n_images")
+        return int(n or 0)
+
+    def caption(self, segmenter: bool = True) -> str:
+        """e.g. ``"test split, 500 images, segmenter: sam vit_b"`` (a title's second line)."""
+        text = f"{self.split} split, {self.n_images} images"
+        return f"{text}, segmenter: {self.segmenter}" if segmenter else text
+
+    def row(self, strategy: str) -> dict[str, Any]:
+        """The summary row of ``strategy``.
+
+        Raises:
+            KeyError: no row has that name (the message lists the known ones).
+        """
+        for r in self.rows:
+            if r["strategy"] == strategy:
+                return r
+        raise KeyError(
+            f"no row for strategy {strategy!r}; known: "
+            f"{', '.join(r['strategy'] for r in self.rows)}"
+        )
+
+    def ious(self, strategy: str) -> np.ndarray:
+        """float64 (N,) per-image IoU of ``strategy`` in image-index order, from the per-image
+        rows (NaN where they have no value)."""
+        out = np.full(self.n_images, np.nan)
+        found = False
+        for r in self.per_image:
+            if r["strategy"] == strategy:
+                out[int(r["index"])] = _float_or_nan(r["iou"])
+                found = True
+        if not found:
+            raise KeyError(f"per_image.csv has no rows for strategy {strategy!r}")
+        return out
+
+    def with_predictions(self, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Rows (in table order) whose strategy has saved masks, optionally only some kinds."""
+        saved = set(self.predictions.strategies) if self.predictions is not None else set()
+        return [
+            r for r in self.rows if r["strategy"] in saved and (kinds is None or r["kind"] in kinds)
+        ]
+
+    def best_automatic(self) -> dict[str, Any]:
+        """The label-free (kind ``fg`` or ``fg+bg``) row with saved masks and the highest mIoU.
+
+        Raises:
+            ValueError: the run has no such row.
+        """
+        rows = [r for r in self.with_predictions(AUTOMATIC_KINDS) if r.get("miou") is not None]
+        if not rows:
+            raise ValueError("the results hold no automatic (fg / fg+bg) strategy with masks")
+        return max(rows, key=lambda r: r["miou"])
+
+
+def _write_tables(out_dir: Path, results: ComparisonResults, caption: str) -> dict[str, Path]:
+    """Write metrics.json (settings + rows), metrics.csv, per_image.csv and metrics.tex."""
+    rows = sort_rows(results.rows)
+    paths = {
+        "json": out_dir / "metrics.json",
+        "csv": out_dir / "metrics.csv",
+        "per_image": out_dir / "per_image.csv",
+        "tex": out_dir / "metrics.tex",
+    }
+    paths["json"].write_text(
+        json.dumps({"settings": results.settings, "rows": rows}, indent=2, default=str) + "\n"
+    )
+    flat_keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)] if rows else []
+    with paths["csv"].open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if results.per_image:
+        with paths["per_image"].open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(results.per_image[0]))
+            writer.writeheader()
+            writer.writerows(results.per_image)
+    paths["tex"].write_text(latex_table(rows, caption))
+    return paths
+
+
+def save_results(out: Path | str, results: ComparisonResults, caption: str) -> dict[str, Path]:
+    """Write every result file of ``results`` into folder ``out`` together (see the module
+    docstring); ``caption`` is the LaTeX table's.
+
+    Returns:
+        The written paths by kind (``json``, ``csv``, ``per_image``, ``tex``, ``predictions``).
+    """
+    if results.predictions is None:
+        raise ValueError("results without predictions cannot be saved as a results folder")
+    with staged_files(out) as stage:
+        staged = _write_tables(stage, results, caption)
+        staged["predictions"] = results.predictions.save(stage / "predictions.npz")
+    return {kind: Path(out) / path.name for kind, path in staged.items()}
+
+
+def _read_metrics(path: Path, rerun: str) -> dict[str, Any]:
+    """``metrics.json`` checked for its settings and rows (UserError naming the file)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc} (truncated?); {rerun}") from exc
+    if not isinstance(meta, dict) or "rows" not in meta or "settings" not in meta:
+        keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
+        raise UserError(
+            f"{path} is not a results file of this version (it needs 'rows' and 'settings', "
+            f"found {keys}); {rerun}"
+        )
+    for row in meta["rows"]:
+        missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise UserError(f"{path} has a row without {', '.join(missing)}; {rerun}")
+    return meta
+
+
+def _read_per_image(path: Path, rerun: str) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in PER_IMAGE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{path} has no column {', '.join(missing)}; {rerun}")
+        return list(reader)
+
+
+def load_results(folder: Path | str, required: tuple[str, ...] = RESULT_FILES) -> ComparisonResults:
+    """Read a results folder written by ``compare_strategies.py``.
+
+    Args:
+        folder: the results folder.
+        required: the files that must be there (``metrics.json`` always is); ``per_image.csv``
+            and ``predictions.npz`` are read when present ([] and None otherwise).
+
+    Raises:
+        MissingResultsError: a required file is missing; the message names it and the command
+            to run.
+        common.UserError: a file is truncated or of an older format (named, with the command
+            that rewrites it).
+    """
+    folder = Path(folder)
+    required = tuple(dict.fromkeys(("metrics.json", *required)))
+    missing = [name for name in required if not (folder / name).is_file()]
+    if missing:
+        raise MissingResultsError(
+            f"missing {', '.join(str(folder / m) for m in missing)}: run "
+            f"'{COMPARE_COMMAND} --out {folder}' first to write the comparison results"
+        )
+    rerun = f"rerun '{COMPARE_COMMAND} --out {folder}' to rewrite it"
+    meta = _read_metrics(folder / "metrics.json", rerun)
+    per_image_csv, predictions_npz = folder / "per_image.csv", folder / "predictions.npz"
+    per_image = _read_per_image(per_image_csv, rerun) if per_image_csv.is_file() else []
+    predictions = Predictions.load(predictions_npz) if predictions_npz.is_file() else None
+    return ComparisonResults(
+        meta["settings"], sort_rows(meta["rows"]), per_image, predictions, folder
+    )

@@ -1,0 +1,209 @@
+"""Feature-map figures (the seed's section 2.4): one generic grid, :func:`feature_map_grid`, used
+for the classifier (:func:`feature_maps_figure`, next to the Grad-CAM each layer gives) and for
+a supervised segmentation model (:func:`segmenter_feature_maps_figure`, next to the input).
+
+These are the figures that run a model: feature maps are not saved by the comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from cam import GradCAM
+from cam.overlay import overlay_heatmap
+from classifier.layers import resolve_layer
+from plots.style import FULL_WIDTH, image_axis, new_figure, report_style, set_title
+from shapes import CLASSES
+from shapes.transforms import IMAGENET_MEAN, normalize_uint8
+from supervised import capture_feature_maps, feature_layers
+from supervised.models import network_input
+
+#: The classifier's layers shown, from the first convolution to the template's CAM layer.
+FEATURE_LAYERS = ("conv1", "layer1", "layer2")
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One row of :func:`feature_map_grid`.
+
+    Attributes:
+        label: the row's y label (the layer); the maps' shape C×h×w is added under it.
+        first: RGB image (H, W, 3), uint8 or float in 0..1, shown in the first column.
+        first_title: the first column's title.
+        maps: float (C, h, w) feature maps of the layer.
+    """
+
+    label: str
+    first: np.ndarray
+    first_title: str
+    maps: Tensor
+
+
+def most_varied_channels(fmap: Tensor, n: int) -> list[int]:
+    """The ``n`` channels of a (C, h, w) map with the largest spatial standard deviation (the
+    most structured ones; a from-scratch network has many flat channels)."""
+    std = fmap.flatten(1).std(dim=1)
+    return torch.argsort(std, descending=True)[:n].tolist()
+
+
+@report_style
+def feature_map_grid(
+    rows: Sequence[FeatureRow], n_maps: int, title: str, width: float = FULL_WIDTH
+) -> Figure:
+    """One row per layer: its ``first`` image, then the ``n_maps`` most varied feature maps
+    ("FM #<channel>", viridis, each scaled on its own).
+
+    Raises:
+        ValueError: ``n_maps`` < 1 or no row.
+    """
+    if n_maps < 1:
+        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
+    if not rows:
+        raise ValueError("need at least one layer")
+    cols = n_maps + 1
+    panel = width / cols
+    height, w = rows[0].first.shape[:2]
+    fig = new_figure(width, len(rows) * (panel * height / w + 0.22) + 0.55)
+    axes = fig.subplots(len(rows), cols, squeeze=False)
+    for r, row in enumerate(rows):
+        fmap = row.maps
+        axes[r, 0].imshow(row.first, interpolation="nearest")
+        axes[r, 0].set_title(row.first_title, fontsize=6)
+        shape = f"{fmap.shape[0]}×{fmap.shape[1]}×{fmap.shape[2]}"
+        axes[r, 0].set_ylabel(f"{row.label}\n{shape}", fontsize=7)
+        channels = most_varied_channels(fmap, n_maps)
+        for c in range(1, cols):
+            ax = axes[r, c]
+            if c - 1 < len(channels):
+                ch = channels[c - 1]
+                ax.imshow(fmap[ch].numpy(), cmap="viridis", interpolation="nearest")
+                ax.set_title(f"FM #{ch}", fontsize=6)
+            else:
+                ax.set_axis_off()
+        for ax in axes[r]:
+            image_axis(ax)
+    set_title(fig, title)
+    return fig
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    return image
+
+
+def capture_activations(
+    model: nn.Module, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS
+) -> dict[str, Tensor]:
+    """Outputs of the classifier's named layers for one image.
+
+    Args:
+        model: the ResNet-18 classifier (any module whose layers ``resolve_layer`` finds).
+        image: uint8 RGB (H, W, 3).
+        layers: layer names such as ``conv1`` or ``layer2[-1]``.
+
+    Returns:
+        {layer name: float32 CPU tensor (C, h, w)}.
+    """
+    image = _check_image(image)
+    maps: dict[str, Tensor] = {}
+
+    def hook_for(name: str):
+        def hook(_module: nn.Module, _inputs: object, output: Tensor) -> None:
+            maps[name] = output.detach()[0].float().cpu()
+
+        return hook
+
+    handles = [resolve_layer(model, n).register_forward_hook(hook_for(n)) for n in layers]
+    try:
+        device = next(model.parameters()).device
+        model.eval()
+        with torch.inference_mode():
+            model(normalize_uint8(image[None]).to(device))
+    finally:
+        for h in handles:
+            h.remove()
+    return maps
+
+
+def feature_maps_figure(
+    model: nn.Module,
+    image: np.ndarray,
+    label: int | None = None,
+    layers: Sequence[str] = FEATURE_LAYERS,
+    n_maps: int = 8,
+    description: str = "",
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """The classifier's :func:`feature_map_grid`: per layer, the Grad-CAM computed at that layer
+    (over the image), then its most varied feature maps.
+
+    Args:
+        model: the ResNet-18 classifier (not changed; put in eval mode).
+        image: uint8 RGB (H, W, 3).
+        label: the true class index, explained by the Grad-CAMs (None: the predicted class).
+        layers: layer names, as accepted by :func:`classifier.layers.resolve_layer`.
+        n_maps: feature maps per row.
+        description: names the image in the title, e.g. ``"test #3"``.
+        width: figure width in inches.
+    """
+    if n_maps < 1:
+        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
+    if not layers:
+        raise ValueError("need at least one layer")
+    maps = capture_activations(model, image, layers)
+    device = next(model.parameters()).device
+    x = normalize_uint8(np.asarray(image)[None]).to(device)
+    targets = None if label is None else [int(label)]
+    cams = {n: GradCAM(model, [resolve_layer(model, n)]).compute(x, targets) for n in layers}
+    first = cams[layers[0]]  # logits and target are the same for every layer
+    probs = torch.softmax(torch.from_numpy(first.logits[0]), dim=0)
+    predicted, confidence = int(probs.argmax()), float(probs.max())
+    rows = [
+        FeatureRow(
+            name,
+            overlay_heatmap(np.asarray(image), cams[name].heatmaps[0], alpha=0.5),
+            "Grad-CAM here",
+            maps[name],
+        )
+        for name in layers
+    ]
+    title = (
+        f"ResNet-18 feature maps of {description}; predicted {CLASSES[predicted]} "
+        f"({100 * confidence:.0f} %)\nleft: Grad-CAM of {CLASSES[int(first.targets[0])]} at "
+        f"that layer; then the {n_maps} most varied channels"
+    )
+    return feature_map_grid(rows, n_maps, title, width)
+
+
+def segmenter_feature_maps_figure(
+    model: nn.Module, image: np.ndarray, n_maps: int = 12, title: str = ""
+) -> Figure:
+    """A supervised segmentation model's :func:`feature_map_grid`: per layer of
+    :func:`supervised.feature_layers` (encoder first and last layer, decoder last block), the
+    network's input (enlarged by its input scale and padded, as in prediction), then the layer's
+    most varied feature maps.
+
+    Args:
+        model: a model from :func:`supervised.build_model`.
+        image: uint8 RGB (H, W, 3).
+        n_maps: feature maps per row.
+        title: figure title.
+    """
+    image = _check_image(image)
+    maps = capture_feature_maps(model, image)
+    paths = {t: p for t, (p, _) in feature_layers(model, image.shape[:2]).items()}
+    # the network's zero padding is the ImageNet mean colour in pixel space
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    padded, _ = network_input(model, pixels - mean)
+    shown = (padded[0] + mean[0]).permute(1, 2, 0).clamp(0, 1).numpy()
+    rows = [FeatureRow(f"{name}\n{paths[name]}", shown, "input", m) for name, m in maps.items()]
+    return feature_map_grid(rows, n_maps, title)
