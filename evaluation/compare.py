@@ -215,10 +215,10 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 def check_segmenter_name(name: str) -> None:
     """Raise :class:`common.UserError` unless ``--segmenter`` names a registered back end."""
-    from sam_pipelines import SegmenterError, segmenter_entry
+    from sam_pipelines import SegmenterError, back_end
 
     try:
-        segmenter_entry(name)
+        back_end(name)
     except SegmenterError as exc:
         raise UserError(f"--segmenter {name}: {exc}") from exc
 
@@ -229,10 +229,10 @@ def open_segmenter(config: CompareConfig) -> Any:
     Raises:
         common.UserError: unknown back end, or a SAM checkpoint that cannot be found or loaded.
     """
-    from sam_pipelines import SamCheckpointError, SegmenterError, resolve_segmenter
+    from sam_pipelines import SamCheckpointError, SegmenterError, make_segmenter
 
     try:
-        return resolve_segmenter(
+        return make_segmenter(
             config.segmenter,
             checkpoint=config.sam_checkpoint,
             model_type=config.sam_model_type,

@@ -14,8 +14,8 @@ notebook inlines it to fetch the checkpoint on a fresh runtime.
 Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
 digits in each official file name are the start of the file's MD5, and the full MD5s below are
 the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
-each agrees with its file-name prefix, which :func:`verify_md5_table` checks. A download whose
-MD5 differs is deleted and reported.
+each agrees with its file-name prefix (the tests check it). A download whose MD5 differs is
+deleted and reported.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class SamCheckpointError(RuntimeError):
 
 
 class DownloadError(SamCheckpointError):
-    """The server did not answer (offline, refused, timed out): a reason to fall back, unlike
-    a file that arrived with the wrong MD5."""
+    """No checkpoint is on disk and none could be downloaded (the server did not answer, or
+    downloading is off): a reason to fall back, unlike a file that arrived with the wrong MD5."""
 
 
 def checkpoint_info(model_type: str) -> CheckpointInfo:
@@ -71,16 +71,6 @@ def checkpoint_info(model_type: str) -> CheckpointInfo:
         raise SamCheckpointError(
             f"unknown SAM model type {model_type!r}; expected one of {sorted(SAM_CHECKPOINTS)}"
         ) from None
-
-
-def verify_md5_table() -> None:
-    """Check that every MD5 in :data:`SAM_CHECKPOINTS` starts with its file name's suffix."""
-    for model_type, info in SAM_CHECKPOINTS.items():
-        suffix = info.file_name.rsplit("_", 1)[1].removesuffix(".pth")
-        if not info.md5.startswith(suffix):
-            raise SamCheckpointError(
-                f"{model_type}: MD5 {info.md5} does not match {info.file_name}"
-            )
 
 
 def default_checkpoint_path(
@@ -120,29 +110,6 @@ def find_sam_checkpoint(
             return p
     default = default_checkpoint_path(model_type, checkpoint_dir)
     return default if default.is_file() else None
-
-
-def sam_checkpoint_available(
-    model_type: str = "vit_b",
-    path: Path | str | None = None,
-    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
-    environ: Mapping[str, str] | None = None,
-) -> bool:
-    """Whether a checkpoint is found locally (for ``--segmenter auto``); never downloads.
-
-    An explicit path or ``SAM_CHECKPOINT`` naming a missing file raises rather than returning
-    False, so a typo is not silently replaced by a classical back end.
-    """
-    return find_sam_checkpoint(model_type, path, checkpoint_dir, environ) is not None
-
-
-def file_md5(path: Path | str, chunk_size: int = 1 << 20) -> str:
-    """Hex MD5 of a file, read in chunks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download_file(
@@ -213,7 +180,7 @@ def resolve_sam_checkpoint(
 
     Args:
         model_type, path, checkpoint_dir, environ: as for :func:`find_sam_checkpoint`.
-        download: False turns step 4 into an error.
+        download: False turns step 4 into a :class:`DownloadError`.
         url: download source (default: the official URL).
         md5: the MD5 the download must have (default: the official one, whatever the source;
             tests that serve a stand-in file pass its own MD5).
@@ -228,7 +195,7 @@ def resolve_sam_checkpoint(
     info = checkpoint_info(model_type)
     dest = default_checkpoint_path(model_type, checkpoint_dir)
     if not download:
-        raise SamCheckpointError(
+        raise DownloadError(
             f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
             f"{dest}) and downloading is off. Download {info.url} and put it at {dest}."
         )

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_registries() -> None:
     from prompting import get_strategy, list_strategies
-    from sam_pipelines import list_segmenters, segmenter_entry
+    from sam_pipelines import SEGMENTERS
 
     print("strategies:")
     for name in list_strategies():
@@ -43,8 +43,8 @@ def print_registries() -> None:
         kind = "oracle" if s.oracle else ("fg+bg" if s.emits_background else "fg")
         print(f"  {name:<24} {kind:<7} {s.description}")
     print("segmenters:")
-    for name in list_segmenters():
-        print(f"  {name:<24} {segmenter_entry(name).description}")
+    for name, entry in SEGMENTERS.items():
+        print(f"  {name:<24} {entry.description}")
 
 
 def main(args: argparse.Namespace) -> int:
