@@ -39,10 +39,11 @@ from supervised import (
     default_config,
     feature_map_figure,
     load_reference_models,
+    load_splits,
     model_summary,
     resolve_encoder_weights,
+    train_or_load,
 )
-from supervised.reference import load_splits, train_or_load
 
 DEFAULTS = TrainConfig()
 
@@ -68,41 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(MODEL_SPECS),
         help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
     )
-    p.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=None,
-        help=f"passes over the train split (default per model: {_per_model('epochs')})",
+    per_model = (  # options whose default differs per model (MODEL_DEFAULTS)
+        ("--epochs", "epochs", positive_int, "passes over the train split"),
+        ("--input-scale", "input_scale", positive_int, "enlarge inputs this many times"),
+        ("--val-limit", "val_limit", positive_int, "score only the first N val images per epoch"),
+        ("--batch-size", "batch_size", positive_int, "images per step"),
+        ("--lr", "lr", float, "Adam's peak learning rate"),
     )
-    p.add_argument(
-        "--input-scale",
-        type=positive_int,
-        default=None,
-        help="enlarge inputs this many times before the network "
-        f"(default per model: {_per_model('input_scale')})",
-    )
-    p.add_argument(
-        "--limit", type=positive_int, default=None, help="use only the first N train images"
-    )
-    p.add_argument(
-        "--val-limit",
-        type=positive_int,
-        default=None,
-        help="score only the first N val images per epoch "
-        f"(default per model: {_per_model('val_limit')})",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=None,
-        help=f"images per step (default per model: {_per_model('batch_size')})",
-    )
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help=f"Adam's peak learning rate (default per model: {_per_model('lr')})",
-    )
+    for flag, field, kind, what in per_model:
+        p.add_argument(flag, type=kind, help=f"{what} (default per model: {_per_model(field)})")
+    p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
         "--encoder-weights",
