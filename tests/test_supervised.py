@@ -18,30 +18,35 @@ from shapes.backgrounds import load_backgrounds
 from shapes.dataset import SplitArrays
 from shapes.generate import GenerationConfig, generate_dataset
 from shapes.transforms import normalize_uint8
-from supervised import (
-    MODEL_DEFAULTS,
-    MODEL_SPECS,
-    TrainConfig,
-    build_model,
-    default_config,
-    feature_map_figure,
+from supervised.checkpoint import (
+    checkpoint_path,
+    load_checkpoint,
     load_reference_models,
-    predict_masks,
-    resolve_encoder_weights,
-    train_model,
-    train_or_load,
+    save_checkpoint,
 )
-from supervised.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from supervised.features import capture_feature_maps, feature_layers
+from supervised.features import capture_feature_maps, feature_layers, feature_map_figure
 from supervised.models import (
+    MODEL_SPECS,
+    build_model,
     count_parameters,
     forward_logits,
     input_multiple,
     model_input_scale,
     pad_input,
     padded_size,
+    predict_masks,
+    resolve_encoder_weights,
 )
-from supervised.train import lr_factor, random_flips, segmentation_loss
+from supervised.reference import train_or_load
+from supervised.train import (
+    MODEL_DEFAULTS,
+    TrainConfig,
+    default_config,
+    lr_factor,
+    random_flips,
+    segmentation_loss,
+    train_model,
+)
 
 H, W = 48, 64
 
