@@ -148,26 +148,6 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
     return torch.optim.AdamW(groups, lr=lr)
 
 
-class _Curve:
-    """Running loss / accuracy between evaluations, and the learning curve."""
-
-    def __init__(self) -> None:
-        self.points: list[tuple[int, float, float, float]] = []
-        self._loss = self._correct = self._seen = self._batches = 0.0
-
-    def add(self, loss: float, correct: int, n: int) -> None:
-        self._loss += loss
-        self._batches += 1
-        self._correct += correct
-        self._seen += n
-
-    def close(self, step: int, val_acc: float) -> None:
-        loss = self._loss / max(self._batches, 1)
-        acc = self._correct / max(self._seen, 1)
-        self.points.append((step, round(loss, 5), round(acc, 5), round(val_acc, 5)))
-        self._loss = self._correct = self._seen = self._batches = 0.0
-
-
 @dataclass(frozen=True)
 class _Run:
     """One recipe's training run: the model, its optimiser and batches, and the loop's settings."""
@@ -195,7 +175,8 @@ def _run_loop(
     model, opt = run.model, run.opt
     bf16 = use_bf16(config.precision, device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=run.label_smoothing)
-    curve = _Curve()
+    curve: list[tuple[int, float, float, float]] = []  # (step, loss, train acc, val acc)
+    window: list[tuple[float, int, int]] = []  # (loss, correct, images) since the last point
     best: tuple[float, int, dict | None] = (-1.0, 0, None)
     ema_loss = ema_acc = val_acc = float("nan")
     bar = tqdm(total=run.total, desc=run.desc, disable=not progress, unit="step")
@@ -213,13 +194,16 @@ def _run_loop(
         loss.backward()
         opt.step()
         correct = int((logits.detach().argmax(1) == y).sum())
-        curve.add(loss.item(), correct, len(y))
+        window.append((loss.item(), correct, len(y)))
         first = step == 0
         ema_loss = loss.item() if first else 0.9 * ema_loss + 0.1 * loss.item()
         ema_acc = correct / len(y) if first else 0.9 * ema_acc + 0.1 * correct / len(y)
         if run.eval_at(step + 1) or step + 1 == run.total:
             val_acc = accuracy(model, val, device, config.channels_last, bf16)
-            curve.close(step + 1, val_acc)
+            losses, corrects, seen = zip(*window, strict=True)
+            mean_loss, train_acc = sum(losses) / len(losses), sum(corrects) / sum(seen)
+            curve.append((step + 1, round(mean_loss, 5), round(train_acc, 5), round(val_acc, 5)))
+            window.clear()
             if not config.keep_best or val_acc >= best[0]:
                 best = (val_acc, step + 1, copy.deepcopy(model.state_dict()))
         postfix = {"loss": f"{ema_loss:.3f}", "acc": f"{ema_acc:.3f}", "val": f"{val_acc:.3f}"}
@@ -232,7 +216,7 @@ def _run_loop(
         raise RuntimeError("training ran no steps")
     model.load_state_dict(best[2])
     model.eval()
-    return curve.points, best[0], best[1]
+    return curve, best[0], best[1]
 
 
 def scratch_run(

@@ -80,38 +80,6 @@ def default_checkpoint_path(
     return Path(checkpoint_dir) / checkpoint_info(model_type).file_name
 
 
-def find_sam_checkpoint(
-    model_type: str = "vit_b",
-    path: Path | str | None = None,
-    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
-    environ: Mapping[str, str] | None = None,
-) -> Path | None:
-    """Steps 1 to 3 of the resolution order (no download).
-
-    Args:
-        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
-        path: explicit checkpoint path, or None.
-        checkpoint_dir: where the default file name is looked for.
-        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
-
-    Returns:
-        The checkpoint's path, or None when steps 1 to 3 find nothing.
-
-    Raises:
-        SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file.
-    """
-    checkpoint_info(model_type)
-    env = os.environ if environ is None else environ
-    for source, value in (("the explicit checkpoint path", path), (ENV_VAR, env.get(ENV_VAR))):
-        if value:
-            p = Path(value).expanduser()
-            if not p.is_file():
-                raise SamCheckpointError(f"{source} names {p}, which is not a file")
-            return p
-    default = default_checkpoint_path(model_type, checkpoint_dir)
-    return default if default.is_file() else None
-
-
 def download_file(
     url: str, dest: Path | str, md5: str | None, progress: bool = True, timeout: float = 30.0
 ) -> Path:
@@ -176,10 +144,14 @@ def resolve_sam_checkpoint(
     timeout: float = 30.0,
     md5: str | None = None,
 ) -> Path:
-    """The full resolution order: steps 1 to 3, then a download (see the module docstring).
+    """The resolution order of the module docstring: explicit path, ``SAM_CHECKPOINT``,
+    ``checkpoint_dir / <official file name>``, then a download to that path.
 
     Args:
-        model_type, path, checkpoint_dir, environ: as for :func:`find_sam_checkpoint`.
+        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
+        path: explicit checkpoint path, or None.
+        checkpoint_dir: where the default file name is looked for and downloaded to.
+        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
         download: False turns step 4 into a :class:`DownloadError`.
         url: download source (default: the official URL).
         md5: the MD5 the download must have (default: the official one, whatever the source;
@@ -187,13 +159,20 @@ def resolve_sam_checkpoint(
         progress, timeout: as for :func:`download_file`.
 
     Raises:
-        SamCheckpointError: with the URL and the path to put the file at when nothing works.
+        SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file, or
+            nothing works (with the URL and the path to put the file at).
     """
-    found = find_sam_checkpoint(model_type, path, checkpoint_dir, environ)
-    if found is not None:
-        return found
     info = checkpoint_info(model_type)
+    env = os.environ if environ is None else environ
+    for source, value in (("the explicit checkpoint path", path), (ENV_VAR, env.get(ENV_VAR))):
+        if value:
+            found = Path(value).expanduser()
+            if not found.is_file():
+                raise SamCheckpointError(f"{source} names {found}, which is not a file")
+            return found
     dest = default_checkpoint_path(model_type, checkpoint_dir)
+    if dest.is_file():
+        return dest
     if not download:
         raise DownloadError(
             f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "

@@ -18,7 +18,6 @@ from sam_pipelines.checkpoint import (
     checkpoint_info,
     default_checkpoint_path,
     download_file,
-    find_sam_checkpoint,
     resolve_sam_checkpoint,
 )
 from sam_pipelines.flood_fill import FloodFillSegmenter
@@ -49,21 +48,26 @@ def test_resolution_order(tmp_path: Path) -> None:
     explicit = _touch(tmp_path / "mine.pth")
     from_env = _touch(tmp_path / "env.pth")
     env = {"SAM_CHECKPOINT": str(from_env)}
-    assert find_sam_checkpoint("vit_b", None, ck_dir, {}) is None
+    with pytest.raises(DownloadError):
+        _find("vit_b", None, ck_dir, {})
     default = _touch(default_checkpoint_path("vit_b", ck_dir))
-    assert find_sam_checkpoint("vit_b", None, ck_dir, {}) == default
-    assert find_sam_checkpoint("vit_l", None, ck_dir, {}) is None  # per model type
-    assert find_sam_checkpoint("vit_b", None, ck_dir, env) == from_env
-    assert find_sam_checkpoint("vit_b", explicit, ck_dir, env) == explicit
-    assert resolve_sam_checkpoint("vit_b", None, ck_dir, {}, download=False) == default
+    assert _find("vit_b", None, ck_dir, {}) == default
+    with pytest.raises(DownloadError):  # per model type
+        _find("vit_l", None, ck_dir, {})
+    assert _find("vit_b", None, ck_dir, env) == from_env
+    assert _find("vit_b", explicit, ck_dir, env) == explicit
+
+
+def _find(*args) -> Path:
+    return resolve_sam_checkpoint(*args, download=False)
 
 
 def test_missing_explicit_or_env_checkpoint_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pth"
     with pytest.raises(SamCheckpointError, match=r"explicit checkpoint path.*nope.pth"):
-        find_sam_checkpoint("vit_b", missing, tmp_path, {})
+        _find("vit_b", missing, tmp_path, {})
     with pytest.raises(SamCheckpointError, match=r"SAM_CHECKPOINT.*nope.pth"):
-        find_sam_checkpoint("vit_b", None, tmp_path, {"SAM_CHECKPOINT": str(missing)})
+        _find("vit_b", None, tmp_path, {"SAM_CHECKPOINT": str(missing)})
 
 
 def test_offline_error_names_the_url_and_the_destination(tmp_path: Path) -> None:
