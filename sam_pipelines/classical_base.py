@@ -27,11 +27,6 @@ from sam_pipelines.checks import SegmenterError, check_image, check_point_prompt
 CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
 
 
-def rgb_to_lab8(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H, W, 3) -> uint8 Lab (H, W, 3), OpenCV scale (L*255/100, a+128, b+128)."""
-    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-
-
 def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
     """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates.
 
@@ -119,7 +114,7 @@ class ClassicalSegmenter(abc.ABC):
         """Take ``image`` (uint8 (H, W, 3)) and precompute its Lab colours and edge contrasts."""
         image = check_image(image, image_format, where=f"{self.name}.set_image")
         self.image = image
-        self.lab8 = rgb_to_lab8(image)
+        self.lab8 = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)  # OpenCV's 8-bit Lab scale
         self._dh, self._dv = neighbour_steps(self.lab8)  # Lab distances, not RGB
         self.set_image_calls += 1
         self._prepare()

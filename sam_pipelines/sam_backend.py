@@ -18,8 +18,8 @@ import torch
 
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
-    SAM_CHECKPOINTS,
     SamCheckpointError,
+    checkpoint_info,
     resolve_sam_checkpoint,
 )
 from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
@@ -47,10 +47,7 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
     Raises:
         SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
     """
-    if model_type not in SAM_CHECKPOINTS:
-        raise SamCheckpointError(
-            f"unknown SAM model type {model_type!r}; expected one of {sorted(SAM_CHECKPOINTS)}"
-        )
+    checkpoint_info(model_type)  # an unknown model type raises
     registry = import_segment_anything().sam_model_registry
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
