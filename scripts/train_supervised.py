@@ -59,15 +59,15 @@ def _per_model(field: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
+        "--models",
+        default=",".join(MODEL_SPECS),
+        help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
+    )
+    p.add_argument(
         "--data",
         type=Path,
         default=Path("data/synthetic_shapes"),
         help="dataset folder in the course layout (default: data/synthetic_shapes)",
-    )
-    p.add_argument(
-        "--models",
-        default=",".join(MODEL_SPECS),
-        help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
     )
     per_model = (  # options whose default differs per model (MODEL_DEFAULTS)
         ("--epochs", "epochs", positive_int, "passes over the train split"),
@@ -137,16 +137,8 @@ def _table(rows: list[dict]) -> str:
 
 
 def _config(args: argparse.Namespace, name: str) -> TrainConfig:
-    config = default_config(
-        name,
-        epochs=args.epochs,
-        input_scale=args.input_scale,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        limit=args.limit,
-        val_limit=args.val_limit,
-        seed=args.seed,
-    )
+    fields = ("epochs", "input_scale", "batch_size", "lr", "limit", "val_limit", "seed")
+    config = default_config(name, **{f: getattr(args, f) for f in fields})  # None: the default
     weights = None if args.encoder_weights == "none" else args.encoder_weights
     return dataclasses.replace(config, encoder_weights=weights)
 
