@@ -107,7 +107,6 @@ class ClassicalSegmenter(abc.ABC):
         self.lab8: np.ndarray | None = None
         self._dh: np.ndarray | None = None
         self._dv: np.ndarray | None = None
-        self.set_image_calls = 0
 
     # -- SamPredictor's contract -------------------------------------------------------------
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
@@ -116,7 +115,6 @@ class ClassicalSegmenter(abc.ABC):
         self.image = image
         self.lab8 = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)  # OpenCV's 8-bit Lab scale
         self._dh, self._dv = neighbour_steps(self.lab8)  # Lab distances, not RGB
-        self.set_image_calls += 1
         self._prepare()
 
     def predict(

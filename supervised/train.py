@@ -24,7 +24,7 @@ from classifier.train import use_bf16
 from metrics import iou_per_image
 from shapes.dataset import SplitArrays
 from shapes.transforms import normalize_uint8
-from supervised.models import build_model, forward_logits, predict_masks
+from supervised.models import build_model, forward_logits, model_spec, predict_masks
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def default_config(name: str, **overrides: object) -> TrainConfig:
 
     ``overrides`` whose value is None are ignored (unset command-line options).
     """
-    if name not in MODEL_DEFAULTS:
-        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_DEFAULTS)}")
+    model_spec(name)  # an unknown name raises, listing the known ones
     settings = {**MODEL_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig(**settings)  # type: ignore[arg-type]
 
