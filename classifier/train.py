@@ -148,30 +148,13 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
     return torch.optim.AdamW(groups, lr=lr)
 
 
-class _Curve:
-    """Running loss / accuracy between evaluations, and the learning curve."""
-
-    def __init__(self) -> None:
-        self.points: list[tuple[int, float, float, float]] = []
-        self._loss = self._correct = self._seen = self._batches = 0.0
-
-    def add(self, loss: float, correct: int, n: int) -> None:
-        self._loss += loss
-        self._batches += 1
-        self._correct += correct
-        self._seen += n
-
-    def close(self, step: int, val_acc: float) -> None:
-        loss = self._loss / max(self._batches, 1)
-        acc = self._correct / max(self._seen, 1)
-        self.points.append((step, round(loss, 5), round(acc, 5), round(val_acc, 5)))
-        self._loss = self._correct = self._seen = self._batches = 0.0
-
-
 @dataclass(frozen=True)
-class _Loop:
-    """What differs between the two recipes' training loops."""
+class _Run:
+    """One recipe's training run: the model, its optimiser and batches, and the loop's settings."""
 
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    batches: Iterable[tuple[np.ndarray, np.ndarray, float | None]]  # images, labels, difficulty
     desc: str
     total: int
     eval_at: Callable[[int], bool]  # 1-based step -> evaluate on val after it?
@@ -180,32 +163,27 @@ class _Loop:
 
 
 def _run_loop(
-    model: nn.Module,
-    opt: torch.optim.Optimizer,
-    batches: Iterable[tuple[np.ndarray, np.ndarray, float | None]],
-    loop: _Loop,
-    val: SplitArrays,
-    device: torch.device,
-    config: TrainConfig,
-    progress: bool,
+    run: _Run, val: SplitArrays, device: torch.device, config: TrainConfig, progress: bool
 ) -> tuple[list[tuple[int, float, float, float]], float, int]:
-    """Train on ``batches`` of (uint8 images (B, H, W, 3), int64 labels (B,), difficulty or
-    None), evaluating on ``val`` when ``loop.eval_at(step)``. Loads the kept weights (best
-    or last validation point) into ``model`` and leaves it in eval mode.
+    """Train on ``run.batches`` of (uint8 images (B, H, W, 3), int64 labels (B,), difficulty or
+    None), evaluating on ``val`` when ``run.eval_at(step)``. Loads the kept weights (best
+    or last validation point) into ``run.model`` and leaves it in eval mode.
 
     Returns:
         (learning curve, val accuracy of the kept weights, their step).
     """
+    model, opt = run.model, run.opt
     bf16 = use_bf16(config.precision, device)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=loop.label_smoothing)
-    curve = _Curve()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=run.label_smoothing)
+    curve: list[tuple[int, float, float, float]] = []  # (step, loss, train acc, val acc)
+    window: list[tuple[float, int, int]] = []  # (loss, correct, images) since the last point
     best: tuple[float, int, dict | None] = (-1.0, 0, None)
     ema_loss = ema_acc = val_acc = float("nan")
-    bar = tqdm(total=loop.total, desc=loop.desc, disable=not progress, unit="step")
-    for step, (images, labels, level) in enumerate(batches):
-        if loop.lr_at is not None:
+    bar = tqdm(total=run.total, desc=run.desc, disable=not progress, unit="step")
+    for step, (images, labels, level) in enumerate(run.batches):
+        if run.lr_at is not None:
             for group in opt.param_groups:
-                group["lr"] = loop.lr_at(step)
+                group["lr"] = run.lr_at(step)
         model.train()
         x = _to_input(images, device, config.channels_last)
         y = torch.from_numpy(labels).to(device)
@@ -216,13 +194,16 @@ def _run_loop(
         loss.backward()
         opt.step()
         correct = int((logits.detach().argmax(1) == y).sum())
-        curve.add(loss.item(), correct, len(y))
+        window.append((loss.item(), correct, len(y)))
         first = step == 0
         ema_loss = loss.item() if first else 0.9 * ema_loss + 0.1 * loss.item()
         ema_acc = correct / len(y) if first else 0.9 * ema_acc + 0.1 * correct / len(y)
-        if loop.eval_at(step + 1) or step + 1 == loop.total:
+        if run.eval_at(step + 1) or step + 1 == run.total:
             val_acc = accuracy(model, val, device, config.channels_last, bf16)
-            curve.close(step + 1, val_acc)
+            losses, corrects, seen = zip(*window, strict=True)
+            mean_loss, train_acc = sum(losses) / len(losses), sum(corrects) / sum(seen)
+            curve.append((step + 1, round(mean_loss, 5), round(train_acc, 5), round(val_acc, 5)))
+            window.clear()
             if not config.keep_best or val_acc >= best[0]:
                 best = (val_acc, step + 1, copy.deepcopy(model.state_dict()))
         postfix = {"loss": f"{ema_loss:.3f}", "acc": f"{ema_acc:.3f}", "val": f"{val_acc:.3f}"}
@@ -235,54 +216,35 @@ def _run_loop(
         raise RuntimeError("training ran no steps")
     model.load_state_dict(best[2])
     model.eval()
-    return curve.points, best[0], best[1]
+    return curve, best[0], best[1]
 
 
-def train_from_scratch(
-    config: TrainConfig,
-    train: SplitArrays,
-    val: SplitArrays,
-    bank: BackgroundBank,
-    device: torch.device,
-    progress: bool = True,
-) -> tuple[nn.Module, list[tuple[int, float, float, float]], float, int]:
+def scratch_run(
+    config: TrainConfig, train: SplitArrays, bank: BackgroundBank, device: torch.device
+) -> _Run:
     """The curriculum recipe (see :mod:`classifier.recipe`): ``config.steps`` batches drawn
-    fresh (backgrounds from ``bank.train`` only) and mixed with the fixed train split.
-
-    Returns:
-        (model in eval mode, learning curve, val accuracy of the returned weights, its step).
-    """
+    fresh (backgrounds from ``bank.train`` only) and mixed with the fixed train split."""
     model = _init_model(config, imagenet=False, device=device)
     opt = _optimizer(model, config.lr, config.weight_decay)
     hw = train.images.shape[1:3]
     fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)
     stream = batch_stream(config, bank.train, hw, *fixed)
-    batches = ((b.images, b.labels, b.difficulty) for b in stream)
-
-    loop = _Loop(
+    return _Run(
+        model,
+        opt,
+        batches=((b.images, b.labels, b.difficulty) for b in stream),
         desc="train from scratch",
         total=config.steps,
         eval_at=lambda step: step % config.eval_every == 0,
         lr_at=lambda step: learning_rate(step, config),
         label_smoothing=config.label_smoothing,
     )
-    curve, val_acc, best_step = _run_loop(model, opt, batches, loop, val, device, config, progress)
-    return model, curve, val_acc, best_step
 
 
-def finetune_imagenet(
-    config: TrainConfig,
-    train: SplitArrays,
-    val: SplitArrays,
-    device: torch.device,
-    progress: bool = True,
-) -> tuple[nn.Module, list[tuple[int, float, float, float]], float, int]:
+def finetune_run(config: TrainConfig, train: SplitArrays, device: torch.device) -> _Run:
     """The template's recipe: ImageNet ResNet-18, AdamW (lr ``finetune_lr``, weight decay
-    ``weight_decay``), ``finetune_epochs`` epochs of shuffled batches of the fixed train split.
-
-    Returns:
-        (model in eval mode, learning curve (one point per epoch), val accuracy, its step).
-    """
+    ``weight_decay``), ``finetune_epochs`` epochs of shuffled batches of the fixed train split,
+    one evaluation per epoch."""
     model = _init_model(config, imagenet=True, device=device)
     opt = torch.optim.AdamW(
         model.parameters(), lr=config.finetune_lr, weight_decay=config.weight_decay
@@ -297,17 +259,16 @@ def finetune_imagenet(
                 idx = order[i * config.batch_size : (i + 1) * config.batch_size]
                 yield train.images[idx], train.labels[idx], None
 
-    loop = _Loop(
+    return _Run(
+        model,
+        opt,
+        batches=batches(),
         desc="fine-tune ImageNet weights",
         total=config.finetune_epochs * per_epoch,
         eval_at=lambda step: step % per_epoch == 0,
         lr_at=None,
         label_smoothing=0.0,
     )
-    curve, val_acc, best_step = _run_loop(
-        model, opt, batches(), loop, val, device, config, progress
-    )
-    return model, curve, val_acc, best_step
 
 
 def resolve_recipe(config: TrainConfig, try_download: bool = True) -> tuple[str, str]:
@@ -355,14 +316,13 @@ def train_classifier(
     test = SyntheticData(data_root, "test").arrays()
     start = time.perf_counter()
     if name == FINETUNE:
-        model, curve, val_acc, best_step = finetune_imagenet(config, train, val, device, progress)
+        run = finetune_run(config, train, device)
     else:
         bank = load_backgrounds(resolve_background_spec(data_root, config.backgrounds))
-        model, curve, val_acc, best_step = train_from_scratch(
-            config, train, val, bank, device, progress
-        )
+        run = scratch_run(config, train, bank, device)
+    curve, val_acc, best_step = _run_loop(run, val, device, config, progress)
     seconds = time.perf_counter() - start
-    model = model.to(memory_format=torch.contiguous_format)
+    model = run.model.to(memory_format=torch.contiguous_format)
     if use_bf16(config.precision, device):  # report float32 accuracies, as the model is used
         val_acc = accuracy(model, val, device)
     test_acc = accuracy(model, test, device)

@@ -49,9 +49,9 @@ from sam_pipelines import (
     MASK_SELECTIONS,
     SamCheckpointError,
     SegmenterError,
-    resolve_segmenter,
+    back_end,
+    make_segmenter,
     segment_image,
-    segmenter_entry,
 )
 from shapes import CLASSES, SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
@@ -231,7 +231,7 @@ def open_segmenter(config: CompareConfig) -> Any:
         common.UserError: unknown back end, or a SAM checkpoint that cannot be found or loaded.
     """
     try:
-        return resolve_segmenter(
+        return make_segmenter(
             config.segmenter,
             checkpoint=config.sam_checkpoint,
             model_type=config.sam_model_type,
@@ -250,7 +250,7 @@ def check_inputs(config: CompareConfig) -> Inputs:
     """
     names = select_strategies(config.strategies)
     try:
-        segmenter_entry(config.segmenter)
+        back_end(config.segmenter)
     except SegmenterError as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
     if config.cam_method not in CAM_METHODS:

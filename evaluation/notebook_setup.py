@@ -73,9 +73,9 @@ def prepare_dataset(dataset_path: Path, settings: NotebookSettings) -> str:
 def offline_segmenter(settings: NotebookSettings, device: torch.device | str) -> Any:
     """The segmenter of an offline run (``CAMSAM_SEGMENTER``, default ``auto``: SAM when its
     checkpoint is on disk, else the best classical back end with a warning)."""
-    from sam_pipelines import resolve_segmenter
+    from sam_pipelines import make_segmenter
 
-    return resolve_segmenter(
+    return make_segmenter(
         settings.segmenter, checkpoint=settings.sam_checkpoint, device=str(device)
     )
 

@@ -21,7 +21,7 @@ from classifier.layers import resolve_layer
 from plots.style import FULL_WIDTH, image_axis, new_figure, report_style, set_title
 from shapes import CLASSES
 from shapes.transforms import IMAGENET_MEAN, normalize_uint8
-from supervised import capture_feature_maps, feature_layers
+from supervised.features import capture_feature_maps, feature_layers
 from supervised.models import network_input
 
 #: The classifier's layers shown, from the first convolution to the template's CAM layer.

@@ -5,84 +5,33 @@ Pipelines (the assignment's contract, see :mod:`sam_pipelines.pipeline`):
 ``ForegroundBackgroundPointsPipeline`` (``(predictor, grad_cam)``, see
 :mod:`sam_pipelines.approaches`).
 
-Back ends (a registry; every one has ``SamPredictor``'s ``set_image`` / ``predict``):
-``get_segmenter("sam" | "flood_fill" | "random_walker" | "watershed" | "auto", **kwargs)``,
-``list_segmenters()``. Importing the package registers them all; ``segment-anything`` is
-imported only when the ``sam`` back end is built.
+Back ends (every one has ``SamPredictor``'s ``set_image`` / ``predict``, see
+:mod:`sam_pipelines.segmenters`): ``make_segmenter("sam" | "flood_fill" | "random_walker" |
+"watershed" | "auto", ...)``, listed in ``SEGMENTERS``; the classes are ``SamSegmenter`` and
+the classical ones in :mod:`sam_pipelines.flood_fill`, :mod:`sam_pipelines.random_walker` and
+:mod:`sam_pipelines.watershed`. ``segment-anything`` is imported only when the ``sam`` back end
+is built. Finding and downloading its checkpoint: :mod:`sam_pipelines.checkpoint`.
 """
 
-from sam_pipelines import flood_fill, random_walker, watershed  # noqa: F401  (registers them)
 from sam_pipelines.approaches import ForegroundBackgroundPointsPipeline, ForegroundPointsPipeline
-from sam_pipelines.auto import (
-    BEST_CLASSICAL,
-    SegmenterFallbackWarning,
-    auto_segmenter,
-    resolve_segmenter,
-)
-from sam_pipelines.checkpoint import (
-    SAM_CHECKPOINTS,
-    DownloadError,
-    SamCheckpointError,
-    default_checkpoint_path,
-    find_sam_checkpoint,
-    resolve_sam_checkpoint,
-    sam_checkpoint_available,
-)
-from sam_pipelines.classical_base import ClassicalSegmenter
-from sam_pipelines.embedding_cache import EmbeddingCache
-from sam_pipelines.flood_fill import FloodFillSegmenter
-from sam_pipelines.pipeline import (
-    BasicSamPipeline,
-    ImageSegmentation,
-    segment_image,
-    segmenter_name,
-)
-from sam_pipelines.random_walker import RandomWalkerSegmenter
-from sam_pipelines.registry import (
-    Segmenter,
-    SegmenterError,
-    get_segmenter,
-    list_segmenters,
-    register_segmenter,
-    segmenter_entry,
-    unregister_segmenter,
-)
-from sam_pipelines.sam_backend import SamSegmenter, load_sam
-from sam_pipelines.selection import MASK_SELECTIONS, select_mask
-from sam_pipelines.watershed import WatershedSegmenter
+from sam_pipelines.checkpoint import SamCheckpointError
+from sam_pipelines.checks import SegmenterError
+from sam_pipelines.pipeline import BasicSamPipeline, segment_image, segmenter_name
+from sam_pipelines.sam_backend import SamSegmenter
+from sam_pipelines.segmenters import SEGMENTERS, back_end, make_segmenter
+from sam_pipelines.selection import MASK_SELECTIONS
 
 __all__ = [
-    "BEST_CLASSICAL",
     "MASK_SELECTIONS",
-    "SAM_CHECKPOINTS",
+    "SEGMENTERS",
     "BasicSamPipeline",
-    "ClassicalSegmenter",
-    "DownloadError",
-    "EmbeddingCache",
-    "FloodFillSegmenter",
     "ForegroundBackgroundPointsPipeline",
     "ForegroundPointsPipeline",
-    "ImageSegmentation",
-    "RandomWalkerSegmenter",
     "SamCheckpointError",
     "SamSegmenter",
-    "Segmenter",
     "SegmenterError",
-    "SegmenterFallbackWarning",
-    "WatershedSegmenter",
-    "auto_segmenter",
-    "default_checkpoint_path",
-    "find_sam_checkpoint",
-    "get_segmenter",
-    "list_segmenters",
-    "load_sam",
-    "register_segmenter",
-    "resolve_sam_checkpoint",
-    "resolve_segmenter",
-    "sam_checkpoint_available",
+    "back_end",
+    "make_segmenter",
     "segment_image",
-    "segmenter_entry",
     "segmenter_name",
-    "select_mask",
-    "unregister_segmenter",
 ]

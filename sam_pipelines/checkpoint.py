@@ -14,8 +14,8 @@ notebook inlines it to fetch the checkpoint on a fresh runtime.
 Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
 digits in each official file name are the start of the file's MD5, and the full MD5s below are
 the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
-each agrees with its file-name prefix, which :func:`verify_md5_table` checks. A download whose
-MD5 differs is deleted and reported.
+each agrees with its file-name prefix (the tests check it). A download whose MD5 differs is
+deleted and reported.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class SamCheckpointError(RuntimeError):
 
 
 class DownloadError(SamCheckpointError):
-    """The server did not answer (offline, refused, timed out): a reason to fall back, unlike
-    a file that arrived with the wrong MD5."""
+    """No checkpoint is on disk and none could be downloaded (the server did not answer, or
+    downloading is off): a reason to fall back, unlike a file that arrived with the wrong MD5."""
 
 
 def checkpoint_info(model_type: str) -> CheckpointInfo:
@@ -73,76 +73,11 @@ def checkpoint_info(model_type: str) -> CheckpointInfo:
         ) from None
 
 
-def verify_md5_table() -> None:
-    """Check that every MD5 in :data:`SAM_CHECKPOINTS` starts with its file name's suffix."""
-    for model_type, info in SAM_CHECKPOINTS.items():
-        suffix = info.file_name.rsplit("_", 1)[1].removesuffix(".pth")
-        if not info.md5.startswith(suffix):
-            raise SamCheckpointError(
-                f"{model_type}: MD5 {info.md5} does not match {info.file_name}"
-            )
-
-
 def default_checkpoint_path(
     model_type: str = "vit_b", checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR
 ) -> Path:
     """``checkpoint_dir / <official file name>``, e.g. ``checkpoints/sam_vit_b_01ec64.pth``."""
     return Path(checkpoint_dir) / checkpoint_info(model_type).file_name
-
-
-def find_sam_checkpoint(
-    model_type: str = "vit_b",
-    path: Path | str | None = None,
-    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
-    environ: Mapping[str, str] | None = None,
-) -> Path | None:
-    """Steps 1 to 3 of the resolution order (no download).
-
-    Args:
-        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
-        path: explicit checkpoint path, or None.
-        checkpoint_dir: where the default file name is looked for.
-        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
-
-    Returns:
-        The checkpoint's path, or None when steps 1 to 3 find nothing.
-
-    Raises:
-        SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file.
-    """
-    checkpoint_info(model_type)
-    env = os.environ if environ is None else environ
-    for source, value in (("the explicit checkpoint path", path), (ENV_VAR, env.get(ENV_VAR))):
-        if value:
-            p = Path(value).expanduser()
-            if not p.is_file():
-                raise SamCheckpointError(f"{source} names {p}, which is not a file")
-            return p
-    default = default_checkpoint_path(model_type, checkpoint_dir)
-    return default if default.is_file() else None
-
-
-def sam_checkpoint_available(
-    model_type: str = "vit_b",
-    path: Path | str | None = None,
-    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
-    environ: Mapping[str, str] | None = None,
-) -> bool:
-    """Whether a checkpoint is found locally (for ``--segmenter auto``); never downloads.
-
-    An explicit path or ``SAM_CHECKPOINT`` naming a missing file raises rather than returning
-    False, so a typo is not silently replaced by a classical back end.
-    """
-    return find_sam_checkpoint(model_type, path, checkpoint_dir, environ) is not None
-
-
-def file_md5(path: Path | str, chunk_size: int = 1 << 20) -> str:
-    """Hex MD5 of a file, read in chunks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download_file(
@@ -209,26 +144,37 @@ def resolve_sam_checkpoint(
     timeout: float = 30.0,
     md5: str | None = None,
 ) -> Path:
-    """The full resolution order: steps 1 to 3, then a download (see the module docstring).
+    """The resolution order of the module docstring: explicit path, ``SAM_CHECKPOINT``,
+    ``checkpoint_dir / <official file name>``, then a download to that path.
 
     Args:
-        model_type, path, checkpoint_dir, environ: as for :func:`find_sam_checkpoint`.
-        download: False turns step 4 into an error.
+        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
+        path: explicit checkpoint path, or None.
+        checkpoint_dir: where the default file name is looked for and downloaded to.
+        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
+        download: False turns step 4 into a :class:`DownloadError`.
         url: download source (default: the official URL).
         md5: the MD5 the download must have (default: the official one, whatever the source;
             tests that serve a stand-in file pass its own MD5).
         progress, timeout: as for :func:`download_file`.
 
     Raises:
-        SamCheckpointError: with the URL and the path to put the file at when nothing works.
+        SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file, or
+            nothing works (with the URL and the path to put the file at).
     """
-    found = find_sam_checkpoint(model_type, path, checkpoint_dir, environ)
-    if found is not None:
-        return found
     info = checkpoint_info(model_type)
+    env = os.environ if environ is None else environ
+    for source, value in (("the explicit checkpoint path", path), (ENV_VAR, env.get(ENV_VAR))):
+        if value:
+            found = Path(value).expanduser()
+            if not found.is_file():
+                raise SamCheckpointError(f"{source} names {found}, which is not a file")
+            return found
     dest = default_checkpoint_path(model_type, checkpoint_dir)
+    if dest.is_file():
+        return dest
     if not download:
-        raise SamCheckpointError(
+        raise DownloadError(
             f"no SAM {model_type} checkpoint found (no explicit path, no {ENV_VAR}, nothing at "
             f"{dest}) and downloading is off. Download {info.url} and put it at {dest}."
         )

@@ -1,4 +1,4 @@
-"""Input checks shared by the back ends and the pipelines, with errors that name the bad input.
+"""Input checks shared by the segmenter back ends, with errors that name the bad input.
 
 Coordinate order everywhere: a point is (X, Y) in pixels, X = column, Y = row, as in
 ``SamPredictor.predict``. Integer prompts name a pixel (0 <= X <= W-1); the back ends'
@@ -9,6 +9,10 @@ its centre is (c + 0.5, r + 0.5) (0 <= X < W).
 from __future__ import annotations
 
 import numpy as np
+
+
+class SegmenterError(ValueError):
+    """Bad segmenter name, setting or input; the message names the segmenter."""
 
 
 def check_image(
@@ -75,44 +79,3 @@ def check_point_prompts(
             f"with 0 <= X < {w} and 0 <= Y < {h} (is the order (row, col) by mistake?)"
         )
     return coords.astype(np.float64), labels.astype(np.int64)
-
-
-def check_batch_prompts(
-    point_coords: np.ndarray,
-    point_labels: np.ndarray,
-    batch: int,
-    hw: tuple[int, int],
-    where: str = "segment",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a batch of point prompts as the assignment's ``segment`` receives them.
-
-    Args:
-        point_coords: integer numpy array (B, N, 2), each point (X, Y) in pixels.
-        point_labels: integer numpy array (B, N), 1 = foreground, 0 = background.
-        batch: B, the number of images.
-        hw: image size (H, W).
-
-    Returns:
-        coords int64 (B, N, 2) and labels int64 (B, N).
-    """
-    if not isinstance(point_coords, np.ndarray) or not isinstance(point_labels, np.ndarray):
-        raise TypeError(
-            f"{where}: point_coords and point_labels must be numpy arrays, got "
-            f"{type(point_coords).__name__} and {type(point_labels).__name__}"
-        )
-    if point_coords.ndim != 3 or point_coords.shape[0] != batch or point_coords.shape[2] != 2:
-        raise ValueError(
-            f"{where}: point_coords must have shape (B={batch}, N, 2) with (X, Y) points, "
-            f"got {point_coords.shape}"
-        )
-    if point_labels.shape != point_coords.shape[:2]:
-        raise ValueError(
-            f"{where}: point_labels must have shape {point_coords.shape[:2]} (B, N) to match "
-            f"point_coords, got {point_labels.shape}"
-        )
-    for name, arr in (("point_coords", point_coords), ("point_labels", point_labels)):
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{where}: {name} must be an integer array, got {arr.dtype}")
-    for i in range(batch):
-        check_point_prompts(point_coords[i], point_labels[i], hw, where=f"{where}, image {i}")
-    return point_coords.astype(np.int64), point_labels.astype(np.int64)

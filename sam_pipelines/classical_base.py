@@ -21,31 +21,10 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from sam_pipelines.checks import check_image, check_point_prompts
-from sam_pipelines.registry import SegmenterError
+from prompting.image_aware import neighbour_steps
+from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
 
 CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
-
-
-def rgb_to_lab8(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H, W, 3) -> uint8 Lab (H, W, 3), OpenCV scale (L*255/100, a+128, b+128)."""
-    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-
-
-def neighbour_contrast(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean colour distance between 4-neighbours.
-
-    Args:
-        lab: float or uint8 (H, W, 3).
-
-    Returns:
-        horizontal float32 (H, W-1) (pixel (r, c) vs (r, c+1)) and vertical float32 (H-1, W)
-        (pixel (r, c) vs (r+1, c)).
-    """
-    x = lab.astype(np.float32)
-    dh = np.sqrt(((x[:, 1:] - x[:, :-1]) ** 2).sum(axis=2))
-    dv = np.sqrt(((x[1:] - x[:-1]) ** 2).sum(axis=2))
-    return dh, dv
 
 
 def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
@@ -128,16 +107,14 @@ class ClassicalSegmenter(abc.ABC):
         self.lab8: np.ndarray | None = None
         self._dh: np.ndarray | None = None
         self._dv: np.ndarray | None = None
-        self.set_image_calls = 0
 
     # -- SamPredictor's contract -------------------------------------------------------------
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """Take ``image`` (uint8 (H, W, 3)) and precompute its Lab colours and edge contrasts."""
         image = check_image(image, image_format, where=f"{self.name}.set_image")
         self.image = image
-        self.lab8 = rgb_to_lab8(image)
-        self._dh, self._dv = neighbour_contrast(self.lab8)
-        self.set_image_calls += 1
+        self.lab8 = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)  # OpenCV's 8-bit Lab scale
+        self._dh, self._dv = neighbour_steps(self.lab8)  # Lab distances, not RGB
         self._prepare()
 
     def predict(
@@ -149,14 +126,26 @@ class ClassicalSegmenter(abc.ABC):
         multimask_output: bool = True,
         return_logits: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Masks for point prompts, as ``SamPredictor.predict`` (see :class:`Segmenter`).
+        """Masks for point prompts on the current image: ``SamPredictor.predict``'s contract,
+        which every back end (``SamSegmenter`` too) follows.
 
-        ``point_coords`` are (X, Y) in continuous pixel coordinates (the pixel (c, r) spans
-        [c, c + 1) x [r, r + 1), so both c and its centre c + 0.5 address it); at least one
-        foreground point is needed for a non-empty mask. ``mask_input`` (1, H, W) logits from
-        this back end's earlier output weight each candidate's score by ``0.5 + 0.5 * IoU``
-        with the mask it encodes. The low-resolution logits are at the image's own size
-        (C, H, W): a signed distance (or the random walker's log-odds), > 0 inside.
+        Args:
+            point_coords: float (N, 2), each point (X, Y) in continuous pixel coordinates (the
+                pixel (c, r) spans [c, c + 1) x [r, r + 1), so both c and its centre c + 0.5
+                address it); at least one foreground point is needed for a non-empty mask.
+            point_labels: (N,), 1 = foreground, 0 = background.
+            box: refused here (SAM accepts an XYXY box).
+            mask_input: (1, H, W) logits from this back end's earlier output (its third
+                output), or None; they weight each candidate's score by ``0.5 + 0.5 * IoU``
+                with the mask they encode.
+            multimask_output: three candidate masks when True, one when False.
+            return_logits: un-thresholded logits instead of bool masks.
+
+        Returns:
+            masks bool (C, H, W) (float logits with ``return_logits``), scores float32 (C,) (a
+            predicted quality, higher is better, best first), low-resolution logits float32
+            (C, h, w) to feed back as ``mask_input``: here at the image's own size, a signed
+            distance (or the random walker's log-odds), > 0 inside (SAM: h = w = 256).
         """
         if self.image is None:
             raise RuntimeError(f"{self.name}: call set_image(...) before predict(...)")

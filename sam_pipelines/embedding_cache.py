@@ -132,11 +132,6 @@ class EmbeddingCache:
             _, dropped = self._memory.popitem(last=False)
             self.nbytes -= _nbytes(dropped)
 
-    def clear_memory(self) -> None:
-        """Drop the in-memory entries (the disk files stay)."""
-        self._memory.clear()
-        self.nbytes = 0
-
 
 def _nbytes(entry: CachedEmbedding) -> int:
     return entry.features.numel() * entry.features.element_size()

@@ -16,16 +16,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from sam_pipelines.checks import SegmenterError
 from sam_pipelines.classical_base import ClassicalSegmenter, mask_to_logits
-from sam_pipelines.registry import SegmenterError, register_segmenter
 
 
-@register_segmenter(
-    "flood_fill",
-    kind="classical",
-    description="Lab colour flood fill from the foreground points; the tolerance (2..24) whose "
-    "region has the strongest boundary and holds no background point wins.",
-)
 class FloodFillSegmenter(ClassicalSegmenter):
     """Adaptive-tolerance Lab flood fill.
 

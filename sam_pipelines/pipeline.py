@@ -211,12 +211,8 @@ class BasicSamPipeline:
         if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != 3:
             shape = getattr(images, "shape", type(images).__name__)
             raise ValueError(f"segment: images must be a tensor (B, 3, H, W), got {shape}")
-        b, _, h, w = images.shape
-        coords, labels = validate_points(point_coords, point_labels, (h, w), where="segment")
-        if coords.ndim != 3 or coords.shape[0] != b:
-            raise ValueError(f"segment: point_coords must be (B={b}, N, 2), got {coords.shape}")
         cams = self.last_cams if self.mask_selection == "cam" else None
-        masks = self.segment_uint8(to_uint8_images(images), coords, labels, cams)
+        masks = self.segment_uint8(to_uint8_images(images), point_coords, point_labels, cams)
         return torch.from_numpy(np.stack([m.mask for m in masks]))
 
     def segment_uint8(

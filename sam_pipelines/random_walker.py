@@ -14,16 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 from skimage.segmentation import random_walker
 
+from sam_pipelines.checks import SegmenterError
 from sam_pipelines.classical_base import ClassicalSegmenter, frame_markers
-from sam_pipelines.registry import SegmenterError, register_segmenter
 
 
-@register_segmenter(
-    "random_walker",
-    kind="classical",
-    description="skimage random walker on Lab colours, seeded by the points and by the edges of "
-    "a window around the foreground points.",
-)
 class RandomWalkerSegmenter(ClassicalSegmenter):
     """Random-walker segmentation.
 

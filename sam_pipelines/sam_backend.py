@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
-    SAM_CHECKPOINTS,
     SamCheckpointError,
+    checkpoint_info,
     resolve_sam_checkpoint,
 )
-from sam_pipelines.checks import check_image, check_point_prompts
+from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
 from sam_pipelines.embedding_cache import CachedEmbedding, EmbeddingCache, embedding_key
-from sam_pipelines.registry import SegmenterError, register_segmenter
 
 if TYPE_CHECKING:
     from segment_anything.modeling import Sam
@@ -42,21 +41,13 @@ def import_segment_anything():
     return segment_anything
 
 
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str = "cpu") -> Sam:
     """Build ``sam_model_registry[model_type]``, load ``checkpoint`` (weights only), eval mode.
 
     Raises:
         SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
     """
-    if model_type not in SAM_CHECKPOINTS:
-        raise SamCheckpointError(
-            f"unknown SAM model type {model_type!r}; expected one of {sorted(SAM_CHECKPOINTS)}"
-        )
+    checkpoint_info(model_type)  # an unknown model type raises
     registry = import_segment_anything().sam_model_registry
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -69,12 +60,6 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
     return model.to(device).eval()
 
 
-@register_segmenter(
-    "sam",
-    kind="sam",
-    description="segment_anything's SamPredictor (vit_b by default) with an image-embedding "
-    "cache: one encoder pass per distinct image.",
-)
 class SamSegmenter:
     """SAM as a back end.
 
@@ -119,7 +104,9 @@ class SamSegmenter:
     ) -> None:
         segment_anything = import_segment_anything()  # before any checkpoint download
         self.model_type = model_type
-        self.device = torch.device(device) if device is not None else default_device()
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
             self.checkpoint: Path | None = path
@@ -170,17 +157,13 @@ class SamSegmenter:
         self,
         point_coords: np.ndarray | None = None,
         point_labels: np.ndarray | None = None,
-        box: np.ndarray | None = None,
-        mask_input: np.ndarray | None = None,
-        multimask_output: bool = True,
-        return_logits: bool = False,
+        **options: Any,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``SamPredictor.predict``: points (N, 2) as (X, Y) in continuous pixel coordinates
-        (pixel (c, r) spans [c, c + 1) x [r, r + 1), its centre is (c + 0.5, r + 0.5)), labels
-        (N,) 1 fg / 0 bg.
-
-        Returns masks bool (C, H, W) (logits with ``return_logits``), scores float32 (C,) (the
-        predicted IoU) and low-resolution logits float32 (C, 256, 256).
+        """``SamPredictor.predict`` with checked points: the contract of
+        :meth:`sam_pipelines.classical_base.ClassicalSegmenter.predict`; ``options`` are
+        ``SamPredictor.predict``'s keywords (``box``, ``mask_input``, ``multimask_output``,
+        ``return_logits``). The scores are the predicted IoUs, float32 (C,), and the
+        low-resolution logits are float32 (C, 256, 256).
         """
         if not self.predictor.is_image_set:
             raise RuntimeError("sam: call set_image(...) before predict(...)")
@@ -189,12 +172,5 @@ class SamSegmenter:
             point_coords, point_labels = check_point_prompts(
                 point_coords, point_labels, (h, w), "sam.predict"
             )
-        masks, scores, low_res = self.predictor.predict(
-            point_coords=point_coords,
-            point_labels=point_labels,
-            box=box,
-            mask_input=mask_input,
-            multimask_output=multimask_output,
-            return_logits=return_logits,
-        )
+        masks, scores, low_res = self.predictor.predict(point_coords, point_labels, **options)
         return masks, scores.astype(np.float32), low_res.astype(np.float32)

@@ -13,16 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 from skimage.segmentation import watershed
 
+from sam_pipelines.checks import SegmenterError
 from sam_pipelines.classical_base import ClassicalSegmenter, frame_markers, mask_to_logits
-from sam_pipelines.registry import SegmenterError, register_segmenter
 
 
-@register_segmenter(
-    "watershed",
-    kind="classical",
-    description="marker watershed on the Lab edge strength, seeded by the points and by the "
-    "edges of windows around the foreground points.",
-)
 class WatershedSegmenter(ClassicalSegmenter):
     """Marker-based watershed.
 

@@ -42,7 +42,7 @@ PROJECT_PACKAGES = {
     "shapes",
     "supervised",
 }
-REGISTRATION_DECORATORS = {"register_strategy", "register_segmenter"}
+REGISTRATION_DECORATORS = {"register_strategy"}
 
 
 class BuildError(ValueError):

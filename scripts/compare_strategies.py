@@ -26,7 +26,7 @@ from evaluation.compare import CAM_METHODS, CompareConfig, run_comparison
 from evaluation.results import save_results
 from evaluation.tables import text_table
 from prompting import get_strategy, list_strategies
-from sam_pipelines import list_segmenters, segmenter_entry
+from sam_pipelines import SEGMENTERS
 
 DEFAULTS = CompareConfig()
 SELECTION_HELP = "how to pick among the segmenter's candidate masks"
@@ -115,8 +115,8 @@ def print_registries() -> None:
         s = get_strategy(name)
         print(f"  {name:<24} {s.kind:<7} {s.description}")
     print("segmenters:")
-    for name in list_segmenters():
-        print(f"  {name:<24} {segmenter_entry(name).description}")
+    for name, entry in SEGMENTERS.items():
+        print(f"  {name:<24} {entry.description}")
 
 
 def main(args: argparse.Namespace) -> int:

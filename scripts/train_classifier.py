@@ -76,17 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace) -> TrainConfig:
     """TrainConfig from the defaults (or the tiny preset) and the command-line overrides."""
-    overrides: dict = {}
-    for flag, field in (
-        ("recipe", "recipe"),
-        ("steps", "steps"),
-        ("batch_size", "batch_size"),
-        ("lr", "lr"),
-        ("seed", "seed"),
-        ("backgrounds", "backgrounds"),
-    ):
-        if getattr(args, flag) is not None:
-            overrides[field] = getattr(args, flag)
+    options = ("recipe", "steps", "batch_size", "lr", "seed", "backgrounds")
+    overrides = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:

@@ -29,6 +29,7 @@ import torch
 
 from common.cli import positive_int, run
 from common.errors import UserError
+from plots.features import segmenter_feature_maps_figure
 from shapes import dataset_fingerprint
 from shapes.dataset import SplitArrays
 from supervised import (
@@ -37,12 +38,12 @@ from supervised import (
     TrainConfig,
     build_model,
     default_config,
-    feature_map_figure,
     load_reference_models,
+    load_splits,
     model_summary,
     resolve_encoder_weights,
+    train_or_load,
 )
-from supervised.reference import load_splits, train_or_load
 
 DEFAULTS = TrainConfig()
 
@@ -58,51 +59,26 @@ def _per_model(field: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
-        "--data",
-        type=Path,
-        default=Path("data/synthetic_shapes"),
-        help="dataset folder in the course layout (default: data/synthetic_shapes)",
-    )
-    p.add_argument(
         "--models",
         default=",".join(MODEL_SPECS),
         help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
     )
     p.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=None,
-        help=f"passes over the train split (default per model: {_per_model('epochs')})",
+        "--data",
+        type=Path,
+        default=Path("data/synthetic_shapes"),
+        help="dataset folder in the course layout (default: data/synthetic_shapes)",
     )
-    p.add_argument(
-        "--input-scale",
-        type=positive_int,
-        default=None,
-        help="enlarge inputs this many times before the network "
-        f"(default per model: {_per_model('input_scale')})",
+    per_model = (  # options whose default differs per model (MODEL_DEFAULTS)
+        ("--epochs", "epochs", positive_int, "passes over the train split"),
+        ("--input-scale", "input_scale", positive_int, "enlarge inputs this many times"),
+        ("--val-limit", "val_limit", positive_int, "score only the first N val images per epoch"),
+        ("--batch-size", "batch_size", positive_int, "images per step"),
+        ("--lr", "lr", float, "Adam's peak learning rate"),
     )
-    p.add_argument(
-        "--limit", type=positive_int, default=None, help="use only the first N train images"
-    )
-    p.add_argument(
-        "--val-limit",
-        type=positive_int,
-        default=None,
-        help="score only the first N val images per epoch "
-        f"(default per model: {_per_model('val_limit')})",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=None,
-        help=f"images per step (default per model: {_per_model('batch_size')})",
-    )
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help=f"Adam's peak learning rate (default per model: {_per_model('lr')})",
-    )
+    for flag, field, kind, what in per_model:
+        p.add_argument(flag, type=kind, help=f"{what} (default per model: {_per_model(field)})")
+    p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
         "--encoder-weights",
@@ -161,16 +137,8 @@ def _table(rows: list[dict]) -> str:
 
 
 def _config(args: argparse.Namespace, name: str) -> TrainConfig:
-    config = default_config(
-        name,
-        epochs=args.epochs,
-        input_scale=args.input_scale,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        limit=args.limit,
-        val_limit=args.val_limit,
-        seed=args.seed,
-    )
+    fields = ("epochs", "input_scale", "batch_size", "lr", "limit", "val_limit", "seed")
+    config = default_config(name, **{f: getattr(args, f) for f in fields})  # None: the default
     weights = None if args.encoder_weights == "none" else args.encoder_weights
     return dataclasses.replace(config, encoder_weights=weights)
 
@@ -179,7 +147,7 @@ def _save_feature_maps(name: str, model: torch.nn.Module, test: SplitArrays, fol
     folder.mkdir(parents=True, exist_ok=True)
     title = f"{name} feature maps, test image {test.names[0]}"
     out = folder / f"feature_maps_{name}.png"
-    feature_map_figure(model, test.images[0], title=title).savefig(out, dpi=120)
+    segmenter_feature_maps_figure(model, test.images[0], title=title).savefig(out, dpi=120)
     print(f"{name}: feature maps -> {out}")
 
 

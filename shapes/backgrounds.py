@@ -53,9 +53,8 @@ def stretch(background: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
 
 def _to_32(img: np.ndarray) -> np.ndarray:
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    img = img[..., :3]
+    """A photo or image (H, W[, C]) as contiguous uint8 RGB (32, 32, 3), resized bilinearly."""
+    img = _rgb(img)
     if img.shape[:2] != (BG_SIZE, BG_SIZE):
         img = np.asarray(PIL.Image.fromarray(img).resize((BG_SIZE, BG_SIZE), PIL.Image.BILINEAR))
     return np.ascontiguousarray(img, dtype=np.uint8)
@@ -188,11 +187,7 @@ def _random_crops(photos: list[np.ndarray], n: int, rng: np.random.Generator) ->
         crop = photo[y : y + side, x : x + side]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
-        out[i] = np.asarray(
-            PIL.Image.fromarray(np.ascontiguousarray(crop)).resize(
-                (BG_SIZE, BG_SIZE), PIL.Image.BILINEAR
-            )
-        )
+        out[i] = _to_32(np.ascontiguousarray(crop))
     return out
 
 
@@ -210,6 +205,7 @@ def load_builtin(seed: int = 0, n_train: int = 6000, n_test: int = 1000) -> Back
 
 
 def _rgb(photo: np.ndarray) -> np.ndarray:
+    """Grey (H, W) or RGB(A) (H, W, C) as RGB, floats in 0..1 or 0..255 scaled to uint8."""
     if photo.ndim == 2:
         photo = np.repeat(photo[..., None], 3, axis=2)
     photo = photo[..., :3]

@@ -88,17 +88,6 @@ def load_checkpoint(
     return model, info
 
 
-def find_checkpoints(cache_dir: Path | str, data_fingerprint: str) -> dict[str, list[Path]]:
-    """Checkpoint files per model name for one dataset fingerprint (names without one omitted)."""
-    folder = Path(cache_dir) / SUBDIR
-    found: dict[str, list[Path]] = {}
-    for name in MODEL_SPECS:
-        paths = sorted(folder.glob(f"{name}-{data_fingerprint}-*.pt"))
-        if paths:
-            found[name] = paths
-    return found
-
-
 def load_reference_models(
     cache_dir: Path | str = "checkpoints",
     data_fingerprint: str | None = None,
@@ -121,7 +110,10 @@ def load_reference_models(
     if not data_fingerprint:
         raise ValueError("data_fingerprint is required (shapes.dataset_fingerprint(root))")
     out = []
-    for name, paths in find_checkpoints(cache_dir, data_fingerprint).items():
+    for name in MODEL_SPECS:
+        paths = sorted((Path(cache_dir) / SUBDIR).glob(f"{name}-{data_fingerprint}-*.pt"))
+        if not paths:
+            continue
         infos = {p: json.loads(p.with_suffix(".json").read_text()) for p in paths}
         best = max(paths, key=lambda p: float(infos[p].get("val_miou", float("-inf"))))
         model, info = load_checkpoint(best, device=device)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from shapes.transforms import IMAGENET_MEAN, normalize_uint8
+from shapes.transforms import normalize_uint8
 from supervised.models import network_input
 
 
@@ -106,59 +105,3 @@ def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tenso
         for h in handles:
             h.remove()
     return maps
-
-
-def feature_map_figure(
-    model: nn.Module, image: np.ndarray, n_maps: int = 12, title: str | None = None
-) -> Figure:
-    """One row per layer of :func:`feature_layers`: the network's input (enlarged and padded),
-    then ``n_maps`` maps.
-
-    The maps shown are the channels with the largest spatial standard deviation (the most
-    structured ones; a from-scratch network has many flat channels), labelled "FM #<channel>".
-
-    Args:
-        model: a model from :func:`supervised.build_model`.
-        image: uint8 RGB (H, W, 3).
-        n_maps: feature maps per row.
-        title: figure title (default: none).
-
-    Returns:
-        a matplotlib Figure (not registered with pyplot; save it with ``fig.savefig``).
-    """
-    if n_maps < 1:
-        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
-    maps = capture_feature_maps(model, image)
-    paths = {t: p for t, (p, _) in feature_layers(model, image.shape[:2]).items()}
-    # the network's zero padding is the ImageNet mean colour in pixel space
-    pixels = torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None].float() / 255.0
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    padded, _ = network_input(model, pixels - mean)
-    shown = (padded[0] + mean[0]).permute(1, 2, 0).clamp(0, 1).numpy()
-
-    cols = n_maps + 1
-    fig = Figure(figsize=(1.3 * cols, 1.6 * len(maps) + (0.4 if title else 0)))
-    axes = fig.subplots(len(maps), cols, squeeze=False)
-    for row, (name, fmap) in enumerate(maps.items()):
-        std = fmap.flatten(1).std(dim=1)
-        channels = torch.argsort(std, descending=True)[:n_maps].tolist()
-        axes[row, 0].imshow(shown)
-        axes[row, 0].set_title("input", fontsize=7)
-        axes[row, 0].set_ylabel(
-            f"{name}\n{paths[name]}\n{fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}", fontsize=6
-        )
-        for col in range(1, cols):
-            ax = axes[row, col]
-            if col - 1 < len(channels):
-                c = channels[col - 1]
-                ax.imshow(fmap[c].numpy(), cmap="viridis")
-                ax.set_title(f"FM #{c}", fontsize=7)
-            else:
-                ax.set_axis_off()
-        for ax in axes[row]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig

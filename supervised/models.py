@@ -7,10 +7,9 @@ cropped and averaged back to (H, W). At 48 x 64 and scale 1 the FPNs (stride 32)
 inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is.
 
 Why a scale: FPN predicts at a quarter of its input resolution (then upsamples bilinearly) and
-PSPNet at an eighth. The shapes are 8-20 px across with hard corners, so at scale 1 even a
-perfect quarter-resolution mask, upsampled, scores only about 0.80 IoU on the benchmark test
-split (0.94 at half resolution). Enlarging the input by 4 puts FPN's prediction grid at the
-image's own pixels.
+PSPNet at an eighth, while the shapes are 8-20 px across with hard corners, so at scale 1 even
+a perfect quarter-resolution mask cannot follow their outlines (the README measures how much
+that costs). Enlarging the input by 4 puts FPN's prediction grid at the image's own pixels.
 """
 
 from __future__ import annotations

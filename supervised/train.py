@@ -3,8 +3,8 @@
 Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random
 horizontal / vertical flips, model selection on the validation split's mean IoU (metrics'
 per-image IoU, the same number the SAM pipelines report). On CPUs with native bfloat16
-(AVX512-BF16 / AMX) the forward passes run under bf16 autocast, about twice as fast; the
-reported IoUs are always computed in float32.
+(AVX512-BF16 / AMX) the forward passes run under bf16 autocast; the reported IoUs are always
+computed in float32.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from classifier.train import use_bf16
 from metrics import iou_per_image
 from shapes.dataset import SplitArrays
 from shapes.transforms import normalize_uint8
-from supervised.models import build_model, forward_logits, predict_masks
+from supervised.models import build_model, forward_logits, model_spec, predict_masks
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,9 @@ class TrainConfig:
         return asdict(self)
 
 
-#: Per-model defaults that differ from :class:`TrainConfig`'s, chosen so that each model trains
-#: in under 15 minutes on the slower of the 2-core machines this was measured on: an AMD EPYC
-#: with AVX2 only, so float32, whose speed also drifted by 30 % between runs (s/step in real
-#: training, float32, batch 16: fpn_resnet50 about 1.5 at scale 2, fpn_vgg19 about 1.6 at scale
-#: 1, pspnet_resnet50 about 0.65 at scale 2; val scoring 27 / 26 / 11 ms per image). On a CPU with
-#: native bfloat16 the same schedules take about half as long. Random training crops (a 16 px
-#: window at scale 4, a 32 px window at scale 2) were tried as a way to afford more steps and
-#: learned less per CPU-second than whole images. VGG-19 (no batch normalisation) stays at the
-#: all-background solution with Adam 1e-3 and learns with 1e-4 (test mIoU 0.000 -> 0.196).
+#: Per-model defaults that differ from :class:`TrainConfig`'s: each model trains in under 15
+#: minutes on a 2-core CPU in float32 (the measurements are in the README). VGG-19 has no batch
+#: normalisation and needs Adam 1e-4.
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "fpn_resnet50": {"input_scale": 2, "epochs": 2, "batch_size": 16, "val_limit": 250},
     "fpn_vgg19": {"input_scale": 1, "epochs": 1, "batch_size": 16, "lr": 1e-4, "val_limit": 500},
@@ -110,8 +104,7 @@ def default_config(name: str, **overrides: object) -> TrainConfig:
 
     ``overrides`` whose value is None are ignored (unset command-line options).
     """
-    if name not in MODEL_DEFAULTS:
-        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_DEFAULTS)}")
+    model_spec(name)  # an unknown name raises, listing the known ones
     settings = {**MODEL_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig(**settings)  # type: ignore[arg-type]
 

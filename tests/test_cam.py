@@ -30,15 +30,8 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import Tensor, nn
 
 import cam as cam_package
-from cam import (
-    BaseCAM,
-    CAMResult,
-    GradCAM,
-    GradCAMPlusPlus,
-    LayerCAM,
-    minmax_normalize,
-    upsample_bilinear,
-)
+from cam import BaseCAM, CAMResult, GradCAM, GradCAMPlusPlus, LayerCAM
+from cam.base import minmax_normalize, upsample_bilinear
 from classifier import build_classifier
 
 ATOL = 1e-4

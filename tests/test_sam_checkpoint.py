@@ -11,22 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from sam_pipelines import (
-    FloodFillSegmenter,
-    SamCheckpointError,
-    SegmenterFallbackWarning,
-    default_checkpoint_path,
-    find_sam_checkpoint,
-    get_segmenter,
-    resolve_sam_checkpoint,
-    sam_checkpoint_available,
-)
+from sam_pipelines import SamCheckpointError, make_segmenter
 from sam_pipelines.checkpoint import (
     SAM_CHECKPOINTS,
+    DownloadError,
     checkpoint_info,
+    default_checkpoint_path,
     download_file,
-    verify_md5_table,
+    resolve_sam_checkpoint,
 )
+from sam_pipelines.flood_fill import FloodFillSegmenter
+from sam_pipelines.segmenters import SegmenterFallbackWarning
 
 OFFICIAL_VIT_B = "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth"
 
@@ -42,7 +37,8 @@ def test_official_names_urls_and_md5s() -> None:
     assert default_checkpoint_path("vit_b") == Path("checkpoints/sam_vit_b_01ec64.pth")
     assert default_checkpoint_path("vit_h", "ck").name == "sam_vit_h_4b8939.pth"
     assert sorted(SAM_CHECKPOINTS) == ["vit_b", "vit_h", "vit_l"]
-    verify_md5_table()  # every MD5 starts with its file name's six hex digits
+    for info in SAM_CHECKPOINTS.values():  # every MD5 starts with its file name's six digits
+        assert info.md5.startswith(info.file_name.rsplit("_", 1)[1].removesuffix(".pth"))
     with pytest.raises(SamCheckpointError, match="vit_x"):
         checkpoint_info("vit_x")
 
@@ -52,22 +48,26 @@ def test_resolution_order(tmp_path: Path) -> None:
     explicit = _touch(tmp_path / "mine.pth")
     from_env = _touch(tmp_path / "env.pth")
     env = {"SAM_CHECKPOINT": str(from_env)}
-    assert find_sam_checkpoint("vit_b", None, ck_dir, {}) is None
-    assert not sam_checkpoint_available("vit_b", None, ck_dir, {})
+    with pytest.raises(DownloadError):
+        _find("vit_b", None, ck_dir, {})
     default = _touch(default_checkpoint_path("vit_b", ck_dir))
-    assert find_sam_checkpoint("vit_b", None, ck_dir, {}) == default
-    assert find_sam_checkpoint("vit_l", None, ck_dir, {}) is None  # per model type
-    assert find_sam_checkpoint("vit_b", None, ck_dir, env) == from_env
-    assert find_sam_checkpoint("vit_b", explicit, ck_dir, env) == explicit
-    assert resolve_sam_checkpoint("vit_b", None, ck_dir, {}, download=False) == default
+    assert _find("vit_b", None, ck_dir, {}) == default
+    with pytest.raises(DownloadError):  # per model type
+        _find("vit_l", None, ck_dir, {})
+    assert _find("vit_b", None, ck_dir, env) == from_env
+    assert _find("vit_b", explicit, ck_dir, env) == explicit
+
+
+def _find(*args) -> Path:
+    return resolve_sam_checkpoint(*args, download=False)
 
 
 def test_missing_explicit_or_env_checkpoint_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.pth"
     with pytest.raises(SamCheckpointError, match=r"explicit checkpoint path.*nope.pth"):
-        find_sam_checkpoint("vit_b", missing, tmp_path, {})
+        _find("vit_b", missing, tmp_path, {})
     with pytest.raises(SamCheckpointError, match=r"SAM_CHECKPOINT.*nope.pth"):
-        sam_checkpoint_available("vit_b", None, tmp_path, {"SAM_CHECKPOINT": str(missing)})
+        _find("vit_b", None, tmp_path, {"SAM_CHECKPOINT": str(missing)})
 
 
 def test_offline_error_names_the_url_and_the_destination(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_offline_error_for_the_official_url(tmp_path: Path, monkeypatch) -> None
         resolve_sam_checkpoint("vit_b", None, tmp_path, {}, progress=False)
     assert OFFICIAL_VIT_B in str(err.value) and "no route to host" in str(err.value)
     assert str(default_checkpoint_path("vit_b", tmp_path)) in str(err.value)
-    with pytest.raises(SamCheckpointError, match=r"downloading is off.*sam_vit_b_01ec64"):
+    with pytest.raises(DownloadError, match=r"downloading is off.*sam_vit_b_01ec64"):
         resolve_sam_checkpoint("vit_b", None, tmp_path, {}, download=False)
 
 
@@ -114,18 +114,18 @@ CLOSED_PORT = "http://127.0.0.1:9/sam_vit_b_01ec64.pth"  # the discard port: con
 
 def test_auto_falls_back_only_when_the_download_gets_no_answer(tmp_path: Path) -> None:
     with pytest.warns(SegmenterFallbackWarning, match=r"download failed.*127.0.0.1:9.*flood_fill"):
-        seg = get_segmenter("auto", checkpoint_dir=tmp_path, environ={}, url=CLOSED_PORT)
+        seg = make_segmenter("auto", checkpoint_dir=tmp_path, environ={}, url=CLOSED_PORT)
     assert isinstance(seg, FloodFillSegmenter)
     assert seg.name == "flood_fill" and seg.kind == "classical" and "sam" not in seg.describe()
     with pytest.warns(SegmenterFallbackWarning, match=r"downloading is off.*flood_fill"):
-        get_segmenter("auto", checkpoint_dir=tmp_path, environ={}, download=False)
+        make_segmenter("auto", checkpoint_dir=tmp_path, environ={}, download=False)
 
 
 def test_auto_downloads_a_missing_checkpoint_and_uses_sam(tmp_path: Path, monkeypatch) -> None:
     """A server that answers gives SAM, never the fallback; a file with the wrong MD5 is an
     error, not a reason to fall back. (The SAM model itself is replaced by a recorder here: the
     real ViT-B load is exercised by the notebook's fresh-runtime test.)"""
-    import sam_pipelines.auto as auto
+    import sam_pipelines.segmenters as auto
 
     built: list[dict] = []
     monkeypatch.setattr(auto, "SamSegmenter", lambda **kwargs: built.append(kwargs) or "SAM")
@@ -149,7 +149,7 @@ def test_auto_picks_sam_when_a_checkpoint_is_found(tmp_path: Path) -> None:
     not fall back silently, and it names the file."""
     fake = _touch(default_checkpoint_path("vit_b", tmp_path), b"corrupt")
     with pytest.raises(SamCheckpointError, match=r"sam_vit_b_01ec64.pth could not be loaded"):
-        get_segmenter("auto", checkpoint_dir=tmp_path, environ={}, device="cpu")
+        make_segmenter("auto", checkpoint_dir=tmp_path, environ={}, device="cpu")
     with pytest.raises(SamCheckpointError, match=r"nope.pth"):  # an explicit path never falls back
-        get_segmenter("auto", checkpoint=tmp_path / "nope.pth", environ={})
+        make_segmenter("auto", checkpoint=tmp_path / "nope.pth", environ={})
     assert fake.exists()

@@ -22,7 +22,8 @@ sys.meta_path.insert(0, _NoSegmentAnything())
 PROBE = """
 import numpy as np
 import sam_pipelines
-from sam_pipelines import BasicSamPipeline, FloodFillSegmenter, SegmenterError, SamSegmenter
+from sam_pipelines import BasicSamPipeline, SegmenterError, SamSegmenter
+from sam_pipelines.flood_fill import FloodFillSegmenter
 
 masks = BasicSamPipeline(FloodFillSegmenter()).segment_uint8(
     np.full((1, 48, 64, 3), 90, np.uint8), np.array([[[10, 10]]]), np.array([[1]])

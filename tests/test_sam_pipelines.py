@@ -13,18 +13,17 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from sam_pipelines import (
     BasicSamPipeline,
-    FloodFillSegmenter,
     ForegroundBackgroundPointsPipeline,
     ForegroundPointsPipeline,
     SamSegmenter,
     SegmenterError,
-    SegmenterFallbackWarning,
-    resolve_segmenter,
+    make_segmenter,
     segment_image,
     segmenter_name,
-    select_mask,
 )
-from sam_pipelines.selection import cam_agreement
+from sam_pipelines.flood_fill import FloodFillSegmenter
+from sam_pipelines.segmenters import SegmenterFallbackWarning
+from sam_pipelines.selection import cam_agreement, select_mask
 from shapes.transforms import normalize_uint8
 
 H, W = 48, 64
@@ -323,13 +322,13 @@ def test_segment_image_matches_the_pipeline(tiny_sam) -> None:
     assert seg.encoder_calls == 2
 
 
-def test_resolve_segmenter(tmp_path) -> None:
-    seg = resolve_segmenter("watershed", checkpoint=None, model_type="vit_b", device="cuda")
+def test_make_segmenter(tmp_path) -> None:
+    seg = make_segmenter("watershed", checkpoint=None, model_type="vit_b", device="cuda")
     assert seg.name == "watershed"
     with pytest.raises(SegmenterError, match="classical back end"):
-        resolve_segmenter("flood_fill", checkpoint=tmp_path / "sam.pth")
+        make_segmenter("flood_fill", checkpoint=tmp_path / "sam.pth")
     with pytest.raises(SegmenterError, match="Known segmenters"):
-        resolve_segmenter("segformer")
+        make_segmenter("segformer")
     with pytest.warns(SegmenterFallbackWarning, match="downloading is off"):
-        auto = resolve_segmenter("auto", checkpoint_dir=tmp_path, environ={}, download=False)
+        auto = make_segmenter("auto", checkpoint_dir=tmp_path, environ={}, download=False)
     assert auto.name == "flood_fill"

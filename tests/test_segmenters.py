@@ -1,4 +1,4 @@
-"""Segmenter back ends: the registry, the classical back ends' SamPredictor contract, their IoU
+"""Segmenter back ends: their names, the classical back ends' SamPredictor contract, their IoU
 with oracle points on generated images, and the SAM back end's embedding cache."""
 
 from __future__ import annotations
@@ -9,17 +9,10 @@ import torch
 
 from metrics import iou_per_image
 from prompting import get_strategy
-from sam_pipelines import (
-    ClassicalSegmenter,
-    FloodFillSegmenter,
-    SamSegmenter,
-    SegmenterError,
-    get_segmenter,
-    list_segmenters,
-    register_segmenter,
-    unregister_segmenter,
-)
+from sam_pipelines import SEGMENTERS, SamSegmenter, SegmenterError, make_segmenter
+from sam_pipelines.classical_base import ClassicalSegmenter
 from sam_pipelines.embedding_cache import EmbeddingCache, embedding_key
+from sam_pipelines.flood_fill import FloodFillSegmenter
 from shapes.draw import shape_mask
 from shapes.generate import render_samples
 
@@ -27,36 +20,19 @@ CLASSICAL = ["flood_fill", "random_walker", "watershed"]
 HW = (48, 64)
 
 
-# ----------------------------------------------------------------------------- the registry
-def test_registry_lists_every_back_end() -> None:
-    assert set(list_segmenters()) >= {"sam", "auto", *CLASSICAL}
-    assert list_segmenters(kind="classical") == sorted(CLASSICAL)
-    assert list_segmenters("*_*") == ["flood_fill", "random_walker"]
+# ----------------------------------------------------------------------------- the names
+def test_every_back_end_is_listed() -> None:
+    assert list(SEGMENTERS) == sorted(["sam", "auto", *CLASSICAL])
+    assert [n for n, e in SEGMENTERS.items() if e.kind == "classical"] == CLASSICAL
 
 
 def test_unknown_segmenter_lists_known_names() -> None:
     with pytest.raises(SegmenterError) as err:
-        get_segmenter("flodfill")
+        make_segmenter("flodfill")
     message = str(err.value)
     assert "'flodfill'" in message and "Did you mean 'flood_fill'" in message
     for name in ["auto", "sam", *CLASSICAL]:
         assert name in message
-
-
-def test_register_and_unregister() -> None:
-    @register_segmenter("test_dummy", kind="classical", description="for this test")
-    class Dummy(FloodFillSegmenter):
-        name = "test_dummy"
-
-    try:
-        assert isinstance(get_segmenter("test_dummy"), Dummy)
-        with pytest.raises(SegmenterError, match="already registered"):
-            register_segmenter("test_dummy", kind="classical", description="x")(Dummy)
-    finally:
-        unregister_segmenter("test_dummy")
-    assert "test_dummy" not in list_segmenters()
-    with pytest.raises(SegmenterError, match="kind"):
-        register_segmenter("bad_kind", kind="neural", description="x")
 
 
 # ------------------------------------------------------------- the classical back ends' contract
@@ -71,7 +47,7 @@ def _square_image() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_classical_contract(name: str) -> None:
-    seg = get_segmenter(name)
+    seg = make_segmenter(name)
     assert seg.name == name and seg.kind == "classical" and name in seg.describe()
     image, mask = _square_image()
     seg.set_image(image)
@@ -93,7 +69,7 @@ def test_classical_contract(name: str) -> None:
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_classical_coordinate_order_is_x_y(name: str) -> None:
     """A point given as (row, col) by mistake lands elsewhere: (X=40, Y=20) is the square."""
-    seg = get_segmenter(name)
+    seg = make_segmenter(name)
     image, mask = _square_image()
     seg.set_image(image)
     right, _, _ = seg.predict(np.array([[40.0, 20.0]]), np.array([1]))
@@ -137,7 +113,7 @@ def test_classical_mask_input_prior_reorders_candidates() -> None:
 
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_classical_bad_inputs(name: str) -> None:
-    seg = get_segmenter(name)
+    seg = make_segmenter(name)
     with pytest.raises(RuntimeError, match="set_image"):
         seg.predict(np.array([[1.0, 1.0]]), np.array([1]))
     with pytest.raises(ValueError, match="uint8"):
@@ -164,9 +140,9 @@ def test_classical_constructor_checks() -> None:
     with pytest.raises(SegmenterError, match="max_area_fraction"):
         FloodFillSegmenter(max_area_fraction=0.0)
     with pytest.raises(SegmenterError, match="thresholds"):
-        get_segmenter("random_walker", thresholds=(0.5, 1.0))
+        make_segmenter("random_walker", thresholds=(0.5, 1.0))
     with pytest.raises(SegmenterError, match="object_radii"):
-        get_segmenter("watershed", object_radii=(0,))
+        make_segmenter("watershed", object_radii=(0,))
     with pytest.raises(TypeError):
         ClassicalSegmenter()  # abstract
 
@@ -205,7 +181,7 @@ def test_classical_iou_with_oracle_points(generated, name, strategy, bound) -> N
     images, masks = generated
     cams = np.zeros(masks.shape, np.float32)
     coords, labels = get_strategy(strategy)(cams, images, masks)
-    pred = _segment_all(get_segmenter(name), images, coords, labels)
+    pred = _segment_all(make_segmenter(name), images, coords, labels)
     assert iou_per_image(pred, masks).mean() >= bound
 
 

@@ -1,4 +1,4 @@
-"""The supervised reference: models, padding, training, checkpoints, figures, seed utilities."""
+"""The supervised reference: models, padding, training, checkpoints, figures."""
 
 from __future__ import annotations
 
@@ -13,42 +13,41 @@ from matplotlib.figure import Figure
 from torch.nn import functional as F
 
 from metrics import iou_per_image
+from plots.features import segmenter_feature_maps_figure
 from shapes import SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
 from shapes.dataset import SplitArrays
 from shapes.generate import GenerationConfig, generate_dataset
 from shapes.transforms import normalize_uint8
-from supervised import (
-    MODEL_DEFAULTS,
-    MODEL_SPECS,
-    TrainConfig,
-    apply_mask_to_image,
-    build_model,
-    capture_feature_maps,
+from supervised.checkpoint import (
     checkpoint_path,
-    count_parameters,
-    dataset_iou,
-    default_config,
-    feature_layers,
-    feature_map_figure,
-    forward_logits,
-    input_multiple,
     load_checkpoint,
     load_reference_models,
-    mask_iou,
+    save_checkpoint,
+)
+from supervised.features import capture_feature_maps, feature_layers
+from supervised.models import (
+    MODEL_SPECS,
+    build_model,
+    count_parameters,
+    forward_logits,
+    input_multiple,
     model_input_scale,
+    pad_input,
     padded_size,
     predict_masks,
     resolve_encoder_weights,
-    save_checkpoint,
+)
+from supervised.reference import train_or_load
+from supervised.train import (
+    MODEL_DEFAULTS,
+    TrainConfig,
+    default_config,
+    lr_factor,
+    random_flips,
     segmentation_loss,
-    sigmoid,
-    softmax,
     train_model,
 )
-from supervised.models import pad_input
-from supervised.reference import train_or_load
-from supervised.train import lr_factor, random_flips
 
 H, W = 48, 64
 
@@ -336,7 +335,7 @@ def test_feature_layers_and_figure(name: str, tiny: dict[str, SplitArrays]) -> N
         "pspnet_resnet50": "encoder.layer2.3.conv3",
     }
     assert layers["encoder last layer"][0] == expected_last[name]
-    fig = feature_map_figure(model, tiny["test"].images[0], n_maps=4)
+    fig = segmenter_feature_maps_figure(model, tiny["test"].images[0], n_maps=4)
     assert isinstance(fig, Figure)
     maps = capture_feature_maps(model, tiny["test"].images[0])
     first_stride = padded_size(model, (H, W))[0] // maps["encoder first layer"].shape[1]
@@ -346,56 +345,4 @@ def test_feature_layers_and_figure(name: str, tiny: dict[str, SplitArrays]) -> N
     assert enlarged["encoder first layer"].shape[1] > maps["encoder first layer"].shape[1]
     assert len([ax for ax in fig.axes if ax.images]) == 3 * 5
     with pytest.raises(ValueError, match="n_maps"):
-        feature_map_figure(model, tiny["test"].images[0], n_maps=0)
-
-
-# --- seed utilities -----------------------------------------------------------------------
-
-
-def test_sigmoid_matches_the_formula() -> None:
-    x = torch.linspace(-8, 8, 33, dtype=torch.float64)
-    torch.testing.assert_close(sigmoid(x), 1.0 / (1.0 + torch.exp(-x)))
-    assert float(sigmoid(torch.tensor(0.0))) == 0.5
-
-
-def test_softmax_matches_the_formula() -> None:
-    x = torch.randn(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    expected = torch.exp(x) / torch.exp(x).sum(dim=-1, keepdim=True)
-    torch.testing.assert_close(softmax(x), expected)
-    torch.testing.assert_close(softmax(x).sum(dim=-1), torch.ones(4, dtype=torch.float64))
-    expected0 = torch.exp(x) / torch.exp(x).sum(dim=0, keepdim=True)
-    torch.testing.assert_close(softmax(x, dim=0), expected0)
-
-
-def test_apply_mask_to_image_keeps_masked_pixels_only() -> None:
-    image = np.random.default_rng(0).integers(1, 256, (6, 8, 3), dtype=np.uint8)
-    mask = np.zeros((6, 8), dtype=bool)
-    mask[2:4, 3:6] = True
-    out = apply_mask_to_image(image, mask)
-    assert out.dtype == np.uint8 and out.shape == image.shape
-    np.testing.assert_array_equal(out[mask], image[mask])
-    assert (out[~mask] == 0).all()
-    grey = apply_mask_to_image(image, mask[..., None].astype(np.uint8), background=(9, 8, 7))
-    np.testing.assert_array_equal(grey[~mask], np.tile([9, 8, 7], (int((~mask).sum()), 1)))
-    with pytest.raises(ValueError, match="does not match"):
-        apply_mask_to_image(image, mask[:5])
-
-
-def test_mask_iou_on_hand_made_masks() -> None:
-    a = np.zeros((5, 5), dtype=bool)
-    b = np.zeros((5, 5), dtype=bool)
-    a[0:2, 0:2] = True  # 4 pixels
-    b[1:3, 0:2] = True  # 4 pixels, 2 shared
-    assert mask_iou(a, b) == pytest.approx(2 / 6)
-    assert mask_iou(a, a) == 1.0
-    assert mask_iou(np.zeros((5, 5), bool), np.zeros((5, 5), bool)) == 1.0  # metrics' rule
-    assert mask_iou(a, np.zeros((5, 5), bool)) == 0.0
-
-
-def test_dataset_iou_scores_the_model_predictions(tiny: dict[str, SplitArrays]) -> None:
-    model = _small("pspnet_resnet50")
-    test = tiny["test"]
-    ious = dataset_iou(model, test.images, test.masks, batch_size=3)
-    expected = iou_per_image(predict_masks(model, test.images), test.masks)
-    np.testing.assert_array_equal(ious, expected)
-    assert ious.shape == (len(test),)
+        segmenter_feature_maps_figure(model, tiny["test"].images[0], n_maps=0)

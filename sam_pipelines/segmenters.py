@@ -1,0 +1,176 @@
+"""The segmenter back ends by name, and :func:`make_segmenter`, which builds one.
+
+Every back end has ``segment_anything.SamPredictor``'s ``set_image`` / ``predict`` (the contract
+is documented at :meth:`sam_pipelines.classical_base.ClassicalSegmenter.predict`) plus ``name``,
+``kind`` and ``describe()``, so a pipeline can swap SAM for a weight-free method::
+
+    seg = make_segmenter("flood_fill")
+    seg.set_image(image)                      # uint8 RGB (H, W, 3)
+    masks, scores, low_res = seg.predict(point_coords, point_labels)  # (X, Y) pixel points
+
+Names (:data:`SEGMENTERS`): ``sam`` (the real model), the classical back ends (``flood_fill``,
+``random_walker``, ``watershed``) and ``auto``: SAM with the checkpoint found locally or
+downloaded; when none can be had (offline), :data:`BEST_CLASSICAL` with a warning. The fallback
+keeps its own name, so a classical result is never labelled SAM. "Best" is measured with oracle
+points on the benchmark test split by ``scripts/benchmark_segmenters.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sam_pipelines.checkpoint import DEFAULT_CHECKPOINT_DIR, DownloadError, resolve_sam_checkpoint
+from sam_pipelines.checks import SegmenterError
+from sam_pipelines.classical_base import ClassicalSegmenter
+from sam_pipelines.flood_fill import FloodFillSegmenter
+from sam_pipelines.random_walker import RandomWalkerSegmenter
+from sam_pipelines.sam_backend import SamSegmenter
+from sam_pipelines.watershed import WatershedSegmenter
+
+BEST_CLASSICAL = "flood_fill"
+
+Segmenter = ClassicalSegmenter | SamSegmenter
+
+
+class SegmenterFallbackWarning(UserWarning):
+    """``auto`` could not get a SAM checkpoint and uses a classical back end instead."""
+
+
+def auto_segmenter(
+    model_type: str = "vit_b",
+    checkpoint: Path | str | None = None,
+    *,
+    fallback: str = BEST_CLASSICAL,
+    download: bool = True,
+    url: str | None = None,
+    checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
+    environ: Mapping[str, str] | None = None,
+    **sam_options: Any,
+) -> Segmenter:
+    """SAM (``model_type``), its checkpoint resolved as ``sam`` does (explicit path,
+    ``SAM_CHECKPOINT``, ``checkpoint_dir``, download); only when none is on disk and the
+    download gets no answer (or ``download=False``), the classical ``fallback``.
+
+    Args:
+        model_type, checkpoint, checkpoint_dir, environ: as for :class:`SamSegmenter`; an
+            explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error,
+            not a reason to fall back.
+        fallback: name of the classical back end to use offline.
+        download: False never downloads.
+        url: download source (default: the official URL; tests use a local server).
+        sam_options: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir).
+
+    Warns:
+        SegmenterFallbackWarning: (printed on stderr) when falling back.
+
+    Raises:
+        SamCheckpointError: a checkpoint was found or downloaded but is unusable (wrong MD5,
+            not loadable): that is never a reason to fall back silently.
+    """
+    try:
+        path = resolve_sam_checkpoint(
+            model_type, checkpoint, checkpoint_dir, environ, download, url
+        )
+    except DownloadError as err:
+        reason = f"the download failed: {err}" if download else "downloading is off"
+        warnings.warn(
+            f"no SAM {model_type} checkpoint could be had (no checkpoint found and {reason}); "
+            f"using the classical back end "
+            f"{fallback!r} instead, and results are labelled {fallback!r}, not SAM",
+            SegmenterFallbackWarning,
+            stacklevel=2,
+        )
+        return make_segmenter(fallback)
+    return SamSegmenter(model_type=model_type, checkpoint=path, **sam_options)
+
+
+@dataclass(frozen=True)
+class BackEnd:
+    """A back end: what builds it, its kind (``"sam"``, ``"classical"`` or ``"auto"``) and one
+    sentence for ``--list``."""
+
+    build: Callable[..., Segmenter]
+    kind: str
+    description: str
+
+
+SEGMENTERS: dict[str, BackEnd] = {
+    "auto": BackEnd(
+        auto_segmenter,
+        "auto",
+        "sam with the checkpoint found locally or downloaded; when the download gets no answer "
+        f"(offline), {BEST_CLASSICAL} with a warning.",
+    ),
+    "flood_fill": BackEnd(
+        FloodFillSegmenter,
+        "classical",
+        "Lab colour flood fill from the foreground points; the tolerance (2..24) whose region "
+        "has the strongest boundary and holds no background point wins.",
+    ),
+    "random_walker": BackEnd(
+        RandomWalkerSegmenter,
+        "classical",
+        "skimage random walker on Lab colours, seeded by the points and by the edges of a "
+        "window around the foreground points.",
+    ),
+    "sam": BackEnd(
+        SamSegmenter,
+        "sam",
+        "segment_anything's SamPredictor (vit_b by default) with an image-embedding cache: one "
+        "encoder pass per distinct image.",
+    ),
+    "watershed": BackEnd(
+        WatershedSegmenter,
+        "classical",
+        "marker watershed on the Lab edge strength, seeded by the points and by the edges of "
+        "windows around the foreground points.",
+    ),
+}
+
+
+def back_end(name: str) -> BackEnd:
+    """The entry of ``name`` in :data:`SEGMENTERS`.
+
+    Raises:
+        SegmenterError: an unknown name; the message lists the known ones.
+    """
+    if name in SEGMENTERS:
+        return SEGMENTERS[name]
+    close = difflib.get_close_matches(str(name), list(SEGMENTERS), n=1, cutoff=0.0)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    known = ", ".join(SEGMENTERS)
+    raise SegmenterError(f"unknown segmenter {name!r}.{hint} Known segmenters: {known}")
+
+
+def make_segmenter(
+    name: str,
+    checkpoint: Path | str | None = None,
+    model_type: str = "vit_b",
+    device: str | None = None,
+    **options: Any,
+) -> Segmenter:
+    """A new back end ``name`` with the command line's SAM options applied where they mean
+    something (``--segmenter``, ``--sam-checkpoint``, ``--sam-model-type``, ``--device``).
+
+    ``checkpoint``, ``model_type`` and ``device`` go to ``sam`` and ``auto``; a classical back
+    end ignores ``model_type`` and ``device`` (it runs on the CPU) but refuses a checkpoint,
+    which would otherwise be silently unused. ``options`` go to the back end's constructor.
+
+    Raises:
+        SegmenterError: unknown name (listing the known ones) or a checkpoint for a classical
+            back end.
+    """
+    entry = back_end(name)
+    if entry.kind != "classical":
+        return entry.build(checkpoint=checkpoint, model_type=model_type, device=device, **options)
+    if checkpoint is not None:
+        raise SegmenterError(
+            f"a SAM checkpoint ({checkpoint}) was given, but segmenter {name!r} is a "
+            "classical back end that does not use one; use --segmenter sam or auto"
+        )
+    return entry.build(**options)
