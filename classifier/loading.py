@@ -7,7 +7,6 @@ Used by ``scripts/compare_strategies.py`` (which trains the preset through
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -16,6 +15,7 @@ from torch import nn
 from classifier.cache import CheckpointError, load_checkpoint
 from classifier.config import TrainConfig, TrainingInfo
 from common.errors import UserError
+from common.jsonfile import read_json_object
 
 #: Names accepted by ``--classifier-preset``.
 CLASSIFIER_PRESETS = ("default", "tiny")
@@ -55,18 +55,13 @@ def load_classifier_checkpoint(
     sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
         raise CheckpointError(f"{path} has no settings file {sidecar}")
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(
-            f"cannot read the checkpoint's settings file {sidecar}: {exc} (truncated or edited?)"
-        ) from exc
-    if not isinstance(meta, dict) or not {"config", "recipe"} <= set(meta):
-        keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
-        raise CheckpointError(
-            f"{sidecar} is not a classifier settings file of this version (it needs 'config' "
-            f"and 'recipe', found {keys}); retrain with scripts/train_classifier.py"
-        )
+    meta = read_json_object(
+        sidecar,
+        ("config", "recipe"),
+        "a classifier settings file of this version",
+        "retrain with scripts/train_classifier.py",
+        error=CheckpointError,
+    )
     try:
         config = TrainConfig.from_dict(meta["config"])
     except (ValueError, TypeError) as exc:

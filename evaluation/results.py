@@ -30,6 +30,7 @@ import numpy as np
 
 from common.atomic import staged_files
 from common.errors import UserError
+from common.jsonfile import read_json_object
 from evaluation.predictions import Predictions
 from evaluation.tables import AUTOMATIC_KINDS, latex_table, sort_rows
 
@@ -209,16 +210,7 @@ def save_results(out: Path | str, results: ComparisonResults, caption: str) -> d
 
 def _read_metrics(path: Path, rerun: str) -> dict[str, Any]:
     """``metrics.json`` checked for its settings and rows (UserError naming the file)."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc} (truncated?); {rerun}") from exc
-    if not isinstance(meta, dict) or "rows" not in meta or "settings" not in meta:
-        keys = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
-        raise UserError(
-            f"{path} is not a results file of this version (it needs 'rows' and 'settings', "
-            f"found {keys}); {rerun}"
-        )
+    meta = read_json_object(path, ("rows", "settings"), "a results file of this version", rerun)
     for row in meta["rows"]:
         missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
         if missing:

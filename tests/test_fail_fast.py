@@ -252,7 +252,7 @@ def test_a_test_split_alone_is_evaluated_with_a_given_classifier(
 @pytest.mark.parametrize(
     ("sidecar", "message"),
     [
-        ('{"config": {"steps"', "cannot read the checkpoint's settings file"),
+        ('{"config": {"steps"', "mine.json: Expecting ':' delimiter"),
         ('{"format": 0, "settings": {}}', "is not a classifier settings file of this version"),
         ('{"config": {"no_such_field": 1}, "recipe": "x"}', "holds settings of another version"),
     ],

@@ -1,0 +1,43 @@
+"""Reading a JSON settings or results file that the project wrote, with errors naming it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from common.errors import UserError
+
+
+def read_json_object(
+    path: Path | str,
+    required: Iterable[str],
+    what: str,
+    hint: str,
+    error: type[Exception] = UserError,
+) -> dict[str, Any]:
+    """The JSON object in ``path``, which must hold at least the ``required`` keys.
+
+    Args:
+        path: the file.
+        required: keys the object must have.
+        what: what the file should be, e.g. ``"a results file of this version"``.
+        hint: what to do about a bad file, e.g. ``"rerun scripts/compare_strategies.py"``.
+        error: the exception type to raise (a :class:`common.errors.UserError` by default).
+
+    Raises:
+        error: the file cannot be read or parsed (truncated or edited), or it is not an object
+            with the required keys; the message names the file, the keys found and ``hint``.
+    """
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"cannot read {path}: {exc} (truncated or edited?); {hint}") from exc
+    needed = list(required)
+    if not isinstance(meta, dict) or not set(needed) <= set(meta):
+        found = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
+        wanted = " and ".join(repr(k) for k in needed)
+        raise error(f"{path} is not {what} (it needs {wanted}, found {found}); {hint}")
+    return meta
