@@ -116,10 +116,10 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
 
 
 def ensure_pip_package(module: str, requirement: str) -> str:
-    """Import ``module``, pip-installing ``requirement`` first if it is missing.
+    """Make ``module`` importable, pip-installing ``requirement`` first if it is missing.
 
-    Only the named requirement is installed, with ``--no-deps`` never needed: segment-anything
-    declares no dependencies, so the runtime's torch stays as it is.
+    Only the named requirement is installed; segment-anything declares no dependencies, so pip
+    leaves the runtime's own torch as it is.
 
     Returns:
         what was done, for the notebook's output.
