@@ -50,51 +50,61 @@ def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
     ax.imshow(mask.astype(bool), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 
 
-def _example_axes(results: ComparisonResults, n_rows: int, width: float) -> tuple[Figure, Any]:
-    """A figure with ``n_rows`` x 5 image axes sized to the images' aspect ratio."""
-    height, w = results.predictions.images.shape[1:3]
-    panel = width / len(EXAMPLE_COLUMNS)
-    fig = new_figure(width, n_rows * panel * height / w * 1.2 + 0.55)
-    return fig, fig.subplots(n_rows, len(EXAMPLE_COLUMNS), squeeze=False)
-
-
-def _draw_example_row(
-    row: Sequence[Axes],
-    results: ComparisonResults,
-    strategy: str,
-    i: int,
-    heat: np.ndarray,
-    iou: float,
-) -> None:
-    """Image ``i``, its heat map ``heat`` (RGB), ``strategy``'s points, its mask and the truth."""
-    pred = results.predictions
-    height, w = pred.images.shape[1:3]
-    row[0].imshow(pred.images[i], interpolation="nearest")
-    row[1].imshow(heat, interpolation="nearest")
-    row[2].imshow(pred.images[i], interpolation="nearest")
-    draw_points(row[2], pred.coords[strategy][i], pred.point_labels[strategy][i])
-    if pred.coords[strategy].shape[1] == 0:
-        row[2].text(
-            0.5,
-            0.5,
-            "no points",
-            transform=row[2].transAxes,
-            ha="center",
-            va="center",
-            fontsize=6,
-            color="white",
-        )
-    _mask_panel(row[3], pred.pred[strategy][i])
-    draw_points(row[3], pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
-    _label_iou(row[3], iou)
-    _mask_panel(row[4], pred.gt_masks[i])
-    for ax in row:
+def _image_limits(axes: Sequence[Axes], height: int, width: int) -> None:
+    """Image panels without ticks or frame, each showing exactly the (height, width) image."""
+    for ax in axes:
         image_axis(ax)
-        ax.set_xlim(-0.5, w - 0.5)
+        ax.set_xlim(-0.5, width - 0.5)
         ax.set_ylim(height - 0.5, -0.5)
 
 
 @report_style
+def _example_rows(
+    results: ComparisonResults,
+    rows: Sequence[tuple[str, int, str]],
+    title: str,
+    label_size: float | None = None,
+    width: float = FULL_WIDTH,
+) -> Figure:
+    """One row of :data:`EXAMPLE_COLUMNS` per (strategy, image index, row label): the image, its
+    JET heat map, the strategy's points on the image, its predicted mask (with its IoU and the
+    points) and the ground truth."""
+    pred = results.predictions
+    height, w = pred.images.shape[1:3]
+    panel = width / len(EXAMPLE_COLUMNS)
+    fig = new_figure(width, len(rows) * panel * height / w * 1.2 + 0.55)
+    axes = fig.subplots(len(rows), len(EXAMPLE_COLUMNS), squeeze=False)
+    heat = heatmap_to_rgb(pred.cams[[i for _, i, _ in rows]])
+    for r, (strategy, i, label) in enumerate(rows):
+        row = axes[r]
+        coords, labels = pred.coords[strategy][i], pred.point_labels[strategy][i]
+        row[0].imshow(pred.images[i], interpolation="nearest")
+        row[0].set_ylabel(label, fontsize=label_size)
+        row[1].imshow(heat[r], interpolation="nearest")
+        row[2].imshow(pred.images[i], interpolation="nearest")
+        draw_points(row[2], coords, labels)
+        if pred.coords[strategy].shape[1] == 0:
+            row[2].text(
+                0.5,
+                0.5,
+                "no points",
+                transform=row[2].transAxes,
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white",
+            )
+        _mask_panel(row[3], pred.pred[strategy][i])
+        draw_points(row[3], coords, labels, size=14)
+        _label_iou(row[3], results.ious(strategy)[i])
+        _mask_panel(row[4], pred.gt_masks[i])
+        _image_limits(row, height, w)
+    for col, name in enumerate(EXAMPLE_COLUMNS):
+        axes[0, col].set_title(name)
+    set_title(fig, title)
+    return fig
+
+
 def example_grid(
     results: ComparisonResults,
     strategy: str,
@@ -122,16 +132,8 @@ def example_grid(
     kept, skipped = pick_indices(indices, results.n_images)
     if skipped or not kept:
         raise ValueError(f"indices {list(indices)} must be non-empty and < {results.n_images}")
-    ious = results.ious(strategy)
-    fig, axes = _example_axes(results, len(kept), width)
-    heat = heatmap_to_rgb(pred.cams[kept])
-    for r, i in enumerate(kept):
-        _draw_example_row(axes[r], results, strategy, i, heat[r], ious[i])
-        axes[r][0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
-    for col, name in enumerate(EXAMPLE_COLUMNS):
-        axes[0, col].set_title(name)
-    set_title(fig, title)
-    return fig
+    rows = [(strategy, i, f"#{i} {CLASSES[int(pred.classes[i])]}") for i in kept]
+    return _example_rows(results, rows, title, width=width)
 
 
 def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figure:
@@ -148,7 +150,6 @@ def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figur
     return example_grid(results, strategy, indices, title)
 
 
-@report_style
 def approach_rows_figure(
     results: ComparisonResults,
     strategies: Sequence[str],
@@ -171,19 +172,12 @@ def approach_rows_figure(
         raise ValueError(
             f"need at least one strategy and an index < {results.n_images} (got {index})"
         )
-    fig, axes = _example_axes(results, len(strategies), width)
-    heat = heatmap_to_rgb(pred.cams[[index]])[0]
-    for r, name in enumerate(strategies):
-        _draw_example_row(axes[r], results, name, index, heat, results.ious(name)[index])
-        axes[r][0].set_ylabel(f"{name}\n({results.row(name)['kind']})", fontsize=7)
-    for col, name in enumerate(EXAMPLE_COLUMNS):
-        axes[0, col].set_title(name)
-    set_title(
-        fig,
+    rows = [(s, index, f"{s}\n({results.row(s)['kind']})") for s in strategies]
+    title = (
         f"{results.split} #{index} ({CLASSES[int(pred.classes[index])]}), one row per approach"
-        f"\nsegmenter: {results.segmenter}",
+        f"\nsegmenter: {results.segmenter}"
     )
-    return fig
+    return _example_rows(results, rows, title, label_size=7, width=width)
 
 
 def worst_indices(ious: np.ndarray, n: int) -> list[int]:
@@ -242,10 +236,7 @@ def supervised_vs_best_figure(
             draw_points(axes[r, c], pred.coords[name][i], pred.point_labels[name][i], size=14)
             _label_iou(axes[r, c], ious[name][i])
         axes[r, 0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
-        for ax in axes[r]:
-            image_axis(ax)
-            ax.set_xlim(-0.5, w - 0.5)
-            ax.set_ylim(height - 0.5, -0.5)
+        _image_limits(axes[r], height, w)
     titles = ["Image", "Ground truth"]
     for s in shown:
         role = "supervised" if s["kind"] == "supervised" else "best label-free"
