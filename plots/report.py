@@ -49,32 +49,9 @@ FIGURES_COMMAND = "python scripts/make_figures.py"
 LOW_CONTRAST_SHARE = 0.25
 
 
-# ------------------------------------------------------------------------------ inputs
-def load_report_inputs(folder: Path | str) -> ComparisonResults:
-    """A results folder as the report reads it: ``metrics.json`` required, ``per_image.csv`` and
-    ``predictions.npz`` when present (only the discussion's miss analysis reads them).
-
-    Raises:
-        MissingResultsError: ``metrics.json`` is missing (the message names the command).
-        common.UserError: ``metrics.json`` is unreadable or has no rows or settings.
-    """
-    return load_results(folder, required=("metrics.json",))
-
-
 # ------------------------------------------------------------------------------ rows
 def _missing(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
-
-
-def is_variant(row: dict[str, Any]) -> bool:
-    """Whether ``row`` is a mask-selection / refinement variant of another strategy."""
-    return VARIANT_MARK in row["strategy"]
-
-
-def is_published(row: dict[str, Any]) -> bool:
-    """Whether ``row`` reproduces a published strategy (``"published": true`` or a description
-    starting with "Published")."""
-    return bool(row.get("published")) or str(row.get("description", "")).startswith("Published")
 
 
 def bg_hit_rate(row: dict[str, Any]) -> float | None:
@@ -87,23 +64,18 @@ def bg_hit_rate(row: dict[str, Any]) -> float | None:
     return None
 
 
-def bg_distance(row: dict[str, Any]) -> float | None:
-    """Mean distance of background points to the mask's centre of mass (None when not saved)."""
-    value = row.get("bg_distance_px")
-    return None if _missing(value) else float(value)
-
-
 def table_sections(
     rows: Sequence[dict[str, Any]], approaches: Sequence[str]
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """The compact table's sections: the approaches, the CAM-only baselines that exist, the best
-    published strategy (if any row is published), the best oracle (if any). Variant rows are left
-    out; empty sections are dropped.
+    published strategy (if any row is published: ``"published": true`` or a description starting
+    with "Published"), the best oracle (if any). Mask-selection / refinement variant rows are
+    left out; empty sections are dropped.
 
     Raises:
         KeyError: an approach has no row (the message lists the known strategies).
     """
-    plain = [r for r in rows if not is_variant(r)]
+    plain = [r for r in rows if VARIANT_MARK not in r["strategy"]]
     by_name = {r["strategy"]: r for r in plain}
     missing = [a for a in approaches if a not in by_name]
     if missing:
@@ -123,7 +95,10 @@ def table_sections(
     published = [
         r
         for r in plain
-        if is_published(r) and r not in chosen and r not in baselines and r.get("miou") is not None
+        if (r.get("published") or str(r.get("description", "")).startswith("Published"))
+        and r not in chosen
+        and r not in baselines
+        and r.get("miou") is not None
     ]
     oracles = [r for r in plain if r["kind"] == "oracle" and r.get("miou") is not None]
     sections = [
@@ -274,7 +249,7 @@ def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption:
                 pct(r.get("fg_hit_rate")),
                 px(r.get("fg_distance_px")),
                 pct(bg_hit_rate(r)),
-                px(bg_distance(r)),
+                px(r.get("bg_distance_px")),
                 miou,
             ]
             lines.append(" & ".join(cells) + r" \\")
@@ -429,8 +404,8 @@ def discussion_sentences(
             if bg is None
             else f"; its background points fall inside the mask in {pct(bg)} % of the cases"
         )
-        if bg is not None and bg_distance(fgbg) is not None:
-            where += f" ({px(bg_distance(fgbg))} px from the mask centre on average)"
+        if bg is not None and not _missing(fgbg.get("bg_distance_px")):
+            where += f" ({px(fgbg['bg_distance_px'])} px from the mask centre on average)"
         change = (
             "does not change the mean IoU"
             if abs(delta) < 0.05
@@ -510,18 +485,14 @@ def find_figures(
     return figures, sources, warnings
 
 
-def _placeholder(name: str, height: str) -> str:
-    return (
-        rf"\fbox{{\parbox[c][{height}][c]{{0.9\linewidth}}{{\centering\small "
-        rf"Figure missing: {tex_escape(name)}\\ make it with "
-        rf"\texttt{{{tex_escape(FIGURES_COMMAND)}}}}}}}"
-    )
-
-
 def _graphic(file: str | None, size: str, missing: str) -> str:
-    if file is None:
-        return _placeholder(missing, "4cm")
-    return rf"\includegraphics[{size}]{{{file}}}"
+    """``\\includegraphics`` of ``file``, or a boxed "Figure missing" naming ``missing``."""
+    if file is not None:
+        return rf"\includegraphics[{size}]{{{file}}}"
+    return (
+        rf"\fbox{{\parbox[c][4cm][c]{{0.9\linewidth}}{{\centering\small "
+        rf"Figure missing: {tex_escape(missing)}\\ make it with {_tt(FIGURES_COMMAND)}}}}}"
+    )
 
 
 # ------------------------------------------------------------------------------ the document
@@ -580,9 +551,7 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
     ]
     if author:
         lines.append(rf"{tex_escape(author)}\\[0.2em]")
-    lines.append(
-        rf"{{\small Drafted from the saved results by \texttt{{{tex_escape(REPORT_COMMAND)}}}}}"
-    )
+    lines.append(rf"{{\small Drafted from the saved results by {_tt(REPORT_COMMAND)}}}")
     lines.append(r"\end{center}")
     return lines
 
@@ -600,9 +569,9 @@ def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
     return [
         r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
         rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
-        rf"\texttt{{{tex_escape(seg.description)}}}. SAM numbers need a rerun of "
-        rf"\texttt{{{tex_escape(COMPARE_COMMAND)} --segmenter sam}} with the "
-        rf"\texttt{{{tex_escape(model)}}} checkpoint, then of this report.}}}}",
+        rf"{_tt(seg.description)}. SAM numbers need a rerun of "
+        rf"{_tt(COMPARE_COMMAND + ' --segmenter sam')} with the "
+        rf"{_tt(model)} checkpoint, then of this report.}}}}",
         "",
     ]
 
@@ -698,15 +667,15 @@ def _reproduction(colab_url: str | None) -> list[str]:
     else:
         link = (
             r"\textbf{Colab link missing:} pass \texttt{--colab URL} to "
-            rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}."
+            rf"{_tt(REPORT_COMMAND)}."
         )
     return [
         r"\section*{Reproduction}",
         r"{\raggedright",
         link,
-        rf"Results: \texttt{{{tex_escape(COMPARE_COMMAND)}}}; figures: "
-        rf"\texttt{{{tex_escape(FIGURES_COMMAND)}}}; this report: "
-        rf"\texttt{{{tex_escape(REPORT_COMMAND)}}}.\par}}",
+        rf"Results: {_tt(COMPARE_COMMAND)}; figures: "
+        rf"{_tt(FIGURES_COMMAND)}; this report: "
+        rf"{_tt(REPORT_COMMAND)}.\par}}",
     ]
 
 
@@ -737,7 +706,7 @@ def build_report_tex(
         r"centre of mass (pixels); mIoU: mean IoU of predicted and true masks over the images. "
         r"Arrows show the better direction; -- = no such points, or not saved by the run. The "
         r"full table, with every mask-selection variant, is "
-        rf"\texttt{{{tex_escape(options.full_table)}}}."
+        rf"{_tt(options.full_table)}."
     )
     names = [r["strategy"] for _, rows in sections for r in rows]
     discussion = " ".join(
@@ -803,12 +772,6 @@ class ReportOutcome:
     compiled: CompileResult | None
     warnings: list[str]
 
-    @property
-    def too_long(self) -> bool:
-        """Whether the compiled PDF has more than :data:`MAX_PAGES` pages."""
-        pages = self.compiled.pages if self.compiled else None
-        return pages is not None and pages > MAX_PAGES
-
 
 def write_report(
     results_dir: Path | str,
@@ -839,7 +802,8 @@ def write_report(
     """
     if options.colab_url:
         options = dataclasses.replace(options, colab_url=validate_colab_url(options.colab_url))
-    inputs = load_report_inputs(results_dir)
+    # per_image.csv and predictions.npz are optional: only the miss analysis reads them
+    inputs = load_results(results_dir, required=("metrics.json",))
     out_dir = Path(out_dir)
     figures, sources, warnings = find_figures(
         Path(figures_dir) if figures_dir is not None else inputs.folder, options.approaches
@@ -874,7 +838,6 @@ __all__ = [
     "ReportOptions",
     "build_report_tex",
     "discussion_sentences",
-    "load_report_inputs",
     "table_sections",
     "write_report",
 ]

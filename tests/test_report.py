@@ -26,12 +26,10 @@ from plots.report import (
     MAX_PAGES,
     ReportEditedError,
     ReportOptions,
-    bg_distance,
     bg_hit_rate,
     build_report_tex,
     discussion_sentences,
     find_figures,
-    load_report_inputs,
     segmenter_facts,
     table_sections,
     write_report,
@@ -42,6 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 N_IMAGES = 45  # > 42, so every template index of the Grad-CAM check exists
 COLAB = "https://colab.research.google.com/drive/1AbC-report_test"
 APPROACHES = ("segment_heat", "segment_heat_bg")
+
+
+def load_report_inputs(folder: Path) -> object:
+    """The results folder as write_report reads it (metrics.json only required)."""
+    return load_results(folder, required=("metrics.json",))
+
+
 NO_ENGINE = "no LaTeX engine (pdflatex or tectonic) on the PATH: the compile check needs one"
 
 
@@ -134,12 +139,10 @@ def test_no_published_row_leaves_the_section_out(results_dir: Path) -> None:
     assert "Best published strategy" not in titles  # a baseline is not listed twice
 
 
-def test_background_hit_rate_and_distance_fall_back_to_what_the_row_has() -> None:
+def test_background_hit_rate_falls_back_to_what_the_row_has() -> None:
     assert bg_hit_rate({"bg_hit_rate": 0.25, "bg_correct_rate": 0.1}) == 0.25
     assert bg_hit_rate({"bg_correct_rate": 0.9}) == pytest.approx(0.1)
     assert bg_hit_rate({"bg_correct_rate": None}) is None
-    assert bg_distance({"bg_distance_px": 12.5}) == 12.5
-    assert bg_distance({"bg_correct_rate": 1.0}) is None
 
 
 def test_segmenter_kind_comes_from_the_results() -> None:
