@@ -258,28 +258,6 @@ def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption:
 
 
 # ------------------------------------------------------------------------------ discussion
-@dataclass(frozen=True)
-class MissProfile:
-    """Where one strategy's foreground points miss (from ``per_image.csv`` and, optionally,
-    ``predictions.npz``).
-
-    Attributes:
-        n: images with a foreground hit value.
-        misses: images whose foreground points are not all inside the mask.
-        misses_by_class: {class: misses}, most first.
-        class_miou: {class: mean IoU}.
-        border: (misses on shapes touching the image border, such images) or None.
-        low_contrast: (misses among the lowest-contrast images, such images) or None.
-    """
-
-    n: int
-    misses: int
-    misses_by_class: dict[str, int]
-    class_miou: dict[str, float]
-    border: tuple[int, int] | None = None
-    low_contrast: tuple[int, int] | None = None
-
-
 def touches_border(masks: np.ndarray) -> np.ndarray:
     """bool (N,): the mask has a pixel on the image's outer rows or columns."""
     return (
@@ -302,64 +280,57 @@ def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.n
     return out
 
 
-def miss_profile(
-    per_image: Sequence[dict[str, str]], strategy: str, predictions: Predictions | None = None
-) -> MissProfile | None:
-    """Where ``strategy``'s foreground points miss, or None when ``per_image`` has no hit values
-    for it."""
+def where_misses(
+    per_image: Sequence[dict[str, str]],
+    strategy: str,
+    miou: float | None,
+    predictions: Predictions | None = None,
+) -> str | None:
+    """One sentence on where ``strategy``'s foreground points miss the shape (per class; with
+    ``predictions``, also on shapes cut by the image border and in the lowest-contrast
+    :data:`LOW_CONTRAST_SHARE` of the images), or None when ``per_image`` has no hit values for
+    it."""
     rows = [
         r for r in per_image if r["strategy"] == strategy and r.get("fg_hit_rate") not in ("", None)
     ]
     if not rows:
         return None
     missed = {int(r["index"]): float(r["fg_hit_rate"]) < 1.0 for r in rows}
+    misses, n = sum(missed.values()), len(rows)
+    if misses == 0:
+        lost = "" if miou is None else f" ({100 * (1 - miou):.1f} percentage points of IoU)"
+        return (
+            f"Every foreground point of {strategy} lands on the shape, so what is lost{lost} "
+            "comes from the masks, not from the points."
+        )
     by_class = Counter(r["class"] for r in rows if missed[int(r["index"])])
-    ious: dict[str, list[float]] = {}
-    for r in rows:
-        if r.get("iou") not in ("", None):
-            ious.setdefault(r["class"], []).append(float(r["iou"]))
-    border = low = None
+    counts = ", ".join(f"{c} {k}" for c, k in by_class.most_common())
+    parts = [f"{strategy} misses the shape in {misses} of {n} images ({counts})"]
     if predictions is not None and len(predictions.gt_masks) > max(missed):
         idx = np.array(sorted(missed))
         miss = np.array([missed[i] for i in idx])
         touch = touches_border(predictions.gt_masks[idx])
-        border = (int((miss & touch).sum()), int(touch.sum()))
+        if touch.any():
+            parts.append(
+                f"{int((miss & touch).sum())} of the misses are shapes cut by the image border "
+                f"({100 * touch.sum() / n:.0f} % of the images)"
+            )
         contrast = shape_contrast(predictions.images[idx], predictions.gt_masks[idx])
         if np.isfinite(contrast).any():
             cut = np.nanquantile(contrast, LOW_CONTRAST_SHARE)
-            is_low = np.isfinite(contrast) & (contrast <= cut)
-            low = (int((miss & is_low).sum()), int(is_low.sum()))
-    return MissProfile(
-        n=len(rows),
-        misses=sum(missed.values()),
-        misses_by_class=dict(by_class.most_common()),
-        class_miou={c: float(np.mean(v)) for c, v in ious.items()},
-        border=border,
-        low_contrast=low,
-    )
-
-
-def _where_misses(name: str, profile: MissProfile, miou: float | None) -> str:
-    if profile.misses == 0:
-        lost = "" if miou is None else f" ({100 * (1 - miou):.1f} percentage points of IoU)"
-        return (
-            f"Every foreground point of {name} lands on the shape, so what is lost{lost} comes "
-            "from the masks, not from the points."
-        )
-    counts = ", ".join(f"{c} {k}" for c, k in profile.misses_by_class.items())
-    parts = [f"{name} misses the shape in {profile.misses} of {profile.n} images ({counts})"]
-    if profile.border is not None and profile.border[1]:
-        b, nb = profile.border
-        parts.append(
-            f"{b} of the misses are shapes cut by the image border ({100 * nb / profile.n:.0f} % "
-            "of the images)"
-        )
-    if profile.low_contrast is not None and profile.low_contrast[1]:
-        c, nc = profile.low_contrast
-        parts.append(f"{c} are in the lowest-contrast {100 * nc / profile.n:.0f} % of the images")
-    if profile.class_miou:
-        worst = min(profile.class_miou, key=lambda k: profile.class_miou[k])
-        parts.append(f"the weakest class is {worst} ({pct(profile.class_miou[worst])} % IoU)")
+            low = np.isfinite(contrast) & (contrast <= cut)
+            if low.any():
+                parts.append(
+                    f"{int((miss & low).sum())} are in the lowest-contrast "
+                    f"{100 * low.sum() / n:.0f} % of the images"
+                )
+    ious: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("iou") not in ("", None):
+            ious.setdefault(r["class"], []).append(float(r["iou"]))
+    if ious:
+        worst = min(ious, key=lambda k: np.mean(ious[k]))
+        parts.append(f"the weakest class is {worst} ({pct(np.mean(ious[worst]))} % IoU)")
     return "; ".join(parts) + "."
 
 
@@ -385,9 +356,9 @@ def discussion_sentences(
     if oracle is not None:
         first += f", against {pct(oracle.get('miou'))} % with oracle points"
     out.append(first + ".")
-    profile = miss_profile(inputs.per_image, fg["strategy"], inputs.predictions)
-    if profile is not None:
-        out.append(_where_misses(fg["strategy"], profile, fg.get("miou")))
+    misses = where_misses(inputs.per_image, fg["strategy"], fg.get("miou"), inputs.predictions)
+    if misses is not None:
+        out.append(misses)
     if baselines:
         best = max(baselines, key=lambda r: r.get("miou") or 0.0)
         out.append(
