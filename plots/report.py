@@ -420,8 +420,7 @@ def find_figures(
     figures_dir = Path(figures_dir)
     sources: dict[str, Path] = {}
     warnings: list[str] = []
-    approach_args = " ".join(approaches)
-    compact_cmd = f"{FIGURES_COMMAND} --only report --approaches {approach_args}"
+    compact_cmd = f"{FIGURES_COMMAND} --only report --approaches {' '.join(approaches)}"
 
     def pick(stem: str) -> str | None:
         for ext in (".pdf", ".png"):
@@ -431,26 +430,18 @@ def find_figures(
         return None
 
     figures: dict[str, ReportFigure] = {}
-    compact = pick(REPORT_GRADCAM)
-    if compact:
-        figures["gradcam"] = ReportFigure((compact,), True)
-    else:
-        full = pick("gradcam_check")
-        figures["gradcam"] = ReportFigure((full,), False)
+    examples = [f"examples_{file_stem(a)}" for a in approaches]
+    full = {"gradcam": ["gradcam_check"], "examples": examples}
+    compact = {"gradcam": REPORT_GRADCAM, "examples": report_examples_name(tuple(approaches))}
+    for key, stem in compact.items():
+        if file := pick(stem):
+            figures[key] = ReportFigure((file,), True)
+            continue
+        files = tuple(pick(f) for f in full[key])
+        figures[key] = ReportFigure(files, False)
         warnings.append(
-            f"no {REPORT_GRADCAM}.pdf in {figures_dir}: "
-            + ("using the full gradcam_check" if full else "placeholder box")
-            + f"; '{compact_cmd}' draws the compact one (from the run's predictions.npz)"
-        )
-    compact = pick(report_examples_name(tuple(approaches)))
-    if compact:
-        figures["examples"] = ReportFigure((compact,), True)
-    else:
-        files = tuple(pick(f"examples_{file_stem(a)}") for a in approaches)
-        figures["examples"] = ReportFigure(files, False)
-        warnings.append(
-            f"no {report_examples_name(tuple(approaches))}.pdf in {figures_dir}: "
-            + ("using the full examples figures" if all(files) else "placeholder box(es)")
+            f"no {stem}.pdf in {figures_dir}: "
+            + (f"using the full {', '.join(full[key])}" if all(files) else "placeholder box(es)")
             + f"; '{compact_cmd}' draws it (from the run's predictions.npz)"
         )
     return figures, sources, warnings
