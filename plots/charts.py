@@ -82,19 +82,11 @@ def iou_distribution_figure(
     fig = new_figure(width, 0.32 * len(data) + 1.3)
     ax = fig.subplots()
     pos = np.arange(len(data))[::-1]
-    stats = []
-    for (_, v), _p in zip(data, pos, strict=True):
-        coords, dens = bounded_density(v)
-        stats.append(
-            {
-                "coords": coords,
-                "vals": dens,
-                "mean": v.mean(),
-                "median": np.median(v),
-                "min": v.min(),
-                "max": v.max(),
-            }
-        )
+    stats = [
+        dict(zip(("coords", "vals"), bounded_density(v), strict=True))
+        | {"mean": v.mean(), "median": np.median(v), "min": v.min(), "max": v.max()}
+        for _, v in data
+    ]
     parts = ax.violin(
         stats,
         positions=pos,
@@ -109,11 +101,11 @@ def iou_distribution_figure(
         body.set_edgecolor("black")
         body.set_linewidth(0.5)
         body.set_alpha(0.8)
-    means = [v.mean() for _, v in data]
-    medians = [np.median(v) for _, v in data]
-    ax.scatter(means, pos, marker="D", s=14, c="black", zorder=3, label="mean IoU")
     ax.scatter(
-        medians,
+        [s["mean"] for s in stats], pos, marker="D", s=14, c="black", zorder=3, label="mean IoU"
+    )
+    ax.scatter(
+        [s["median"] for s in stats],
         pos,
         marker="o",
         s=12,
@@ -159,14 +151,10 @@ def iou_distribution_figure(
 
 def select_rows(results: ComparisonResults, top: int = 4) -> list[dict[str, Any]]:
     """The ``top`` label-free rows by mIoU, the best oracle row and every supervised row."""
-    auto = [r for r in results.rows if r["kind"] in AUTOMATIC_KINDS and r.get("miou") is not None]
-    auto = sorted(auto, key=lambda r: -r["miou"])[:top]
-    oracle = [r for r in results.rows if r["kind"] == "oracle" and r.get("miou") is not None]
-    oracle = sorted(oracle, key=lambda r: -r["miou"])[:1]
-    supervised = [
-        r for r in results.rows if r["kind"] == "supervised" and r.get("miou") is not None
-    ]
-    return auto + oracle + supervised
+    scored = [r for r in results.rows if r.get("miou") is not None]
+    auto = sorted((r for r in scored if r["kind"] in AUTOMATIC_KINDS), key=lambda r: -r["miou"])
+    oracle = sorted((r for r in scored if r["kind"] == "oracle"), key=lambda r: -r["miou"])
+    return auto[:top] + oracle[:1] + [r for r in scored if r["kind"] == "supervised"]
 
 
 @report_style

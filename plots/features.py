@@ -154,8 +154,6 @@ def feature_maps_figure(
         description: names the image in the title, e.g. ``"test #3"``.
         width: figure width in inches.
     """
-    if n_maps < 1:
-        raise ValueError(f"n_maps must be >= 1, got {n_maps}")
     if not layers:
         raise ValueError("need at least one layer")
     maps = capture_activations(model, image, layers)

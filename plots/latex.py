@@ -44,15 +44,6 @@ def find_engine() -> str | None:
     return None
 
 
-def _commands(engine: str, tex: Path) -> list[list[str]]:
-    if engine == "pdflatex":
-        once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]
-        return [once, once]
-    if engine == "tectonic":
-        return [["tectonic", "--keep-logs", tex.name]]
-    raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
-
-
 def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) -> CompileResult:
     """Compile ``tex`` in its own folder and count the pages of the PDF.
 
@@ -67,8 +58,12 @@ def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) 
     engine = engine or find_engine()
     if engine is None:
         raise LatexError(f"no LaTeX engine on the PATH (looked for {', '.join(ENGINES)})")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
     tex = Path(tex).resolve()
-    for cmd in _commands(engine, tex):
+    once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]
+    commands = [once, once] if engine == "pdflatex" else [["tectonic", "--keep-logs", tex.name]]
+    for cmd in commands:
         try:
             proc = subprocess.run(
                 cmd,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -61,9 +61,10 @@ REPORT_GRADCAM = "report_gradcam"
 
 @dataclass(frozen=True)
 class FigureOptions:
-    """Choices of ``make_figures.py`` (see its ``--help``)."""
+    """Choices of ``make_figures.py`` (see its ``--help``; its options are named after these
+    fields)."""
 
-    only: tuple[str, ...] = FIGURE_GROUPS
+    only: Sequence[str] = FIGURE_GROUPS
     worst: int = 6
     top: int = 4
     reference: bool = True
@@ -71,7 +72,7 @@ class FigureOptions:
     classifier_preset: str | None = None
     checkpoints: Path | None = None
     feature_maps: bool = True
-    approaches: tuple[str, ...] = DEFAULT_APPROACHES
+    approaches: Sequence[str] = DEFAULT_APPROACHES
     example_index: int = EXAMPLE_INDEX
 
 
@@ -125,12 +126,11 @@ def build_figures(
     results: ComparisonResults,
     options: FigureOptions,
     model: nn.Module | None = None,
-    no_model_reason: str | None = "no classifier given",
 ) -> dict[str, Callable[[], Figure]]:
     """{file name: function drawing it} for the selected groups that apply to these results.
 
-    Groups that do not apply (no supervised rows; no model for the feature maps) are left out
-    with a note on stderr (``no_model_reason`` says why there is no model; None: no note).
+    Groups that do not apply (no supervised rows, no learning curve) are left out with a note on
+    stderr; the feature maps are left out without ``model`` (:func:`load_classifier` says why).
     """
     unknown = set(options.only) - set(FIGURE_GROUPS)
     if unknown:
@@ -181,18 +181,14 @@ def build_figures(
             jobs["classifier_curve"] = partial(classifier_curve_figure, results)
         else:
             _note("skipping classifier_curve: metrics.json has no classifier learning curve")
-    if "feature_maps" in want and options.feature_maps:
-        if model is None:
-            if no_model_reason:
-                _note(f"skipping feature_maps: {no_model_reason}")
-        else:
-            jobs["feature_maps"] = partial(_feature_maps, results, model)
+    if "feature_maps" in want and options.feature_maps and model is not None:
+        jobs["feature_maps"] = partial(_feature_maps, results, model)
     if "report" in want:
         jobs.update(_report_jobs(results, options))
     return jobs
 
 
-def report_examples_name(approaches: tuple[str, ...]) -> str:
+def report_examples_name(approaches: Sequence[str]) -> str:
     """Name of the report's examples figure for ``approaches``:
     ``report_examples-segment_heat-segment_heat_bg``."""
     return "-".join(["report_examples", *(file_stem(a) for a in approaches)])
@@ -255,9 +251,8 @@ def make_figures(
     model = None
     if "feature_maps" in options.only and options.feature_maps:
         model = load_classifier(results, options)
-    written: dict[str, list[Path]] = {}
-    # load_classifier has already said why it found no model
-    jobs = build_figures(results, options, model, no_model_reason=None)
-    for name, draw in tqdm(jobs.items(), desc="figures"):
-        written[name] = save_figure(draw(), out_dir, name)
-    return written
+    jobs = build_figures(results, options, model)
+    return {
+        name: save_figure(draw(), out_dir, name)
+        for name, draw in tqdm(jobs.items(), desc="figures")
+    }

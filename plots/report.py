@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from common.errors import UserError
 from evaluation.predictions import Predictions
 from evaluation.results import COMPARE_COMMAND, ComparisonResults, load_results
 from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
 from plots.gradcam import TEMPLATE_INDICES
-from plots.latex import CompileResult, LatexError, compile_latex, find_engine
+from plots.latex import CompileResult, compile_latex, find_engine
 from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
 from prompting import get_strategy
 
@@ -73,13 +74,13 @@ def table_sections(
     left out; empty sections are dropped.
 
     Raises:
-        KeyError: an approach has no row (the message lists the known strategies).
+        UserError: an approach has no row (the message lists the known strategies).
     """
     plain = [r for r in rows if VARIANT_MARK not in r["strategy"]]
     by_name = {r["strategy"]: r for r in plain}
     missing = [a for a in approaches if a not in by_name]
     if missing:
-        raise KeyError(
+        raise UserError(
             f"no result row for approach(es) {', '.join(missing)}; known: {', '.join(by_name)}"
         )
     chosen = [by_name[a] for a in approaches]
@@ -651,7 +652,7 @@ def build_report_tex(
     link and the commands.
 
     Raises:
-        KeyError: an approach has no row in the results.
+        UserError: an approach has no row in the results.
     """
     approaches = options.approaches
     sections = table_sections(inputs.rows, approaches)
@@ -758,7 +759,7 @@ def write_report(
         ReportEditedError: ``report.tex`` exists and was edited (or not written by this
             function) and ``force`` is off.
         MissingResultsError: no ``metrics.json``.
-        KeyError: an approach has no row.
+        UserError: an approach has no row.
         ValueError: the Colab link is not an https:// link to Colab or Google Drive.
         LatexError: the engine failed.
     """
@@ -793,13 +794,3 @@ def write_report(
         else:
             compiled = compile_latex(path)
     return ReportOutcome(path, compiled, warnings)
-
-
-__all__ = [
-    "LatexError",
-    "ReportOptions",
-    "build_report_tex",
-    "discussion_sentences",
-    "table_sections",
-    "write_report",
-]

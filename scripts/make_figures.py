@@ -16,6 +16,7 @@ as <name>.png (150 dpi) and <name>.pdf into --out.
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from common.cli import positive_int, run
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--public-reference",
+        dest="reference",
         action="store_true",
         help="draw the public solution's numbers (real course data, real SAM ViT-B: a "
         "different setting, not measured here) as dashed lines",
@@ -61,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--no-feature-maps",
-        action="store_true",
+        dest="feature_maps",
+        action="store_false",
         help="skip the feature maps (the only figure that needs the classifier)",
     )
     p.add_argument(
@@ -85,18 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    options = FigureOptions(
-        only=tuple(args.only),
-        worst=args.worst,
-        top=args.top,
-        reference=args.public_reference,
-        data=args.data,
-        classifier_preset=args.classifier_preset,
-        checkpoints=args.checkpoints,
-        feature_maps=not args.no_feature_maps,
-        approaches=tuple(args.approaches),
-        example_index=args.example_index,
-    )
+    # the options' dest names are FigureOptions' fields
+    options = FigureOptions(**{f.name: getattr(args, f.name) for f in fields(FigureOptions)})
     written = make_figures(args.results, args.out, options)
     for name, paths in written.items():
         print(f"{name}: {', '.join(str(p) for p in paths)}")

@@ -27,6 +27,9 @@ from plots.latex import LatexError
 from plots.make import add_results_options
 from plots.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
 
+#: Exit status 2 (an unknown approach is a UserError, a bad Colab link a ValueError).
+USER_ERRORS = (MissingResultsError, ReportEditedError, ValueError)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -70,9 +73,6 @@ def main(args: argparse.Namespace) -> int:
             compile_pdf=not args.no_compile,
             force=args.force,
         )
-    except (MissingResultsError, ReportEditedError, KeyError, ValueError) as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
     except LatexError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -97,4 +97,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    run(main, build_parser())
+    run(main, build_parser(), user_errors=USER_ERRORS)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from fake_results import FakeStrategy, argmax_points, inner_points, write_fake_results
 
+from common.errors import UserError
 from evaluation.results import load_results
 from plots.examples import strategy_examples_figure
 from plots.gradcam import TEMPLATE_INDICES
@@ -127,7 +128,7 @@ def test_table_sections_pick_approaches_baselines_published_and_best_oracle(
     assert oracle == [best["strategy"]]
     every = [n for ns in names.values() for n in ns]
     assert "segment_heat [select=cam]" not in every and "supervised_fpn" not in every
-    with pytest.raises(KeyError, match=r"nope.*known: .*segment_heat"):
+    with pytest.raises(UserError, match=r"nope.*known: .*segment_heat"):
         table_sections(inputs.rows, ("nope", "segment_heat_bg"))
 
 
@@ -341,13 +342,15 @@ def _script(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _main(*args: str) -> int:
-    """make_report.py's main() in this process (faster than a subprocess)."""
+    """make_report.py's exit status, run in this process (faster than a subprocess)."""
     spec = importlib.util.spec_from_file_location(
         "make_report", REPO / "scripts" / "make_report.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main(module.build_parser().parse_args(list(args)))
+    with pytest.raises(SystemExit) as info:
+        module.run(module.main, module.build_parser(), list(args), module.USER_ERRORS)
+    return info.value.code
 
 
 def test_script_without_results_names_the_command(tmp_path: Path) -> None:
