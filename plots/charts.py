@@ -63,7 +63,6 @@ def bounded_density(values: np.ndarray, bins: int = 20) -> tuple[np.ndarray, np.
 def iou_distribution_figure(
     results: ComparisonResults,
     reference: Mapping[str, float] | None = PUBLIC_SOLUTION,
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """Per-image IoU of every row as a horizontal violin bounded to 0..1 (mean as a black
     diamond, median as a white bar), with the mean and the shares of IoU < 0.1 and >= 0.9 on
@@ -72,14 +71,13 @@ def iou_distribution_figure(
     Args:
         results: a loaded results folder.
         reference: optional ``{"miou": ...}`` drawn as a dashed line (the public solution).
-        width: figure width in inches.
     """
     rows = [r for r in results.rows if r["strategy"] in {p["strategy"] for p in results.per_image}]
     data = [(r, results.ious(r["strategy"])) for r in rows]
     data = [(r, v[~np.isnan(v)]) for r, v in data if (~np.isnan(v)).any()]
     if not data:
         raise ValueError("per_image.csv holds no IoU values")
-    fig = new_figure(width, 0.32 * len(data) + 1.3)
+    fig = new_figure(FULL_WIDTH, 0.32 * len(data) + 1.3)
     ax = fig.subplots()
     pos = np.arange(len(data))[::-1]
     stats = [
@@ -158,16 +156,14 @@ def select_rows(results: ComparisonResults, top: int = 4) -> list[dict[str, Any]
 
 
 @report_style
-def per_class_miou_figure(
-    results: ComparisonResults, top: int = 4, width: float = FULL_WIDTH
-) -> Figure:
+def per_class_miou_figure(results: ComparisonResults, top: int = 4) -> Figure:
     """Grouped bars of mean IoU per class (and over all classes) for :func:`select_rows`:
     hatched bars are oracle (///) and supervised (...) references."""
     rows = select_rows(results, top)
     if not rows:
         raise ValueError("no row has a mean IoU")
     groups = [*CLASSES, "all"]
-    fig = new_figure(width, 2.9)
+    fig = new_figure(FULL_WIDTH, 2.9)
     ax = fig.subplots()
     n = len(rows)
     bar = 0.8 / n
@@ -207,7 +203,6 @@ def per_class_miou_figure(
 def points_metrics_figure(
     results: ComparisonResults,
     reference: Mapping[str, float] | None = PUBLIC_SOLUTION,
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """Side by side per strategy with points: foreground hit rate (higher is better),
     background hit rate (share of background points inside the mask; lower is better, empty
@@ -223,7 +218,7 @@ def points_metrics_figure(
         ("bg_hit_rate", "BG hit rate (%) ↓", 100.0),
         ("fg_distance_px", "FG dist. to centre (px) ↓", 1.0),
     )
-    fig = new_figure(width, 0.24 * len(rows) + 1.3)
+    fig = new_figure(FULL_WIDTH, 0.24 * len(rows) + 1.3)
     axes = fig.subplots(1, 3, sharey=True)
     pos = np.arange(len(rows))[::-1]
     colours = [KIND_COLOURS.get(r["kind"], "#333333") for r in rows]
@@ -265,7 +260,7 @@ def classifier_curve(results: ComparisonResults) -> np.ndarray | None:
 
 
 @report_style
-def classifier_curve_figure(results: ComparisonResults, width: float = FULL_WIDTH) -> Figure:
+def classifier_curve_figure(results: ComparisonResults) -> Figure:
     """The classifier's learning curve: training loss (left) and train / validation accuracy
     (right) against the optimiser step, with the test accuracy as a dashed line and the recipe
     in the title. Raises ``ValueError`` when the results hold no curve."""
@@ -274,7 +269,7 @@ def classifier_curve_figure(results: ComparisonResults, width: float = FULL_WIDT
         raise ValueError("metrics.json has no classifier learning curve (settings.classifier)")
     info = results.settings["classifier"]
     config = info.get("config") or {}
-    fig = new_figure(width, 2.3)
+    fig = new_figure(FULL_WIDTH, 2.3)
     loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(curve[:, 0], curve[:, 1], color="C3", marker="o", ms=2)
     loss_ax.set_xlabel("step")

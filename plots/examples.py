@@ -64,15 +64,14 @@ def _example_rows(
     rows: Sequence[tuple[str, int, str]],
     title: str,
     label_size: float | None = None,
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """One row of :data:`EXAMPLE_COLUMNS` per (strategy, image index, row label): the image, its
     JET heat map, the strategy's points on the image, its predicted mask (with its IoU and the
     points) and the ground truth."""
     pred = results.predictions
     height, w = pred.images.shape[1:3]
-    panel = width / len(EXAMPLE_COLUMNS)
-    fig = new_figure(width, len(rows) * panel * height / w * 1.2 + 0.55)
+    panel = FULL_WIDTH / len(EXAMPLE_COLUMNS)
+    fig = new_figure(FULL_WIDTH, len(rows) * panel * height / w * 1.2 + 0.55)
     axes = fig.subplots(len(rows), len(EXAMPLE_COLUMNS), squeeze=False)
     heat = heatmap_to_rgb(pred.cams[[i for _, i, _ in rows]])
     for r, (strategy, i, label) in enumerate(rows):
@@ -110,7 +109,6 @@ def example_grid(
     strategy: str,
     indices: Sequence[int],
     title: str,
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """One row per image: image, JET heat map, the strategy's points on the image, its predicted
     mask (with its IoU) and the ground truth.
@@ -120,7 +118,6 @@ def example_grid(
         strategy: a strategy with saved predictions.
         indices: image indices to show, top to bottom (indices past the split are an error).
         title: the figure title.
-        width: figure width in inches (5 panels per row).
 
     Raises:
         KeyError: ``strategy`` has no saved predictions.
@@ -133,7 +130,7 @@ def example_grid(
     if skipped or not kept:
         raise ValueError(f"indices {list(indices)} must be non-empty and < {results.n_images}")
     rows = [(strategy, i, f"#{i} {CLASSES[int(pred.classes[i])]}") for i in kept]
-    return _example_rows(results, rows, title, width=width)
+    return _example_rows(results, rows, title)
 
 
 def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figure:
@@ -154,7 +151,6 @@ def approach_rows_figure(
     results: ComparisonResults,
     strategies: Sequence[str],
     index: int,
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """The report's examples: one row per strategy, all on image ``index``, with the columns of
     :func:`example_grid`; rows are labelled with the strategy and its kind, the title names the
@@ -177,7 +173,7 @@ def approach_rows_figure(
         f"{results.split} #{index} ({CLASSES[int(pred.classes[index])]}), one row per approach"
         f"\nsegmenter: {results.segmenter}"
     )
-    return _example_rows(results, rows, title, label_size=7, width=width)
+    return _example_rows(results, rows, title, label_size=7)
 
 
 def worst_indices(ious: np.ndarray, n: int) -> list[int]:
@@ -202,9 +198,7 @@ def worst_failures_figure(
 
 
 @report_style
-def supervised_vs_best_figure(
-    results: ComparisonResults, n_rows: int | None = None, width: float = FULL_WIDTH
-) -> Figure:
+def supervised_vs_best_figure(results: ComparisonResults) -> Figure:
     """Image, ground truth, the best label-free strategy's mask (with its points) and each
     supervised model's mask, on the first image of each class.
 
@@ -219,12 +213,12 @@ def supervised_vs_best_figure(
         )
     best = results.best_automatic()
     pred = results.predictions
-    indices = first_of_each_class(pred.classes, len(CLASSES))[:n_rows]
+    indices = first_of_each_class(pred.classes, len(CLASSES))
     shown = [best, *supervised]
     ncols = 2 + len(shown)
-    panel = width / ncols
+    panel = FULL_WIDTH / ncols
     height, w = pred.images.shape[1:3]
-    fig = new_figure(width, len(indices) * panel * height / w * 1.2 + 0.75)
+    fig = new_figure(FULL_WIDTH, len(indices) * panel * height / w * 1.2 + 0.75)
     axes = fig.subplots(len(indices), ncols, squeeze=False)
     ious = {r["strategy"]: results.ious(r["strategy"]) for r in shown}
     for r, i in enumerate(indices):

@@ -53,9 +53,7 @@ def most_varied_channels(fmap: Tensor, n: int) -> list[int]:
 
 
 @report_style
-def feature_map_grid(
-    rows: Sequence[FeatureRow], n_maps: int, title: str, width: float = FULL_WIDTH
-) -> Figure:
+def feature_map_grid(rows: Sequence[FeatureRow], n_maps: int, title: str) -> Figure:
     """One row per layer: its ``first`` image, then the ``n_maps`` most varied feature maps
     ("FM #<channel>", viridis, each scaled on its own).
 
@@ -67,9 +65,9 @@ def feature_map_grid(
     if not rows:
         raise ValueError("need at least one layer")
     cols = n_maps + 1
-    panel = width / cols
+    panel = FULL_WIDTH / cols
     height, w = rows[0].first.shape[:2]
-    fig = new_figure(width, len(rows) * (panel * height / w + 0.22) + 0.55)
+    fig = new_figure(FULL_WIDTH, len(rows) * (panel * height / w + 0.22) + 0.55)
     axes = fig.subplots(len(rows), cols, squeeze=False)
     for r, row in enumerate(rows):
         fmap = row.maps
@@ -140,7 +138,6 @@ def feature_maps_figure(
     layers: Sequence[str] = FEATURE_LAYERS,
     n_maps: int = 8,
     description: str = "",
-    width: float = FULL_WIDTH,
 ) -> Figure:
     """The classifier's :func:`feature_map_grid`: per layer, the Grad-CAM computed at that layer
     (over the image), then its most varied feature maps.
@@ -152,7 +149,6 @@ def feature_maps_figure(
         layers: layer names, as accepted by :func:`classifier.layers.resolve_layer`.
         n_maps: feature maps per row.
         description: names the image in the title, e.g. ``"test #3"``.
-        width: figure width in inches.
     """
     if not layers:
         raise ValueError("need at least one layer")
@@ -178,7 +174,7 @@ def feature_maps_figure(
         f"({100 * confidence:.0f} %)\nleft: Grad-CAM of {CLASSES[int(first.targets[0])]} at "
         f"that layer; then the {n_maps} most varied channels"
     )
-    return feature_map_grid(rows, n_maps, title, width)
+    return feature_map_grid(rows, n_maps, title)
 
 
 def segmenter_feature_maps_figure(
