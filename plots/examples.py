@@ -183,17 +183,16 @@ def worst_indices(ious: np.ndarray, n: int) -> list[int]:
     return valid[:n]
 
 
-def worst_failures_figure(
-    results: ComparisonResults, strategy: str | None = None, n: int = 6
-) -> Figure:
-    """The ``n`` lowest-IoU images of ``strategy`` (default: the best label-free strategy) as an
-    :func:`example_grid`."""
-    row = results.best_automatic() if strategy is None else results.row(strategy)
+def worst_failures_figure(results: ComparisonResults, n: int = 6) -> Figure:
+    """The ``n`` lowest-IoU images of the best label-free strategy as an :func:`example_grid`."""
+    row = results.best_automatic()
     indices = worst_indices(results.ious(row["strategy"]), n)
     if not indices:
         raise ValueError(f"{row['strategy']} has no per-image IoU in per_image.csv")
-    best = ", the best label-free strategy" if strategy is None else ""
-    title = f"Lowest-IoU images of {_strategy_label(row)}{best}\n{results.caption(segmenter=False)}"
+    title = (
+        f"Lowest-IoU images of {_strategy_label(row)}, the best label-free strategy\n"
+        f"{results.caption(segmenter=False)}"
+    )
     return example_grid(results, row["strategy"], indices, title)
 
 

@@ -135,23 +135,20 @@ def feature_maps_figure(
     model: nn.Module,
     image: np.ndarray,
     label: int | None = None,
-    layers: Sequence[str] = FEATURE_LAYERS,
     n_maps: int = 8,
     description: str = "",
 ) -> Figure:
-    """The classifier's :func:`feature_map_grid`: per layer, the Grad-CAM computed at that layer
-    (over the image), then its most varied feature maps.
+    """The classifier's :func:`feature_map_grid`: per layer of :data:`FEATURE_LAYERS`, the
+    Grad-CAM computed at that layer (over the image), then its most varied feature maps.
 
     Args:
         model: the ResNet-18 classifier (not changed; put in eval mode).
         image: uint8 RGB (H, W, 3).
         label: the true class index, explained by the Grad-CAMs (None: the predicted class).
-        layers: layer names, as accepted by :func:`classifier.layers.resolve_layer`.
         n_maps: feature maps per row.
         description: names the image in the title, e.g. ``"test #3"``.
     """
-    if not layers:
-        raise ValueError("need at least one layer")
+    layers = FEATURE_LAYERS
     maps = capture_activations(model, image, layers)
     device = next(model.parameters()).device
     x = normalize_uint8(np.asarray(image)[None]).to(device)

@@ -87,16 +87,9 @@ def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) 
 
 
 def count_pdf_pages(pdf: Path, log: Path | None = None) -> int | None:
-    """Pages of ``pdf``: from ``pdfinfo`` when installed, else the LaTeX log's "Output written
-    on X (N pages" line, else the largest ``/Count`` of an uncompressed page tree; None when all
-    of these fail."""
-    if shutil.which("pdfinfo"):
-        proc = subprocess.run(
-            ["pdfinfo", str(pdf)], capture_output=True, text=True, errors="replace", check=False
-        )
-        match = re.search(r"^Pages:\s+(\d+)", proc.stdout, re.MULTILINE)
-        if match:
-            return int(match.group(1))
+    """Pages of ``pdf``: from the LaTeX log's "Output written on X (N pages" line (pdflatex and
+    tectonic write it), else the largest ``/Count`` of an uncompressed page tree; None when both
+    fail."""
     if log is not None:
         match = re.search(r"Output written on .*?\((\d+) pages?", log.read_text(errors="replace"))
         if match:
