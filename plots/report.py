@@ -1,10 +1,7 @@
 """The assignment's 1-2 page report, drafted as one LaTeX file from a saved comparison.
 
 Everything the report states comes from the results folder (``metrics.json``, optionally
-``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew:
-the setup (classifier, CAM, segmenter, dataset) as ``metrics.json``'s settings record it, each
-approach's own description, a compact metrics table, and a discussion of at most
-:data:`MAX_DISCUSSION_SENTENCES` sentences built from the measured numbers and marked as a draft.
+``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew.
 A run whose segmenter is not SAM says so in a boxed note and in every caption.
 
 The text is built by pure functions (:func:`build_report_tex` and its parts); :func:`write_report`

@@ -159,9 +159,4 @@ def pick_indices(indices: Sequence[int], n: int) -> tuple[list[int], list[int]]:
 def first_of_each_class(classes: np.ndarray, n_classes: int) -> list[int]:
     """Index of the first image of each class, in class order (classes absent are left out)."""
     classes = np.asarray(classes)
-    out = []
-    for c in range(n_classes):
-        hits = np.flatnonzero(classes == c)
-        if hits.size:
-            out.append(int(hits[0]))
-    return out
+    return [int(np.flatnonzero(classes == c)[0]) for c in range(n_classes) if (classes == c).any()]
