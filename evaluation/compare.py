@@ -6,17 +6,18 @@
    strategy pattern matches, the segmenter and CAM method are known, ``--out`` is a writable
    folder, the dataset exists -- only the default location is generated without
    ``--generate`` -- every split that will be used opens, and the segmenter loads);
-2. :func:`load_split`: the evaluation split in memory;
+2. the evaluation split in memory;
 3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier from the
    checkpoint cache (trained first when not cached);
 4. :func:`cached_cams`: the split's CAMs, computed once (cached on disk; an unreadable entry is
    reported, deleted and recomputed);
-5. :func:`evaluate_strategy` for every selected strategy, then for the mask-selection and
-   refinement variants of the best ones: masks from the chosen back end for the strategy's
-   points (the image encoder runs once per image whatever the number of strategies), scored
-   with :mod:`metrics` into one summary row and one row per image (:func:`add_result`);
+5. :func:`evaluate_strategy` for every selected strategy, then (:func:`evaluate_variants`) for
+   the mask-selection and refinement variants of the best ones: masks from the chosen back end
+   for the strategy's points (the image encoder runs once per image whatever the number of
+   strategies), scored with :mod:`metrics` into one summary row and one row per image
+   (:func:`add_result`);
 6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
-7. :func:`run_settings`: what the run used, saved with the results.
+7. what the run used, saved with the results as ``settings``.
 """
 
 from __future__ import annotations
@@ -224,23 +225,6 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
     return sorted(names)
 
 
-def open_segmenter(config: CompareConfig) -> Any:
-    """The ``--segmenter`` back end with the SAM options applied.
-
-    Raises:
-        common.UserError: unknown back end, or a SAM checkpoint that cannot be found or loaded.
-    """
-    try:
-        return make_segmenter(
-            config.segmenter,
-            checkpoint=config.sam_checkpoint,
-            model_type=config.sam_model_type,
-            device=config.device,
-        )
-    except (SegmenterError, SamCheckpointError) as exc:
-        raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
-
-
 def check_inputs(config: CompareConfig) -> Inputs:
     """Every check of the user's input, cheapest first; the segmenter is opened last (a SAM
     back end may load or fetch weights).
@@ -261,20 +245,19 @@ def check_inputs(config: CompareConfig) -> Inputs:
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
     present = check_splits(root, config)
-    return Inputs(root, present, names, open_segmenter(config))
+    try:
+        segmenter = make_segmenter(
+            config.segmenter,
+            checkpoint=config.sam_checkpoint,
+            model_type=config.sam_model_type,
+            device=config.device,
+        )
+    except (SegmenterError, SamCheckpointError) as exc:
+        raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
+    return Inputs(root, present, names, segmenter)
 
 
 # ------------------------------------------------------------------------------ 2-4. data, model
-def load_split(root: Path, split: str, limit: int | None) -> SplitData:
-    """The split's arrays, optionally only its first ``limit`` images (CAMs not yet filled)."""
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; expected one of {SPLITS}")
-    arrays = SyntheticData(root, split).arrays()  # type: ignore[arg-type]
-    if limit is not None:
-        arrays = arrays.subset(np.arange(min(limit, len(arrays))))
-    return SplitData(arrays.images, arrays.labels, arrays.masks, arrays.names)
-
-
 def get_classifier(
     config: CompareConfig, inputs: Inputs, fingerprint: str
 ) -> tuple[nn.Module, Any]:
@@ -299,34 +282,6 @@ def get_classifier(
     )
 
 
-def compute_cams(
-    model: nn.Module,
-    images: np.ndarray,
-    method: str,
-    layer: str,
-    batch_size: int = 64,
-    device: str = "cpu",
-) -> np.ndarray:
-    """CAMs of the top class of uint8 images (N, H, W, 3) -> float32 (N, H, W) in 0..1."""
-    if method not in CAM_METHODS:
-        raise ValueError(f"unknown CAM method {method!r}; expected one of {sorted(CAM_METHODS)}")
-    model = model.to(device).eval()
-    out = np.empty(images.shape[:3], dtype=np.float32)
-    with CAM_METHODS[method](model, [resolve_layer(model, layer)]) as cam:
-        for start in tqdm(range(0, len(images), batch_size), desc=f"{method} CAMs", leave=False):
-            x = normalize_uint8(images[start : start + batch_size]).to(device)
-            out[start : start + len(x)] = cam(x, None)
-    return out
-
-
-def _state_digest(model: nn.Module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
 def cached_cams(
     model: nn.Module,
     images: np.ndarray,
@@ -337,10 +292,16 @@ def cached_cams(
     batch_size: int = 64,
     device: str = "cpu",
 ) -> np.ndarray:
-    """:func:`compute_cams` with an on-disk cache in ``cache_dir`` keyed by ``data_key`` (which
-    images), the model's weights, the method and the layer; an unreadable entry is reported,
-    deleted and recomputed."""
-    key = hashlib.sha256(f"{data_key}|{_state_digest(model)}|{method}|{layer}".encode())
+    """CAMs of the top class of uint8 images (N, H, W, 3) -> float32 (N, H, W) in 0..1, with an
+    on-disk cache in ``cache_dir`` keyed by ``data_key`` (which images), the model's weights,
+    the method and the layer; an unreadable entry is reported, deleted and recomputed."""
+    if method not in CAM_METHODS:
+        raise ValueError(f"unknown CAM method {method!r}; expected one of {sorted(CAM_METHODS)}")
+    weights = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        weights.update(name.encode())
+        weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    key = hashlib.sha256(f"{data_key}|{weights.hexdigest()[:16]}|{method}|{layer}".encode())
     path = cache_dir / f"{key.hexdigest()[:20]}.npy"
     expected = images.shape[:3]
 
@@ -353,7 +314,12 @@ def cached_cams(
     cached = read_or_discard(path, read, "CAM cache entry")
     if cached is not None:
         return cached
-    cams = compute_cams(model, images, method, layer, batch_size, device)
+    model = model.to(device).eval()
+    cams = np.empty(expected, dtype=np.float32)
+    with CAM_METHODS[method](model, [resolve_layer(model, layer)]) as cam:
+        for start in tqdm(range(0, len(images), batch_size), desc=f"{method} CAMs", leave=False):
+            x = normalize_uint8(images[start : start + batch_size]).to(device)
+            cams[start : start + len(x)] = cam(x, None)
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as f:
@@ -364,41 +330,6 @@ def cached_cams(
 
 
 # ------------------------------------------------------------------------------ 5-6. rows
-def per_image_rows(
-    strategy: str,
-    kind: str,
-    segmenter: str,
-    data: SplitData,
-    coords: np.ndarray,
-    labels: np.ndarray,
-    pred: np.ndarray,
-) -> list[dict[str, Any]]:
-    """One CSV row per image: its points, their hits and distances, and the IoU (point columns
-    empty where there are no such points)."""
-    inside = points_inside(coords, data.masks)
-    dist = point_distances(coords, data.masks)
-    ious = iou_per_image(pred, data.masks)
-    rows = []
-    for i in range(len(data.names)):
-        row: dict[str, Any] = {
-            "image": data.names[i],
-            "index": i,
-            "class": CLASSES[int(data.labels[i])],
-            "strategy": strategy,
-            "kind": kind,
-            "segmenter": segmenter,
-        }
-        for prefix, label in (("fg", 1), ("bg", 0)):
-            chosen = labels[i] == label
-            known = chosen & ~np.isnan(dist[i])
-            row[f"{prefix}_points"] = ";".join(f"{x} {y}" for x, y in coords[i][chosen])
-            row[f"{prefix}_hit_rate"] = float(inside[i][chosen].mean()) if chosen.any() else ""
-            row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
-        row["iou"] = float(ious[i])
-        rows.append(row)
-    return rows
-
-
 def add_result(
     results: ComparisonResults,
     data: SplitData,
@@ -412,7 +343,9 @@ def add_result(
 ) -> None:
     """Score one row's points (int (N, K, 2) as (X, Y), labels (N, K); K = 0 for a model
     without points) and masks bool (N, H, W) on ``data``, and add its summary row (the
-    :func:`metrics.summarize_run` numbers, then ``extra``), per-image rows and arrays."""
+    :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one per-image row
+    per image (its points, their hits and distances, the IoU; point columns empty where there
+    are no such points)."""
     summary = summarize_run(coords, labels, data.masks, pred, data.labels, CLASSES)
     row = {
         "strategy": name,
@@ -422,34 +355,29 @@ def add_result(
         **summary,
         **extra,
     }
-    rows = per_image_rows(name, kind, segmenter, data, coords, labels, pred)
+    inside = points_inside(coords, data.masks)
+    dist = point_distances(coords, data.masks)
+    ious = iou_per_image(pred, data.masks)
+    rows = []
+    for i in range(len(data.names)):
+        image_row: dict[str, Any] = {
+            "image": data.names[i],
+            "index": i,
+            "class": CLASSES[int(data.labels[i])],
+            "strategy": name,
+            "kind": kind,
+            "segmenter": segmenter,
+        }
+        for prefix, label in (("fg", 1), ("bg", 0)):
+            chosen = labels[i] == label
+            known = chosen & ~np.isnan(dist[i])
+            image_row[f"{prefix}_points"] = ";".join(f"{x} {y}" for x, y in coords[i][chosen])
+            hit = float(inside[i][chosen].mean()) if chosen.any() else ""
+            image_row[f"{prefix}_hit_rate"] = hit
+            image_row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
+        image_row["iou"] = float(ious[i])
+        rows.append(image_row)
     results.add(row, rows, coords, labels, pred)
-
-
-def strategy_points(strategy: Any, data: SplitData) -> Points:
-    """The strategy's points on the split's CAMs (an oracle also reads the true masks)."""
-    start = time.perf_counter()
-    masks = data.masks if strategy.oracle else None
-    coords, labels = strategy(data.cams, data.images, masks)
-    return Points(coords, labels, time.perf_counter() - start)
-
-
-def segment_split(
-    segmenter: Any, data: SplitData, points: Points, mask_selection: str, refine: bool, desc: str
-) -> np.ndarray:
-    """Masks bool (N, H, W) for every image's points (encoder cached per image by the back end)."""
-    out = np.empty(data.masks.shape, dtype=bool)
-    for i in tqdm(range(len(data.images)), desc=desc, leave=False):
-        out[i] = segment_image(
-            segmenter,
-            data.images[i],
-            points.coords[i],
-            points.labels[i],
-            cam=data.cams[i],
-            mask_selection=mask_selection,
-            refine=refine,
-        ).mask
-    return out
 
 
 def evaluate_strategy(
@@ -462,10 +390,21 @@ def evaluate_strategy(
     refine: bool,
     name: str,
 ) -> None:
-    """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` and add the row
-    ``name`` (the strategy's name, or a variant's label) to ``results``."""
+    """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` (masks bool
+    (N, H, W); the back end caches the encoder per image) and add the row ``name`` (the
+    strategy's name, or a variant's label) to ``results``."""
     start = time.perf_counter()
-    pred = segment_split(segmenter, data, points, mask_selection, refine, f"segment {name}")
+    pred = np.empty(data.masks.shape, dtype=bool)
+    for i in tqdm(range(len(data.images)), desc=f"segment {name}", leave=False):
+        pred[i] = segment_image(
+            segmenter,
+            data.images[i],
+            points.coords[i],
+            points.labels[i],
+            cam=data.cams[i],
+            mask_selection=mask_selection,
+            refine=refine,
+        ).mask
     add_result(
         results,
         data,
@@ -483,20 +422,30 @@ def evaluate_strategy(
     )
 
 
-def best_automatic_strategies(rows: list[dict[str, Any]]) -> list[str]:
-    """The best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist)."""
-    best = []
+def evaluate_variants(
+    results: ComparisonResults,
+    data: SplitData,
+    segmenter: Any,
+    points: dict[str, Points],
+    config: CompareConfig,
+) -> None:
+    """For the best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist), a
+    row per (mask selection, refine) pair other than the configured one."""
+    bests = []
     for kind in ("fg", "fg+bg"):
-        candidates = [r for r in rows if r["kind"] == kind]
+        candidates = [r for r in results.rows if r["kind"] == kind]
         if candidates:
-            best.append(max(candidates, key=lambda r: r["miou"])["strategy"])
-    return best
-
-
-def option_variants(selection: str, refine: bool) -> list[tuple[str, bool]]:
-    """Every (mask selection, refine) pair other than the configured one."""
-    pairs = [(s, r) for s in MASK_SELECTIONS for r in (False, True)]
-    return [p for p in pairs if p != (selection, refine)]
+            bests.append(max(candidates, key=lambda r: r["miou"])["strategy"])
+    for base in bests:
+        for selection in MASK_SELECTIONS:
+            for refine in (False, True):
+                if (selection, refine) == (config.mask_selection, config.refine):
+                    continue
+                label = f"{base} [select={selection}{', refine' if refine else ''}]"
+                strategy = get_strategy(base)
+                evaluate_strategy(
+                    results, data, segmenter, strategy, points[base], selection, refine, label
+                )
 
 
 def evaluate_supervised(
@@ -522,35 +471,16 @@ def evaluate_supervised(
 
 
 # ------------------------------------------------------------------------------ 7. the run
-def run_settings(
-    config: CompareConfig, inputs: Inputs, fingerprint: str, n_images: int, info: Any
-) -> dict[str, Any]:
-    """What the run used, as saved in ``metrics.json`` (paths as strings, tuples as lists)."""
-    options = {
-        k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-        for k, v in dataclasses.asdict(config).items()
-    }
-    return {
-        "config": options,
-        "dataset": {
-            "path": str(inputs.root),
-            "fingerprint": fingerprint,
-            "split": config.split,
-            "n_images": n_images,
-        },
-        "classifier": info.to_dict(),
-        "segmenter": inputs.segmenter.describe(),
-        "segmenter_kind": getattr(inputs.segmenter, "kind", "unknown"),
-        "torch": torch.__version__,
-    }
-
-
 def run_comparison(config: CompareConfig) -> ComparisonResults:
-    """Run the whole comparison (see the module docstring) and return its results in memory."""
+    """Run the whole comparison (see the module docstring) and return its results in memory;
+    ``results.settings`` is what the run used (paths as strings, tuples as lists)."""
     torch.manual_seed(config.seed)
     inputs = check_inputs(config)
     fingerprint = dataset_fingerprint(inputs.root)
-    data = load_split(inputs.root, config.split, config.limit)
+    arrays = SyntheticData(inputs.root, config.split).arrays()  # type: ignore[arg-type]
+    if config.limit is not None:
+        arrays = arrays.subset(np.arange(min(config.limit, len(arrays))))
+    data = SplitData(arrays.images, arrays.labels, arrays.masks, arrays.names)
     model, info = get_classifier(config, inputs, fingerprint)
     data.cams = cached_cams(
         model,
@@ -569,26 +499,30 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
     points: dict[str, Points] = {}
     for name in tqdm(inputs.strategies, desc="strategies"):
         strategy = get_strategy(name)
-        points[name] = strategy_points(strategy, data)
-        evaluate_strategy(
-            results,
-            data,
-            segmenter,
-            strategy,
-            points[name],
-            config.mask_selection,
-            config.refine,
-            name,
-        )
+        start = time.perf_counter()
+        coords, labels = strategy(data.cams, data.images, data.masks if strategy.oracle else None)
+        points[name] = Points(coords, labels, time.perf_counter() - start)
+        sel, refine = config.mask_selection, config.refine
+        evaluate_strategy(results, data, segmenter, strategy, points[name], sel, refine, name)
     if config.variants:
-        for base in best_automatic_strategies(results.rows):
-            for selection, refine in option_variants(config.mask_selection, config.refine):
-                label = f"{base} [select={selection}{', refine' if refine else ''}]"
-                strategy = get_strategy(base)
-                evaluate_strategy(
-                    results, data, segmenter, strategy, points[base], selection, refine, label
-                )
+        evaluate_variants(results, data, segmenter, points, config)
     if config.supervised:
         evaluate_supervised(results, data, config.checkpoints, fingerprint)
-    results.settings = run_settings(config, inputs, fingerprint, len(data.names), info)
+    options = {
+        k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(config).items()
+    }
+    results.settings = {
+        "config": options,
+        "dataset": {
+            "path": str(inputs.root),
+            "fingerprint": fingerprint,
+            "split": config.split,
+            "n_images": len(data.names),
+        },
+        "classifier": info.to_dict(),
+        "segmenter": segmenter.describe(),
+        "segmenter_kind": getattr(segmenter, "kind", "unknown"),
+        "torch": torch.__version__,
+    }
     return results
