@@ -27,7 +27,7 @@ import difflib
 import hashlib
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,17 +109,6 @@ class CompareConfig:
             )
         if not self.strategies:
             raise UserError("--strategies needs at least one name or pattern")
-
-
-@dataclass
-class SplitData:
-    """The evaluation split in memory plus its CAMs."""
-
-    images: np.ndarray  # uint8 (N, H, W, 3)
-    labels: np.ndarray  # int64 (N,)
-    masks: np.ndarray  # bool (N, H, W)
-    names: tuple[str, ...]
-    cams: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float32 (N, H, W)
 
 
 @dataclass(frozen=True)
@@ -332,7 +321,6 @@ def cached_cams(
 # ------------------------------------------------------------------------------ 5-6. rows
 def add_result(
     results: ComparisonResults,
-    data: SplitData,
     name: str,
     kind: str,
     segmenter: str,
@@ -345,8 +333,11 @@ def add_result(
     without points) and masks bool (N, H, W) on ``data``, and add its summary row (the
     :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one per-image row
     per image (its points, their hits and distances, the IoU; point columns empty where there
-    are no such points)."""
-    summary = summarize_run(coords, labels, data.masks, pred, data.labels, CLASSES)
+    are no such points). The images and true masks are those of ``results.predictions``."""
+    data = results.predictions
+    if data is None:
+        raise ValueError("these results hold no predictions to add to")
+    summary = summarize_run(coords, labels, data.gt_masks, pred, data.classes, CLASSES)
     row = {
         "strategy": name,
         "kind": kind,
@@ -355,15 +346,15 @@ def add_result(
         **summary,
         **extra,
     }
-    inside = points_inside(coords, data.masks)
-    dist = point_distances(coords, data.masks)
-    ious = iou_per_image(pred, data.masks)
+    inside = points_inside(coords, data.gt_masks)
+    dist = point_distances(coords, data.gt_masks)
+    ious = iou_per_image(pred, data.gt_masks)
     rows = []
     for i in range(len(data.names)):
         image_row: dict[str, Any] = {
-            "image": data.names[i],
+            "image": str(data.names[i]),
             "index": i,
-            "class": CLASSES[int(data.labels[i])],
+            "class": CLASSES[int(data.classes[i])],
             "strategy": name,
             "kind": kind,
             "segmenter": segmenter,
@@ -382,7 +373,6 @@ def add_result(
 
 def evaluate_strategy(
     results: ComparisonResults,
-    data: SplitData,
     segmenter: Any,
     strategy: Any,
     points: Points,
@@ -393,8 +383,10 @@ def evaluate_strategy(
     """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` (masks bool
     (N, H, W); the back end caches the encoder per image) and add the row ``name`` (the
     strategy's name, or a variant's label) to ``results``."""
+    data = results.predictions
+    assert data is not None
     start = time.perf_counter()
-    pred = np.empty(data.masks.shape, dtype=bool)
+    pred = np.empty(data.gt_masks.shape, dtype=bool)
     for i in tqdm(range(len(data.images)), desc=f"segment {name}", leave=False):
         pred[i] = segment_image(
             segmenter,
@@ -407,7 +399,6 @@ def evaluate_strategy(
         ).mask
     add_result(
         results,
-        data,
         name,
         strategy.kind,
         segmenter.name,
@@ -424,7 +415,6 @@ def evaluate_strategy(
 
 def evaluate_variants(
     results: ComparisonResults,
-    data: SplitData,
     segmenter: Any,
     points: dict[str, Points],
     config: CompareConfig,
@@ -444,21 +434,20 @@ def evaluate_variants(
                 label = f"{base} [select={selection}{', refine' if refine else ''}]"
                 strategy = get_strategy(base)
                 evaluate_strategy(
-                    results, data, segmenter, strategy, points[base], selection, refine, label
+                    results, segmenter, strategy, points[base], selection, refine, label
                 )
 
 
-def evaluate_supervised(
-    results: ComparisonResults, data: SplitData, cache_dir: Path, fingerprint: str
-) -> None:
+def evaluate_supervised(results: ComparisonResults, cache_dir: Path, fingerprint: str) -> None:
     """Add a row per trained supervised reference model whose checkpoint exists (else none)."""
+    data = results.predictions
+    assert data is not None
     n = len(data.names)
     no_coords, no_labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)
     for name, model, info in load_reference_models(cache_dir, data_fingerprint=fingerprint):
         pred = predict_masks(model, data.images)
         add_result(
             results,
-            data,
             name,
             "supervised",
             name,
@@ -480,11 +469,10 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
     arrays = SyntheticData(inputs.root, config.split).arrays()  # type: ignore[arg-type]
     if config.limit is not None:
         arrays = arrays.subset(np.arange(min(config.limit, len(arrays))))
-    data = SplitData(arrays.images, arrays.labels, arrays.masks, arrays.names)
     model, info = get_classifier(config, inputs, fingerprint)
-    data.cams = cached_cams(
+    cams = cached_cams(
         model,
-        data.images,
+        arrays.images,
         config.cam_method,
         config.target_layer,
         config.cache_dir / "cams",
@@ -493,21 +481,21 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         config.device,
     )
 
-    predictions = Predictions(np.array(data.names), data.images, data.masks, data.labels, data.cams)
-    results = ComparisonResults({}, predictions=predictions)
+    data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
+    results = ComparisonResults({}, predictions=data)
     segmenter = inputs.segmenter
     points: dict[str, Points] = {}
     for name in tqdm(inputs.strategies, desc="strategies"):
         strategy = get_strategy(name)
         start = time.perf_counter()
-        coords, labels = strategy(data.cams, data.images, data.masks if strategy.oracle else None)
+        coords, labels = strategy(cams, arrays.images, arrays.masks if strategy.oracle else None)
         points[name] = Points(coords, labels, time.perf_counter() - start)
         sel, refine = config.mask_selection, config.refine
-        evaluate_strategy(results, data, segmenter, strategy, points[name], sel, refine, name)
+        evaluate_strategy(results, segmenter, strategy, points[name], sel, refine, name)
     if config.variants:
-        evaluate_variants(results, data, segmenter, points, config)
+        evaluate_variants(results, segmenter, points, config)
     if config.supervised:
-        evaluate_supervised(results, data, config.checkpoints, fingerprint)
+        evaluate_supervised(results, config.checkpoints, fingerprint)
     options = {
         k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
         for k, v in dataclasses.asdict(config).items()
@@ -518,7 +506,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
             "path": str(inputs.root),
             "fingerprint": fingerprint,
             "split": config.split,
-            "n_images": len(data.names),
+            "n_images": len(arrays),
         },
         "classifier": info.to_dict(),
         "segmenter": segmenter.describe(),
