@@ -40,27 +40,19 @@ class CheckpointError(UserError):
     """A cached checkpoint is unreadable or was made for other settings or another dataset."""
 
 
-def settings_key(fingerprint: str, recipe: str, config: TrainConfig) -> str:
-    """12 hex digits identifying (dataset, recipe, settings)."""
-    blob = json.dumps(
-        {
-            "format": FORMAT,
-            "fingerprint": fingerprint,
-            "recipe": recipe,
-            "config": config.to_dict(),
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
 def checkpoint_path(
     cache_dir: Path | str, fingerprint: str, recipe: str, config: TrainConfig
 ) -> Path:
-    """Where the checkpoint for these inputs lives."""
-    return (
-        Path(cache_dir) / f"resnet18_{fingerprint}_{settings_key(fingerprint, recipe, config)}.pt"
-    )
+    """Where the checkpoint for these inputs lives (its name ends in 12 hex digits identifying
+    the dataset, the recipe and the settings)."""
+    key = {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "recipe": recipe,
+        "config": config.to_dict(),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"resnet18_{fingerprint}_{digest}.pt"
 
 
 def save_checkpoint(path: Path, model: nn.Module, info: TrainingInfo) -> None:

@@ -27,11 +27,11 @@ def classifier_config(preset: str) -> TrainConfig:
     Raises:
         common.UserError: an unknown preset.
     """
-    if preset == "default":
-        return TrainConfig()
-    if preset == "tiny":
-        return TrainConfig.tiny()
-    raise UserError(f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}")
+    if preset not in CLASSIFIER_PRESETS:
+        raise UserError(
+            f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}"
+        )
+    return TrainConfig.tiny() if preset == "tiny" else TrainConfig()
 
 
 def load_classifier_checkpoint(

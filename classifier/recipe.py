@@ -101,14 +101,11 @@ def draw_batch(
     n_fixed = round(config.fixed_fraction * d * n) if use_fixed else 0
     n_fresh_real = n_real - n_fixed if config.curriculum == "mix" else 0
     n_easy = n - n_fixed - n_fresh_real
-    if n_easy:
-        x, y, _ = render_samples(pool, n_easy, rng, style_easy, hw)
-        parts_x.append(x)
-        parts_y.append(y)
-    if n_fresh_real:
-        x, y, _ = render_samples(pool, n_fresh_real, rng, config.real_style, hw)
-        parts_x.append(x)
-        parts_y.append(y)
+    for count, style in ((n_easy, style_easy), (n_fresh_real, config.real_style)):
+        if count:
+            x, y, _ = render_samples(pool, count, rng, style, hw)
+            parts_x.append(x)
+            parts_y.append(y)
     if n_fixed:
         assert fixed_images is not None and fixed_labels is not None
         idx = rng.integers(0, len(fixed_images), size=n_fixed)

@@ -54,40 +54,27 @@ def _to_input(images: np.ndarray, device: torch.device, channels_last: bool) -> 
 
 
 @torch.no_grad()
-def predict(
-    model: nn.Module,
-    images: np.ndarray,
-    device: torch.device | str = "cpu",
-    batch_size: int = 250,
-    channels_last: bool = False,
-    bf16: bool = False,
-) -> np.ndarray:
-    """Class predictions for uint8 RGB images (N, H, W, 3) -> int64 (N,); model left in eval.
-
-    ``bf16`` runs the forward passes under bfloat16 autocast.
-    """
-    device = torch.device(device)
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        with _autocast(device, bf16):
-            logits = model(_to_input(images[i : i + batch_size], device, channels_last))
-        out.append(logits.argmax(1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
-
-
 def accuracy(
     model: nn.Module,
     split: SplitArrays,
     device: torch.device | str = "cpu",
     channels_last: bool = False,
     bf16: bool = False,
+    batch_size: int = 250,
 ) -> float:
-    """Top-1 accuracy in [0, 1] of ``model`` on a split held in memory (see :func:`predict`)."""
+    """Top-1 accuracy in [0, 1] of ``model`` on a split held in memory (uint8 RGB images
+    (N, H, W, 3), int64 labels (N,)); ``bf16`` runs the forward passes under bfloat16
+    autocast. Leaves the model in eval mode."""
     if len(split) == 0:
         raise ValueError("cannot measure accuracy on an empty split")
-    pred = predict(model, split.images, device, channels_last=channels_last, bf16=bf16)
-    return float((pred == split.labels).mean())
+    device = torch.device(device)
+    model.eval()
+    pred = []
+    for i in range(0, len(split), batch_size):
+        with _autocast(device, bf16):
+            logits = model(_to_input(split.images[i : i + batch_size], device, channels_last))
+        pred.append(logits.argmax(1).cpu())
+    return float((torch.cat(pred).numpy() == split.labels).mean())
 
 
 def resolve_background_spec(data_root: Path, spec: str | None) -> str:
@@ -135,17 +122,6 @@ def _init_model(config: TrainConfig, imagenet: bool, device: torch.device) -> nn
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
-
-
-def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on BatchNorm parameters and biases."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=lr)
 
 
 @dataclass(frozen=True)
@@ -225,7 +201,13 @@ def scratch_run(
     """The curriculum recipe (see :mod:`classifier.recipe`): ``config.steps`` batches drawn
     fresh (backgrounds from ``bank.train`` only) and mixed with the fixed train split."""
     model = _init_model(config, imagenet=False, device=device)
-    opt = _optimizer(model, config.lr, config.weight_decay)
+    decay = [p for p in model.parameters() if p.ndim > 1]  # no decay on norms and biases
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=config.lr)
     hw = train.images.shape[1:3]
     fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)
     stream = batch_stream(config, bank.train, hw, *fixed)

@@ -6,17 +6,18 @@
    strategy pattern matches, the segmenter and CAM method are known, ``--out`` is a writable
    folder, the dataset exists -- only the default location is generated without
    ``--generate`` -- every split that will be used opens, and the segmenter loads);
-2. :func:`load_split`: the evaluation split in memory;
+2. the evaluation split in memory;
 3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier from the
    checkpoint cache (trained first when not cached);
 4. :func:`cached_cams`: the split's CAMs, computed once (cached on disk; an unreadable entry is
    reported, deleted and recomputed);
-5. :func:`evaluate_strategy` for every selected strategy, then for the mask-selection and
-   refinement variants of the best ones: masks from the chosen back end for the strategy's
-   points (the image encoder runs once per image whatever the number of strategies), scored
-   with :mod:`metrics` into one summary row and one row per image (:func:`add_result`);
+5. :func:`evaluate_strategy` for every selected strategy, then (:func:`evaluate_variants`) for
+   the mask-selection and refinement variants of the best ones: masks from the chosen back end
+   for the strategy's points (the image encoder runs once per image whatever the number of
+   strategies), scored with :mod:`metrics` into one summary row and one row per image
+   (:func:`add_result`);
 6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
-7. :func:`run_settings`: what the run used, saved with the results.
+7. what the run used, saved with the results as ``settings``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import difflib
 import hashlib
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,17 +109,6 @@ class CompareConfig:
             )
         if not self.strategies:
             raise UserError("--strategies needs at least one name or pattern")
-
-
-@dataclass
-class SplitData:
-    """The evaluation split in memory plus its CAMs."""
-
-    images: np.ndarray  # uint8 (N, H, W, 3)
-    labels: np.ndarray  # int64 (N,)
-    masks: np.ndarray  # bool (N, H, W)
-    names: tuple[str, ...]
-    cams: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float32 (N, H, W)
 
 
 @dataclass(frozen=True)
@@ -224,23 +214,6 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
     return sorted(names)
 
 
-def open_segmenter(config: CompareConfig) -> Any:
-    """The ``--segmenter`` back end with the SAM options applied.
-
-    Raises:
-        common.UserError: unknown back end, or a SAM checkpoint that cannot be found or loaded.
-    """
-    try:
-        return make_segmenter(
-            config.segmenter,
-            checkpoint=config.sam_checkpoint,
-            model_type=config.sam_model_type,
-            device=config.device,
-        )
-    except (SegmenterError, SamCheckpointError) as exc:
-        raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
-
-
 def check_inputs(config: CompareConfig) -> Inputs:
     """Every check of the user's input, cheapest first; the segmenter is opened last (a SAM
     back end may load or fetch weights).
@@ -261,20 +234,19 @@ def check_inputs(config: CompareConfig) -> Inputs:
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
     present = check_splits(root, config)
-    return Inputs(root, present, names, open_segmenter(config))
+    try:
+        segmenter = make_segmenter(
+            config.segmenter,
+            checkpoint=config.sam_checkpoint,
+            model_type=config.sam_model_type,
+            device=config.device,
+        )
+    except (SegmenterError, SamCheckpointError) as exc:
+        raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
+    return Inputs(root, present, names, segmenter)
 
 
 # ------------------------------------------------------------------------------ 2-4. data, model
-def load_split(root: Path, split: str, limit: int | None) -> SplitData:
-    """The split's arrays, optionally only its first ``limit`` images (CAMs not yet filled)."""
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; expected one of {SPLITS}")
-    arrays = SyntheticData(root, split).arrays()  # type: ignore[arg-type]
-    if limit is not None:
-        arrays = arrays.subset(np.arange(min(limit, len(arrays))))
-    return SplitData(arrays.images, arrays.labels, arrays.masks, arrays.names)
-
-
 def get_classifier(
     config: CompareConfig, inputs: Inputs, fingerprint: str
 ) -> tuple[nn.Module, Any]:
@@ -299,34 +271,6 @@ def get_classifier(
     )
 
 
-def compute_cams(
-    model: nn.Module,
-    images: np.ndarray,
-    method: str,
-    layer: str,
-    batch_size: int = 64,
-    device: str = "cpu",
-) -> np.ndarray:
-    """CAMs of the top class of uint8 images (N, H, W, 3) -> float32 (N, H, W) in 0..1."""
-    if method not in CAM_METHODS:
-        raise ValueError(f"unknown CAM method {method!r}; expected one of {sorted(CAM_METHODS)}")
-    model = model.to(device).eval()
-    out = np.empty(images.shape[:3], dtype=np.float32)
-    with CAM_METHODS[method](model, [resolve_layer(model, layer)]) as cam:
-        for start in tqdm(range(0, len(images), batch_size), desc=f"{method} CAMs", leave=False):
-            x = normalize_uint8(images[start : start + batch_size]).to(device)
-            out[start : start + len(x)] = cam(x, None)
-    return out
-
-
-def _state_digest(model: nn.Module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
 def cached_cams(
     model: nn.Module,
     images: np.ndarray,
@@ -337,10 +281,16 @@ def cached_cams(
     batch_size: int = 64,
     device: str = "cpu",
 ) -> np.ndarray:
-    """:func:`compute_cams` with an on-disk cache in ``cache_dir`` keyed by ``data_key`` (which
-    images), the model's weights, the method and the layer; an unreadable entry is reported,
-    deleted and recomputed."""
-    key = hashlib.sha256(f"{data_key}|{_state_digest(model)}|{method}|{layer}".encode())
+    """CAMs of the top class of uint8 images (N, H, W, 3) -> float32 (N, H, W) in 0..1, with an
+    on-disk cache in ``cache_dir`` keyed by ``data_key`` (which images), the model's weights,
+    the method and the layer; an unreadable entry is reported, deleted and recomputed."""
+    if method not in CAM_METHODS:
+        raise ValueError(f"unknown CAM method {method!r}; expected one of {sorted(CAM_METHODS)}")
+    weights = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        weights.update(name.encode())
+        weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    key = hashlib.sha256(f"{data_key}|{weights.hexdigest()[:16]}|{method}|{layer}".encode())
     path = cache_dir / f"{key.hexdigest()[:20]}.npy"
     expected = images.shape[:3]
 
@@ -353,7 +303,12 @@ def cached_cams(
     cached = read_or_discard(path, read, "CAM cache entry")
     if cached is not None:
         return cached
-    cams = compute_cams(model, images, method, layer, batch_size, device)
+    model = model.to(device).eval()
+    cams = np.empty(expected, dtype=np.float32)
+    with CAM_METHODS[method](model, [resolve_layer(model, layer)]) as cam:
+        for start in tqdm(range(0, len(images), batch_size), desc=f"{method} CAMs", leave=False):
+            x = normalize_uint8(images[start : start + batch_size]).to(device)
+            cams[start : start + len(x)] = cam(x, None)
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as f:
@@ -364,44 +319,8 @@ def cached_cams(
 
 
 # ------------------------------------------------------------------------------ 5-6. rows
-def per_image_rows(
-    strategy: str,
-    kind: str,
-    segmenter: str,
-    data: SplitData,
-    coords: np.ndarray,
-    labels: np.ndarray,
-    pred: np.ndarray,
-) -> list[dict[str, Any]]:
-    """One CSV row per image: its points, their hits and distances, and the IoU (point columns
-    empty where there are no such points)."""
-    inside = points_inside(coords, data.masks)
-    dist = point_distances(coords, data.masks)
-    ious = iou_per_image(pred, data.masks)
-    rows = []
-    for i in range(len(data.names)):
-        row: dict[str, Any] = {
-            "image": data.names[i],
-            "index": i,
-            "class": CLASSES[int(data.labels[i])],
-            "strategy": strategy,
-            "kind": kind,
-            "segmenter": segmenter,
-        }
-        for prefix, label in (("fg", 1), ("bg", 0)):
-            chosen = labels[i] == label
-            known = chosen & ~np.isnan(dist[i])
-            row[f"{prefix}_points"] = ";".join(f"{x} {y}" for x, y in coords[i][chosen])
-            row[f"{prefix}_hit_rate"] = float(inside[i][chosen].mean()) if chosen.any() else ""
-            row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
-        row["iou"] = float(ious[i])
-        rows.append(row)
-    return rows
-
-
 def add_result(
     results: ComparisonResults,
-    data: SplitData,
     name: str,
     kind: str,
     segmenter: str,
@@ -412,8 +331,13 @@ def add_result(
 ) -> None:
     """Score one row's points (int (N, K, 2) as (X, Y), labels (N, K); K = 0 for a model
     without points) and masks bool (N, H, W) on ``data``, and add its summary row (the
-    :func:`metrics.summarize_run` numbers, then ``extra``), per-image rows and arrays."""
-    summary = summarize_run(coords, labels, data.masks, pred, data.labels, CLASSES)
+    :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one per-image row
+    per image (its points, their hits and distances, the IoU; point columns empty where there
+    are no such points). The images and true masks are those of ``results.predictions``."""
+    data = results.predictions
+    if data is None:
+        raise ValueError("these results hold no predictions to add to")
+    summary = summarize_run(coords, labels, data.gt_masks, pred, data.classes, CLASSES)
     row = {
         "strategy": name,
         "kind": kind,
@@ -422,25 +346,49 @@ def add_result(
         **summary,
         **extra,
     }
-    rows = per_image_rows(name, kind, segmenter, data, coords, labels, pred)
+    inside = points_inside(coords, data.gt_masks)
+    dist = point_distances(coords, data.gt_masks)
+    ious = iou_per_image(pred, data.gt_masks)
+    rows = []
+    for i in range(len(data.names)):
+        image_row: dict[str, Any] = {
+            "image": str(data.names[i]),
+            "index": i,
+            "class": CLASSES[int(data.classes[i])],
+            "strategy": name,
+            "kind": kind,
+            "segmenter": segmenter,
+        }
+        for prefix, label in (("fg", 1), ("bg", 0)):
+            chosen = labels[i] == label
+            known = chosen & ~np.isnan(dist[i])
+            image_row[f"{prefix}_points"] = ";".join(f"{x} {y}" for x, y in coords[i][chosen])
+            hit = float(inside[i][chosen].mean()) if chosen.any() else ""
+            image_row[f"{prefix}_hit_rate"] = hit
+            image_row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
+        image_row["iou"] = float(ious[i])
+        rows.append(image_row)
     results.add(row, rows, coords, labels, pred)
 
 
-def strategy_points(strategy: Any, data: SplitData) -> Points:
-    """The strategy's points on the split's CAMs (an oracle also reads the true masks)."""
+def evaluate_strategy(
+    results: ComparisonResults,
+    segmenter: Any,
+    strategy: Any,
+    points: Points,
+    mask_selection: str,
+    refine: bool,
+    name: str,
+) -> None:
+    """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` (masks bool
+    (N, H, W); the back end caches the encoder per image) and add the row ``name`` (the
+    strategy's name, or a variant's label) to ``results``."""
+    data = results.predictions
+    assert data is not None
     start = time.perf_counter()
-    masks = data.masks if strategy.oracle else None
-    coords, labels = strategy(data.cams, data.images, masks)
-    return Points(coords, labels, time.perf_counter() - start)
-
-
-def segment_split(
-    segmenter: Any, data: SplitData, points: Points, mask_selection: str, refine: bool, desc: str
-) -> np.ndarray:
-    """Masks bool (N, H, W) for every image's points (encoder cached per image by the back end)."""
-    out = np.empty(data.masks.shape, dtype=bool)
-    for i in tqdm(range(len(data.images)), desc=desc, leave=False):
-        out[i] = segment_image(
+    pred = np.empty(data.gt_masks.shape, dtype=bool)
+    for i in tqdm(range(len(data.images)), desc=f"segment {name}", leave=False):
+        pred[i] = segment_image(
             segmenter,
             data.images[i],
             points.coords[i],
@@ -449,26 +397,8 @@ def segment_split(
             mask_selection=mask_selection,
             refine=refine,
         ).mask
-    return out
-
-
-def evaluate_strategy(
-    results: ComparisonResults,
-    data: SplitData,
-    segmenter: Any,
-    strategy: Any,
-    points: Points,
-    mask_selection: str,
-    refine: bool,
-    name: str,
-) -> None:
-    """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` and add the row
-    ``name`` (the strategy's name, or a variant's label) to ``results``."""
-    start = time.perf_counter()
-    pred = segment_split(segmenter, data, points, mask_selection, refine, f"segment {name}")
     add_result(
         results,
-        data,
         name,
         strategy.kind,
         segmenter.name,
@@ -483,33 +413,41 @@ def evaluate_strategy(
     )
 
 
-def best_automatic_strategies(rows: list[dict[str, Any]]) -> list[str]:
-    """The best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist)."""
-    best = []
-    for kind in ("fg", "fg+bg"):
-        candidates = [r for r in rows if r["kind"] == kind]
-        if candidates:
-            best.append(max(candidates, key=lambda r: r["miou"])["strategy"])
-    return best
-
-
-def option_variants(selection: str, refine: bool) -> list[tuple[str, bool]]:
-    """Every (mask selection, refine) pair other than the configured one."""
-    pairs = [(s, r) for s in MASK_SELECTIONS for r in (False, True)]
-    return [p for p in pairs if p != (selection, refine)]
-
-
-def evaluate_supervised(
-    results: ComparisonResults, data: SplitData, cache_dir: Path, fingerprint: str
+def evaluate_variants(
+    results: ComparisonResults,
+    segmenter: Any,
+    points: dict[str, Points],
+    config: CompareConfig,
 ) -> None:
+    """For the best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist), a
+    row per (mask selection, refine) pair other than the configured one."""
+    bests = []
+    for kind in ("fg", "fg+bg"):
+        candidates = [r for r in results.rows if r["kind"] == kind]
+        if candidates:
+            bests.append(max(candidates, key=lambda r: r["miou"])["strategy"])
+    for base in bests:
+        for selection in MASK_SELECTIONS:
+            for refine in (False, True):
+                if (selection, refine) == (config.mask_selection, config.refine):
+                    continue
+                label = f"{base} [select={selection}{', refine' if refine else ''}]"
+                strategy = get_strategy(base)
+                evaluate_strategy(
+                    results, segmenter, strategy, points[base], selection, refine, label
+                )
+
+
+def evaluate_supervised(results: ComparisonResults, cache_dir: Path, fingerprint: str) -> None:
     """Add a row per trained supervised reference model whose checkpoint exists (else none)."""
+    data = results.predictions
+    assert data is not None
     n = len(data.names)
     no_coords, no_labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)
     for name, model, info in load_reference_models(cache_dir, data_fingerprint=fingerprint):
         pred = predict_masks(model, data.images)
         add_result(
             results,
-            data,
             name,
             "supervised",
             name,
@@ -522,39 +460,19 @@ def evaluate_supervised(
 
 
 # ------------------------------------------------------------------------------ 7. the run
-def run_settings(
-    config: CompareConfig, inputs: Inputs, fingerprint: str, n_images: int, info: Any
-) -> dict[str, Any]:
-    """What the run used, as saved in ``metrics.json`` (paths as strings, tuples as lists)."""
-    options = {
-        k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-        for k, v in dataclasses.asdict(config).items()
-    }
-    return {
-        "config": options,
-        "dataset": {
-            "path": str(inputs.root),
-            "fingerprint": fingerprint,
-            "split": config.split,
-            "n_images": n_images,
-        },
-        "classifier": info.to_dict(),
-        "segmenter": inputs.segmenter.describe(),
-        "segmenter_kind": getattr(inputs.segmenter, "kind", "unknown"),
-        "torch": torch.__version__,
-    }
-
-
 def run_comparison(config: CompareConfig) -> ComparisonResults:
-    """Run the whole comparison (see the module docstring) and return its results in memory."""
+    """Run the whole comparison (see the module docstring) and return its results in memory;
+    ``results.settings`` is what the run used (paths as strings, tuples as lists)."""
     torch.manual_seed(config.seed)
     inputs = check_inputs(config)
     fingerprint = dataset_fingerprint(inputs.root)
-    data = load_split(inputs.root, config.split, config.limit)
+    arrays = SyntheticData(inputs.root, config.split).arrays()  # type: ignore[arg-type]
+    if config.limit is not None:
+        arrays = arrays.subset(np.arange(min(config.limit, len(arrays))))
     model, info = get_classifier(config, inputs, fingerprint)
-    data.cams = cached_cams(
+    cams = cached_cams(
         model,
-        data.images,
+        arrays.images,
         config.cam_method,
         config.target_layer,
         config.cache_dir / "cams",
@@ -563,32 +481,36 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         config.device,
     )
 
-    predictions = Predictions(np.array(data.names), data.images, data.masks, data.labels, data.cams)
-    results = ComparisonResults({}, predictions=predictions)
+    data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
+    results = ComparisonResults({}, predictions=data)
     segmenter = inputs.segmenter
     points: dict[str, Points] = {}
     for name in tqdm(inputs.strategies, desc="strategies"):
         strategy = get_strategy(name)
-        points[name] = strategy_points(strategy, data)
-        evaluate_strategy(
-            results,
-            data,
-            segmenter,
-            strategy,
-            points[name],
-            config.mask_selection,
-            config.refine,
-            name,
-        )
+        start = time.perf_counter()
+        coords, labels = strategy(cams, arrays.images, arrays.masks if strategy.oracle else None)
+        points[name] = Points(coords, labels, time.perf_counter() - start)
+        sel, refine = config.mask_selection, config.refine
+        evaluate_strategy(results, segmenter, strategy, points[name], sel, refine, name)
     if config.variants:
-        for base in best_automatic_strategies(results.rows):
-            for selection, refine in option_variants(config.mask_selection, config.refine):
-                label = f"{base} [select={selection}{', refine' if refine else ''}]"
-                strategy = get_strategy(base)
-                evaluate_strategy(
-                    results, data, segmenter, strategy, points[base], selection, refine, label
-                )
+        evaluate_variants(results, segmenter, points, config)
     if config.supervised:
-        evaluate_supervised(results, data, config.checkpoints, fingerprint)
-    results.settings = run_settings(config, inputs, fingerprint, len(data.names), info)
+        evaluate_supervised(results, config.checkpoints, fingerprint)
+    options = {
+        k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(config).items()
+    }
+    results.settings = {
+        "config": options,
+        "dataset": {
+            "path": str(inputs.root),
+            "fingerprint": fingerprint,
+            "split": config.split,
+            "n_images": len(arrays),
+        },
+        "classifier": info.to_dict(),
+        "segmenter": segmenter.describe(),
+        "segmenter_kind": getattr(segmenter, "kind", "unknown"),
+        "torch": torch.__version__,
+    }
     return results

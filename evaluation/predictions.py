@@ -41,16 +41,11 @@ class Predictions:
         """Names of the strategies (and other rows) with saved predictions, in insertion order."""
         return list(self.pred)
 
-    def add(
-        self, name: str, coords: np.ndarray | None, labels: np.ndarray | None, pred: np.ndarray
-    ) -> None:
-        """Store one strategy's points (None for models without points) and masks."""
-        n = len(self.names)
+    def add(self, name: str, coords: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> None:
+        """Store one strategy's points int (N, K, 2) as (X, Y) with labels int (N, K) (K = 0 for
+        a model without points) and masks bool (N, H, W)."""
         if pred.shape != self.gt_masks.shape:
             raise ValueError(f"{name}: predicted masks {pred.shape} != {self.gt_masks.shape}")
-        if coords is None or labels is None:
-            coords = np.zeros((n, 0, 2), np.int16)
-            labels = np.zeros((n, 0), np.int8)
         self.coords[name] = coords.astype(np.int16)
         self.point_labels[name] = labels.astype(np.int8)
         self.pred[name] = pred.astype(bool)
@@ -93,30 +88,25 @@ class Predictions:
             )
         rerun = "rerun 'python scripts/compare_strategies.py' to rewrite it"
         try:
-            return cls._load(path)
+            with np.load(path, allow_pickle=False) as z:
+                missing = [k for k in REQUIRED_KEYS if k not in z.files]
+                if missing:
+                    raise KeyError(", ".join(missing))
+                shape = tuple(int(v) for v in z["mask_shape"])
+                cams = z["cams"].astype(np.float32)
+                out = cls(z["names"], z["images"], z["gt_masks"], z["classes"], cams)
+                size = int(np.prod(shape[1:]))
+                for key in z.files:
+                    if key.startswith("pred:"):
+                        name = key[5:]
+                        bits = np.unpackbits(z[key], axis=1, count=size).astype(bool)
+                        out.pred[name] = bits.reshape(shape)
+                        out.coords[name] = z[f"coords:{name}"].astype(np.int64)
+                        out.point_labels[name] = z[f"point_labels:{name}"].astype(np.int64)
+            return out
         except KeyError as exc:
             raise UserError(
                 f"{path} is a predictions file of another version (missing {exc}); {rerun}"
             ) from exc
         except (OSError, EOFError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
             raise UserError(f"cannot read {path}: {exc} (truncated?); {rerun}") from exc
-
-    @classmethod
-    def _load(cls, path: Path) -> Predictions:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in REQUIRED_KEYS if k not in z.files]
-            if missing:
-                raise KeyError(", ".join(missing))
-            shape = tuple(int(v) for v in z["mask_shape"])
-            out = cls(
-                z["names"], z["images"], z["gt_masks"], z["classes"], z["cams"].astype(np.float32)
-            )
-            size = int(np.prod(shape[1:]))
-            for key in z.files:
-                if key.startswith("pred:"):
-                    name = key[5:]
-                    bits = np.unpackbits(z[key], axis=1, count=size).astype(bool)
-                    out.pred[name] = bits.reshape(shape)
-                    out.coords[name] = z[f"coords:{name}"].astype(np.int64)
-                    out.point_labels[name] = z[f"point_labels:{name}"].astype(np.int64)
-        return out

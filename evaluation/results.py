@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,19 +33,11 @@ from common.jsonfile import read_json_object
 from evaluation.predictions import Predictions
 from evaluation.tables import AUTOMATIC_KINDS, latex_table, sort_rows
 
-#: The files the figures need.
-RESULT_FILES = ("metrics.json", "per_image.csv", "predictions.npz")
 COMPARE_COMMAND = "python scripts/compare_strategies.py"
-ROW_KEYS = ("strategy", "kind", "miou")
-PER_IMAGE_COLUMNS = ("strategy", "index", "iou")
 
 
 class MissingResultsError(FileNotFoundError):
     """A file the figures or the report read is missing from the results folder."""
-
-
-def _float_or_nan(value: Any) -> float:
-    return float(value) if value not in ("", None) else math.nan
 
 
 @dataclass
@@ -142,7 +133,7 @@ class ComparisonResults:
         found = False
         for r in self.per_image:
             if r["strategy"] == strategy:
-                out[int(r["index"])] = _float_or_nan(r["iou"])
+                out[int(r["index"])] = float(r["iou"]) if r["iou"] not in ("", None) else np.nan
                 found = True
         if not found:
             raise KeyError(f"per_image.csv has no rows for strategy {strategy!r}")
@@ -167,32 +158,6 @@ class ComparisonResults:
         return max(rows, key=lambda r: r["miou"])
 
 
-def _write_tables(out_dir: Path, results: ComparisonResults, caption: str) -> dict[str, Path]:
-    """Write metrics.json (settings + rows), metrics.csv, per_image.csv and metrics.tex."""
-    rows = sort_rows(results.rows)
-    paths = {
-        "json": out_dir / "metrics.json",
-        "csv": out_dir / "metrics.csv",
-        "per_image": out_dir / "per_image.csv",
-        "tex": out_dir / "metrics.tex",
-    }
-    paths["json"].write_text(
-        json.dumps({"settings": results.settings, "rows": rows}, indent=2, default=str) + "\n"
-    )
-    flat_keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)] if rows else []
-    with paths["csv"].open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    if results.per_image:
-        with paths["per_image"].open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(results.per_image[0]))
-            writer.writeheader()
-            writer.writerows(results.per_image)
-    paths["tex"].write_text(latex_table(rows, caption))
-    return paths
-
-
 def save_results(out: Path | str, results: ComparisonResults, caption: str) -> dict[str, Path]:
     """Write every result file of ``results`` into folder ``out`` together (see the module
     docstring); ``caption`` is the LaTeX table's.
@@ -202,32 +167,31 @@ def save_results(out: Path | str, results: ComparisonResults, caption: str) -> d
     """
     if results.predictions is None:
         raise ValueError("results without predictions cannot be saved as a results folder")
+    rows = sort_rows(results.rows)
+    names = {"json": "metrics.json", "csv": "metrics.csv", "per_image": "per_image.csv"}
+    names.update(tex="metrics.tex", predictions="predictions.npz")
     with staged_files(out) as stage:
-        staged = _write_tables(stage, results, caption)
-        staged["predictions"] = results.predictions.save(stage / "predictions.npz")
-    return {kind: Path(out) / path.name for kind, path in staged.items()}
+        meta = {"settings": results.settings, "rows": rows}
+        (stage / names["json"]).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        flat_keys = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)] if rows else []
+        with (stage / names["csv"]).open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=flat_keys, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        if results.per_image:
+            with (stage / names["per_image"]).open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(results.per_image[0]))
+                writer.writeheader()
+                writer.writerows(results.per_image)
+        (stage / names["tex"]).write_text(latex_table(rows, caption))
+        results.predictions.save(stage / names["predictions"])
+    return {kind: Path(out) / name for kind, name in names.items()}
 
 
-def _read_metrics(path: Path, rerun: str) -> dict[str, Any]:
-    """``metrics.json`` checked for its settings and rows (UserError naming the file)."""
-    meta = read_json_object(path, ("rows", "settings"), "a results file of this version", rerun)
-    for row in meta["rows"]:
-        missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
-        if missing:
-            raise UserError(f"{path} has a row without {', '.join(missing)}; {rerun}")
-    return meta
-
-
-def _read_per_image(path: Path, rerun: str) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in PER_IMAGE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{path} has no column {', '.join(missing)}; {rerun}")
-        return list(reader)
-
-
-def load_results(folder: Path | str, required: tuple[str, ...] = RESULT_FILES) -> ComparisonResults:
+def load_results(
+    folder: Path | str,
+    required: tuple[str, ...] = ("metrics.json", "per_image.csv", "predictions.npz"),
+) -> ComparisonResults:
     """Read a results folder written by ``compare_strategies.py``.
 
     Args:
@@ -250,9 +214,25 @@ def load_results(folder: Path | str, required: tuple[str, ...] = RESULT_FILES) -
             f"'{COMPARE_COMMAND} --out {folder}' first to write the comparison results"
         )
     rerun = f"rerun '{COMPARE_COMMAND} --out {folder}' to rewrite it"
-    meta = _read_metrics(folder / "metrics.json", rerun)
+    path = folder / "metrics.json"
+    meta = read_json_object(path, ("rows", "settings"), "a results file of this version", rerun)
+    for row in meta["rows"]:
+        missing = [
+            k for k in ("strategy", "kind", "miou") if not isinstance(row, dict) or k not in row
+        ]
+        if missing:
+            raise UserError(f"{path} has a row without {', '.join(missing)}; {rerun}")
     per_image_csv, predictions_npz = folder / "per_image.csv", folder / "predictions.npz"
-    per_image = _read_per_image(per_image_csv, rerun) if per_image_csv.is_file() else []
+    per_image: list[dict[str, str]] = []
+    if per_image_csv.is_file():
+        with per_image_csv.open(newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [
+                c for c in ("strategy", "index", "iou") if c not in (reader.fieldnames or [])
+            ]
+            if missing:
+                raise UserError(f"{per_image_csv} has no column {', '.join(missing)}; {rerun}")
+            per_image = list(reader)
     predictions = Predictions.load(predictions_npz) if predictions_npz.is_file() else None
     return ComparisonResults(
         meta["settings"], sort_rows(meta["rows"]), per_image, predictions, folder

@@ -69,15 +69,6 @@ def notebook_is_executed(path: Path) -> tuple[bool, str]:
     return True, "all code cells executed"
 
 
-def submission_readme(colab_url: str) -> str:
-    """The README the assignment asks for: the link to the Colab version of the notebook."""
-    return (
-        "# Homework 2: image segmentation without user input\n\n"
-        f"Colab version of the notebook: {colab_url}\n\n"
-        "The notebook imports the packages in this archive (run it from the archive's root).\n"
-    )
-
-
 def pack_submission(
     out: Path,
     notebook: Path,
@@ -85,7 +76,8 @@ def pack_submission(
     report: Path | None = None,
     project_root: Path = Path("."),
 ) -> list[str]:
-    """Write the zip; returns the archive's member names.
+    """Write the zip (the notebook, a README.md with the Colab link, the report, the packages and
+    the requirements); returns the archive's member names.
 
     Raises:
         ValueError: the notebook has not been executed start to end, or ``colab_url`` is not an
@@ -105,7 +97,12 @@ def pack_submission(
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.write(notebook, notebook.name)
-        zf.writestr("README.md", submission_readme(colab_url))
+        zf.writestr(
+            "README.md",
+            "# Homework 2: image segmentation without user input\n\n"
+            f"Colab version of the notebook: {colab_url}\n\n"
+            "The notebook imports the packages in this archive (run it from the archive's root).\n",
+        )
         if report is not None:
             zf.write(report, report.name)
         for package in PACKAGES:

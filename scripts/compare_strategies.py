@@ -102,28 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> CompareConfig:
-    """The :class:`CompareConfig` of the parsed options (tuples for the lists)."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
-    values["strategies"] = tuple(values["strategies"])
-    return CompareConfig(**values)
-
-
-def print_registries() -> None:
-    print("strategies:")
-    for name in list_strategies():
-        s = get_strategy(name)
-        print(f"  {name:<24} {s.kind:<7} {s.description}")
-    print("segmenters:")
-    for name, entry in SEGMENTERS.items():
-        print(f"  {name:<24} {entry.description}")
-
-
 def main(args: argparse.Namespace) -> int:
     if args.list:
-        print_registries()
+        print("strategies:")
+        for name in list_strategies():
+            s = get_strategy(name)
+            print(f"  {name:<24} {s.kind:<7} {s.description}")
+        print("segmenters:")
+        for name, entry in SEGMENTERS.items():
+            print(f"  {name:<24} {entry.description}")
         return 0
-    config = config_from_args(args)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
+    config = CompareConfig(**{**values, "strategies": tuple(values["strategies"])})
     results = run_comparison(config)
     dataset = results.settings["dataset"]
     caption = (

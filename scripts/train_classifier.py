@@ -94,18 +94,6 @@ def make_config(args: argparse.Namespace) -> TrainConfig:
         raise UserError(f"bad training settings (--set or an option): {exc}") from exc
 
 
-def write_curve(path: Path, curve: list) -> None:
-    """The learning curve as CSV: step, loss, train_acc, val_acc (written atomically)."""
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["step", "loss", "train_acc", "val_acc"])
-            writer.writerows(curve)
-
-    atomic_write(path, write)
-
-
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.threads is not None:
@@ -130,7 +118,14 @@ def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     ckpt = Path(info.checkpoint)
     curve_csv = ckpt.with_name(ckpt.stem + "_curve.csv")
-    write_curve(curve_csv, info.curve)
+
+    def write_curve(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["step", "loss", "train_acc", "val_acc"])
+            writer.writerows(info.curve)
+
+    atomic_write(curve_csv, write_curve)
     weights = "ImageNet weights" if info.imagenet_weights else "from scratch (no ImageNet weights)"
     print(f"recipe: {info.recipe} -- {weights}")
     print(f"note: {info.weights_note}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from evaluation.compare import SplitData, add_result
+from evaluation.compare import add_result
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults, save_results
 from shapes import CLASSES, IMAGE_SIZE, SyntheticData
@@ -160,7 +160,6 @@ def write_fake_results(
         names = tuple(f"{i:05d}" for i in range(n_images))
     n = len(images)
     cams = _fake_cams(masks, rng.random(n) < miss_rate, rng)
-    data = SplitData(images, classes, masks, names, cams)
     results = ComparisonResults(
         {}, predictions=Predictions(np.array(names), images, masks, classes, cams)
     )
@@ -175,7 +174,6 @@ def write_fake_results(
             segmenter = FAKE_SEGMENTER
         add_result(
             results,
-            data,
             strategy.name,
             strategy.kind,
             segmenter,
