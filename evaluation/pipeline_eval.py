@@ -2,7 +2,8 @@
 ones its ``__call__`` sent to the predictor (``pipeline.last_prompts``).
 
 The submission notebook inlines this module; it imports nothing from the project except the
-modules the notebook inlines before it (``metrics.summary``, ``shapes.transforms``).
+modules the notebook inlines before it (``metrics.iou``, ``metrics.summary``,
+``shapes.transforms``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
+from metrics.iou import iou_per_image
 from metrics.summary import summarize_run
 from shapes.transforms import to_uint8_images
 
@@ -101,12 +103,10 @@ def examples_figure(result: dict[str, Any], indices: Sequence[int] = (0, 1, 2, 3
     """
     a = result["arrays"]
     rows = [i for i in indices if i < len(a["gt"])]
+    ious = iou_per_image(a["pred"][rows], a["gt"][rows])
     fig, axes = plt.subplots(len(rows), 4, figsize=(8, 1.6 * len(rows) + 0.4), squeeze=False)
     fig.suptitle(f"{result['strategy']} (segmenter: {result['segmenter']})")
-    for ax_row, i in zip(axes, rows, strict=True):
-        iou = np.logical_and(a["pred"][i], a["gt"][i]).sum() / max(
-            np.logical_or(a["pred"][i], a["gt"][i]).sum(), 1
-        )
+    for ax_row, i, iou in zip(axes, rows, ious, strict=True):
         ax_row[0].imshow(a["images"][i])
         for label, colour in ((1, "lime"), (0, "red")):
             pts = a["coords"][i][a["labels"][i] == label]

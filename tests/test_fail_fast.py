@@ -78,6 +78,13 @@ def _compare_args(work: Path, tmp_path: Path, *extra: str) -> list[str]:
     ]
 
 
+def _checkpoint_args(work: Path, tmp_path: Path, data: Path) -> list[str]:
+    """:func:`_compare_args` on ``data`` with the cached tiny classifier's checkpoint."""
+    return _compare_args(
+        work, tmp_path, "--data", str(data), "--classifier-checkpoint", str(_checkpoint(work))
+    )
+
+
 def test_mistyped_data_is_an_error_not_a_generation(
     work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -181,14 +188,7 @@ def test_results_are_written_together(
 ) -> None:
     from evaluation.predictions import Predictions
 
-    args = _compare_args(
-        work,
-        tmp_path,
-        "--data",
-        str(work / "ds"),
-        "--classifier-checkpoint",
-        str(_checkpoint(work)),
-    )
+    args = _checkpoint_args(work, tmp_path, work / "ds")
     assert _run("compare_strategies", args, capsys)[0] == 0
     out = tmp_path / "out"
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -206,14 +206,7 @@ def test_results_are_written_together(
 def test_broken_cam_cache_entry_is_reported_deleted_and_recomputed(
     work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    args = _compare_args(
-        work,
-        tmp_path,
-        "--data",
-        str(work / "ds"),
-        "--classifier-checkpoint",
-        str(_checkpoint(work)),
-    )
+    args = _checkpoint_args(work, tmp_path, work / "ds")
     assert _run("compare_strategies", args, capsys)[0] == 0
     (entry,) = (tmp_path / "cache" / "cams").glob("*.npy")
     good = np.load(entry)
@@ -239,9 +232,7 @@ def test_a_test_split_alone_is_evaluated_with_a_given_classifier(
         f"error: {data} has no train / val split, which training the classifier needs; give a "
         "trained one with --classifier-checkpoint\n"
     )
-    args = _compare_args(
-        work, tmp_path, "--data", str(data), "--classifier-checkpoint", str(_checkpoint(work))
-    )
+    args = _checkpoint_args(work, tmp_path, data)
     status, err = _run("compare_strategies", args, capsys)
     assert status == 0, err
     assert "has only the test split(s)" in err
