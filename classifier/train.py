@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from classifier.config import FINETUNE, SCRATCH, TrainConfig, TrainingInfo
+from classifier.localisation import cam_argmax_hit_rate, spread_subset
 from classifier.model import build_classifier
 from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
@@ -138,23 +139,35 @@ class _Run:
     label_smoothing: float
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """The validation point whose weights training returns."""
+
+    val_acc: float
+    step: int
+    state: dict
+
+
 def _run_loop(
     run: _Run, val: SplitArrays, device: torch.device, config: TrainConfig, progress: bool
-) -> tuple[list[tuple[int, float, float, float]], float, int]:
+) -> tuple[list[tuple[int, float, float, float, float]], _Kept]:
     """Train on ``run.batches`` of (uint8 images (B, H, W, 3), int64 labels (B,), difficulty or
-    None), evaluating on ``val`` when ``run.eval_at(step)``. Loads the kept weights (best
-    or last validation point) into ``run.model`` and leaves it in eval mode.
+    None), evaluating on ``val`` when ``run.eval_at(step)``: accuracy, and the Grad-CAM argmax
+    hit rate at ``layer2[-1]`` on ``config.cam_eval_images`` of its images. Loads the kept
+    weights (the best validation score, accuracy + ``config.cam_select_weight`` x CAM hit
+    rate, or the last point) into ``run.model`` and leaves it in eval mode.
 
     Returns:
-        (learning curve, val accuracy of the kept weights, their step).
+        (learning curve, the kept validation point).
     """
     model, opt = run.model, run.opt
     bf16 = use_bf16(config.precision, device)
+    cam_val = spread_subset(val, config.cam_eval_images)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=run.label_smoothing)
-    curve: list[tuple[int, float, float, float]] = []  # (step, loss, train acc, val acc)
+    curve: list[tuple[int, float, float, float, float]] = []  # step, loss, train/val acc, cam
     window: list[tuple[float, int, int]] = []  # (loss, correct, images) since the last point
-    best: tuple[float, int, dict | None] = (-1.0, 0, None)
-    ema_loss = ema_acc = val_acc = float("nan")
+    best: tuple[float, _Kept | None] = (-1.0, None)
+    ema_loss = ema_acc = val_acc = val_cam = float("nan")
     bar = tqdm(total=run.total, desc=run.desc, disable=not progress, unit="step")
     for step, (images, labels, level) in enumerate(run.batches):
         if run.lr_at is not None:
@@ -176,23 +189,34 @@ def _run_loop(
         ema_acc = correct / len(y) if first else 0.9 * ema_acc + 0.1 * correct / len(y)
         if run.eval_at(step + 1) or step + 1 == run.total:
             val_acc = accuracy(model, val, device, config.channels_last, bf16)
+            val_cam = cam_argmax_hit_rate(model, cam_val, device, bf16)
             losses, corrects, seen = zip(*window, strict=True)
             mean_loss, train_acc = sum(losses) / len(losses), sum(corrects) / sum(seen)
-            curve.append((step + 1, round(mean_loss, 5), round(train_acc, 5), round(val_acc, 5)))
+            curve.append(
+                (step + 1, *(round(v, 5) for v in (mean_loss, train_acc, val_acc, val_cam)))
+            )
             window.clear()
-            if not config.keep_best or val_acc >= best[0]:
-                best = (val_acc, step + 1, copy.deepcopy(model.state_dict()))
-        postfix = {"loss": f"{ema_loss:.3f}", "acc": f"{ema_acc:.3f}", "val": f"{val_acc:.3f}"}
+            score = val_acc + config.cam_select_weight * val_cam
+            if not config.keep_best or score >= best[0]:
+                state = copy.deepcopy(model.state_dict())
+                best = (score, _Kept(val_acc, step + 1, state))
+        postfix = {
+            "loss": f"{ema_loss:.3f}",
+            "acc": f"{ema_acc:.3f}",
+            "val": f"{val_acc:.3f}",
+            "cam_hit": f"{val_cam:.3f}",
+        }
         if level is not None:
             postfix["difficulty"] = f"{level:.2f}"
         bar.set_postfix(postfix)
         bar.update(1)
     bar.close()
-    if best[2] is None:
+    kept = best[1]
+    if kept is None:
         raise RuntimeError("training ran no steps")
-    model.load_state_dict(best[2])
+    model.load_state_dict(kept.state)
     model.eval()
-    return curve, best[0], best[1]
+    return curve, kept
 
 
 def scratch_run(
@@ -302,11 +326,13 @@ def train_classifier(
     else:
         bank = load_backgrounds(resolve_background_spec(data_root, config.backgrounds))
         run = scratch_run(config, train, bank, device)
-    curve, val_acc, best_step = _run_loop(run, val, device, config, progress)
+    curve, kept = _run_loop(run, val, device, config, progress)
     seconds = time.perf_counter() - start
     model = run.model.to(memory_format=torch.contiguous_format)
+    val_acc = kept.val_acc
     if use_bf16(config.precision, device):  # report float32 accuracies, as the model is used
         val_acc = accuracy(model, val, device)
+    # the whole split in float32, as benchmark_strategies measures it
     test_acc = accuracy(model, test, device)
     info = TrainingInfo(
         recipe=name,
@@ -314,11 +340,13 @@ def train_classifier(
         weights_note=note,
         test_accuracy=test_acc,
         val_accuracy=val_acc,
-        best_step=best_step,
+        best_step=kept.step,
         train_seconds=seconds,
         curve=curve,
         config=config.to_dict(),
         fingerprint=fingerprint or dataset_fingerprint(data_root),
         precision="bf16" if use_bf16(config.precision, device) else "fp32",
+        val_cam_hit=cam_argmax_hit_rate(model, val, device),
+        test_cam_hit=cam_argmax_hit_rate(model, test, device),
     )
     return model, info

@@ -250,13 +250,17 @@ def points_metrics_figure(
 
 
 def classifier_curve(results: ComparisonResults) -> np.ndarray | None:
-    """The run's classifier learning curve as float (K, 4) rows (step, loss, train accuracy,
-    val accuracy) from ``metrics.json``'s ``settings.classifier.curve``; None when absent (a
-    classifier loaded from a bare state dict has no curve)."""
+    """The run's classifier learning curve as float (K, 5) rows (step, loss, train accuracy,
+    val accuracy, val CAM argmax hit rate; NaN where an older checkpoint has no CAM column)
+    from ``metrics.json``'s ``settings.classifier.curve``; None when absent (a classifier
+    loaded from a bare state dict has no curve)."""
     curve = (results.settings.get("classifier") or {}).get("curve") or []
     if not curve:
         return None
-    return np.asarray(curve, dtype=np.float64).reshape(len(curve), 4)
+    rows = np.full((len(curve), 5), np.nan)
+    for i, point in enumerate(curve):
+        rows[i, : len(point)] = point
+    return rows
 
 
 @report_style
@@ -273,10 +277,12 @@ def classifier_curve_figure(results: ComparisonResults) -> Figure:
     loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(curve[:, 0], curve[:, 1], color="C3", marker="o", ms=2)
     loss_ax.set_xlabel("step")
-    loss_ax.set_ylabel("training loss (label-smoothed CE)")
+    loss_ax.set_ylabel("training loss (cross-entropy)")
     loss_ax.grid(alpha=0.3)
     acc_ax.plot(curve[:, 0], 100 * curve[:, 2], marker="o", ms=2, label="train batches")
     acc_ax.plot(curve[:, 0], 100 * curve[:, 3], marker="o", ms=2, label="validation split")
+    if not np.isnan(curve[:, 4]).all():
+        acc_ax.plot(curve[:, 0], 100 * curve[:, 4], marker="o", ms=2, label="val CAM argmax hit")
     test = info.get("test_accuracy")
     if test is not None:
         acc_ax.axhline(100 * test, color="black", ls="--", lw=0.8, label=f"test {100 * test:.1f} %")
@@ -286,7 +292,7 @@ def classifier_curve_figure(results: ComparisonResults) -> Figure:
             ax.axvspan(0, easy + anneal, color="0.9", zorder=0)
         acc_ax.text(4, 3, "curriculum", fontsize=6, color="0.4")
     acc_ax.set_xlabel("step")
-    acc_ax.set_ylabel("accuracy (%)")
+    acc_ax.set_ylabel("accuracy, CAM hit rate (%)")
     acc_ax.set_ylim(0, 100)
     acc_ax.grid(alpha=0.3)
     acc_ax.legend(loc="lower right", frameon=False)

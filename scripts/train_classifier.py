@@ -119,10 +119,12 @@ def main(args: argparse.Namespace) -> int:
     ckpt = Path(info.checkpoint)
     curve_csv = ckpt.with_name(ckpt.stem + "_curve.csv")
 
+    width = max((len(row) for row in info.curve), default=5)
+
     def write_curve(tmp: Path) -> None:
         with tmp.open("w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["step", "loss", "train_acc", "val_acc"])
+            writer.writerow(["step", "loss", "train_acc", "val_acc", "val_cam_hit"][:width])
             writer.writerows(info.curve)
 
     atomic_write(curve_csv, write_curve)
@@ -133,6 +135,11 @@ def main(args: argparse.Namespace) -> int:
         f"test accuracy: {100 * info.test_accuracy:.2f} %  (val {100 * info.val_accuracy:.2f} % "
         f"at step {info.best_step})"
     )
+    if info.val_cam_hit is not None and info.test_cam_hit is not None:
+        print(
+            f"Grad-CAM argmax in the shape (layer2[-1]): test {100 * info.test_cam_hit:.1f} %  "
+            f"(val {100 * info.val_cam_hit:.1f} %)"
+        )
     if info.from_cache:
         print(f"loaded from cache in {wall:.1f} s (training had taken {info.train_seconds:.0f} s)")
     else:

@@ -25,6 +25,7 @@ from classifier import (
     train_classifier,
 )
 from classifier.cache import checkpoint_path
+from classifier.localisation import argmax_inside, cam_argmax_hit_rate, spread_subset
 from classifier.recipe import difficulty, draw_batch, interpolate_style, learning_rate
 from shapes import SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
@@ -266,3 +267,43 @@ def test_changed_dataset_trains_a_new_checkpoint(trained, tiny_root, tmp_path):
     _, info = load_or_train(root, TINY, cache_dir=cache, progress=False)
     assert not info.from_cache and info.fingerprint != trained[2].fingerprint
     assert len(list(cache.glob("*.pt"))) == 2
+
+
+# --- localisation: the Grad-CAM argmax hit rate reported beside the accuracy --------------
+
+
+def test_argmax_inside_reads_the_first_row_major_maximum():
+    maps = np.zeros((3, 4, 5), dtype=np.float32)
+    maps[0, 1, 2] = 1.0  # inside
+    maps[1, 3, 4] = 1.0  # outside
+    maps[2, 0, 3] = maps[2, 2, 1] = 1.0  # tie: (X 3, Y 0) comes first in row-major order
+    masks = np.zeros((3, 4, 5), dtype=bool)
+    masks[0, 1, 2] = masks[1, 0, 0] = masks[2, 0, 3] = True
+    assert argmax_inside(maps, masks).tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="must both be"):
+        argmax_inside(maps, masks[:, :3])
+
+
+def test_training_reports_the_cam_hit_rate_of_the_kept_weights(tiny_root):
+    cfg = replace(TINY, steps=6, eval_every=2, cam_select_weight=1.0, cam_eval_images=4)
+    model, info = train_classifier(tiny_root, cfg, progress=False)
+    val = SyntheticData(tiny_root, "val").arrays()
+    test = SyntheticData(tiny_root, "test").arrays()
+    assert info.val_cam_hit == cam_argmax_hit_rate(model, val)
+    assert info.test_cam_hit == cam_argmax_hit_rate(model, test)
+    assert all(len(point) == 5 for point in info.curve)
+    assert all(round(p[4] * 4) == p[4] * 4 for p in info.curve)  # measured on 4 val images
+    scores = [round(p[3] + p[4], 5) for p in info.curve]  # accuracy + 1.0 x CAM hit rate
+    last_best = max(i for i, s in enumerate(scores) if s == max(scores))
+    assert info.best_step == info.curve[last_best][0]
+
+
+def test_cam_select_weight_must_not_be_negative():
+    with pytest.raises(ValueError, match="cam_select_weight"):
+        TrainConfig(cam_select_weight=-0.5)
+
+
+def test_spread_subset_takes_evenly_spaced_items(tiny_root):
+    val = SyntheticData(tiny_root, "val").arrays()
+    assert spread_subset(val, 4).names == tuple(val.names[i] for i in (0, 3, 6, 9))
+    assert spread_subset(val, 50) is val
