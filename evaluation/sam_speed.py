@@ -46,6 +46,7 @@ class SpeedConfig:
         encoder_images: images for the encoder measurement.
         batch_size: images per encoder call on the batched path.
         precision: the batched path's encoder precision (``auto``: bfloat16 on CUDA).
+        fused_attention: the batched path's encoder attention through one fused kernel.
         images: images of the comparison measurement.
         strategies: the strategy patterns of the comparison measurement.
         seed: data seed.
@@ -57,6 +58,7 @@ class SpeedConfig:
     encoder_images: int = 64
     batch_size: int = 16
     precision: str = "auto"
+    fused_attention: bool = False
     images: int = 500
     strategies: tuple[str, ...] = ("*",)
     seed: int = 0
@@ -95,20 +97,28 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
 
 @torch.no_grad()
 def encoder_speed(
-    model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
+    model: Any,
+    images: np.ndarray,
+    batch_size: int,
+    precision: str,
+    fused: bool,
+    device: torch.device,
 ) -> list[dict[str, Any]]:
-    """Images per second of each encoder path; the first row is the old one.
+    """Images per second of each encoder path; the first row is the old one, the last the one
+    the comparison uses (``precision``, ``fused``).
 
     Args:
         model: a ``segment_anything`` ``Sam`` on ``device``, eval mode.
         images: uint8 (N, H, W, 3).
         batch_size: images per call on the batched paths.
-        precision: ``float32`` or ``bfloat16`` (resolved) for the last row.
+        precision: ``float32`` or ``bfloat16`` (resolved), the comparison's.
+        fused: whether the comparison's path fuses the attention.
         device: where ``model`` is.
 
     Returns:
-        Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel`` (largest
-        absolute deviation from the float32 embeddings over their largest magnitude).
+        Rows with ``path``, ``images_per_s`` and, after the first batched row (float32,
+        unfused), ``max_dev_rel``: the largest absolute deviation of the embeddings from that
+        row's over their largest magnitude.
     """
     from segment_anything import SamPredictor
 
@@ -116,21 +126,24 @@ def encoder_speed(
     predictor.set_image(images[0])  # warm-up
     seconds, _ = timed(lambda: [predictor.set_image(image) for image in images], device)
     rows = [{"path": "set_image, 1 image/call, float32", "images_per_s": len(images) / seconds}]
-    dtypes = [None] + ([torch.bfloat16] if precision == "bfloat16" else [])
+    dtype = torch.bfloat16 if precision == "bfloat16" else None
+    variants = [(None, False), (dtype, False), (dtype, fused)]
+    variants = [v for i, v in enumerate(variants) if v not in variants[:i]]  # distinct, in order
     reference = None
-    for dtype in dtypes:
-        encode_images(model, images[:batch_size], batch_size, dtype)  # warm-up at this shape
+    for autocast, fuse in variants:
+        encode_images(model, images[:batch_size], batch_size, autocast, fused=fuse)  # warm-up
         seconds, (features, _) = timed(
-            lambda d=dtype: encode_images(model, images, batch_size, d), device
+            lambda d=autocast, f=fuse: encode_images(model, images, batch_size, d, fused=f),
+            device,
         )
+        name = "bfloat16 autocast" if autocast else "float32"
         row: dict[str, Any] = {
-            "path": f"batches of {batch_size}, {'bfloat16 autocast' if dtype else 'float32'}",
+            "path": f"batches of {batch_size}, {name}{', fused attention' if fuse else ''}",
             "images_per_s": len(images) / seconds,
         }
-        if dtype is None:
+        if reference is None:
             reference = features
         else:
-            assert reference is not None
             row["max_dev_rel"] = float((features - reference).abs().max() / reference.abs().max())
         rows.append(row)
         del features
@@ -147,7 +160,7 @@ def comparison_speed(
 
     Args:
         make_segmenter: builds a fresh :class:`SamSegmenter` from keyword arguments
-            (``precision``, ``cache_dir``).
+            (``precision``, ``fused_attention``, ``cache_dir``).
         data: the images, masks, classes and CAMs.
         config: the benchmark's settings (strategies, batch size, precision).
         device: where SAM runs.
@@ -170,8 +183,18 @@ def comparison_speed(
     mious: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sam_embeddings_") as folder:
         paths = {
-            "old": (replace(base, sam_batched=False), {"precision": "float32"}),
-            "new": (base, {"precision": config.precision, "cache_dir": folder}),
+            "old": (
+                replace(base, sam_batched=False),
+                {"precision": "float32", "fused_attention": False},
+            ),
+            "new": (
+                base,
+                {
+                    "precision": config.precision,
+                    "fused_attention": config.fused_attention,
+                    "cache_dir": folder,
+                },
+            ),
         }
         for label, (compare, options) in paths.items():
             segmenter = make_segmenter(**options)

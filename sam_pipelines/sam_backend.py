@@ -113,6 +113,8 @@ class SamSegmenter:
         cache_dir: optional folder for an on-disk embedding cache.
         disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
         precision: the image encoder's precision (:data:`PRECISIONS`; default float32).
+        fused_attention: run the encoder's attention through one fused kernel
+            (:mod:`sam_pipelines.fused_attention`; None: on CUDA only).
         download: allow downloading the official checkpoint.
         checkpoint_dir: folder of step 3 of the resolution and of the download.
         environ: environment for ``SAM_CHECKPOINT`` (default ``os.environ``).
@@ -141,6 +143,7 @@ class SamSegmenter:
         cache_dir: Path | str | None = None,
         disk_cache_bytes: int = DEFAULT_DISK_CAP_BYTES,
         precision: str = "float32",
+        fused_attention: bool | None = None,
         download: bool = True,
         checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
         environ: Mapping[str, str] | None = None,
@@ -151,6 +154,9 @@ class SamSegmenter:
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        if fused_attention is None:
+            fused_attention = self.device.type == "cuda"
+        self.fused_attention = fused_attention
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
             self.checkpoint: Path | None = path
@@ -162,7 +168,8 @@ class SamSegmenter:
             self.checkpoint = None
             model = model.to(self.device).eval()
         self.model_id = model_id
-        self.cache_id = model_identity(model_type, model_id, self.precision)
+        encoder = self.precision + ("+fused" if fused_attention else "")
+        self.cache_id = model_identity(model_type, model_id, encoder)
         self.predictor = segment_anything.SamPredictor(model)
         self.cache = EmbeddingCache(
             cache_size, int(cache_mib * 2**20), cache_dir, max_disk_bytes=disk_cache_bytes
@@ -172,9 +179,11 @@ class SamSegmenter:
         self._current_key: str | None = None
 
     def describe(self) -> str:
-        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16)``."""
+        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16, fused attention)``
+        (the attention part only when fused)."""
         weights = str(self.checkpoint) if self.checkpoint is not None else f"model {self.model_id}"
-        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision})"
+        fused = ", fused attention" if self.fused_attention else ""
+        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision}{fused})"
 
     def _autocast_dtype(self) -> torch.dtype | None:
         return torch.bfloat16 if self.precision == "bfloat16" else None
@@ -205,7 +214,11 @@ class SamSegmenter:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
                 features, input_size = encode_images(
-                    self.predictor.model, images[chunk], len(chunk), self._autocast_dtype()
+                    self.predictor.model,
+                    images[chunk],
+                    len(chunk),
+                    self._autocast_dtype(),
+                    fused=self.fused_attention,
                 )
                 for i, f in zip(chunk, features, strict=True):
                     self.cache.put(keys[i], CachedEmbedding(f[None], input_size, original_size))
@@ -220,10 +233,10 @@ class SamSegmenter:
         if key == self._current_key:
             return
         entry = self.cache.get(key, self.device)
-        if entry is None and self.precision != "float32":
+        if entry is None and (self.precision != "float32" or self.fused_attention):
             self.encode(image[None], batch_size=1, progress=False)
             entry = self.cache.get(key, self.device)
-        if entry is None:  # float32: SamPredictor's own path
+        if entry is None:  # float32, unfused: SamPredictor's own path
             self.predictor.set_image(image, "RGB")
             self.encoder_calls += 1
             assert self.predictor.features is not None

@@ -2,9 +2,9 @@
 one, measured in the same run (see ``evaluation.sam_speed``).
 
 1. Image encoder, in images per second: ``SamPredictor.set_image`` (one image per call,
-   float32) against ``encode_images`` (``--batch-size`` images per call, float32, and bfloat16
-   autocast when ``--precision`` resolves to it), with the ratio to the old path and bfloat16's
-   largest deviation from float32.
+   float32) against ``encode_images`` (``--batch-size`` images per call: float32; bfloat16
+   autocast when ``--precision`` resolves to it; and with fused attention, the comparison's path
+   on CUDA), with the ratio to the old path and each path's largest deviation from float32.
 2. The comparison's SAM step over ``--images`` images (every strategy, then the variants of the
    best ones, scored): the per-prompt float32 path against the batched path, with the ratio
    and how far the two paths' masks and mean IoUs are apart.
@@ -56,6 +56,9 @@ def main(args: argparse.Namespace) -> int:
         encoder_images=args.encoder_images,
         batch_size=args.batch_size,
         precision=precision,
+        fused_attention=device.type == "cuda"
+        if args.fused_attention is None
+        else args.fused_attention,
         images=args.images,
         strategies=tuple(args.strategies),
     )
@@ -65,7 +68,12 @@ def main(args: argparse.Namespace) -> int:
 
     data = benchmark_data(max(args.images, args.encoder_images))
     encoder = encoder_speed(
-        model, data.images[: args.encoder_images], args.batch_size, precision, device
+        model,
+        data.images[: args.encoder_images],
+        args.batch_size,
+        precision,
+        config.fused_attention,
+        device,
     )
     base = encoder[0]["images_per_s"]
     print(
@@ -74,23 +82,29 @@ def main(args: argparse.Namespace) -> int:
     )
     for row in encoder:
         dev = (
-            f"  max |bf16 - fp32| / max |fp32| = {row['max_dev_rel']:.4f}"
+            f"  max |dev from fp32| / max |fp32| = {row['max_dev_rel']:.4f}"
             if "max_dev_rel" in row
             else ""
         )
         print(
-            f"  {row['path']:<36} {row['images_per_s']:9.1f} img/s  "
+            f"  {row['path']:<50} {row['images_per_s']:9.1f} img/s  "
             f"{row['images_per_s'] / base:6.2f}x{dev}"
         )
-    print(f"  encoder ratio (batched {precision} / old): {encoder[-1]['images_per_s'] / base:.2f}x")
+    print(
+        f"  encoder ratio (the comparison's path, {encoder[-1]['path']}, / old): "
+        f"{encoder[-1]['images_per_s'] / base:.2f}x"
+    )
 
-    def make_segmenter(precision: str, cache_dir: str | None = None) -> SamSegmenter:
+    def make_segmenter(
+        precision: str, fused_attention: bool, cache_dir: str | None = None
+    ) -> SamSegmenter:
         return SamSegmenter(
             model_type="vit_b" if args.model_type == "tiny" else args.model_type,
             model=model,
             model_id=f"benchmark-{args.model_type}-{weights}",
             device=device,
             precision=precision,
+            fused_attention=fused_attention,
             cache_dir=cache_dir,
         )
 
@@ -101,7 +115,8 @@ def main(args: argparse.Namespace) -> int:
     )  # fmt: skip
     comparison = comparison_speed(make_segmenter, subset, config, device)
     print(f"\n2. the comparison's SAM step, {args.images} images:")
-    for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}")):
+    fused = ", fused attention" if config.fused_attention else ""
+    for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}{fused}")):
         run_ = comparison[label]
         timing = run_["timing"]
         parts = ", ".join(
@@ -110,7 +125,7 @@ def main(args: argparse.Namespace) -> int:
             if k in timing
         )
         print(
-            f"  {name:<22} {run_['seconds']:8.1f} s for {run_['rows']} rows ({parts}; "
+            f"  {name:<40} {run_['seconds']:8.1f} s for {run_['rows']} rows ({parts}; "
             f"{timing.get('decoder_calls', '?')} decoder calls)"
         )
     print(f"  comparison ratio (old / new): {comparison['speedup']:.2f}x")
@@ -139,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder-images", type=positive_int, default=64, help="images of part 1")
     p.add_argument("--batch-size", type=positive_int, default=16, help="images per encoder call")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="batched path")
+    p.add_argument(
+        "--fused-attention",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="batched path: attention through one fused kernel (default: on CUDA only)",
+    )
     p.add_argument("--strategies", nargs="+", default=["*"], help="strategy names or wildcards")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON")
     return p
