@@ -11,11 +11,16 @@
    checkpoint cache (trained first when not cached);
 4. :func:`cached_cams`: the split's CAMs, computed once (cached on disk; an unreadable entry is
    reported, deleted and recomputed);
-5. :func:`evaluate_strategy` for every selected strategy, then (:func:`evaluate_variants`) for
-   the mask-selection and refinement variants of the best ones: masks from the chosen back end
-   for the strategy's points (the image encoder runs once per image whatever the number of
-   strategies), scored with :mod:`metrics` into one summary row and one row per image
-   (:func:`add_result`);
+5. :func:`segment_rows`: every selected strategy's points, then masks from the chosen back end
+   for them and for the mask-selection and refinement variants of the best ones, scored with
+   :mod:`metrics` into one summary row and one row per image (:func:`add_result`). The batched
+   path (default, ``sam_batched``): SAM's image encoder runs first over batches of images
+   (:meth:`sam_pipelines.SamSegmenter.encode`, a progress bar with ETA, embeddings kept on disk
+   in :func:`embedding_cache_dir`), then every strategy's prompts of one image go through the
+   mask decoder together (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`), then the
+   variants' the same way. The per-prompt path (``--no-sam-batched``, what ran before):
+   :func:`evaluate_strategy` strategy by strategy, one image per encoder call and one prompt set
+   per decoder call, then :func:`evaluate_variants`. Both give the same masks (float32);
 6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
 7. what the run used, saved with the results as ``settings``.
 """
@@ -41,6 +46,7 @@ from classifier import load_or_train
 from classifier.layers import resolve_layer
 from classifier.loading import CLASSIFIER_PRESETS, classifier_config, load_classifier_checkpoint
 from common.atomic import atomic_write, ensure_writable_dir, read_or_discard
+from common.device import describe_device, resolve_device
 from common.errors import UserError
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
@@ -54,6 +60,8 @@ from sam_pipelines import (
     make_segmenter,
     segment_image,
 )
+from sam_pipelines.prompt_batch import PromptJob, segment_prompt_sets
+from sam_pipelines.sam_backend import PRECISIONS
 from shapes import CLASSES, SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
 from shapes.classes import SPLITS
@@ -93,7 +101,12 @@ class CompareConfig:
     classifier_preset: str = "default"
     classifier_checkpoint: Path | None = None
     supervised: bool = True
-    device: str = "cpu"
+    device: str = "auto"
+    sam_batched: bool = True
+    sam_batch_size: int = 16
+    sam_precision: str = "auto"
+    embedding_cache: bool = True
+    embedding_cache_gib: float = 4.0
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
@@ -109,6 +122,20 @@ class CompareConfig:
             )
         if not self.strategies:
             raise UserError("--strategies needs at least one name or pattern")
+        if self.sam_batch_size < 1:
+            raise UserError(f"--sam-batch-size must be >= 1, got {self.sam_batch_size}")
+        if self.sam_precision not in PRECISIONS:
+            raise UserError(
+                f"--sam-precision must be one of {', '.join(PRECISIONS)}, "
+                f"got {self.sam_precision!r}"
+            )
+        if self.embedding_cache_gib < 0:
+            raise UserError(f"--embedding-cache-gib must be >= 0, got {self.embedding_cache_gib}")
+
+
+def embedding_cache_dir(config: CompareConfig) -> Path:
+    """Where SAM image embeddings persist between runs: ``<cache_dir>/sam_embeddings``."""
+    return config.cache_dir / "sam_embeddings"
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,7 @@ class Inputs:
     present: tuple[str, ...]  # its splits
     strategies: list[str]  # the selected strategy names, sorted
     segmenter: Any  # the opened back end
+    device: torch.device  # what --device resolved to
 
 
 @dataclass(frozen=True)
@@ -222,8 +250,9 @@ def check_inputs(config: CompareConfig) -> Inputs:
         common.UserError: the first problem found (see the module docstring).
     """
     names = select_strategies(config.strategies)
+    device = resolve_device(config.device)
     try:
-        back_end(config.segmenter)
+        entry = back_end(config.segmenter)
     except SegmenterError as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
     if config.cam_method not in CAM_METHODS:
@@ -234,16 +263,24 @@ def check_inputs(config: CompareConfig) -> Inputs:
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
     present = check_splits(root, config)
+    sam_options: dict[str, Any] = {}
+    if entry.kind != "classical":
+        sam_options = {
+            "precision": config.sam_precision,
+            "cache_dir": embedding_cache_dir(config) if config.embedding_cache else None,
+            "disk_cache_bytes": int(config.embedding_cache_gib * 2**30),
+        }
     try:
         segmenter = make_segmenter(
             config.segmenter,
             checkpoint=config.sam_checkpoint,
             model_type=config.sam_model_type,
-            device=config.device,
+            device=str(device),
+            **sam_options,
         )
     except (SegmenterError, SamCheckpointError) as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
-    return Inputs(root, present, names, segmenter)
+    return Inputs(root, present, names, segmenter, device)
 
 
 # ------------------------------------------------------------------------------ 2-4. data, model
@@ -257,7 +294,7 @@ def get_classifier(
             inputs.root,
             classifier_config(config.classifier_preset),
             cache_dir=config.checkpoints,
-            device=config.device,
+            device=str(inputs.device),
         )
     full = set(SPLITS) <= set(inputs.present)
     if not full:
@@ -267,7 +304,7 @@ def get_classifier(
             file=sys.stderr,
         )
     return load_classifier_checkpoint(
-        config.classifier_checkpoint, fingerprint if full else None, config.device
+        config.classifier_checkpoint, fingerprint if full else None, str(inputs.device)
     )
 
 
@@ -413,29 +450,166 @@ def evaluate_strategy(
     )
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row to segment: its label, the strategy whose points it uses, and how the masks
+    are made from them."""
+
+    label: str
+    strategy: str
+    mask_selection: str
+    refine: bool
+
+
+def variant_rows(results: ComparisonResults, config: CompareConfig) -> list[Row]:
+    """For the best ``fg`` and the best ``fg+bg`` strategy by mean IoU among ``results.rows``
+    (those that exist), a row per (mask selection, refine) pair other than the configured one."""
+    bests = []
+    for kind in ("fg", "fg+bg"):
+        candidates = [r for r in results.rows if r["kind"] == kind]
+        if candidates:
+            bests.append(max(candidates, key=lambda r: r["miou"])["strategy"])
+    return [
+        Row(f"{base} [select={selection}{', refine' if refine else ''}]", base, selection, refine)
+        for base in bests
+        for selection in MASK_SELECTIONS
+        for refine in (False, True)
+        if (selection, refine) != (config.mask_selection, config.refine)
+    ]
+
+
 def evaluate_variants(
     results: ComparisonResults,
     segmenter: Any,
     points: dict[str, Points],
     config: CompareConfig,
 ) -> None:
-    """For the best ``fg`` and the best ``fg+bg`` strategy by mean IoU (those that exist), a
-    row per (mask selection, refine) pair other than the configured one."""
-    bests = []
-    for kind in ("fg", "fg+bg"):
-        candidates = [r for r in results.rows if r["kind"] == kind]
-        if candidates:
-            bests.append(max(candidates, key=lambda r: r["miou"])["strategy"])
-    for base in bests:
-        for selection in MASK_SELECTIONS:
-            for refine in (False, True):
-                if (selection, refine) == (config.mask_selection, config.refine):
-                    continue
-                label = f"{base} [select={selection}{', refine' if refine else ''}]"
-                strategy = get_strategy(base)
-                evaluate_strategy(
-                    results, segmenter, strategy, points[base], selection, refine, label
-                )
+    """The :func:`variant_rows`, one image and one prompt set per segmenter call."""
+    for row in variant_rows(results, config):
+        strategy = get_strategy(row.strategy)
+        evaluate_strategy(
+            results,
+            segmenter,
+            strategy,
+            points[row.strategy],
+            row.mask_selection,
+            row.refine,
+            row.label,
+        )
+
+
+def evaluate_rows_batched(
+    results: ComparisonResults, segmenter: Any, points: dict[str, Points], rows: list[Row]
+) -> float:
+    """Segment ``rows`` image by image, all of one image's prompt sets together
+    (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`: one decoder call per point count,
+    one more for the refinements), and add one result row each, in order. Each row's
+    ``segment_s`` is its share of the pass (the pass's time over its number of rows).
+
+    Returns:
+        The pass's wall time in seconds.
+    """
+    data = results.predictions
+    assert data is not None
+    if not rows:
+        return 0.0
+    start = time.perf_counter()
+    preds = {row.label: np.empty(data.gt_masks.shape, dtype=bool) for row in rows}
+    for i in tqdm(range(len(data.images)), desc=f"segment {len(rows)} rows", leave=False):
+        jobs = [
+            PromptJob(
+                points[r.strategy].coords[i],
+                points[r.strategy].labels[i],
+                r.mask_selection,
+                r.refine,
+            )
+            for r in rows
+        ]
+        masks = segment_prompt_sets(segmenter, data.images[i], jobs, data.cams[i])
+        for row, mask in zip(rows, masks, strict=True):
+            preds[row.label][i] = mask
+    seconds = time.perf_counter() - start
+    for row in rows:
+        strategy, p = get_strategy(row.strategy), points[row.strategy]
+        add_result(
+            results,
+            row.label,
+            strategy.kind,
+            segmenter.name,
+            p.coords,
+            p.labels,
+            preds[row.label],
+            mask_selection=row.mask_selection,
+            refine=row.refine,
+            points_ms_per_image=1000 * p.seconds / len(data.names),
+            segment_s=seconds / len(rows),
+            description=strategy.description,
+        )
+    return seconds
+
+
+def strategy_points(name: str, data: Predictions) -> Points:
+    """The registered strategy ``name``'s points on every image of ``data``, timed."""
+    strategy = get_strategy(name)
+    start = time.perf_counter()
+    coords, labels = strategy(data.cams, data.images, data.gt_masks if strategy.oracle else None)
+    return Points(coords, labels, time.perf_counter() - start)
+
+
+def segment_rows(
+    results: ComparisonResults, segmenter: Any, names: list[str], config: CompareConfig
+) -> dict[str, Any]:
+    """Step 5: a row per strategy in ``names`` (in order), then (``config.variants``) the
+    :func:`variant_rows`, on ``results.predictions``; the path is ``config.sam_batched``'s.
+
+    Returns:
+        What the step did: ``path``, seconds of the encoder pass (batched path only), of the
+        strategies' rows and of the variants' rows, and the back end's counters (images
+        encoded, decoder calls, embedding-cache hits) where it has them.
+    """
+    data = results.predictions
+    assert data is not None
+    sel, refine = config.mask_selection, config.refine
+    timing: dict[str, Any] = {"path": "batched" if config.sam_batched else "per-prompt"}
+    points: dict[str, Points] = {}
+    start = time.perf_counter()
+    if config.sam_batched:
+        points = {name: strategy_points(name, data) for name in names}
+        encode = getattr(segmenter, "encode", None)
+        if encode is not None:
+            encode_start = time.perf_counter()
+            encode(data.images, config.sam_batch_size, progress=True)
+            timing["encoder_s"] = time.perf_counter() - encode_start
+        rows = [Row(name, name, sel, refine) for name in names]
+        evaluate_rows_batched(results, segmenter, points, rows)
+        timing["strategies_s"] = time.perf_counter() - start
+        if config.variants:
+            timing["variants_s"] = evaluate_rows_batched(
+                results, segmenter, points, variant_rows(results, config)
+            )
+    else:
+        for name in tqdm(names, desc="strategies"):
+            points[name] = strategy_points(name, data)
+            evaluate_strategy(
+                results, segmenter, get_strategy(name), points[name], sel, refine, name
+            )
+        timing["strategies_s"] = time.perf_counter() - start
+        if config.variants:
+            variants_start = time.perf_counter()
+            evaluate_variants(results, segmenter, points, config)
+            timing["variants_s"] = time.perf_counter() - variants_start
+    for counter in ("encoder_calls", "decoder_calls"):
+        if hasattr(segmenter, counter):
+            timing[counter] = getattr(segmenter, counter)
+    cache = getattr(segmenter, "cache", None)
+    if cache is not None:
+        timing["embedding_cache"] = {
+            "directory": str(cache.directory) if cache.directory is not None else None,
+            "hits": cache.hits,
+            "disk_hits": cache.disk_hits,
+            "misses": cache.misses,
+        }
+    return timing
 
 
 def evaluate_supervised(results: ComparisonResults, cache_dir: Path, fingerprint: str) -> None:
@@ -478,22 +652,17 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         config.cache_dir / "cams",
         f"{fingerprint}|{config.split}|{config.limit}",
         config.batch_size,
-        config.device,
+        str(inputs.device),
     )
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
     results = ComparisonResults({}, predictions=data)
     segmenter = inputs.segmenter
-    points: dict[str, Points] = {}
-    for name in tqdm(inputs.strategies, desc="strategies"):
-        strategy = get_strategy(name)
-        start = time.perf_counter()
-        coords, labels = strategy(cams, arrays.images, arrays.masks if strategy.oracle else None)
-        points[name] = Points(coords, labels, time.perf_counter() - start)
-        sel, refine = config.mask_selection, config.refine
-        evaluate_strategy(results, segmenter, strategy, points[name], sel, refine, name)
-    if config.variants:
-        evaluate_variants(results, segmenter, points, config)
+    print(f"device: {describe_device(inputs.device)}", file=sys.stderr)
+    cache = getattr(segmenter, "cache", None)
+    if cache is not None and cache.directory is not None:
+        print(f"SAM image embeddings cached in {cache.directory}", file=sys.stderr)
+    segmentation = segment_rows(results, segmenter, inputs.strategies, config)
     if config.supervised:
         evaluate_supervised(results, config.checkpoints, fingerprint)
     options = {
@@ -511,6 +680,8 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         "classifier": info.to_dict(),
         "segmenter": segmenter.describe(),
         "segmenter_kind": getattr(segmenter, "kind", "unknown"),
+        "segmentation": segmentation,
+        "device": describe_device(inputs.device),
         "torch": torch.__version__,
     }
     return results

@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from common.device import describe_device, resolve_device
+
 
 @dataclass(frozen=True)
 class NotebookSettings:
@@ -70,9 +72,10 @@ def prepare_dataset(dataset_path: Path, settings: NotebookSettings) -> str:
     return f"generated a look-alike dataset at {dataset_path} (backgrounds: {bank.source})"
 
 
-def offline_segmenter(settings: NotebookSettings, device: torch.device | str) -> Any:
+def offline_segmenter(settings: NotebookSettings, device: torch.device | str = "auto") -> Any:
     """The segmenter of an offline run (``CAMSAM_SEGMENTER``, default ``auto``: SAM when its
-    checkpoint is on disk, else the best classical back end with a warning)."""
+    checkpoint is on disk, else the best classical back end with a warning), on ``device``
+    (a ``--device`` spec or a torch device; ``auto``: CUDA when available)."""
     from sam_pipelines import make_segmenter
 
     return make_segmenter(
@@ -85,11 +88,13 @@ def prepare_classifier_checkpoint(
     dataset_path: Path,
     settings: NotebookSettings,
     cache_dir: Path = Path("checkpoints"),
+    device: torch.device | str = "auto",
 ) -> dict[str, Any]:
     """Make the template's classifier cell work offline; returns a description of what happened.
 
     If ``checkpoint_path`` exists, nothing is done. Otherwise the classifier is trained from
-    scratch with the project's recipe (cached under ``cache_dir``), its weights are saved to
+    scratch with the project's recipe (cached under ``cache_dir``) on ``device`` (``auto``:
+    CUDA when available, else the CPU), its weights are saved (on the CPU) to
     ``checkpoint_path``, and a stand-in ImageNet file (random weights, replaced entirely when
     the template loads the checkpoint) is put in a private torch hub directory.
     """
@@ -100,8 +105,9 @@ def prepare_classifier_checkpoint(
         return {"action": f"using the existing {checkpoint_path}"}
     note = "offline run: ImageNet weights are not downloaded"
     config = TrainConfig.tiny() if settings.smoke else TrainConfig()
-    model, info = load_or_train(dataset_path, config, cache_dir=cache_dir)
-    torch.save(model.state_dict(), checkpoint_path)
+    dev = resolve_device(device)
+    model, info = load_or_train(dataset_path, config, cache_dir=cache_dir, device=str(dev))
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, checkpoint_path)
     hub = (cache_dir / "offline_torch_hub").resolve()
     torch.hub.set_dir(str(hub))
     stand_in = cached_weights_path()
@@ -111,7 +117,8 @@ def prepare_classifier_checkpoint(
         stand_in.parent.mkdir(parents=True, exist_ok=True)
         torch.save(torchvision.models.resnet18(weights=None).state_dict(), stand_in)
     return {
-        "action": "trained from scratch (ImageNet weights unreachable) and saved to "
+        "action": f"trained from scratch on {describe_device(dev)} (ImageNet weights "
+        "unreachable) and saved to "
         f"{checkpoint_path}; the template's ImageNet constructor gets a stand-in file of random "
         f"weights at {stand_in}, all of which the checkpoint load replaces",
         "imagenet_note": note,

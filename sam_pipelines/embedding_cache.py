@@ -4,14 +4,26 @@ Comparing K prompt strategies on the same images should cost one image-encoder p
 image, not K. Entries live in memory (least recently used first out, bounded by a number of
 entries and by their total size: ViT-B's embedding is 256 x 64 x 64 float32 = 4 MiB, so the
 default 2 GiB holds 512 images, enough for a strategy-by-strategy loop over the 500 test
-images) and, optionally, in a directory as ``<key>.pt`` files that later runs reuse. Files are
-written atomically; an unreadable file is reported by path, deleted and counted as a miss, so
-the embedding is recomputed.
+images) and, optionally, in a directory as ``<key>.pt`` files that later runs reuse.
+
+The key (:func:`embedding_key`) hashes the image's bytes, shape and dtype with a model id that
+names the weights and how the encoder ran: :func:`model_identity` gives the model type, the
+checkpoint's identity (:func:`checkpoint_identity`: its file name, size in bytes and
+modification time in nanoseconds; no hash, which would read 375 MB to 2.5 GB per run) and the
+encoder precision. A changed checkpoint, model type or precision therefore misses.
+
+Disk files are written atomically; an unreadable file is reported by path, deleted and counted
+as a miss, so the embedding is recomputed. The folder is capped (``max_disk_bytes``, default
+:data:`DEFAULT_DISK_CAP_BYTES`): past the cap the least recently used files (oldest
+modification time; a disk hit refreshes it) are deleted. :func:`clear_embedding_cache` empties
+it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +32,12 @@ import numpy as np
 import torch
 
 from common.atomic import atomic_write, read_or_discard
+
+log = logging.getLogger(__name__)
+
+#: Default size cap of an on-disk cache folder: 4 GiB, about 1000 ViT-B embeddings (4 MiB
+#: each), i.e. the 500 test images under two encoder settings (float32 and bfloat16).
+DEFAULT_DISK_CAP_BYTES = 4 << 30
 
 
 @dataclass
@@ -35,6 +53,20 @@ class CachedEmbedding:
     features: torch.Tensor
     input_size: tuple[int, int]
     original_size: tuple[int, int]
+
+
+def checkpoint_identity(path: Path | str) -> str:
+    """``<file name>:<size in bytes>:<mtime in ns>`` of a checkpoint file: cheap (one ``stat``)
+    and different for another file, a re-downloaded or an edited one."""
+    path = Path(path)
+    info = path.stat()
+    return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def model_identity(model_type: str, weights: str, precision: str = "float32") -> str:
+    """The model id of the cache keys: ``<model type>|<weights>|<precision>``, e.g.
+    ``vit_b|sam_vit_b_01ec64.pth:375042383:1700000000000000000|float32``."""
+    return f"{model_type}|{weights}|{precision}"
 
 
 def embedding_key(image: np.ndarray, model_id: str) -> str:
@@ -53,9 +85,13 @@ class EmbeddingCache:
         max_items: memory bound in entries (None: no count bound); 0 disables the memory level.
         max_bytes: memory bound on the entries' total tensor size.
         directory: folder for ``<key>.pt`` files, or None for memory only.
+        max_disk_bytes: cap on the total size of the folder's ``.pt`` files; beyond it the
+            least recently used files are deleted.
 
     Attributes:
         hits, disk_hits, misses: lookup counters (a disk hit is also counted in ``hits``).
+        evicted: disk files deleted by the cap.
+        disk_bytes: the folder's ``.pt`` bytes as last counted.
     """
 
     def __init__(
@@ -63,13 +99,20 @@ class EmbeddingCache:
         max_items: int | None = None,
         max_bytes: int = 2 << 30,
         directory: Path | str | None = None,
+        max_disk_bytes: int = DEFAULT_DISK_CAP_BYTES,
     ) -> None:
-        if (max_items is not None and max_items < 0) or max_bytes < 0:
-            raise ValueError(f"max_items and max_bytes must be >= 0, got {max_items}, {max_bytes}")
+        if (max_items is not None and max_items < 0) or max_bytes < 0 or max_disk_bytes < 0:
+            raise ValueError(
+                "max_items, max_bytes and max_disk_bytes must be >= 0, got "
+                f"{max_items}, {max_bytes}, {max_disk_bytes}"
+            )
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.nbytes = 0
         self.directory = Path(directory) if directory is not None else None
+        self.max_disk_bytes = max_disk_bytes
+        self.disk_bytes = _folder_bytes(self.directory) if self.directory is not None else 0
+        self.evicted = 0
         self._memory: OrderedDict[str, CachedEmbedding] = OrderedDict()
         self.hits = 0
         self.disk_hits = 0
@@ -93,9 +136,14 @@ class EmbeddingCache:
 
             def read(path: Path) -> CachedEmbedding:
                 data = torch.load(path, map_location=device or "cpu", weights_only=True)
-                return CachedEmbedding(
-                    data["features"], tuple(data["input_size"]), tuple(data["original_size"])
+                features = data["features"]
+                if not isinstance(features, torch.Tensor) or features.ndim != 4:
+                    raise ValueError(f"holds no (1, C, h, w) features: {type(features)}")
+                entry = CachedEmbedding(
+                    features, tuple(data["input_size"]), tuple(data["original_size"])
                 )
+                os.utime(path)  # recently used: the cap evicts it last
+                return entry
 
             entry = read_or_discard(self._path(key), read, "embedding cache entry")
         if entry is not None:
@@ -115,7 +163,40 @@ class EmbeddingCache:
                 "input_size": list(entry.input_size),
                 "original_size": list(entry.original_size),
             }
-            atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
+            path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
+            self.disk_bytes += path.stat().st_size
+            if self.disk_bytes > self.max_disk_bytes:
+                self.enforce_disk_cap()
+
+    def enforce_disk_cap(self) -> int:
+        """Delete the least recently used ``.pt`` files until the folder is within
+        ``max_disk_bytes``; returns how many were deleted."""
+        if self.directory is None:
+            return 0
+        files = sorted(_entries(self.directory), key=lambda item: item[1].st_mtime_ns)
+        total = sum(info.st_size for _, info in files)
+        deleted = 0
+        for path, info in files:
+            if total <= self.max_disk_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= info.st_size
+            deleted += 1
+        if deleted:
+            log.info("embedding cache %s: evicted %d file(s) over the cap", self.directory, deleted)
+        self.disk_bytes = total
+        self.evicted += deleted
+        return deleted
+
+    def clear(self) -> tuple[int, int]:
+        """Empty the memory level and the folder; returns (files deleted, bytes freed)."""
+        self._memory.clear()
+        self.nbytes = 0
+        if self.directory is None:
+            return 0, 0
+        cleared = clear_embedding_cache(self.directory)
+        self.disk_bytes = 0
+        return cleared
 
     def _remember(self, key: str, entry: CachedEmbedding) -> None:
         size = _nbytes(entry)
@@ -131,6 +212,32 @@ class EmbeddingCache:
         ):
             _, dropped = self._memory.popitem(last=False)
             self.nbytes -= _nbytes(dropped)
+
+
+def clear_embedding_cache(directory: Path | str) -> tuple[int, int]:
+    """Delete every ``<key>.pt`` file (and leftover temporary file) of the cache folder
+    ``directory``; returns (files deleted, bytes freed). A missing folder is already clear."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0, 0
+    files, freed = 0, 0
+    for path in directory.iterdir():
+        if path.is_file() and (path.suffix == ".pt" or ".tmp-" in path.name):
+            freed += path.stat().st_size
+            path.unlink()
+            files += 1
+    return files, freed
+
+
+def _entries(directory: Path) -> list[tuple[Path, os.stat_result]]:
+    """(path, stat) of the folder's ``.pt`` files (none when the folder does not exist)."""
+    if not directory.is_dir():
+        return []
+    return [(p, p.stat()) for p in directory.glob("*.pt") if p.is_file()]
+
+
+def _folder_bytes(directory: Path) -> int:
+    return sum(info.st_size for _, info in _entries(directory))
 
 
 def _nbytes(entry: CachedEmbedding) -> int:

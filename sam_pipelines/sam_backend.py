@@ -5,6 +5,14 @@ embedded yet; otherwise it restores the cached embedding into the predictor, so 
 encoder and mask decoder run exactly as after a fresh ``set_image``. ``predict`` is
 ``SamPredictor.predict`` unchanged (points (X, Y) in pixels of the original image, resized
 to the model's input by ``ResizeLongestSide``).
+
+Two batched paths for the comparison (:mod:`sam_pipelines.prompt_batch`):
+:meth:`SamSegmenter.encode` fills the cache for many images, ``batch_size`` images per encoder
+call (:func:`sam_pipelines.batched_encoder.encode_images`, under bfloat16 autocast when
+``precision="bfloat16"``), with a progress bar; :meth:`SamSegmenter.predict_batch` sends many
+prompt sets of the current image through the mask decoder, one ``predict_torch`` call per
+point count (SAM's prompt tokens attend to each other, so padding sets to one length with
+"not a point" tokens would change the masks; grouping does not).
 """
 
 from __future__ import annotations
@@ -15,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from common.device import resolve_device
+from sam_pipelines.batched_encoder import encode_images
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
     SamCheckpointError,
@@ -23,7 +34,14 @@ from sam_pipelines.checkpoint import (
     resolve_sam_checkpoint,
 )
 from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
-from sam_pipelines.embedding_cache import CachedEmbedding, EmbeddingCache, embedding_key
+from sam_pipelines.embedding_cache import (
+    DEFAULT_DISK_CAP_BYTES,
+    CachedEmbedding,
+    EmbeddingCache,
+    checkpoint_identity,
+    embedding_key,
+    model_identity,
+)
 
 if TYPE_CHECKING:
     from segment_anything.modeling import Sam
@@ -60,6 +78,26 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
     return model.to(device).eval()
 
 
+#: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
+#: ``auto`` (bfloat16 on CUDA, float32 elsewhere). ``tests/test_batched_encoder.py`` states the
+#: tolerance bfloat16 keeps against float32.
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``float32`` or ``bfloat16`` for ``precision`` on ``device`` (see :data:`PRECISIONS`);
+    bfloat16 is refused on the CPU, where it is slower and only float32 is kept."""
+    if precision not in PRECISIONS:
+        raise SegmenterError(
+            f"sam precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+    if precision == "auto":
+        return "bfloat16" if device.type == "cuda" else "float32"
+    if precision == "bfloat16" and device.type != "cuda":
+        raise SegmenterError("sam precision bfloat16 is for CUDA only; the CPU keeps float32")
+    return precision
+
+
 class SamSegmenter:
     """SAM as a back end.
 
@@ -68,20 +106,27 @@ class SamSegmenter:
         checkpoint: explicit checkpoint path; otherwise resolved by
             :func:`sam_pipelines.checkpoint.resolve_sam_checkpoint` (``SAM_CHECKPOINT``, then
             ``checkpoints/<official name>``, then a download).
-        device: torch device (default: CUDA when available, else CPU).
+        device: torch device or ``--device`` spec (default ``auto``: CUDA when available, else
+            CPU; see :func:`common.device.resolve_device`).
         cache_size: most embeddings kept in memory (LRU; None: bounded by ``cache_mib`` only).
         cache_mib: memory bound of the embedding cache in MiB (2048 = 512 ViT-B embeddings).
         cache_dir: optional folder for an on-disk embedding cache.
+        disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
+        precision: the image encoder's precision (:data:`PRECISIONS`; default float32).
+        fused_attention: run the encoder's attention through one fused kernel
+            (:mod:`sam_pipelines.fused_attention`; None: on CUDA only).
         download: allow downloading the official checkpoint.
         checkpoint_dir: folder of step 3 of the resolution and of the download.
         environ: environment for ``SAM_CHECKPOINT`` (default ``os.environ``).
         model: an already built ``Sam`` (tests use a tiny random one); then ``model_id`` is
             required and no checkpoint is read.
-        model_id: identifies the weights in cache keys (default: model type, checkpoint file
-            name and size).
+        model_id: identifies the weights in cache keys (default: the checkpoint's
+            :func:`~sam_pipelines.embedding_cache.checkpoint_identity`: file name, size, mtime).
 
     Attributes:
-        encoder_calls: image-encoder passes so far (cache misses).
+        encoder_calls: images embedded by the image encoder so far (cache misses).
+        decoder_calls: mask-decoder calls so far (``predict`` and ``predict_batch``).
+        cache_id: the model id of the cache keys: model type, weights and precision.
         predictor: the wrapped ``SamPredictor``.
     """
 
@@ -96,6 +141,9 @@ class SamSegmenter:
         cache_size: int | None = None,
         cache_mib: float = 2048.0,
         cache_dir: Path | str | None = None,
+        disk_cache_bytes: int = DEFAULT_DISK_CAP_BYTES,
+        precision: str = "float32",
+        fused_attention: bool | None = None,
         download: bool = True,
         checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
         environ: Mapping[str, str] | None = None,
@@ -104,38 +152,91 @@ class SamSegmenter:
     ) -> None:
         segment_anything = import_segment_anything()  # before any checkpoint download
         self.model_type = model_type
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        if fused_attention is None:
+            fused_attention = self.device.type == "cuda"
+        self.fused_attention = fused_attention
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
             self.checkpoint: Path | None = path
             model = load_sam(model_type, path, self.device)
-            model_id = model_id or f"{model_type}:{path.name}:{path.stat().st_size}"
+            model_id = model_id or checkpoint_identity(path)
         else:
             if not model_id:
                 raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
             self.checkpoint = None
             model = model.to(self.device).eval()
         self.model_id = model_id
+        encoder = self.precision + ("+fused" if fused_attention else "")
+        self.cache_id = model_identity(model_type, model_id, encoder)
         self.predictor = segment_anything.SamPredictor(model)
-        self.cache = EmbeddingCache(cache_size, int(cache_mib * 2**20), cache_dir)
+        self.cache = EmbeddingCache(
+            cache_size, int(cache_mib * 2**20), cache_dir, max_disk_bytes=disk_cache_bytes
+        )
         self.encoder_calls = 0
+        self.decoder_calls = 0
         self._current_key: str | None = None
 
     def describe(self) -> str:
-        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda)``."""
+        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16, fused attention)``
+        (the attention part only when fused)."""
         weights = str(self.checkpoint) if self.checkpoint is not None else f"model {self.model_id}"
-        return f"sam ({self.model_type}, {weights}, {self.device.type})"
+        fused = ", fused attention" if self.fused_attention else ""
+        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision}{fused})"
+
+    def _autocast_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.precision == "bfloat16" else None
+
+    def encode(self, images: np.ndarray, batch_size: int = 16, progress: bool = True) -> int:
+        """Put the embedding of every image into the cache, running the encoder on the ones it
+        does not hold yet, ``batch_size`` images per call, with a tqdm bar (ETA) over them.
+
+        Args:
+            images: uint8 RGB (N, H, W, 3), all of one size.
+            batch_size: images per encoder call.
+            progress: show the bar.
+
+        Returns:
+            How many images the encoder ran on (the cache misses).
+        """
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
+            raise ValueError(
+                f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"
+            )
+        keys = [embedding_key(image, self.cache_id) for image in images]
+        missing = [i for i, key in enumerate(keys) if self.cache.get(key, self.device) is None]
+        original_size = (int(images.shape[1]), int(images.shape[2]))
+        with tqdm(
+            total=len(missing), desc="SAM image encoder", unit="img", disable=not progress
+        ) as bar:
+            for start in range(0, len(missing), batch_size):
+                chunk = missing[start : start + batch_size]
+                features, input_size = encode_images(
+                    self.predictor.model,
+                    images[chunk],
+                    len(chunk),
+                    self._autocast_dtype(),
+                    fused=self.fused_attention,
+                )
+                for i, f in zip(chunk, features, strict=True):
+                    self.cache.put(keys[i], CachedEmbedding(f[None], input_size, original_size))
+                self.encoder_calls += len(chunk)
+                bar.update(len(chunk))
+        return len(missing)
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """``SamPredictor.set_image`` with the embedding cache (image uint8 (H, W, 3))."""
         image = check_image(image, image_format, where="sam.set_image")
-        key = embedding_key(image, self.model_id)
+        key = embedding_key(image, self.cache_id)
         if key == self._current_key:
             return
         entry = self.cache.get(key, self.device)
-        if entry is None:
+        if entry is None and (self.precision != "float32" or self.fused_attention):
+            self.encode(image[None], batch_size=1, progress=False)
+            entry = self.cache.get(key, self.device)
+        if entry is None:  # float32, unfused: SamPredictor's own path
             self.predictor.set_image(image, "RGB")
             self.encoder_calls += 1
             assert self.predictor.features is not None
@@ -173,4 +274,69 @@ class SamSegmenter:
                 point_coords, point_labels, (h, w), "sam.predict"
             )
         masks, scores, low_res = self.predictor.predict(point_coords, point_labels, **options)
+        self.decoder_calls += 1
         return masks, scores.astype(np.float32), low_res.astype(np.float32)
+
+    def predict_batch(
+        self,
+        point_coords: list[np.ndarray],
+        point_labels: list[np.ndarray],
+        mask_inputs: list[np.ndarray] | None = None,
+        multimask_output: bool = True,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`predict` for many prompt sets of the current image, one mask-decoder call
+        (``SamPredictor.predict_torch``) per distinct point count.
+
+        Args:
+            point_coords: per set, float (N_i, 2) points (X, Y) in pixels of the original
+                image, as for :meth:`predict`.
+            point_labels: per set, int (N_i,), 1 = foreground, 0 = background.
+            mask_inputs: per set, float32 (1, 256, 256) low-resolution logits (``predict``'s
+                ``mask_input``), or None for none.
+            multimask_output: three candidates per set (True) or one.
+
+        Returns:
+            Per set, in order, what :meth:`predict` returns for it: bool masks (C, H, W),
+            float32 scores (C,), float32 low-resolution logits (C, 256, 256).
+        """
+        if not self.predictor.is_image_set:
+            raise RuntimeError("sam: call set_image(...) before predict_batch(...)")
+        if len(point_coords) != len(point_labels) or (
+            mask_inputs is not None and len(mask_inputs) != len(point_coords)
+        ):
+            raise ValueError("predict_batch: one point_labels (and mask_input) per point set")
+        h, w = self.predictor.original_size
+        sets = [
+            check_point_prompts(c, lab, (h, w), "sam.predict_batch")
+            for c, lab in zip(point_coords, point_labels, strict=True)
+        ]
+        groups: dict[int, list[int]] = {}
+        for i, (coords, _) in enumerate(sets):
+            groups.setdefault(len(coords), []).append(i)
+        out: list[Any] = [None] * len(sets)
+        transform = self.predictor.transform
+        for members in groups.values():
+            coords = np.stack([sets[i][0] for i in members])
+            coords_t = torch.as_tensor(
+                transform.apply_coords(coords, (h, w)), dtype=torch.float, device=self.device
+            )
+            labels_t = torch.as_tensor(
+                np.stack([sets[i][1] for i in members]), dtype=torch.int, device=self.device
+            )
+            masks_t = None
+            if mask_inputs is not None:
+                masks_t = torch.as_tensor(
+                    np.stack([mask_inputs[i] for i in members]),
+                    dtype=torch.float,
+                    device=self.device,
+                )
+            masks, scores, low_res = self.predictor.predict_torch(
+                coords_t, labels_t, mask_input=masks_t, multimask_output=multimask_output
+            )
+            self.decoder_calls += 1
+            masks_np = masks.detach().cpu().numpy()
+            scores_np = scores.detach().cpu().numpy().astype(np.float32)
+            low_np = low_res.detach().cpu().numpy().astype(np.float32)
+            for j, i in enumerate(members):
+                out[i] = (masks_np[j], scores_np[j], low_np[j])
+        return out

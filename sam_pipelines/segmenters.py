@@ -63,7 +63,8 @@ def auto_segmenter(
         fallback: name of the classical back end to use offline.
         download: False never downloads.
         url: download source (default: the official URL; tests use a local server).
-        sam_options: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir).
+        sam_options: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir,
+            disk_cache_bytes, precision, fused_attention).
 
     Warns:
         SegmenterFallbackWarning: (printed on stderr) when falling back.

@@ -9,6 +9,15 @@ Examples::
     python scripts/compare_strategies.py --limit 50 --out runs/quick
     python scripts/compare_strategies.py --data data/other --generate      # make it first
     python scripts/compare_strategies.py --data data/test_only --classifier-checkpoint ck.pt
+    python scripts/compare_strategies.py --segmenter sam --device cuda --sam-batch-size 32
+    python scripts/compare_strategies.py --clear-embedding-cache      # free the disk, then exit
+
+--device auto (the default) uses CUDA when available, else the CPU; the device used is printed
+and saved in metrics.json (settings.device). With SAM, the image encoder runs first over
+batches of images (a progress bar with ETA; bfloat16 autocast on CUDA with --sam-precision
+auto, float32 on the CPU) and its embeddings persist in <--cache-dir>/sam_embeddings, so a
+rerun over the same images with other strategies skips it; all the prompt sets of one image
+then go through the mask decoder together (--no-sam-batched: the old per-prompt path).
 
 Writes metrics.json (settings + rows), metrics.csv, per_image.csv, metrics.tex and
 predictions.npz into --out (all together, or none on a failure) and prints the table. The
@@ -21,12 +30,15 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from common.cli import run
-from evaluation.compare import CAM_METHODS, CompareConfig, run_comparison
+from common.cli import positive_int, run
+from common.device import DEVICE_CHOICES
+from evaluation.compare import CAM_METHODS, CompareConfig, embedding_cache_dir, run_comparison
 from evaluation.results import save_results
 from evaluation.tables import text_table
 from prompting import get_strategy, list_strategies
 from sam_pipelines import SEGMENTERS
+from sam_pipelines.embedding_cache import clear_embedding_cache
+from sam_pipelines.sam_backend import PRECISIONS
 
 DEFAULTS = CompareConfig()
 SELECTION_HELP = "how to pick among the segmenter's candidate masks"
@@ -36,6 +48,9 @@ SWITCHES = {
     "refine": "feed the chosen mask's logits back once as mask_input",
     "variants": "also measure the mask-selection and refinement options on the best strategies",
     "supervised": "add rows for the trained supervised reference models (when they exist)",
+    "sam_batched": "SAM: encode batches of images first, then send all of one image's prompt "
+    "sets through the decoder together (off: one image / one prompt set per call)",
+    "embedding_cache": "SAM: keep image embeddings on disk in <--cache-dir>/sam_embeddings",
 }
 
 
@@ -74,7 +89,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-layer", default=DEFAULTS.target_layer, help="CAM layer, e.g. layer1")
     p.add_argument("--mask-selection", default=DEFAULTS.mask_selection, help=SELECTION_HELP)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="CAM batch size")
-    p.add_argument("--device", default=DEFAULTS.device, help="torch device")
+    p.add_argument("--device", default=DEFAULTS.device, help=DEVICE_CHOICES)
+    p.add_argument(
+        "--sam-batch-size",
+        type=positive_int,
+        default=DEFAULTS.sam_batch_size,
+        help="images per SAM image-encoder call (batched path)",
+    )
+    p.add_argument(
+        "--sam-precision",
+        default=DEFAULTS.sam_precision,
+        choices=PRECISIONS,
+        help="SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU",
+    )
+    p.add_argument(
+        "--embedding-cache-gib",
+        type=float,
+        default=DEFAULTS.embedding_cache_gib,
+        help="size cap of the SAM embedding cache folder (least recently used files go first)",
+    )
+    p.add_argument(
+        "--clear-embedding-cache",
+        action="store_true",
+        help="delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit",
+    )
     # the classifier
     p.add_argument(
         "--classifier-preset",
@@ -90,11 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # where things go
     p.add_argument("--out", type=Path, default=DEFAULTS.out, help="output folder")
-    p.add_argument("--cache-dir", type=Path, default=DEFAULTS.cache_dir, help="CAM cache")
+    p.add_argument(
+        "--cache-dir", type=Path, default=DEFAULTS.cache_dir, help="CAM and embedding caches"
+    )
     p.add_argument("--checkpoints", type=Path, default=DEFAULTS.checkpoints, help="model cache")
     for name, text in SWITCHES.items():
         p.add_argument(
-            f"--{name}",
+            f"--{name.replace('_', '-')}",
             action=argparse.BooleanOptionalAction,
             default=getattr(DEFAULTS, name),
             help=text,
@@ -113,6 +153,12 @@ def main(args: argparse.Namespace) -> int:
             print(f"  {name:<24} {entry.description}")
         return 0
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
+    if args.clear_embedding_cache:
+        folder = embedding_cache_dir(CompareConfig(**{**values, "strategies": ("*",)}))
+        files, freed = clear_embedding_cache(folder)
+        print(f"cleared {folder}: {files} file(s), {freed / 2**20:.1f} MiB")
+        return 0
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
     config = CompareConfig(**{**values, "strategies": tuple(values["strategies"])})
     results = run_comparison(config)
     dataset = results.settings["dataset"]
@@ -122,6 +168,7 @@ def main(args: argparse.Namespace) -> int:
     )
     paths = save_results(config.out, results, caption)
     print(text_table(results.rows, caption))
+    print(f"device: {results.settings['device']}")
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 

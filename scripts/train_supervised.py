@@ -12,9 +12,12 @@ Examples::
     python scripts/train_supervised.py --data data/bench --epochs 1 --limit 256   # quick run
     python scripts/train_supervised.py --data data/bench --no-train       # table of cached ones
 
-Each model has its own default epochs and input scale (``supervised.MODEL_DEFAULTS``, chosen to
-train in under 15 minutes on a 2-core CPU); ``--epochs`` / ``--input-scale`` override them for
-every model trained.
+The defaults depend on the device (``--device auto``: CUDA when available, else the CPU; see
+``supervised.schedules``). On the CPU all three models train, each with its own epochs and
+input scale (``supervised.MODEL_DEFAULTS``, chosen to train in under 15 minutes on a 2-core
+CPU). On CUDA the default is FPN ResNet-50 at input scale 4 for 25 epochs, measured on an
+NVIDIA H200 to reach 0.9876 test mean IoU in 3.4 minutes. ``--models``, ``--epochs``,
+``--input-scale`` etc. override them for every model trained.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 import torch
 
 from common.cli import positive_int, run
+from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
 from plots.features import segmenter_feature_maps_figure
 from shapes import dataset_fingerprint
@@ -44,6 +48,7 @@ from supervised import (
     resolve_encoder_weights,
     train_or_load,
 )
+from supervised.schedules import SCHEDULES, DeviceSchedule, device_schedule
 
 DEFAULTS = TrainConfig()
 
@@ -60,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "--models",
-        default=",".join(MODEL_SPECS),
-        help=f"comma-separated subset of {','.join(MODEL_SPECS)}",
+        default=None,
+        help=f"comma-separated subset of {','.join(MODEL_SPECS)} (default: on the CPU "
+        f"{','.join(SCHEDULES['cpu'].models)}; on CUDA {','.join(SCHEDULES['cuda'].models)})",
     )
     p.add_argument(
         "--data",
@@ -77,7 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("--lr", "lr", float, "Adam's peak learning rate"),
     )
     for flag, field, kind, what in per_model:
-        p.add_argument(flag, type=kind, help=f"{what} (default per model: {_per_model(field)})")
+        cuda = ", ".join(
+            f"{name} {settings[field]}"
+            for name, settings in SCHEDULES["cuda"].overrides.items()
+            if field in settings
+        )
+        on_cuda = f"; on CUDA {cuda}" if cuda else ""
+        p.add_argument(
+            flag, type=kind, help=f"{what} (default per model: {_per_model(field)}{on_cuda})"
+        )
     p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument(
@@ -99,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for feature_maps_<model>.png (default: figures)",
     )
     p.add_argument("--no-figures", action="store_true", help="skip the feature-map figures")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (default auto)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--force", action="store_true", help="retrain even when a checkpoint exists")
     p.add_argument(
@@ -136,9 +150,10 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _config(args: argparse.Namespace, name: str) -> TrainConfig:
+def _config(args: argparse.Namespace, name: str, schedule: DeviceSchedule) -> TrainConfig:
     fields = ("epochs", "input_scale", "batch_size", "lr", "limit", "val_limit", "seed")
-    config = default_config(name, **{f: getattr(args, f) for f in fields})  # None: the default
+    given = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+    config = default_config(name, **{**schedule.settings(name), **given})
     weights = None if args.encoder_weights == "none" else args.encoder_weights
     return dataclasses.replace(config, encoder_weights=weights)
 
@@ -152,16 +167,16 @@ def _save_feature_maps(name: str, model: torch.nn.Module, test: SplitArrays, fol
 
 
 def main(args: argparse.Namespace) -> int:
-    names = _models(args.models)
+    resolved = resolve_device(args.device)
+    device = str(resolved)
+    schedule = device_schedule(resolved)
+    names = _models(args.models) if args.models is not None else list(schedule.models)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     fingerprint = dataset_fingerprint(args.data)
     print(
-        f"dataset {args.data} (fingerprint {fingerprint}), device {device}, "
-        f"{torch.get_num_threads()} CPU threads"
+        f"dataset {args.data} (fingerprint {fingerprint}), device {describe_device(resolved)}, "
+        f"{torch.get_num_threads()} CPU threads; default schedule: {schedule.measured}"
     )
     command = shlex.join(["python", *sys.argv])
     splits = load_splits(args.data)
@@ -177,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
                     print(model_summary(build_model(name)))
     else:
         for name in names:
-            config = _config(args, name)
+            config = _config(args, name, schedule)
             weights, note = resolve_encoder_weights(
                 name, config.encoder_weights, allow_download=not args.offline
             )

@@ -69,6 +69,8 @@ def test_cli_writes_all_outputs(tiny_run) -> None:
     settings, rows = result["settings"], result["rows"]
     assert settings["dataset"]["n_images"] == 12 and len(settings["dataset"]["fingerprint"]) == 16
     assert settings["config"]["segmenter"] == "flood_fill"
+    assert settings["config"]["device"] == "auto" and settings["device"].startswith("cpu")
+    assert settings["segmentation"]["path"] == "batched"  # classical: one predict per set
     assert "test_accuracy" in json.dumps(settings["classifier"])
     from prompting import list_strategies
 

@@ -1,0 +1,56 @@
+"""The torch device of a ``--device`` option: ``auto`` (CUDA when available, else the CPU),
+``cpu``, ``cuda`` or ``cuda:N``.
+
+Every script's ``--device`` defaults to ``auto`` and goes through :func:`resolve_device`; what
+it chose is printed (:func:`describe_device`) and saved with the results.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from common.errors import UserError
+
+#: What ``--device`` accepts.
+DEVICE_CHOICES = "auto | cpu | cuda | cuda:N"
+_SPEC = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """The device named by ``spec``.
+
+    Args:
+        spec: ``"auto"`` (or None): ``cuda`` when ``torch.cuda.is_available()``, else ``cpu``;
+            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; a ``torch.device`` is checked the same way.
+
+    Returns:
+        ``torch.device("cuda")`` / ``torch.device("cuda:N")`` / ``torch.device("cpu")``.
+
+    Raises:
+        common.UserError: ``spec`` is none of the above (the message names it), or it asks for
+            CUDA on a machine without it, or for a GPU index the machine does not have.
+    """
+    text = "auto" if spec is None else str(spec).strip().lower()
+    if not _SPEC.match(text):
+        raise UserError(f"--device {spec!r} is not a device; expected {DEVICE_CHOICES}")
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(text)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {spec!r}: this machine has no CUDA device (use auto or cpu)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(
+                f"--device {spec!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return device
+
+
+def describe_device(device: torch.device) -> str:
+    """e.g. ``cuda:0 (NVIDIA H200)`` or ``cpu (2 threads)``, for logs and saved settings."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"{device.type} ({torch.get_num_threads()} threads)"
