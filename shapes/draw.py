@@ -69,34 +69,6 @@ def shape_mask(name: str, size: float, cx: float, cy: float, hw: tuple[int, int]
     return mask
 
 
-@dataclass(frozen=True)
-class ShapeStyle:
-    """The distribution shapes are drawn from (defaults match the real course dataset).
-
-    Construction checks every range and raises :class:`StyleError` naming the bad field.
-
-    Attributes:
-        size_range: bounding-box width in pixels, uniform in [lo, hi].
-        alpha_range: opacity, uniform in [lo, hi]; below 1 the background shows through.
-        opaque_prob: probability that a shape is fully opaque regardless of ``alpha_range``.
-        border_overhang: largest fraction of the shape's size that may lie outside the canvas.
-        center_jitter: 1.0 places the centre anywhere allowed; smaller values keep it nearer
-            the image centre (used by the classifier's curriculum).
-    """
-
-    size_range: tuple[float, float] = (8.0, 20.0)
-    alpha_range: tuple[float, float] = (0.45, 1.0)
-    opaque_prob: float = 0.25
-    border_overhang: float = 0.3
-    center_jitter: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_range("size_range", self.size_range, 0.0, None, open_low=True)
-        _check_range("alpha_range", self.alpha_range, 0.0, 1.0)
-        for name in ("opaque_prob", "border_overhang", "center_jitter"):
-            _check_range(name, (getattr(self, name),) * 2, 0.0, 1.0)
-
-
 class StyleError(UserError):
     """A drawing setting out of its range; ``field`` names the setting (e.g. ``alpha_range``)."""
 
@@ -128,6 +100,34 @@ def _check_range(
     if not ok:
         shown = f"{lo:g}" if lo == hi else f"({lo:g}, {hi:g})"
         raise StyleError(name, f"must lie in {bound} (and lo <= hi), got {shown}")
+
+
+@dataclass(frozen=True)
+class ShapeStyle:
+    """The distribution shapes are drawn from (defaults match the real course dataset).
+
+    Construction checks every range and raises :class:`StyleError` naming the bad field.
+
+    Attributes:
+        size_range: bounding-box width in pixels, uniform in [lo, hi].
+        alpha_range: opacity, uniform in [lo, hi]; below 1 the background shows through.
+        opaque_prob: probability that a shape is fully opaque regardless of ``alpha_range``.
+        border_overhang: largest fraction of the shape's size that may lie outside the canvas.
+        center_jitter: 1.0 places the centre anywhere allowed; smaller values keep it nearer
+            the image centre (used by the classifier's curriculum).
+    """
+
+    size_range: tuple[float, float] = (8.0, 20.0)
+    alpha_range: tuple[float, float] = (0.45, 1.0)
+    opaque_prob: float = 0.25
+    border_overhang: float = 0.3
+    center_jitter: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_range("size_range", self.size_range, 0.0, None, open_low=True)
+        _check_range("alpha_range", self.alpha_range, 0.0, 1.0)
+        for name in ("opaque_prob", "border_overhang", "center_jitter"):
+            _check_range(name, (getattr(self, name),) * 2, 0.0, 1.0)
 
 
 def sample_shape(
