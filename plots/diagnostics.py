@@ -30,7 +30,9 @@ def _num(value: Any) -> float:
     return float("nan") if value is None or value == "" else float(value)
 
 
-def per_image_values(results: ComparisonResults, column: str, strategy: str | None = None):
+def per_image_values(
+    results: ComparisonResults, column: str, strategy: str | None = None
+) -> np.ndarray:
     """float64 (N,) of ``column`` by image index, from the rows of ``strategy`` (default: any
     row; ``contrast`` and ``opacity`` are the same for every strategy); NaN where the rows
     have no value (or the column, in results written before it existed)."""
@@ -109,11 +111,8 @@ def diagnostic_figure(
     classes = np.full(results.n_images, -1)
     for r in results.per_image:
         classes[int(r["index"])] = CLASSES.index(r["class"])
-    shown = [
-        r
-        for r in select_rows(results, top)
-        if any(p["strategy"] == r["strategy"] for p in results.per_image)
-    ]
+    measured = {r["strategy"] for r in results.per_image}
+    shown = [r for r in select_rows(results, top) if r["strategy"] in measured]
     groups = [("all classes", np.ones(results.n_images, bool))]
     groups += [(c, classes == k) for k, c in enumerate(CLASSES)]
     fig = new_figure(FULL_WIDTH, 3.9)
