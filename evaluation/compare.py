@@ -50,7 +50,7 @@ from common.device import describe_device, resolve_device
 from common.errors import UserError
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
-from metrics import iou_per_image, point_distances, points_inside, summarize_run
+from metrics import iou_per_image, point_distances, points_inside, shape_contrasts, summarize_run
 from prompting import get_strategy, list_strategies
 from sam_pipelines import (
     MASK_SELECTIONS,
@@ -66,6 +66,7 @@ from shapes import CLASSES, SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
 from shapes.classes import SPLITS
 from shapes.generate import GenerationConfig, generate_dataset
+from shapes.params import read_opacity
 from shapes.transforms import normalize_uint8
 from supervised import load_reference_models, predict_masks
 
@@ -369,8 +370,10 @@ def add_result(
     """Score one row's points (int (N, K, 2) as (X, Y), labels (N, K); K = 0 for a model
     without points) and masks bool (N, H, W) on ``data``, and add its summary row (the
     :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one per-image row
-    per image (its points, their hits and distances, the IoU; point columns empty where there
-    are no such points). The images and true masks are those of ``results.predictions``."""
+    per image (its points, their hits and distances, the IoU, the shape's ``contrast`` of
+    :func:`metrics.shape_contrast` and its ``opacity`` when the dataset records it; columns
+    empty where there is no such value). The images and true masks are those of
+    ``results.predictions``."""
     data = results.predictions
     if data is None:
         raise ValueError("these results hold no predictions to add to")
@@ -386,6 +389,8 @@ def add_result(
     inside = points_inside(coords, data.gt_masks)
     dist = point_distances(coords, data.gt_masks)
     ious = iou_per_image(pred, data.gt_masks)
+    contrast = shape_contrasts(data.images, data.gt_masks)
+    opacity = data.opacity if data.opacity is not None else np.full(len(data.names), np.nan)
     rows = []
     for i in range(len(data.names)):
         image_row: dict[str, Any] = {
@@ -404,6 +409,8 @@ def add_result(
             image_row[f"{prefix}_hit_rate"] = hit
             image_row[f"{prefix}_distance_px"] = float(dist[i][known].mean()) if known.any() else ""
         image_row["iou"] = float(ious[i])
+        image_row["contrast"] = "" if np.isnan(contrast[i]) else round(float(contrast[i]), 3)
+        image_row["opacity"] = "" if np.isnan(opacity[i]) else round(float(opacity[i]), 4)
         rows.append(image_row)
     results.add(row, rows, coords, labels, pred)
 
@@ -656,6 +663,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
     )
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
+    data.opacity = read_opacity(inputs.root, config.split, arrays.names)
     results = ComparisonResults({}, predictions=data)
     segmenter = inputs.segmenter
     print(f"device: {describe_device(inputs.device)}", file=sys.stderr)

@@ -4,6 +4,8 @@ Arrays (N images of size H x W):
 
 - ``names`` str (N,), ``images`` uint8 (N, H, W, 3), ``gt_masks`` bool (N, H, W),
   ``classes`` int64 (N,), ``cams`` float16 (N, H, W) in 0..1;
+- optionally ``opacity`` float32 (N,): each shape's opacity in 0..1 when the dataset records it
+  (a generated one, see :mod:`shapes.params`), NaN for an image it does not list;
 - per strategy ``S``: ``coords:S`` int16 (N, K, 2) points (X, Y), ``point_labels:S`` int8 (N, K)
   (1 = foreground, 0 = background), ``pred:S`` bool (N, H, W) predicted masks.
 """
@@ -35,6 +37,7 @@ class Predictions:
     coords: dict[str, np.ndarray] = field(default_factory=dict)
     point_labels: dict[str, np.ndarray] = field(default_factory=dict)
     pred: dict[str, np.ndarray] = field(default_factory=dict)
+    opacity: np.ndarray | None = None
 
     @property
     def strategies(self) -> list[str]:
@@ -61,6 +64,8 @@ class Predictions:
             "cams": self.cams.astype(np.float16),
             "mask_shape": np.array(shape),
         }
+        if self.opacity is not None:
+            arrays["opacity"] = self.opacity.astype(np.float32)
         for name in self.pred:
             arrays[f"coords:{name}"] = self.coords[name]
             arrays[f"point_labels:{name}"] = self.point_labels[name]
@@ -95,6 +100,8 @@ class Predictions:
                 shape = tuple(int(v) for v in z["mask_shape"])
                 cams = z["cams"].astype(np.float32)
                 out = cls(z["names"], z["images"], z["gt_masks"], z["classes"], cams)
+                if "opacity" in z.files:
+                    out.opacity = z["opacity"].astype(np.float64)
                 size = int(np.prod(shape[1:]))
                 for key in z.files:
                     if key.startswith("pred:"):

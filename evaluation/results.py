@@ -7,7 +7,8 @@ Files:
   row format is described in :mod:`evaluation.tables`);
 - ``metrics.csv``: the rows' flat columns;
 - ``per_image.csv``: one row per image and strategy (its points, their hits and distances, the
-  IoU; empty where not measured);
+  IoU, the shape's ``contrast`` (:mod:`metrics.contrast`) and ``opacity`` (generated data
+  only); empty where not measured);
 - ``metrics.tex``: the booktabs table of :func:`evaluation.tables.latex_table`;
 - ``predictions.npz``: images, ground-truth masks, CAMs, and per strategy its points (X, Y) and
   predicted masks (see :mod:`evaluation.predictions`).

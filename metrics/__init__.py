@@ -1,9 +1,11 @@
-"""Evaluation metrics as pure numpy functions: point hit rates, distances, IoU.
+"""Evaluation metrics as pure numpy functions: point hit rates, distances, IoU, and the
+contrast of a shape against its surroundings (:mod:`metrics.contrast`).
 
 See :mod:`metrics.points` for the coordinate and empty-mask conventions and
 :mod:`metrics.iou` for the IoU convention (both masks empty -> 1.0).
 """
 
+from metrics.contrast import outer_ring, shape_contrast, shape_contrasts
 from metrics.iou import iou_per_image, iou_summary
 from metrics.points import (
     background_correct_rate,
@@ -30,8 +32,11 @@ __all__ = [
     "iou_summary",
     "label_distances",
     "mask_centers",
+    "outer_ring",
     "point_distances",
     "points_inside",
+    "shape_contrast",
+    "shape_contrasts",
     "summarize_points",
     "summarize_run",
 ]

@@ -25,6 +25,7 @@ from plots.charts import (
     per_class_miou_figure,
     points_metrics_figure,
 )
+from plots.diagnostics import diagnostic_figure, has_values
 from plots.examples import (
     approach_rows_figure,
     dataset_example_figure,
@@ -49,6 +50,8 @@ FIGURE_GROUPS = (
     "dataset_example",
     "classifier_curve",
     "feature_maps",
+    "contrast",
+    "opacity",
     "report",
 )
 #: The test index of the dataset example (the course's example picture shows test #3).
@@ -183,6 +186,16 @@ def build_figures(
             _note("skipping classifier_curve: metrics.json has no classifier learning curve")
     if "feature_maps" in want and options.feature_maps and model is not None:
         jobs["feature_maps"] = partial(_feature_maps, results, model)
+    for column in ("contrast", "opacity"):
+        if column not in want:
+            continue
+        if has_values(results, column):
+            jobs[f"{column}_diagnostics"] = partial(diagnostic_figure, results, column, options.top)
+        else:
+            _note(
+                f"skipping {column}: per_image.csv has no {column} values"
+                + (" (the dataset records no opacities)" if column == "opacity" else "")
+            )
     if "report" in want:
         jobs.update(_report_jobs(results, options))
     return jobs

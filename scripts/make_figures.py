@@ -46,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--worst", type=positive_int, default=6, help="images in the worst-failures gallery"
     )
     p.add_argument(
-        "--top", type=positive_int, default=4, help="label-free strategies in the per-class chart"
+        "--top",
+        type=positive_int,
+        default=4,
+        help="label-free strategies in the per-class and diagnostics charts",
     )
     p.add_argument(
         "--public-reference",

@@ -7,6 +7,11 @@ Examples::
     python scripts/prepare_data.py --backgrounds cifar10 --seed 1    # needs the internet
     python scripts/prepare_data.py --download                        # the course's own zip
     python scripts/prepare_data.py --out data/small --test 50 --overwrite
+    python scripts/prepare_data.py --preset translucent --out data/stress/translucent
+    python scripts/prepare_data.py --alpha-range 0.2 0.5 --opaque-prob 0 --out data/faint
+
+Stress presets (--preset; an explicit style option overrides the preset's value):
+{presets}
 
 ``--overwrite`` replaces only a folder this project wrote (it carries ``generation.json``),
 never the working directory, one of its parents, the home folder or ``/``.
@@ -23,7 +28,13 @@ from common.errors import UserError
 from shapes import dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
 from shapes.download import download_course_dataset
+from shapes.draw import StyleError
 from shapes.generate import GenerationConfig, check_output, generate_dataset
+from shapes.stress import STRESS_PRESETS, resolve_styles
+
+__doc__ = __doc__.format(
+    presets="\n".join(f"  {name:13s} {p.description}" for name, p in STRESS_PRESETS.items())
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +55,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace an existing --out that this project wrote (it has generation.json)",
     )
     p.add_argument("--download", action="store_true", help="fetch the course's zip instead")
+    g = p.add_argument_group("harder variants (default: like the real data; see shapes/stress.py)")
+    g.add_argument("--preset", choices=sorted(STRESS_PRESETS), help="a stress-suite dataset")
+    g.add_argument(
+        "--size-range", nargs=2, type=float, metavar=("LO", "HI"), help="shape size, px (8 20)"
+    )
+    g.add_argument(
+        "--alpha-range", nargs=2, type=float, metavar=("LO", "HI"), help="opacity (0.45 1)"
+    )
+    g.add_argument("--opaque-prob", type=float, help="share of fully opaque shapes (0.25)")
+    g.add_argument(
+        "--background-contrast",
+        type=float,
+        help="scale of each background around its mean colour: 0 flat, 1 as is (1)",
+    )
+    g.add_argument(
+        "--background-texture",
+        type=float,
+        help="std of per-pixel noise added to the background, grey levels (0)",
+    )
+    g.add_argument(
+        "--colour-offset",
+        type=float,
+        help="draw the shape colour within +-this of the background under it (default: any)",
+    )
     return p
+
+
+def generation_config(args: argparse.Namespace) -> GenerationConfig:
+    """The :class:`GenerationConfig` of the options (styles checked, errors name the option)."""
+    fields = ("size_range", "alpha_range", "opaque_prob")
+    fields += ("background_contrast", "background_texture", "colour_offset")
+    try:
+        style, contrast = resolve_styles(args.preset, **{f: getattr(args, f) for f in fields})
+    except StyleError as exc:
+        raise UserError(f"--{exc.field.replace('_', '-')}: {exc}") from exc
+    return GenerationConfig(
+        seed=args.seed,
+        sizes={"train": args.train, "val": args.val, "test": args.test},
+        style=style,
+        contrast=contrast,
+        preset=args.preset,
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -52,14 +104,14 @@ def main(args: argparse.Namespace) -> int:
     for name in ("train", "val", "test"):
         if getattr(args, name) < 0:
             raise UserError(f"--{name} must be >= 0, got {getattr(args, name)}")
+    config = generation_config(args)
     check_output(args.out, args.overwrite)  # before loading backgrounds or downloading
     if args.download:
+        if config != GenerationConfig(seed=args.seed, sizes=config.sizes):
+            raise UserError("--download fetches the course's data: drop the style options")
         out = download_course_dataset(args.out, overwrite=args.overwrite)
     else:
         bank = load_backgrounds(args.backgrounds, cache_dir=args.out.parent, seed=args.seed)
-        config = GenerationConfig(
-            seed=args.seed, sizes={"train": args.train, "val": args.val, "test": args.test}
-        )
         out = generate_dataset(args.out, bank, config, overwrite=args.overwrite)
     print(
         f"dataset at {out} (fingerprint {dataset_fingerprint(out)}), "

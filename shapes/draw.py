@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.path import Path as PolyPath
 
+from common.errors import UserError
 from shapes.classes import CLASSES
 
 
@@ -68,9 +69,44 @@ def shape_mask(name: str, size: float, cx: float, cy: float, hw: tuple[int, int]
     return mask
 
 
+class StyleError(UserError):
+    """A drawing setting out of its range; ``field`` names the setting (e.g. ``alpha_range``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field} {message}")
+        self.field = field
+
+
+def _check_range(
+    name: str,
+    value: tuple[float, float],
+    low: float,
+    high: float | None,
+    open_low: bool = False,
+) -> None:
+    """Raise :class:`StyleError` unless ``value`` is two finite numbers ``lo <= hi`` within
+    ``[low, high]`` (``(low, high]`` with ``open_low``; no upper bound when ``high`` is None)."""
+    bound = f"{'(' if open_low else '['}{low:g}, {'inf)' if high is None else f'{high:g}]'}"
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise StyleError(name, f"must be two numbers (lo, hi), got {value!r}") from exc
+    ok = (
+        np.isfinite([lo, hi]).all()
+        and lo <= hi
+        and (lo > low if open_low else lo >= low)
+        and (high is None or hi <= high)
+    )
+    if not ok:
+        shown = f"{lo:g}" if lo == hi else f"({lo:g}, {hi:g})"
+        raise StyleError(name, f"must lie in {bound} (and lo <= hi), got {shown}")
+
+
 @dataclass(frozen=True)
 class ShapeStyle:
     """The distribution shapes are drawn from (defaults match the real course dataset).
+
+    Construction checks every range and raises :class:`StyleError` naming the bad field.
 
     Attributes:
         size_range: bounding-box width in pixels, uniform in [lo, hi].
@@ -86,6 +122,12 @@ class ShapeStyle:
     opaque_prob: float = 0.25
     border_overhang: float = 0.3
     center_jitter: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_range("size_range", self.size_range, 0.0, None, open_low=True)
+        _check_range("alpha_range", self.alpha_range, 0.0, 1.0)
+        for name in ("opaque_prob", "border_overhang", "center_jitter"):
+            _check_range(name, (getattr(self, name),) * 2, 0.0, 1.0)
 
 
 def sample_shape(

@@ -6,6 +6,8 @@ into place only when every file is written, so a failure leaves no partial datas
 folder of a run that was killed is removed by the next generation into the same ``out``.
 ``overwrite`` replaces only a folder that carries this project's marker (``generation.json``,
 see :mod:`shapes.marker`), never the working directory, its parents, the home folder or ``/``.
+Beside ``generation.json`` (the :class:`GenerationConfig`) a generation writes
+``shape_params.csv``, each shape's opacity and colour (see :mod:`shapes.params`).
 """
 
 from __future__ import annotations
@@ -25,16 +27,43 @@ from shapes.backgrounds import BackgroundBank, stretch
 from shapes.classes import CLASSES, IMAGE_SIZE, SPLIT_SIZES, SPLITS
 from shapes.draw import ShapeStyle, paste, sample_shape
 from shapes.marker import GENERATOR_PREFIX, MARKER_DESCRIPTION, MARKER_FILE, is_project_dataset
+from shapes.params import params_rows, stem_width, write_params
+from shapes.stress import ContrastStyle, adjust_background, near_background_colour
 
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Everything that determines a generated dataset (saved as ``generation.json``)."""
+    """Everything that determines a generated dataset (saved as ``generation.json``).
+
+    ``preset`` only records which stress preset (:data:`shapes.stress.STRESS_PRESETS`) the
+    styles came from, if any; ``style`` and ``contrast`` are what is drawn.
+    """
 
     seed: int = 0
     sizes: dict[str, int] = field(default_factory=lambda: dict(SPLIT_SIZES))
     hw: tuple[int, int] = IMAGE_SIZE
     style: ShapeStyle = field(default_factory=ShapeStyle)
+    contrast: ContrastStyle = field(default_factory=ContrastStyle)
+    preset: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Samples drawn in memory (N images of size H x W).
+
+    Attributes:
+        images: uint8 (N, H, W, 3) RGB.
+        labels: int64 (N,) class indices.
+        masks: bool (N, H, W).
+        alphas: float64 (N,) each shape's opacity (1 = opaque).
+        colours: uint8 (N, 3) each shape's colour before blending.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    alphas: np.ndarray
+    colours: np.ndarray
 
 
 def _background_order(n: int, pool_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -56,7 +85,22 @@ def render_samples(
     background_indices: np.ndarray | None = None,
     labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n`` samples in memory.
+    """Draw ``n`` samples in memory: (images, labels, masks) of :func:`render` (same draws)."""
+    out = render(pool, n, rng, style, hw, background_indices, labels)
+    return out.images, out.labels, out.masks
+
+
+def render(
+    pool: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    style: ShapeStyle | None = None,
+    hw: tuple[int, int] = IMAGE_SIZE,
+    background_indices: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    contrast: ContrastStyle | None = None,
+) -> Rendered:
+    """Draw ``n`` samples in memory, with each shape's opacity and colour.
 
     Args:
         pool: uint8 backgrounds (N, h, w, 3), stretched to ``hw``.
@@ -66,29 +110,38 @@ def render_samples(
         hw: canvas size (H, W).
         background_indices: optional (n,) indices into ``pool``; random if None.
         labels: optional (n,) class indices; uniformly random if None.
+        contrast: background contrast / texture and shape colour settings; the default draws
+            nothing more from ``rng`` than before these settings existed.
 
     Returns:
-        images uint8 (n, H, W, 3), labels int64 (n,), masks bool (n, H, W).
+        The samples (see :class:`Rendered`).
     """
     style = style if style is not None else ShapeStyle()
+    contrast = contrast if contrast is not None else ContrastStyle()
     if labels is None:
         labels = rng.integers(0, len(CLASSES), size=n)
     if background_indices is None:
         background_indices = rng.integers(0, len(pool), size=n)
     images = np.empty((n, *hw, 3), dtype=np.uint8)
     masks = np.empty((n, *hw), dtype=bool)
+    alphas = np.empty(n, dtype=np.float64)
+    colours = np.empty((n, 3), dtype=np.uint8)
     for i in range(n):
         bg = stretch(pool[background_indices[i]], hw)
         mask, colour, alpha = sample_shape(rng, int(labels[i]), hw, style)
+        bg = adjust_background(bg, contrast, rng)
+        if contrast.colour_offset is not None:
+            colour = near_background_colour(bg, mask, contrast.colour_offset, rng)
         images[i] = paste(bg, mask, colour, alpha)
         masks[i] = mask
-    return images, np.asarray(labels, dtype=np.int64), masks
+        alphas[i], colours[i] = alpha, colour
+    return Rendered(images, np.asarray(labels, dtype=np.int64), masks, alphas, colours)
 
 
 def _write_split(root: Path, split: str, images, labels, masks, progress: bool) -> None:
     for kind in ("images", "masks", "labels"):
         (root / kind / split).mkdir(parents=True, exist_ok=True)
-    width = max(5, len(str(len(images))))
+    width = stem_width(len(images))
     for i in tqdm(range(len(images)), desc=f"writing {split}", disable=not progress, leave=False):
         stem = f"{i:0{width}d}"
         PIL.Image.fromarray(images[i]).save(root / "images" / split / f"{stem}.png")
@@ -131,16 +184,27 @@ def generate_dataset(
             "val": trainval_bg[config.sizes.get("train", 0) :],
             "test": _background_order(config.sizes.get("test", 0), len(backgrounds.test), bg_rng),
         }
+        params = []
         for split in SPLITS:
             n = config.sizes.get(split, 0)
             if n == 0:
                 continue
             rng = np.random.default_rng(split_rngs[split])
             labels = rng.permutation(np.arange(n) % len(CLASSES))
-            images, labels, masks = render_samples(
-                backgrounds.pool(split), n, rng, config.style, config.hw, bg_index[split], labels
+            out_split = render(
+                backgrounds.pool(split),
+                n,
+                rng,
+                config.style,
+                config.hw,
+                bg_index[split],
+                labels,
+                config.contrast,
             )
-            _write_split(tmp, split, images, labels, masks, progress)
+            _write_split(tmp, split, out_split.images, out_split.labels, out_split.masks, progress)
+            names = [CLASSES[int(k)] for k in out_split.labels]
+            params += params_rows(split, names, out_split.alphas, out_split.colours)
+        write_params(tmp, params)
         meta = {
             "generator": f"{GENERATOR_PREFIX}shapes",
             "backgrounds": backgrounds.source,

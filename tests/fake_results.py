@@ -27,6 +27,8 @@ from evaluation.compare import add_result
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults, save_results
 from shapes import CLASSES, IMAGE_SIZE, SyntheticData
+from shapes.generate import Rendered, render
+from shapes.params import read_opacity
 
 FAKE_SEGMENTER = "fake-segmenter"
 
@@ -81,13 +83,11 @@ FAKE_STRATEGIES = (
 )
 
 
-def _tiny_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tiny_images(n: int, rng: np.random.Generator) -> Rendered:
     """n rendered samples on smooth random backgrounds, labels cycling through the classes."""
-    from shapes.generate import render_samples
-
     pool = rng.integers(0, 256, size=(8, 4, 4, 3)).astype(np.uint8)  # stretched: smooth
     labels = np.arange(n) % len(CLASSES)
-    return render_samples(pool, n, rng, hw=IMAGE_SIZE, labels=labels)
+    return render(pool, n, rng, hw=IMAGE_SIZE, labels=labels)
 
 
 def _fake_cams(masks: np.ndarray, miss: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -131,6 +131,7 @@ def write_fake_results(
     split: str = "test",
     miss_rate: float = 0.25,
     strategies: tuple[FakeStrategy, ...] = FAKE_STRATEGIES,
+    with_opacity: bool = True,
 ) -> Path:
     """Write ``metrics.json``, ``metrics.csv``, ``per_image.csv``, ``metrics.tex`` and
     ``predictions.npz`` of a fake comparison into ``out``.
@@ -144,6 +145,8 @@ def write_fake_results(
         split: the split named in the settings (and read from ``data_root``).
         miss_rate: share of images whose fake CAM peaks away from the shape.
         strategies: the fake strategies to "run".
+        with_opacity: record each shape's opacity (as for a generated dataset) for images
+            rendered in memory; with ``data_root`` the dataset's ``shape_params.csv`` decides.
 
     Returns:
         ``out`` as a Path.
@@ -155,14 +158,16 @@ def write_fake_results(
         arrays = arrays.subset(np.arange(min(n_images, len(arrays))))
         images, classes, masks = arrays.images, arrays.labels, arrays.masks
         names = tuple(arrays.names)
+        opacity = read_opacity(data_root, split, names)
     else:
-        images, classes, masks = _tiny_images(n_images, rng)
+        rendered = _tiny_images(n_images, rng)
+        images, classes, masks = rendered.images, rendered.labels, rendered.masks
+        opacity = rendered.alphas if with_opacity else None
         names = tuple(f"{i:05d}" for i in range(n_images))
     n = len(images)
     cams = _fake_cams(masks, rng.random(n) < miss_rate, rng)
-    results = ComparisonResults(
-        {}, predictions=Predictions(np.array(names), images, masks, classes, cams)
-    )
+    predictions = Predictions(np.array(names), images, masks, classes, cams, opacity=opacity)
+    results = ComparisonResults({}, predictions=predictions)
     for strategy in strategies:
         if strategy.points is None:
             coords, labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)

@@ -93,6 +93,25 @@ def test_cli_writes_all_outputs(tiny_run) -> None:
     assert "flood_fill" in done.stdout and "mIoU" in done.stdout
 
 
+def test_per_image_rows_carry_opacity_and_contrast(tiny_run) -> None:
+
+    from metrics import shape_contrasts
+    from shapes import SyntheticData
+    from shapes.params import read_opacity
+
+    work, done = tiny_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    with (work / "out" / "per_image.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["strategy"] == "segment_heat"]
+    arrays = SyntheticData(work / "ds", "test").arrays()
+    alpha = read_opacity(work / "ds", "test", arrays.names)
+    contrast = shape_contrasts(arrays.images, arrays.masks)
+    for r in rows:
+        i = int(r["index"])
+        assert float(r["opacity"]) == pytest.approx(alpha[i], abs=1e-4)
+        assert float(r["contrast"]) == pytest.approx(contrast[i], abs=1e-3)
+
+
 def test_same_seed_same_numbers(tiny_run) -> None:
     work, first = tiny_run
     assert first.returncode == 0

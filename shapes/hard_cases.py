@@ -1,0 +1,170 @@
+"""A handful of hard images, built deterministically, for regression tests of point strategies.
+
+Each :class:`HardCase` is one 48 x 64 image with one shape of the kind the look-alike generator
+rarely draws but the real course data may hold (translucent over texture, small and close to the
+background's colour, cut by the border), its mask, and a stand-in heat map: what a layer2
+Grad-CAM roughly looks like (the mask blurred, shifted a little off the shape, averaged onto
+the 6 x 8 grid of layer2's activations and stretched back bilinearly). A test asks a strategy
+for its point on ``case.cam`` and ``case.image`` and checks that it lands inside ``case.mask``.
+
+Nothing here draws from a global random state: the same call returns the same arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+from scipy import ndimage
+
+from shapes.classes import CLASSES, IMAGE_SIZE
+from shapes.draw import paste, shape_mask
+
+#: layer2's activation grid on a 48 x 64 image (rows, columns).
+CAM_GRID = (6, 8)
+
+
+@dataclass(frozen=True)
+class HardCase:
+    """One hard image.
+
+    Attributes:
+        name: what makes it hard, e.g. ``"translucent_star_on_texture"``.
+        image: uint8 (H, W, 3) RGB.
+        mask: bool (H, W), the shape.
+        label: class index into ``CLASSES``.
+        alpha: the shape's opacity (1 = opaque).
+        cam: float32 (H, W) in 0..1, the stand-in heat map (see the module docstring).
+    """
+
+    name: str
+    image: np.ndarray
+    mask: np.ndarray
+    label: int
+    alpha: float
+    cam: np.ndarray
+
+
+def stand_in_cam(
+    mask: np.ndarray, shift: tuple[float, float] = (2.0, 1.0), sigma: float = 3.0
+) -> np.ndarray:
+    """A coarse heat map around ``mask`` (bool (H, W)): Gaussian blur (``sigma`` px), shifted by
+    ``shift`` = (dx, dy) px, averaged onto :data:`CAM_GRID`, stretched back bilinearly and
+    rescaled to 0..1. Returns float32 (H, W)."""
+    h, w = mask.shape
+    heat = ndimage.gaussian_filter(mask.astype(np.float64), sigma)
+    heat = ndimage.shift(heat, (shift[1], shift[0]), order=1, mode="constant")
+    gh, gw = CAM_GRID
+    coarse = heat.reshape(gh, h // gh, gw, w // gw).mean(axis=(1, 3)).astype(np.float32)
+    up = np.asarray(PIL.Image.fromarray(coarse, mode="F").resize((w, h), PIL.Image.BILINEAR))
+    up = up - up.min()
+    return (up / up.max() if up.max() > 0 else up).astype(np.float32)
+
+
+def smooth_background(rng: np.random.Generator, hw: tuple[int, int] = IMAGE_SIZE) -> np.ndarray:
+    """uint8 (H, W, 3): random colours on a 4 x 4 grid stretched bilinearly (like a blurry
+    stretched CIFAR image)."""
+    h, w = hw
+    grid = rng.integers(30, 226, size=(4, 4, 3)).astype(np.uint8)
+    return np.asarray(PIL.Image.fromarray(grid).resize((w, h), PIL.Image.BILINEAR))
+
+
+def textured_background(
+    rng: np.random.Generator, noise: float = 22.0, hw: tuple[int, int] = IMAGE_SIZE
+) -> np.ndarray:
+    """uint8 (H, W, 3): :func:`smooth_background` plus per-pixel Gaussian noise (std ``noise``
+    grey levels) and faint diagonal stripes (period 4 px), so a translucent shape is not flat."""
+    h, w = hw
+    base = smooth_background(rng, hw).astype(np.float64)
+    yy, xx = np.mgrid[0:h, 0:w]
+    stripes = 25.0 * np.sin(2 * np.pi * (xx + yy) / 4.0)[..., None]
+    out = base + stripes + rng.normal(0.0, noise, size=(h, w, 3))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _case(
+    name: str,
+    background: np.ndarray,
+    shape: str,
+    size: float,
+    centre: tuple[float, float],
+    alpha: float,
+    colour: np.ndarray | None = None,
+    colour_offset: tuple[int, int, int] = (0, 0, 0),
+    cam_shift: tuple[float, float] = (2.0, 1.0),
+) -> HardCase:
+    """Paste ``shape`` (``size`` px, centre (x, y)) with ``colour``, or with the background's
+    mean colour under it plus ``colour_offset`` when ``colour`` is None."""
+    mask = shape_mask(shape, size, centre[0], centre[1], background.shape[:2])
+    if colour is None:
+        mean = background[mask].astype(np.float64).mean(axis=0)
+        colour = np.clip(np.rint(mean + np.array(colour_offset)), 0, 255).astype(np.uint8)
+    image = paste(background, mask, colour, alpha)
+    return HardCase(
+        name, image, mask, CLASSES.index(shape), alpha, stand_in_cam(mask, shift=cam_shift)
+    )
+
+
+def hard_cases() -> list[HardCase]:
+    """The regression set, always the same arrays (fixed seeds), in this order:
+
+    - ``translucent_star_on_texture``: a 16 px star at opacity 0.35 over a noisy, striped
+      background;
+    - ``small_low_contrast_diamond``: a 7 px diamond, opacity 0.8, within about 20 grey levels
+      of the smooth background under it;
+    - ``translucent_triangle_on_texture``: a 14 px triangle at opacity 0.4 over texture;
+    - ``faint_circle_at_border``: a 12 px circle at opacity 0.3, a third of it cut by the left
+      border;
+    - ``small_translucent_star``: a 9 px star at opacity 0.45 over texture.
+    """
+    return [
+        _case(
+            "translucent_star_on_texture",
+            textured_background(np.random.default_rng(101)),
+            "star",
+            16.0,
+            (30.0, 22.0),
+            0.35,
+            colour=np.array([230, 40, 40], np.uint8),
+        ),
+        _case(
+            "small_low_contrast_diamond",
+            smooth_background(np.random.default_rng(102)),
+            "diamond",
+            7.0,
+            (44.0, 30.0),
+            0.8,
+            colour_offset=(14, -10, 8),
+            cam_shift=(-2.0, -2.0),
+        ),
+        _case(
+            "translucent_triangle_on_texture",
+            textured_background(np.random.default_rng(103)),
+            "triangle",
+            14.0,
+            (20.0, 16.0),
+            0.4,
+            colour=np.array([40, 60, 235], np.uint8),
+        ),
+        _case(
+            "faint_circle_at_border",
+            smooth_background(np.random.default_rng(104)),
+            "circle",
+            12.0,
+            (2.0, 28.0),
+            0.3,
+            colour=np.array([250, 250, 60], np.uint8),
+            cam_shift=(3.0, 0.0),
+        ),
+        _case(
+            "small_translucent_star",
+            textured_background(np.random.default_rng(105)),
+            "star",
+            9.0,
+            (50.0, 12.0),
+            0.45,
+            colour=np.array([30, 220, 90], np.uint8),
+            cam_shift=(-1.0, 2.0),
+        ),
+    ]
