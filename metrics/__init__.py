@@ -6,11 +6,6 @@ See :mod:`metrics.points` for the coordinate and empty-mask conventions and
 
 from metrics.iou import iou_per_image, iou_summary
 from metrics.points import (
-    background_correct_rate,
-    background_distances,
-    background_hit_rate,
-    foreground_distances,
-    foreground_hit_rate,
     hit_rate,
     label_distances,
     mask_centers,
@@ -20,11 +15,6 @@ from metrics.points import (
 from metrics.summary import summarize_points, summarize_run
 
 __all__ = [
-    "background_correct_rate",
-    "background_distances",
-    "background_hit_rate",
-    "foreground_distances",
-    "foreground_hit_rate",
     "hit_rate",
     "iou_per_image",
     "iou_summary",
