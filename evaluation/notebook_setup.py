@@ -75,9 +75,7 @@ def offline_segmenter(settings: NotebookSettings, device: torch.device | str) ->
     checkpoint is on disk, else the best classical back end with a warning)."""
     from sam_pipelines import make_segmenter
 
-    return make_segmenter(
-        settings.segmenter, checkpoint=settings.sam_checkpoint, device=str(device)
-    )
+    return make_segmenter(settings.segmenter, settings.sam_checkpoint, device=str(device))
 
 
 def prepare_classifier_checkpoint(
