@@ -107,15 +107,10 @@ def feature_maps_figure(
     description: str = "",
 ) -> Figure:
     """The classifier's :func:`feature_map_grid`: per layer of :data:`FEATURE_LAYERS`, the
-    Grad-CAM computed at that layer (over the image), then its most varied feature maps.
-
-    Args:
-        model: the ResNet-18 classifier (not changed; put in eval mode).
-        image: uint8 RGB (H, W, 3).
-        label: the true class index, explained by the Grad-CAMs (None: the predicted class).
-        n_maps: feature maps per row.
-        description: names the image in the title, e.g. ``"test #3"``.
-    """
+    Grad-CAM of class ``label`` (None: the predicted class) computed at that layer over the
+    uint8 RGB (H, W, 3) image, then its ``n_maps`` most varied feature maps. ``model`` (the
+    ResNet-18 classifier) is put in eval mode; ``description`` names the image in the title,
+    e.g. ``"test #3"``."""
     layers = FEATURE_LAYERS
     maps = capture_activations(model, image, layers)
     device = next(model.parameters()).device
@@ -148,13 +143,8 @@ def segmenter_feature_maps_figure(
     """A supervised segmentation model's :func:`feature_map_grid`: per layer of
     :func:`supervised.feature_layers` (encoder first and last layer, decoder last block), the
     network's input (enlarged by its input scale and padded, as in prediction), then the layer's
-    most varied feature maps.
-
-    Args:
-        model: a model from :func:`supervised.build_model`.
-        image: uint8 RGB (H, W, 3).
-        n_maps: feature maps per row.
-        title: figure title.
+    ``n_maps`` most varied feature maps, for a model from :func:`supervised.build_model` and a
+    uint8 RGB (H, W, 3) image.
     """
     image = check_rgb(image)
     maps = capture_feature_maps(model, image)
