@@ -9,16 +9,10 @@ import numpy as np
 def heatmap_to_rgb(
     heatmap: np.ndarray, vmin: float | None = 0.0, vmax: float | None = 1.0
 ) -> np.ndarray:
-    """Colour heat maps with OpenCV's JET colour map, as the template's ``heatmap_to_rgb_image``.
-
-    Args:
-        heatmap: float array (H, W) or (N, H, W).
-        vmin, vmax: values mapped to the ends of the colour map (blue, red); ``None`` uses the
-            array's own min / max. Values outside are clipped.
-
-    Returns:
-        uint8 RGB array (H, W, 3) or (N, H, W, 3).
-    """
+    """uint8 RGB (H, W, 3) or (N, H, W, 3): float heat maps (H, W) or (N, H, W) coloured with
+    OpenCV's JET colour map, as the template's ``heatmap_to_rgb_image``. ``vmin`` / ``vmax``
+    map to the ends of the colour map (blue, red; values outside are clipped); ``None`` uses
+    the array's own min / max."""
     heat = np.asarray(heatmap, dtype=np.float32)
     if heat.ndim not in (2, 3):
         raise ValueError(f"heatmap must have shape (H, W) or (N, H, W), got {heat.shape}")
@@ -32,18 +26,10 @@ def heatmap_to_rgb(
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.3) -> np.ndarray:
-    """Blend a JET-coloured heat map over an image: ``(1 - alpha) * image + alpha * colour``.
-
-    Same as the template's ``PIL.Image.blend(image, heatmap_rgb, alpha=0.3)``.
-
-    Args:
-        image: uint8 RGB (H, W, 3) or (N, H, W, 3).
-        heatmap: float (H, W) or (N, H, W) in 0..1 (coloured with `heatmap_to_rgb`).
-        alpha: weight of the heat map colour, in 0..1.
-
-    Returns:
-        uint8 RGB array of the image's shape.
-    """
+    """``(1 - alpha) * image + alpha * colour``: a float (H, W) or (N, H, W) heat map in 0..1,
+    coloured with `heatmap_to_rgb`, blended over a uint8 RGB (H, W, 3) or (N, H, W, 3) image;
+    uint8 of the image's shape. Same as the template's ``PIL.Image.blend(image, heatmap_rgb,
+    alpha=0.3)``."""
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.shape[-1] != 3 or img.ndim not in (3, 4):
         raise ValueError(

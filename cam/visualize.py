@@ -27,11 +27,8 @@ def gradcam_figure(
     and the ground-truth mask.
 
     Args:
-        images: uint8 RGB (N, H, W, 3).
-        heatmaps: float (N, H, W) in 0..1.
-        masks: bool (N, H, W).
+        images: uint8 RGB (N, H, W, 3); heatmaps: float (N, H, W) in 0..1; masks: bool (N, H, W).
         titles: one label per row (e.g. "test #3: diamond"), shown left of the row; optional.
-        alpha: overlay weight of the heat map colour.
         panel_size: width of one panel in inches.
 
     Returns:
@@ -52,10 +49,8 @@ def gradcam_figure(
     if titles is not None and len(titles) != count:
         raise ValueError(f"got {len(titles)} titles for {count} examples")
 
-    fig = Figure(
-        figsize=(panel_size * 4, panel_size * height / width * count + 0.4),
-        layout="constrained",
-    )
+    size = (panel_size * 4, panel_size * height / width * count + 0.4)
+    fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(count, 4, squeeze=False)
     colours = heatmap_to_rgb(heatmaps)
     overlays = overlay_heatmap(images, heatmaps, alpha=alpha)

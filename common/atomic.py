@@ -98,17 +98,11 @@ def remove_stale_temps(target: Path) -> list[Path]:
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], object]) -> Path:
-    """Write ``path`` through a temporary name and rename it into place.
-
-    Args:
-        path: the file to (re)place; its folder is created.
-        write: called with the temporary path; must create that file (open it by path: some
-            writers, such as ``np.save(str)``, append their own suffix to a name).
-
-    Returns:
-        ``path``. On any error (Ctrl-C included) the temporary file is removed and ``path``
-        is left as it was.
-    """
+    """Write ``path`` (its folder is created) through a temporary name and rename it into place;
+    returns ``path``. ``write`` is called with the temporary path and must create that file
+    (open it by path: some writers, such as ``np.save(str)``, append their own suffix to a
+    name). On any error (Ctrl-C included) the temporary file is removed and ``path`` is left
+    as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
@@ -158,11 +152,8 @@ def staged_files(dest: Path | str) -> Iterator[Path]:
 
 
 def ensure_writable_dir(path: Path | str, option: str) -> Path:
-    """Create folder ``path`` if needed and check that a file can be written in it.
-
-    Args:
-        path: the output folder.
-        option: how the user named it, e.g. ``"--out"``, for the message.
+    """Create folder ``path`` if needed and check that a file can be written in it; ``option``
+    is how the user named it (``"--out"``), for the message.
 
     Raises:
         UserError: ``path`` is a file, cannot be created, or is not writable.
@@ -185,12 +176,8 @@ def read_or_discard(path: Path | str, read: Callable[[Path], T], what: str) -> T
 
     An entry that cannot be read (truncated, empty, of an older format: ``read`` raises one of
     :data:`CORRUPT_ENTRY_ERRORS`) is reported by path, deleted, and None is returned so that the
-    caller recomputes and rewrites it.
-
-    Args:
-        path: the cache file.
-        read: loads and checks it.
-        what: what the entry is, for the message (e.g. ``"CAM cache entry"``).
+    caller recomputes and rewrites it. ``what`` names the entry in the message (e.g. ``"CAM
+    cache entry"``).
     """
     path = Path(path)
     if not path.is_file():

@@ -87,3 +87,18 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+class HelpFormatter(argparse.RawTextHelpFormatter):
+    """The script's docstring as written; an option's default, when it has one, after its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or any(action.default is v for v in (None, False, True)):
+            return text
+        return text if action.default is argparse.SUPPRESS else f"{text} (default: %(default)s)"
+
+
+def script_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The parser a script starts from: its docstring as the description, :class:`HelpFormatter`."""
+    return argparse.ArgumentParser(description=doc, formatter_class=HelpFormatter)

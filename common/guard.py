@@ -25,13 +25,9 @@ def protected_dirs() -> set[Path]:
 def check_replaceable(
     path: Path | str, is_ours: Callable[[Path], bool], marker: str, option: str = "--out"
 ) -> None:
-    """Raise unless ``path`` may be deleted to make room for a new version of it.
-
-    Args:
-        path: an existing file or folder that would be replaced.
-        is_ours: whether a folder carries the writer's marker.
-        marker: the marker's description for the message, e.g. ``"generation.json"``.
-        option: how the user named ``path``.
+    """Raise unless ``path`` (named ``option`` on the command line) may be deleted to make room
+    for a new version of it: ``is_ours`` says whether a folder carries the writer's ``marker``
+    (e.g. ``"generation.json"``).
 
     Raises:
         UserError: ``path`` is protected (see :func:`protected_dirs`), a symbolic link, not a
@@ -60,10 +56,7 @@ def replace_dir(new: Path | str, out: Path | str) -> Path:
 
     The caller checks ``out`` with :func:`check_replaceable` first. The old folder is renamed
     aside before ``new`` is renamed into place and only then deleted, so ``out`` never holds a
-    mixture of the two.
-
-    Returns:
-        ``out``.
+    mixture of the two. Returns ``out``.
     """
     new, out = Path(new), Path(out)
     if not out.exists():

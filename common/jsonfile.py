@@ -17,14 +17,9 @@ def read_json_object(
     hint: str,
     error: type[Exception] = UserError,
 ) -> dict[str, Any]:
-    """The JSON object in ``path``, which must hold at least the ``required`` keys.
-
-    Args:
-        path: the file.
-        required: keys the object must have.
-        what: what the file should be, e.g. ``"a results file of this version"``.
-        hint: what to do about a bad file, e.g. ``"rerun scripts/compare_strategies.py"``.
-        error: the exception type to raise (a :class:`common.errors.UserError` by default).
+    """The JSON object in ``path``, which must hold at least the ``required`` keys; ``what``
+    says what the file should be (``"a results file of this version"``), ``hint`` what to do
+    about a bad one (``"rerun scripts/compare_strategies.py"``).
 
     Raises:
         error: the file cannot be read or parsed (truncated or edited), or it is not an object

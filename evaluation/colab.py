@@ -12,17 +12,16 @@ packages are importable and the network is down; see :func:`plan_runtime`.
 
 ``CAMSAM_DATA_URL``, ``CAMSAM_SAM_URL`` and ``CAMSAM_SAM_MD5`` replace the official URLs and
 checksum; they exist for tests that serve stand-in files from 127.0.0.1. The notebook inlines
-this module after :mod:`sam_pipelines.checkpoint`, whose downloader it uses.
+this module after :mod:`sam_pipelines.checkpoint` and :mod:`shapes.course_zip`, whose
+downloaders it uses.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -30,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sam_pipelines.checkpoint import download_file, resolve_sam_checkpoint
+from sam_pipelines.checkpoint import resolve_sam_checkpoint
+from shapes.course_zip import COURSE_DATA_URL, unpack_course_zip
 
-COURSE_DATA_URL = "https://www.mimuw.edu.pl/~mwrochna/upload/synthetic_shapes.zip"
 ENV_OFFLINE = "CAMSAM_OFFLINE"
 ENV_SMOKE = "CAMSAM_SMOKE"
 ENV_DATA_URL = "CAMSAM_DATA_URL"
@@ -169,36 +168,17 @@ def fetch_sam_checkpoint(
 def fetch_course_data(
     data_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
 ) -> Path:
-    """``data_dir / "synthetic_shapes"`` with the course dataset, downloaded and unpacked.
-
-    The zip is kept at ``data_dir / "synthetic_shapes.zip"``, where the template's
-    ``wget -nc`` then finds it and does not download it again. Nothing is done when the
-    dataset folder already has its ``images`` folder. The archive is unpacked into a temporary
-    folder first and moved into place whole.
+    """``data_dir / "synthetic_shapes"`` with the course dataset (see
+    :func:`shapes.course_zip.unpack_course_zip`), from ``CAMSAM_DATA_URL`` or the official URL.
 
     Raises:
         SetupError: the download failed or the archive does not hold ``synthetic_shapes``.
     """
-    root = data_dir / "synthetic_shapes"
-    if (root / "images").is_dir():
-        return root
     url = course_data_url(environ)
-    archive = data_dir / "synthetic_shapes.zip"
     try:
-        if not archive.is_file():
-            download_file(url, archive, md5=None, timeout=timeout)
-        with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(tmp)
-            found = sorted(p.parent.parent for p in Path(tmp).rglob("images/test"))
-            if not found:
-                raise SetupError(f"{archive} (from {url}) holds no synthetic_shapes/images/test")
-            shutil.move(str(found[0]), root)
-    except (RuntimeError, OSError, zipfile.BadZipFile) as err:
-        if isinstance(err, SetupError):
-            raise
+        return unpack_course_zip(url, data_dir, timeout)
+    except (OSError, zipfile.BadZipFile) as err:
         raise SetupError(
             f"the course dataset could not be had from {url}: {err}. Download the zip by hand "
-            f"and unpack it so that {root}/images/test exists."
+            f"and unpack it so that {data_dir / 'synthetic_shapes'}/images/test exists."
         ) from err
-    return root

@@ -78,9 +78,7 @@ def offline_segmenter(settings: NotebookSettings, device: torch.device | str = "
     (a ``--device`` spec or a torch device; ``auto``: CUDA when available)."""
     from sam_pipelines import make_segmenter
 
-    return make_segmenter(
-        settings.segmenter, checkpoint=settings.sam_checkpoint, device=str(device)
-    )
+    return make_segmenter(settings.segmenter, settings.sam_checkpoint, device=str(device))
 
 
 def prepare_classifier_checkpoint(

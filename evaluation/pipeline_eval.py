@@ -59,30 +59,17 @@ def evaluate_pipeline(
     }
     for images, classes, masks in tqdm(loader, desc=f"evaluating {name}"):
         pipeline.last_cams = None
-        pred = pipeline(images)
+        pred = np.asarray(pipeline(images), dtype=bool)
         coords, labels = pipeline.last_prompts
-        batch = {
-            "images": to_uint8_images(images),
-            "cams": pipeline.last_cams,
-            "coords": coords,
-            "labels": labels,
-            "pred": np.asarray(pred, dtype=bool),
-            "gt": np.asarray(masks, dtype=bool),
-            "classes": np.asarray(classes),
-        }
-        for key, value in batch.items():
+        gt, cams = np.asarray(masks, dtype=bool), pipeline.last_cams
+        batch = (to_uint8_images(images), cams, coords, labels, pred, gt, np.asarray(classes))
+        for key, value in zip(parts, batch, strict=True):
             parts[key].append(value)
     arrays: dict[str, Any] = {
         k: None if any(v is None for v in vs) else np.concatenate(vs) for k, vs in parts.items()
     }
-    summary = summarize_run(
-        arrays["coords"],
-        arrays["labels"],
-        arrays["gt"],
-        arrays["pred"],
-        arrays["classes"],
-        class_names,
-    )
+    keys = ("coords", "labels", "gt", "pred", "classes")
+    summary = summarize_run(*(arrays[k] for k in keys), class_names)
     return {
         "strategy": name,
         "kind": "fg+bg" if (arrays["labels"] == 0).any() else "fg",
@@ -94,13 +81,9 @@ def evaluate_pipeline(
 
 
 def examples_figure(result: dict[str, Any], indices: Sequence[int] = (0, 1, 2, 3)) -> Figure:
-    """A row per image of an :func:`evaluate_pipeline` result: the image with its points
-    (green foreground, red background), the heat map, the predicted and the true mask.
-
-    Args:
-        result: what :func:`evaluate_pipeline` returned.
-        indices: positions in the evaluated images (those beyond the end are skipped).
-    """
+    """A row per image of an :func:`evaluate_pipeline` result at ``indices`` (positions past
+    the end are skipped): the image with its points (green foreground, red background), the heat
+    map, the predicted and the true mask."""
     a = result["arrays"]
     rows = [i for i in indices if i < len(a["gt"])]
     ious = iou_per_image(a["pred"][rows], a["gt"][rows])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import http.server
 import json
 import os
@@ -26,6 +25,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import torch
+
+from sam_pipelines.checkpoint import file_md5
 
 # Removes the editable install's import hooks (pip install -e .), so that the project's
 # packages cannot be imported: what a fresh runtime without the repository looks like.
@@ -87,11 +88,7 @@ def make_random_sam_checkpoint(dest: Path, model_type: str = "vit_b", seed: int 
 
     torch.manual_seed(seed)
     torch.save(sam_model_registry[model_type]().state_dict(), dest)
-    digest = hashlib.md5()
-    with open(dest, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_md5(dest)
 
 
 def make_stand_in_imagenet(torch_home: Path) -> Path:

@@ -193,12 +193,9 @@ def load_results(
     folder: Path | str,
     required: tuple[str, ...] = ("metrics.json", "per_image.csv", "predictions.npz"),
 ) -> ComparisonResults:
-    """Read a results folder written by ``compare_strategies.py``.
-
-    Args:
-        folder: the results folder.
-        required: the files that must be there (``metrics.json`` always is); ``per_image.csv``
-            and ``predictions.npz`` are read when present ([] and None otherwise).
+    """Read a results folder written by ``compare_strategies.py``: the ``required`` files must be
+    there (``metrics.json`` always is); ``per_image.csv`` and ``predictions.npz`` are read when
+    present ([] and None otherwise).
 
     Raises:
         MissingResultsError: a required file is missing; the message names it and the command

@@ -9,17 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 #: Packages the notebook imports (directly or through each other).
-PACKAGES = (
-    "shapes",
-    "classifier",
-    "cam",
-    "prompting",
-    "metrics",
-    "sam_pipelines",
-    "evaluation",
-    "plots",
-    "supervised",
-)
+PACKAGES = ("shapes", "classifier", "cam", "prompting", "metrics", "sam_pipelines")
+PACKAGES += ("evaluation", "plots", "supervised")
 #: Hosts a Colab link may point to.
 COLAB_HOSTS = ("colab.research.google.com", "drive.google.com")
 #: Characters a link may hold (RFC 3986; no spaces, quotes, braces or backslashes).

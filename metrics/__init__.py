@@ -8,11 +8,6 @@ See :mod:`metrics.points` for the coordinate and empty-mask conventions and
 from metrics.contrast import outer_ring, shape_contrast, shape_contrasts
 from metrics.iou import iou_per_image, iou_summary
 from metrics.points import (
-    background_correct_rate,
-    background_distances,
-    background_hit_rate,
-    foreground_distances,
-    foreground_hit_rate,
     hit_rate,
     label_distances,
     mask_centers,
@@ -22,11 +17,6 @@ from metrics.points import (
 from metrics.summary import summarize_points, summarize_run
 
 __all__ = [
-    "background_correct_rate",
-    "background_distances",
-    "background_hit_rate",
-    "foreground_distances",
-    "foreground_hit_rate",
     "hit_rate",
     "iou_per_image",
     "iou_summary",

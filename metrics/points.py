@@ -56,25 +56,6 @@ def hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: i
     return float(points_inside(coords, masks)[chosen].mean())
 
 
-def foreground_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
-    """Share of foreground points (label 1) inside the ground-truth mask; None if there are none."""
-    return hit_rate(coords, labels, masks, 1)
-
-
-def background_hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> float | None:
-    """Share of background points (label 0) inside the ground-truth mask (lower is better);
-    None if there are none."""
-    return hit_rate(coords, labels, masks, 0)
-
-
-def background_correct_rate(
-    coords: np.ndarray, labels: np.ndarray, masks: np.ndarray
-) -> float | None:
-    """Share of background points (label 0) outside the ground-truth mask; None if none."""
-    hits = background_hit_rate(coords, labels, masks)
-    return None if hits is None else 1.0 - hits
-
-
 def mask_centers(masks: np.ndarray) -> np.ndarray:
     """float64 (B, 2): each mask's centre of mass (x, y); NaN for an empty mask."""
     masks = np.asarray(masks, dtype=bool)
@@ -110,13 +91,3 @@ def label_distances(
     _check(coords, labels, masks)
     d = point_distances(coords, masks)[labels == label]
     return d[~np.isnan(d)]
-
-
-def foreground_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """1-D float64: :func:`label_distances` of the foreground points (label 1)."""
-    return label_distances(coords, labels, masks, 1)
-
-
-def background_distances(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """1-D float64: :func:`label_distances` of the background points (label 0)."""
-    return label_distances(coords, labels, masks, 0)

@@ -13,10 +13,8 @@ from metrics.points import hit_rate, label_distances
 def summarize_points(
     coords: np.ndarray, labels: np.ndarray, masks: np.ndarray
 ) -> dict[str, float | int | None]:
-    """Point metrics of one run.
-
-    Args:
-        coords: int (B, N, 2) points (X, Y); labels: int (B, N); masks: bool (B, H, W) truth.
+    """Point metrics of one run: coords int (B, N, 2) as (X, Y), labels int (B, N), bool (B, H, W)
+    ground-truth masks.
 
     Returns:
         dict, for foreground (``fg_``) and background (``bg_``) points alike: ``*_hit_rate``
@@ -46,14 +44,8 @@ def summarize_run(
     class_labels: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
 ) -> dict[str, object]:
-    """Point metrics plus (when ``pred_masks`` is given) the IoU summary of one strategy run.
-
-    Args:
-        coords: int (B, N, 2) points (X, Y); labels: int (B, N) point labels.
-        masks: bool (B, H, W) ground truth.
-        pred_masks: optional bool (B, H, W) predicted masks.
-        class_labels: optional int (B,) class indices for per-class IoU.
-        class_names: names for those indices.
+    """:func:`summarize_points` plus (given bool (B, H, W) ``pred_masks``) the IoU summary of
+    one strategy run, per class with int (B,) ``class_labels`` and their ``class_names``.
 
     Returns:
         :func:`summarize_points`' keys plus ``miou``, ``iou_median``, ``iou_std``,

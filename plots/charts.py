@@ -14,14 +14,7 @@ from matplotlib.patches import Patch
 
 from evaluation.results import ComparisonResults
 from evaluation.tables import AUTOMATIC_KINDS
-from plots.style import (
-    FULL_WIDTH,
-    KIND_COLOURS,
-    KIND_NAMES,
-    new_figure,
-    report_style,
-    set_title,
-)
+from plots.style import FULL_WIDTH, KIND_COLOURS, KIND_NAMES, new_figure, report_style, set_title
 from shapes import CLASSES
 
 #: The public solution's numbers (real course data, SAM ViT-B, ImageNet-pretrained ResNet-18).
@@ -66,12 +59,8 @@ def iou_distribution_figure(
 ) -> Figure:
     """Per-image IoU of every row as a horizontal violin bounded to 0..1 (mean as a black
     diamond, median as a white bar), with the mean and the shares of IoU < 0.1 and >= 0.9 on
-    the right: a bimodal (hit-or-miss) pipeline puts its mass at both ends.
-
-    Args:
-        results: a loaded results folder.
-        reference: optional ``{"miou": ...}`` drawn as a dashed line (the public solution).
-    """
+    the right: a bimodal (hit-or-miss) pipeline puts its mass at both ends. ``reference``'s
+    ``"miou"`` (the public solution) is drawn as a dashed line."""
     rows = [r for r in results.rows if r["strategy"] in {p["strategy"] for p in results.per_image}]
     data = [(r, results.ious(r["strategy"])) for r in rows]
     data = [(r, v[~np.isnan(v)]) for r, v in data if (~np.isnan(v)).any()]
@@ -85,42 +74,20 @@ def iou_distribution_figure(
         | {"mean": v.mean(), "median": np.median(v), "min": v.min(), "max": v.max()}
         for _, v in data
     ]
-    parts = ax.violin(
-        stats,
-        positions=pos,
-        orientation="horizontal",
-        widths=0.85,
-        showmeans=False,
-        showextrema=False,
-        showmedians=False,
-    )
+    hidden = {"showmeans": False, "showextrema": False, "showmedians": False}
+    parts = ax.violin(stats, positions=pos, orientation="horizontal", widths=0.85, **hidden)
     for body, (r, _) in zip(parts["bodies"], data, strict=True):
         body.set_facecolor(KIND_COLOURS.get(r["kind"], "#333333"))
         body.set_edgecolor("black")
         body.set_linewidth(0.5)
         body.set_alpha(0.8)
-    ax.scatter(
-        [s["mean"] for s in stats], pos, marker="D", s=14, c="black", zorder=3, label="mean IoU"
-    )
-    ax.scatter(
-        [s["median"] for s in stats],
-        pos,
-        marker="o",
-        s=12,
-        c="white",
-        edgecolors="black",
-        linewidths=0.6,
-        zorder=3,
-        label="median IoU",
-    )
+    means, medians = [s["mean"] for s in stats], [s["median"] for s in stats]
+    ax.scatter(means, pos, marker="D", s=14, c="black", zorder=3, label="mean IoU")
+    ringed = {"edgecolors": "black", "linewidths": 0.6, "zorder": 3}
+    ax.scatter(medians, pos, marker="o", s=12, c="white", label="median IoU", **ringed)
     if reference and "miou" in reference:
-        ax.axvline(
-            reference["miou"],
-            color="black",
-            ls="--",
-            lw=0.8,
-            label=f"{PUBLIC_LABEL}: mIoU {100 * reference['miou']:.1f} %",
-        )
+        label = f"{PUBLIC_LABEL}: mIoU {100 * reference['miou']:.1f} %"
+        ax.axvline(reference["miou"], color="black", ls="--", lw=0.8, label=label)
     ax.set_yticks(pos, [r["strategy"] for r, _ in data])
     ax.set_ylim(-0.6, len(data) - 0.4)
     ax.set_xlim(0, 1)
@@ -172,16 +139,9 @@ def per_class_miou_figure(results: ComparisonResults, top: int = 4) -> Figure:
         per_class = r.get("per_class_miou") or {}
         values = [_num(per_class.get(c)) for c in CLASSES] + [_num(r.get("miou"))]
         x = np.arange(len(groups)) - 0.4 + bar * (j + 0.5)
-        ax.bar(
-            x,
-            100 * np.asarray(values),
-            width=bar,
-            color=colours[j],
-            hatch=HATCHES.get(r["kind"]),
-            edgecolor="black",
-            linewidth=0.4,
-            label=f"{r['strategy']} ({r['kind']})",
-        )
+        style = {"hatch": HATCHES.get(r["kind"]), "edgecolor": "black", "linewidth": 0.4}
+        label = f"{r['strategy']} ({r['kind']})"
+        ax.bar(x, 100 * np.asarray(values), width=bar, color=colours[j], label=label, **style)
     ax.set_xticks(np.arange(len(groups)), groups)
     ax.axvline(len(CLASSES) - 0.5, color="black", lw=0.6)
     ax.set_ylabel("mean IoU (%)")
@@ -190,11 +150,8 @@ def per_class_miou_figure(results: ComparisonResults, top: int = 4) -> Figure:
     fig.legend(loc="outside lower center", ncols=min(3, n), frameon=False)
     kinds = {r["kind"] for r in rows}
     parts = [f"top {top} label-free strategies"]
-    parts += [
-        name
-        for kind, name in (("oracle", "best oracle"), ("supervised", "supervised"))
-        if kind in kinds
-    ]
+    references = (("oracle", "best oracle"), ("supervised", "supervised"))
+    parts += [name for kind, name in references if kind in kinds]
     set_title(fig, f"Mean IoU per class: {', '.join(parts)}\n{results.caption()}")
     return fig
 

@@ -83,16 +83,8 @@ def _example_rows(
         row[2].imshow(pred.images[i], interpolation="nearest")
         draw_points(row[2], coords, labels)
         if pred.coords[strategy].shape[1] == 0:
-            row[2].text(
-                0.5,
-                0.5,
-                "no points",
-                transform=row[2].transAxes,
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white",
-            )
+            centre = {"transform": row[2].transAxes, "ha": "center", "va": "center"}
+            row[2].text(0.5, 0.5, "no points", fontsize=6, color="white", **centre)
         _mask_panel(row[3], pred.pred[strategy][i])
         draw_points(row[3], coords, labels, size=14)
         _label_iou(row[3], results.ious(strategy)[i])
@@ -105,19 +97,10 @@ def _example_rows(
 
 
 def example_grid(
-    results: ComparisonResults,
-    strategy: str,
-    indices: Sequence[int],
-    title: str,
+    results: ComparisonResults, strategy: str, indices: Sequence[int], title: str
 ) -> Figure:
-    """One row per image: image, JET heat map, the strategy's points on the image, its predicted
-    mask (with its IoU) and the ground truth.
-
-    Args:
-        results: a loaded results folder.
-        strategy: a strategy with saved predictions.
-        indices: image indices to show, top to bottom (indices past the split are an error).
-        title: the figure title.
+    """One row per image index (top to bottom): image, JET heat map, ``strategy``'s points on
+    the image, its predicted mask (with its IoU) and the ground truth.
 
     Raises:
         KeyError: ``strategy`` has no saved predictions.
@@ -148,9 +131,7 @@ def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figur
 
 
 def approach_rows_figure(
-    results: ComparisonResults,
-    strategies: Sequence[str],
-    index: int,
+    results: ComparisonResults, strategies: Sequence[str], index: int
 ) -> Figure:
     """The report's examples: one row per strategy, all on image ``index``, with the columns of
     :func:`example_grid`; rows are labelled with the strategy and its kind, the title names the

@@ -21,7 +21,7 @@ from classifier.layers import resolve_layer
 from plots.style import FULL_WIDTH, image_axis, new_figure, report_style, set_title
 from shapes import CLASSES
 from shapes.transforms import IMAGENET_MEAN, normalize_uint8
-from supervised.features import capture_feature_maps, feature_layers
+from supervised.features import capture_feature_maps, check_rgb, feature_layers, layer_outputs
 from supervised.models import network_input
 
 #: The classifier's layers shown, from the first convolution to the template's CAM layer.
@@ -90,45 +90,13 @@ def feature_map_grid(rows: Sequence[FeatureRow], n_maps: int, title: str) -> Fig
     return fig
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
-    return image
-
-
 def capture_activations(
     model: nn.Module, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS
 ) -> dict[str, Tensor]:
-    """Outputs of the classifier's named layers for one image.
-
-    Args:
-        model: the ResNet-18 classifier (any module whose layers ``resolve_layer`` finds).
-        image: uint8 RGB (H, W, 3).
-        layers: layer names such as ``conv1`` or ``layer2[-1]``.
-
-    Returns:
-        {layer name: float32 CPU tensor (C, h, w)}.
-    """
-    image = _check_image(image)
-    maps: dict[str, Tensor] = {}
-
-    def hook_for(name: str):
-        def hook(_module: nn.Module, _inputs: object, output: Tensor) -> None:
-            maps[name] = output.detach()[0].float().cpu()
-
-        return hook
-
-    handles = [resolve_layer(model, n).register_forward_hook(hook_for(n)) for n in layers]
-    try:
-        device = next(model.parameters()).device
-        model.eval()
-        with torch.inference_mode():
-            model(normalize_uint8(image[None]).to(device))
-    finally:
-        for h in handles:
-            h.remove()
-    return maps
+    """{layer name (``conv1``, ``layer2[-1]``): float32 CPU tensor (C, h, w)}: the outputs of
+    the classifier's named layers for one uint8 RGB image (H, W, 3)."""
+    x = normalize_uint8(check_rgb(image)[None]).to(next(model.parameters()).device)
+    return layer_outputs(model, {n: resolve_layer(model, n) for n in layers}, x)
 
 
 def feature_maps_figure(
@@ -139,15 +107,10 @@ def feature_maps_figure(
     description: str = "",
 ) -> Figure:
     """The classifier's :func:`feature_map_grid`: per layer of :data:`FEATURE_LAYERS`, the
-    Grad-CAM computed at that layer (over the image), then its most varied feature maps.
-
-    Args:
-        model: the ResNet-18 classifier (not changed; put in eval mode).
-        image: uint8 RGB (H, W, 3).
-        label: the true class index, explained by the Grad-CAMs (None: the predicted class).
-        n_maps: feature maps per row.
-        description: names the image in the title, e.g. ``"test #3"``.
-    """
+    Grad-CAM of class ``label`` (None: the predicted class) computed at that layer over the
+    uint8 RGB (H, W, 3) image, then its ``n_maps`` most varied feature maps. ``model`` (the
+    ResNet-18 classifier) is put in eval mode; ``description`` names the image in the title,
+    e.g. ``"test #3"``."""
     layers = FEATURE_LAYERS
     maps = capture_activations(model, image, layers)
     device = next(model.parameters()).device
@@ -180,15 +143,10 @@ def segmenter_feature_maps_figure(
     """A supervised segmentation model's :func:`feature_map_grid`: per layer of
     :func:`supervised.feature_layers` (encoder first and last layer, decoder last block), the
     network's input (enlarged by its input scale and padded, as in prediction), then the layer's
-    most varied feature maps.
-
-    Args:
-        model: a model from :func:`supervised.build_model`.
-        image: uint8 RGB (H, W, 3).
-        n_maps: feature maps per row.
-        title: figure title.
+    ``n_maps`` most varied feature maps, for a model from :func:`supervised.build_model` and a
+    uint8 RGB (H, W, 3) image.
     """
-    image = _check_image(image)
+    image = check_rgb(image)
     maps = capture_feature_maps(model, image)
     paths = {t: p for t, (p, _) in feature_layers(model, image.shape[:2]).items()}
     # the network's zero padding is the ImageNet mean colour in pixel space

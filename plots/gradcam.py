@@ -22,16 +22,10 @@ def gradcam_check_figure(
     per_class: bool = True,
     panel_size: float = 1.45,
 ) -> Figure:
-    """Input, JET heat map, overlay and ground truth for ``indices`` and (``per_class``) the
-    first image of each class, from the CAMs saved in ``predictions.npz``.
-
-    Indices past the end of the split are skipped; the figure's footer says which.
-
-    Args:
-        results: a loaded results folder.
-        indices: image indices of the evaluated split (the template uses 3, 10, 42 of test).
-        per_class: add one row per class after them.
-        panel_size: width of one panel in inches (4 panels per row).
+    """Input, JET heat map, overlay and ground truth for ``indices`` of the evaluated split and
+    (``per_class``) the first image of each class, from the CAMs saved in ``predictions.npz``;
+    ``panel_size`` is one panel's width in inches (4 a row). Indices past the end of the split
+    are skipped; the figure's footer says which.
 
     Raises:
         ValueError: no index is left to show.
@@ -49,13 +43,8 @@ def gradcam_check_figure(
             f"none of the indices {list(indices)} exists in a split of {results.n_images} images"
         )
     idx = [i for i, _ in rows]
-    fig = gradcam_figure(
-        pred.images[idx],
-        pred.cams[idx],
-        pred.gt_masks[idx],
-        titles=[t for _, t in rows],
-        panel_size=panel_size,
-    )
+    arrays = (pred.images[idx], pred.cams[idx], pred.gt_masks[idx])
+    fig = gradcam_figure(*arrays, [t for _, t in rows], panel_size=panel_size)
     fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.45)
     set_title(
         fig,

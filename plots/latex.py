@@ -45,12 +45,9 @@ def find_engine() -> str | None:
 
 
 def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) -> CompileResult:
-    """Compile ``tex`` in its own folder and count the pages of the PDF.
-
-    Args:
-        tex: the ``.tex`` file (figures it includes are looked up next to it).
-        engine: ``"pdflatex"`` or ``"tectonic"``; default: :func:`find_engine`.
-        timeout: seconds per engine run.
+    """Compile ``tex`` in its own folder (figures it includes are looked up next to it) with
+    ``engine`` (``"pdflatex"`` or ``"tectonic"``; default: :func:`find_engine`), ``timeout``
+    seconds per run, and count the pages of the PDF.
 
     Raises:
         LatexError: no engine is installed, or the run failed (the message ends with its log).

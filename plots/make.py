@@ -82,12 +82,8 @@ class FigureOptions:
 def add_results_options(parser: argparse.ArgumentParser, approaches_help: str) -> None:
     """The options ``make_figures.py`` and ``make_report.py`` share: ``--results`` (the folder
     ``compare_strategies.py --out`` wrote) and ``--approaches`` (the report's two)."""
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=Path("figures"),
-        help="folder written by compare_strategies.py --out (default: figures)",
-    )
+    results = "folder written by compare_strategies.py --out (default: figures)"
+    parser.add_argument("--results", type=Path, default=Path("figures"), help=results)
     parser.add_argument(
         "--approaches",
         nargs=2,

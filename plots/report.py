@@ -18,6 +18,7 @@ import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -81,32 +82,22 @@ def table_sections(
             f"no result row for approach(es) {', '.join(missing)}; known: {', '.join(by_name)}"
         )
     chosen = [by_name[a] for a in approaches]
-    baselines = sort_rows(
-        [
-            r
-            for r in plain
-            if r["strategy"] in CAM_BASELINES
-            and r["kind"] in AUTOMATIC_KINDS
-            and r["strategy"] not in approaches
-        ]
-    )
+    cam_only = set(CAM_BASELINES) - set(approaches)
+    baselines = sort_rows([r for r in plain if r["strategy"] in cam_only])
+    baselines = [r for r in baselines if r["kind"] in AUTOMATIC_KINDS]
+    scored = [r for r in plain if r.get("miou") is not None and r not in chosen + baselines]
     published = [
         r
-        for r in plain
-        if (r.get("published") or str(r.get("description", "")).startswith("Published"))
-        and r not in chosen
-        and r not in baselines
-        and r.get("miou") is not None
+        for r in scored
+        if r.get("published") or str(r.get("description", "")).startswith("Published")
     ]
     oracles = [r for r in plain if r["kind"] == "oracle" and r.get("miou") is not None]
+    by_miou = itemgetter("miou")
     sections = [
         ("Approaches", chosen),
         ("CAM-only baselines", baselines),
-        ("Best published strategy", [max(published, key=lambda r: r["miou"])] if published else []),
-        (
-            "Oracle (reads the ground-truth mask)",
-            [max(oracles, key=lambda r: r["miou"])] if oracles else [],
-        ),
+        ("Best published strategy", [max(published, key=by_miou)] if published else []),
+        ("Oracle (reads the ground-truth mask)", [max(oracles, key=by_miou)] if oracles else []),
     ]
     return [(title, section) for title, section in sections if section]
 
@@ -114,13 +105,9 @@ def table_sections(
 # ------------------------------------------------------------------------------ setup facts
 @dataclass(frozen=True)
 class SegmenterFacts:
-    """The segmenter as the results record it.
-
-    Attributes:
-        name: short name (``"flood_fill"``, ``"sam"``) from the rows.
-        description: the settings' full description (e.g. with the classical tolerances).
-        kind: ``"sam"``, ``"classical"`` or ``"unknown"``.
-    """
+    """The segmenter as the results record it: its short ``name`` (``"flood_fill"``, ``"sam"``)
+    from the rows, the settings' full ``description``, its ``kind`` (``"sam"``, ``"classical"``
+    or ``"unknown"``)."""
 
     name: str
     description: str
@@ -150,10 +137,9 @@ def segmenter_facts(settings: dict[str, Any], rows: Sequence[dict[str, Any]]) ->
     ]
     name = Counter(names).most_common(1)[0][0] if names else description.split(" ")[0]
     kind = str(settings.get("segmenter_kind") or "")
-    if kind not in ("sam", "classical"):
-        kind = "classical" if name.split(" ")[0] in CLASSICAL_SEGMENTERS else "unknown"
-    if kind == "sam" and name.split(" ")[0] in CLASSICAL_SEGMENTERS:
-        kind = "classical"  # a classical name is never SAM, whatever else says so
+    classical = name.split(" ")[0] in CLASSICAL_SEGMENTERS  # never SAM, whatever else says so
+    if classical or kind not in ("sam", "classical"):
+        kind = "classical" if classical else "unknown"
     return SegmenterFacts(name, description, kind)
 
 
@@ -241,16 +227,9 @@ def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption:
             miou = pct(r.get("miou"))
             if not _missing(r.get("iou_std")) and miou != "--":
                 miou += rf" $\pm$ {pct(r['iou_std'])}"
-            cells = [
-                _tt(r["strategy"]),
-                tex_escape(r["kind"]),
-                pct(r.get("fg_hit_rate")),
-                px(r.get("fg_distance_px")),
-                pct(bg_hit_rate(r)),
-                px(r.get("bg_distance_px")),
-                miou,
-            ]
-            lines.append(" & ".join(cells) + r" \\")
+            cells = [_tt(r["strategy"]), tex_escape(r["kind"]), pct(r.get("fg_hit_rate"))]
+            cells += [px(r.get("fg_distance_px")), pct(bg_hit_rate(r))]
+            lines.append(" & ".join([*cells, px(r.get("bg_distance_px")), miou]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{minipage}\par\medskip"]
     return "\n".join(lines)
 
@@ -258,12 +237,7 @@ def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption:
 # ------------------------------------------------------------------------------ discussion
 def touches_border(masks: np.ndarray) -> np.ndarray:
     """bool (N,): the mask has a pixel on the image's outer rows or columns."""
-    return (
-        masks[:, 0, :].any(axis=1)
-        | masks[:, -1, :].any(axis=1)
-        | masks[:, :, 0].any(axis=1)
-        | masks[:, :, -1].any(axis=1)
-    )
+    return masks[:, [0, -1], :].any(axis=(1, 2)) | masks[:, :, [0, -1]].any(axis=(1, 2))
 
 
 def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.ndarray:
@@ -492,14 +466,11 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
         r"\usepackage{graphicx}",
         r"\usepackage{booktabs}",
         r"\usepackage[hidelinks]{hyperref}",
-        r"\setlength{\parskip}{0.4em}",
-        r"\setlength{\parindent}{0pt}",
+        r"\setlength{\parskip}{0.4em}\setlength{\parindent}{0pt}",
         r"\setlength{\textfloatsep}{10pt plus 2pt minus 2pt}",
         r"\setlength{\floatsep}{8pt plus 2pt minus 2pt}",
-        r"\renewcommand{\topfraction}{0.9}",
-        r"\renewcommand{\bottomfraction}{0.8}",
-        r"\renewcommand{\textfraction}{0.05}",
-        r"\renewcommand{\floatpagefraction}{0.85}",
+        r"\renewcommand{\topfraction}{0.9}\renewcommand{\bottomfraction}{0.8}",
+        r"\renewcommand{\textfraction}{0.05}\renewcommand{\floatpagefraction}{0.85}",
         r"\setcounter{totalnumber}{4}",
         r"\makeatletter",
         r"\renewcommand\section{\@startsection{section}{1}{\z@}{-1.6ex plus -0.4ex}{0.6ex}"
@@ -720,13 +691,9 @@ def is_generated_unedited(text: str) -> bool:
 
 @dataclass
 class ReportOutcome:
-    """What :func:`write_report` did.
-
-    Attributes:
-        tex: the written ``report.tex``.
-        compiled: the compilation (None when no engine is installed or compiling was off).
-        warnings: what the user should know (missing figures, no engine, no Colab link).
-    """
+    """What :func:`write_report` did: the written ``report.tex``, its compilation (None when no
+    engine is installed or compiling was off) and warnings (missing figures, no engine, no
+    Colab link)."""
 
     tex: Path
     compiled: CompileResult | None
@@ -741,16 +708,9 @@ def write_report(
     compile_pdf: bool = True,
     force: bool = False,
 ) -> ReportOutcome:
-    """Write ``report.tex`` (and the figures it includes) into ``out_dir``; compile it to
-    ``report.pdf`` when a LaTeX engine is installed.
-
-    Args:
-        results_dir: the comparison's results folder.
-        out_dir: where the report goes (created).
-        options: approaches, Colab link, author.
-        figures_dir: where ``make_figures.py`` wrote the figures (default: ``results_dir``).
-        compile_pdf: compile when an engine is installed.
-        force: overwrite a ``report.tex`` that was edited by hand.
+    """Write ``report.tex`` (and copies of the figures it includes, found in ``figures_dir``,
+    default ``results_dir``) into ``out_dir``; compile it to ``report.pdf`` when ``compile_pdf``
+    and a LaTeX engine is installed. ``force`` overwrites a ``report.tex`` edited by hand.
 
     Raises:
         ReportEditedError: ``report.tex`` exists and was edited (or not written by this

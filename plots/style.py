@@ -33,16 +33,8 @@ KIND_NAMES = {
 FG_COLOUR = "#00e000"
 BG_COLOUR = "#ff2020"
 #: Matplotlib settings of every report figure (applied only while a figure is built).
-REPORT_RC = {
-    "font.size": 8,
-    "axes.titlesize": 8,
-    "axes.labelsize": 8,
-    "xtick.labelsize": 7,
-    "ytick.labelsize": 7,
-    "legend.fontsize": 7,
-    "figure.titlesize": 9,
-    "pdf.fonttype": 42,
-}
+REPORT_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "figure.titlesize": 9}
+REPORT_RC |= {"xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7, "pdf.fonttype": 42}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,14 +57,9 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save_figure(fig: Figure, out_dir: Path | str, name: str) -> list[Path]:
-    """Write ``fig`` as ``<name>.png`` (150 dpi) and vector ``<name>.pdf`` into ``out_dir``.
-
-    The size is first snapped to whole pixels at 150 dpi and the canvas is not cropped, so the
-    PNG is exactly ``figsize * 150`` pixels.
-
-    Returns:
-        the two paths written.
-    """
+    """Write ``fig`` as ``<name>.png`` (150 dpi) and vector ``<name>.pdf`` into ``out_dir``;
+    returns the two paths. The size is first snapped to whole pixels at 150 dpi and the canvas
+    is not cropped, so the PNG is exactly ``figsize * 150`` pixels."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
@@ -119,34 +106,21 @@ def image_axis(ax: Axes) -> None:
 
 
 def draw_points(ax: Axes, coords: np.ndarray, labels: np.ndarray, size: float = 28.0) -> None:
-    """Foreground points as green discs, background points as red crosses, black-edged so they
-    stay visible on a 48 x 64 image.
-
-    Args:
-        coords: int (K, 2) points (X, Y) in pixels.
-        labels: int (K,), 1 = foreground, 0 = background.
-    """
+    """Foreground points (label 1) as green discs, background points (label 0) as red crosses,
+    black-edged so they stay visible on a 48 x 64 image; coords int (K, 2) as (X, Y) pixels,
+    labels int (K,)."""
     coords = np.asarray(coords).reshape(-1, 2)
     labels = np.asarray(labels).reshape(-1)
     if len(coords) != len(labels):
         raise ValueError(f"{len(coords)} points but {len(labels)} labels")
-    # (label, marker, colour, size, edge width); corner points would be half hidden if
-    # clipped to the panel
+    # (label, marker, colour, size, edge width); not clipped, or corner points would be half
+    # hidden by the panel's edge
     styles = ((1, "o", FG_COLOUR, size, 0.8), (0, "X", BG_COLOUR, size * 1.3, 0.6))
     for label, marker, colour, area, edge in styles:
-        chosen = labels == label
-        if chosen.any():
-            ax.scatter(
-                coords[chosen, 0],
-                coords[chosen, 1],
-                s=area,
-                c=colour,
-                marker=marker,
-                edgecolors="black",
-                linewidths=edge,
-                zorder=3,
-                clip_on=False,
-            )
+        x, y = coords[labels == label].T
+        if len(x):
+            edged = {"edgecolors": "black", "linewidths": edge, "zorder": 3, "clip_on": False}
+            ax.scatter(x, y, s=area, c=colour, marker=marker, **edged)
 
 
 def pick_indices(indices: Sequence[int], n: int) -> tuple[list[int], list[int]]:

@@ -33,15 +33,9 @@ from prompting.registry import register_strategy
 
 
 def neighbour_steps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Colour distance (L2 over RGB) between horizontal and vertical pixel neighbours.
-
-    Args:
-        image: uint8 (H, W, 3).
-
-    Returns:
-        float32 (H, W-1) between (y, x) and (y, x+1), and float32 (H-1, W) between (y, x)
-        and (y+1, x).
-    """
+    """Colour distance (L2 over the channels) between pixel neighbours of a uint8 (H, W, 3)
+    image: float32 (H, W-1) between (y, x) and (y, x+1), float32 (H-1, W) between (y, x) and
+    (y+1, x)."""
     f = image.astype(np.float32)
     dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(-1))
     dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(-1))
@@ -61,25 +55,14 @@ class RegionStats:
 
 
 def region_stats(
-    labels: np.ndarray,
-    n: int,
-    cam: np.ndarray,
-    steps: tuple[np.ndarray, np.ndarray],
+    labels: np.ndarray, n: int, cam: np.ndarray, steps: tuple[np.ndarray, np.ndarray]
 ) -> RegionStats:
-    """Vectorised :class:`RegionStats` of int (H, W) ``labels`` in 0..n-1.
-
-    Args:
-        labels: int (H, W) region labels in 0..n-1; n: number of labels.
-        cam: float (H, W) heat map.
-        steps: :func:`neighbour_steps` of the image.
-    """
+    """Vectorised :class:`RegionStats` of int (H, W) ``labels`` in 0..n-1, given the float
+    (H, W) heat map and the image's :func:`neighbour_steps`."""
     flat = labels.ravel()
     area = np.bincount(flat, minlength=n).astype(np.float64)
     heat = np.bincount(flat, cam.ravel(), minlength=n) / np.maximum(area, 1)
-    edge_sum = np.zeros(n)
-    edge_cnt = np.zeros(n)
-    inner_sum = np.zeros(n)
-    inner_cnt = np.zeros(n)
+    edge_sum, edge_cnt, inner_sum, inner_cnt = np.zeros((4, n))
     dx, dy = steps
     pairs = ((labels[:, :-1], labels[:, 1:], dx), (labels[:-1], labels[1:], dy))
     for a, b, step in pairs:
@@ -213,18 +196,12 @@ def segment_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Po
 def tolerance_components(
     steps: tuple[np.ndarray, np.ndarray], tolerance: float
 ) -> tuple[np.ndarray, int]:
-    """Colour flood fill from every pixel at once: labels of 4-connected colour regions.
+    """Colour flood fill from every pixel at once: int64 (H, W) labels in 0..n-1 of the
+    4-connected colour regions, and n.
 
-    Two 4-neighbours are joined when their colours differ by less than ``tolerance`` (L2
-    over RGB); the regions are the connected components of that graph, found with
+    Two 4-neighbours are joined when their :func:`neighbour_steps` (``steps``) is below
+    ``tolerance``; the regions are the connected components of that graph, found with
     ``scipy.ndimage.label`` on a grid that interleaves pixels and the links between them.
-
-    Args:
-        steps: :func:`neighbour_steps` of the image, (H, W-1) and (H-1, W).
-        tolerance: neighbours whose colour step is below this are joined.
-
-    Returns:
-        int64 (H, W) labels in 0..n-1 and n.
     """
     dx, dy = steps
     h, w = dx.shape[0], dy.shape[1]

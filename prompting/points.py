@@ -137,14 +137,9 @@ def farthest_point(region: np.ndarray) -> tuple[int, int]:
 def spread_points(
     xs: np.ndarray, ys: np.ndarray, score: np.ndarray, n: int
 ) -> list[tuple[int, int]]:
-    """``n`` of the candidate pixels, picked greedily and spread apart, as (X, Y).
-
-    Args:
-        xs, ys: int (K,) candidate pixels (K >= 1); ties go to the first one.
-        score: float (K,); each pick is the candidate with the highest score, after which
-            every score is capped at that candidate's distance to the pick.
-        n: number of picks.
-    """
+    """``n`` of the int (K >= 1,) candidate pixels ``xs``, ``ys``, picked greedily and spread
+    apart, as (X, Y): each pick is the candidate with the highest float (K,) ``score`` (ties
+    go to the first), after which every score is capped at its distance to the pick."""
     points = []
     for _ in range(n):
         k = int(np.argmax(score))

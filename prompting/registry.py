@@ -63,17 +63,11 @@ class Strategy:
     def __call__(
         self, cams: np.ndarray, images: np.ndarray, masks: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Point prompts for a batch.
-
-        Args:
-            cams: float (B, H, W) heat maps in 0..1 (values are clipped to 0..1; NaN is an error).
-            images: uint8 RGB (B, H, W, 3), the matching images.
-            masks: bool (B, H, W) ground-truth masks; required by oracles, ignored otherwise.
-
-        Returns:
-            coords int64 (B, N, 2), each point (X, Y) in pixels inside the image, and labels
-            int64 (B, N), 1 = foreground, 0 = background. N is the same for every image.
-        """
+        """Point prompts for a batch: float heat maps ``cams`` (B, H, W) (clipped to 0..1; NaN
+        is an error), uint8 RGB ``images`` (B, H, W, 3), bool ground-truth ``masks`` (B, H, W)
+        (required by oracles, ignored otherwise) -> coords int64 (B, N, 2) as (X, Y) pixels
+        inside the image and labels int64 (B, N), 1 = fg, 0 = bg; N is the same for every
+        image."""
         cams, images, masks = self._check_inputs(cams, images, masks)
         if len(cams) == 0:
             return np.zeros((0, 0, 2), np.int64), np.zeros((0, 0), np.int64)
@@ -137,17 +131,10 @@ _REGISTRY: dict[str, Strategy] = {}
 def register_strategy(
     *, emits_background: bool, oracle: bool = False
 ) -> Callable[[PerImageFn], PerImageFn]:
-    """Decorator registering a per-image strategy function under its own name.
-
-    Args:
-        emits_background: whether the strategy returns background points.
-        oracle: True when it reads the ground-truth mask.
-
-    Returns:
-        The decorator, which returns the function unchanged. It raises
-        :class:`StrategyError` when the name is taken or the function has no docstring (its
-        first paragraph is the strategy's description).
-    """
+    """Decorator registering a per-image strategy function under its own name: whether it
+    ``emits_background`` points, and whether it is an ``oracle`` (reads the ground-truth mask).
+    The function is returned unchanged; a taken name or a missing docstring (its first paragraph
+    is the strategy's description) raises :class:`StrategyError`."""
 
     def decorator(fn: PerImageFn) -> PerImageFn:
         name = fn.__name__
@@ -163,11 +150,8 @@ def register_strategy(
 
 
 def get_strategy(name: str) -> Strategy:
-    """The registered strategy ``name``.
-
-    Raises:
-        StrategyError: for an unknown name, listing the known names and the closest match.
-    """
+    """The registered strategy ``name``; an unknown name raises :class:`StrategyError` with the
+    closest match and the known names."""
     return lookup(name, _REGISTRY, "strategy", plural="strategies", error=StrategyError)
 
 

@@ -32,10 +32,9 @@ def run_strategy(
     batch_size: int = 64,
     repeats: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, Timing]:
-    """Points for every image, and the per-image wall time.
+    """Points of a registered ``strategy`` for every image, and the per-image wall time.
 
     Args:
-        strategy: a registered strategy (see :func:`prompting.get_strategy`).
         cams: float (N, H, W) in 0..1; images: uint8 (N, H, W, 3); masks: bool (N, H, W)
             ground truth, passed on to oracles only.
         batch_size: images per strategy call (the cost of a call includes its input and

@@ -80,6 +80,15 @@ def default_checkpoint_path(
     return Path(checkpoint_dir) / checkpoint_info(model_type).file_name
 
 
+def file_md5(path: Path | str) -> str:
+    """The hex MD5 of a file, read in 1 MiB chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def download_file(
     url: str, dest: Path | str, md5: str | None, progress: bool = True, timeout: float = 30.0
 ) -> Path:
@@ -103,7 +112,6 @@ def download_file(
         f"Without internet access, download {url} on another machine and put it at {dest} "
         f"(or pass the checkpoint path explicitly / set {ENV_VAR}=PATH)."
     )
-    digest = hashlib.md5()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
@@ -117,16 +125,15 @@ def download_file(
             ) as bar:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
-                    digest.update(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         part.unlink(missing_ok=True)
         reason = getattr(err, "reason", err)
         raise DownloadError(f"could not download {url} ({reason}). {manual}") from err
-    if md5 is not None and digest.hexdigest() != md5:
+    if md5 is not None and (actual := file_md5(part)) != md5:
         part.unlink(missing_ok=True)
         raise SamCheckpointError(
-            f"the file downloaded from {url} has MD5 {digest.hexdigest()}, expected {md5}; "
+            f"the file downloaded from {url} has MD5 {actual}, expected {md5}; "
             f"it was deleted. {manual}"
         )
     part.replace(dest)

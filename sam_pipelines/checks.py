@@ -18,13 +18,8 @@ class SegmenterError(ValueError):
 def check_image(
     image: np.ndarray, image_format: str = "RGB", where: str = "set_image"
 ) -> np.ndarray:
-    """Validate one image and return it as contiguous uint8 RGB (H, W, 3).
-
-    Args:
-        image: uint8 (H, W, 3), channels in ``image_format`` order.
-        image_format: ``"RGB"`` or ``"BGR"`` (BGR is flipped to RGB).
-        where: caller name for the error message.
-    """
+    """Validate one uint8 (H, W, 3) image whose channels are in ``image_format`` order (``"RGB"``
+    or ``"BGR"``) and return it as contiguous uint8 RGB; ``where`` names the caller in errors."""
     if image_format not in ("RGB", "BGR"):
         raise ValueError(f"{where}: image_format must be 'RGB' or 'BGR', got {image_format!r}")
     image = np.asarray(image)
@@ -43,18 +38,10 @@ def check_point_prompts(
     hw: tuple[int, int],
     where: str = "predict",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Validate one image's point prompts.
-
-    Args:
-        point_coords: (N, 2) numbers, each point (X, Y) in continuous pixel coordinates inside
-            the (H, W) image: 0 <= X < W, 0 <= Y < H (pixel centres at c + 0.5).
-        point_labels: (N,) integers, 1 = foreground, 0 = background (-1 = padding, ignored).
-        hw: the image size (H, W).
-        where: caller name for the error message.
-
-    Returns:
-        coords float64 (N, 2) and labels int64 (N,).
-    """
+    """Validate one image's point prompts and return coords float64 (N, 2) and labels int64
+    (N,): (N, 2) numbers, each point (X, Y) in continuous pixel coordinates inside the ``hw``
+    (H, W) image (0 <= X < W, 0 <= Y < H; pixel centres at c + 0.5), and (N,) labels 1 =
+    foreground, 0 = background (-1 = padding, ignored). ``where`` names the caller in errors."""
     if point_coords is None or point_labels is None:
         raise ValueError(f"{where}: point_coords and point_labels are both required")
     coords = np.asarray(point_coords)

@@ -51,17 +51,13 @@ def mask_to_logits(mask: np.ndarray) -> np.ndarray:
 def frame_markers(
     hw: tuple[int, int], fg: np.ndarray, bg: np.ndarray, radius: int
 ) -> tuple[np.ndarray, tuple[slice, slice]]:
-    """Seed labels for marker-based methods on a window around the foreground points.
+    """Seed labels for marker-based methods on a window around the foreground pixels ``fg``
+    (int (K, 2) as (X, Y); ``bg`` likewise) in an image of size ``hw`` (H, W).
 
     The window is the bounding box of the foreground points grown by ``radius`` pixels and
     clipped to the image. Its edges that lie inside the image are background seeds (the prior
     that the object is within ``radius`` of its points); image borders are not seeds, so an
     object cut by the border is not forced to background there.
-
-    Args:
-        hw: image size (H, W).
-        fg, bg: int (K, 2) / (M, 2) foreground and background pixels, (X, Y).
-        radius: window margin in pixels.
 
     Returns:
         int32 labels (h, w) for the window (0 unknown, 1 foreground, 2 background) and the
@@ -220,12 +216,9 @@ class ClassicalSegmenter(abc.ABC):
 
     @abc.abstractmethod
     def _candidates(self, fg: np.ndarray, bg: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Candidate (mask bool (H, W), logits float32 (H, W)) pairs for the current image.
-
-        Args:
-            fg: int64 (K, 2) foreground pixels (X, Y), K >= 1.
-            bg: int64 (M, 2) background pixels (X, Y), M >= 0.
-        """
+        """Candidate (mask bool (H, W), logits float32 (H, W)) pairs for the current image from
+        int64 foreground pixels ``fg`` (K >= 1, 2) and background pixels ``bg`` (M >= 0, 2),
+        each (X, Y)."""
 
     @abc.abstractmethod
     def _settings(self) -> str:

@@ -21,13 +21,8 @@ from sam_pipelines.classical_base import ClassicalSegmenter, mask_to_logits
 
 
 class FloodFillSegmenter(ClassicalSegmenter):
-    """Adaptive-tolerance Lab flood fill.
-
-    Args:
-        tolerances: per-channel neighbour differences to try (8-bit Lab units), increasing.
-        connectivity: 4 or 8.
-        max_area_fraction: see :class:`ClassicalSegmenter`.
-    """
+    """Adaptive-tolerance Lab flood fill: ``tolerances`` are the per-channel neighbour
+    differences to try (8-bit Lab units, increasing), ``connectivity`` 4 or 8."""
 
     name = "flood_fill"
 

@@ -78,7 +78,8 @@ def segment_image(
     max_mask_fraction: float = 0.5,
 ) -> ImageSegmentation:
     """Segment one image from point prompts: ``set_image``, ``predict`` (3 candidates), select,
-    and optionally refine once with the chosen candidate's low-resolution logits.
+    and optionally ``refine`` once with the chosen candidate's low-resolution logits (one more
+    ``predict`` with ``mask_input`` and a single output).
 
     Args:
         predictor: ``SamPredictor`` or a back end with its contract (a back end's
@@ -87,10 +88,7 @@ def segment_image(
         point_coords: int (N, 2), each point (X, Y) in pixels; sent at the pixel centres.
         point_labels: int (N,), 1 = foreground, 0 = background.
         cam: float (H, W) heat map in 0..1 (needed by ``mask_selection="cam"``).
-        mask_selection: ``"score"``, ``"reject_large"`` or ``"cam"`` (see
-            :mod:`sam_pipelines.selection`).
-        refine: one more ``predict`` with ``mask_input`` and a single output.
-        max_mask_fraction: see :func:`sam_pipelines.selection.select_mask`.
+        mask_selection, max_mask_fraction: see :func:`sam_pipelines.selection.select_mask`.
     """
     predictor.set_image(image)
     coords = np.asarray(point_coords, dtype=np.float64) + PIXEL_CENTRE
@@ -108,12 +106,8 @@ def segment_image(
             multimask_output=False,
         )
         mask = refined[0]
-    return ImageSegmentation(
-        mask=np.asarray(mask, dtype=bool),
-        candidates=np.asarray(masks, dtype=bool),
-        scores=np.asarray(scores, dtype=np.float32),
-        chosen=k,
-    )
+    candidates, scores = np.asarray(masks, dtype=bool), np.asarray(scores, dtype=np.float32)
+    return ImageSegmentation(np.asarray(mask, dtype=bool), candidates, scores, k)
 
 
 class BasicSamPipeline:
@@ -184,14 +178,8 @@ class BasicSamPipeline:
         return self.last_cams
 
     def __call__(self, images: Tensor) -> Tensor:
-        """Segment with one foreground point at the image centre ``(W // 2, H // 2)``.
-
-        Args:
-            images: float (B, 3, H, W), ImageNet-normalised.
-
-        Returns:
-            bool tensor (B, H, W) on the CPU.
-        """
+        """Segment ImageNet-normalised float images (B, 3, H, W) with one foreground point at
+        the image centre ``(W // 2, H // 2)``: bool tensor (B, H, W) on the CPU."""
         b, _, h, w = images.shape
         coords = np.tile(np.array([[[w // 2, h // 2]]], dtype=np.int64), (b, 1, 1))
         return self.segment(images, coords, np.ones((b, 1), dtype=np.int64))

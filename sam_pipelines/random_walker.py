@@ -19,15 +19,10 @@ from sam_pipelines.classical_base import ClassicalSegmenter, frame_markers
 
 
 class RandomWalkerSegmenter(ClassicalSegmenter):
-    """Random-walker segmentation.
-
-    Args:
-        beta: edge sensitivity of the walker (skimage's ``beta``; colours are Lab / 255).
-        object_radius: window margin around the foreground points, in pixels.
-        thresholds: foreground-probability levels giving the candidate masks.
-        mode: skimage solver (``"bf"``: direct sparse solve, deterministic).
-        max_area_fraction: see :class:`ClassicalSegmenter`.
-    """
+    """Random-walker segmentation: ``beta`` is the walker's edge sensitivity (skimage's; colours
+    are Lab / 255), ``object_radius`` the window margin around the foreground points in pixels,
+    ``thresholds`` the foreground-probability levels giving the candidate masks, ``mode`` the
+    skimage solver (``"bf"``: direct sparse solve, deterministic)."""
 
     name = "random_walker"
 

@@ -17,13 +17,13 @@ points on the benchmark test split by ``scripts/benchmark_segmenters.py``.
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.lookup import lookup
 from sam_pipelines.checkpoint import DEFAULT_CHECKPOINT_DIR, DownloadError, resolve_sam_checkpoint
 from sam_pipelines.checks import SegmenterError
 from sam_pipelines.classical_base import ClassicalSegmenter
@@ -56,15 +56,10 @@ def auto_segmenter(
     ``SAM_CHECKPOINT``, ``checkpoint_dir``, download); only when none is on disk and the
     download gets no answer (or ``download=False``), the classical ``fallback``.
 
-    Args:
-        model_type, checkpoint, checkpoint_dir, environ: as for :class:`SamSegmenter`; an
-            explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error,
-            not a reason to fall back.
-        fallback: name of the classical back end to use offline.
-        download: False never downloads.
-        url: download source (default: the official URL; tests use a local server).
-        sam_options: further :class:`SamSegmenter` arguments (device, cache_size, cache_dir,
-            disk_cache_bytes, precision, fused_attention).
+    An explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error, not a
+    reason to fall back; ``url`` replaces the official download source (tests use a local
+    server); ``sam_options`` go to :class:`SamSegmenter` (device, cache_size,
+    cache_dir, disk_cache_bytes, precision, fused_attention).
 
     Warns:
         SegmenterFallbackWarning: (printed on stderr) when falling back.
@@ -81,8 +76,8 @@ def auto_segmenter(
         reason = f"the download failed: {err}" if download else "downloading is off"
         warnings.warn(
             f"no SAM {model_type} checkpoint could be had (no checkpoint found and {reason}); "
-            f"using the classical back end "
-            f"{fallback!r} instead, and results are labelled {fallback!r}, not SAM",
+            f"using the classical back end {fallback!r} instead, and results are labelled "
+            f"{fallback!r}, not SAM",
             SegmenterFallbackWarning,
             stacklevel=2,
         )
@@ -135,17 +130,9 @@ SEGMENTERS: dict[str, BackEnd] = {
 
 
 def back_end(name: str) -> BackEnd:
-    """The entry of ``name`` in :data:`SEGMENTERS`.
-
-    Raises:
-        SegmenterError: an unknown name; the message lists the known ones.
-    """
-    if name in SEGMENTERS:
-        return SEGMENTERS[name]
-    close = difflib.get_close_matches(str(name), list(SEGMENTERS), n=1, cutoff=0.0)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    known = ", ".join(SEGMENTERS)
-    raise SegmenterError(f"unknown segmenter {name!r}.{hint} Known segmenters: {known}")
+    """The entry of ``name`` in :data:`SEGMENTERS`; an unknown name raises a
+    :class:`SegmenterError` that suggests the closest one and lists them all."""
+    return lookup(name, SEGMENTERS, "segmenter", error=SegmenterError)
 
 
 def make_segmenter(

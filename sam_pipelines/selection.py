@@ -26,15 +26,8 @@ def check_mask_selection(method: str) -> str:
 
 
 def cam_agreement(masks: np.ndarray, cam: np.ndarray) -> np.ndarray:
-    """Fuzzy Jaccard index of each mask with the heat map.
-
-    Args:
-        masks: bool (C, H, W).
-        cam: float (H, W) in 0..1.
-
-    Returns:
-        float64 (C,) in 0..1.
-    """
+    """float64 (C,) in 0..1: the fuzzy Jaccard index of each bool (C, H, W) mask with the float
+    (H, W) heat map in 0..1."""
     m = masks.reshape(len(masks), -1).astype(np.float64)
     c = np.clip(cam.reshape(1, -1).astype(np.float64), 0.0, 1.0)
     inter = np.minimum(m, c).sum(axis=1)
@@ -49,15 +42,10 @@ def select_mask(
     cam: np.ndarray | None = None,
     max_fraction: float = 0.5,
 ) -> int:
-    """Index of the chosen mask.
-
-    Args:
-        method: one of :data:`MASK_SELECTIONS`.
-        masks: bool (C, H, W) candidates.
-        scores: float (C,) predicted scores.
-        cam: float (H, W) heat map in 0..1 (required by ``"cam"``).
-        max_fraction: largest image fraction a mask may cover for ``"reject_large"``/``"cam"``.
-    """
+    """Index of the mask that ``method`` (one of :data:`MASK_SELECTIONS`) chooses among bool
+    (C, H, W) candidates with float (C,) predicted ``scores``; ``cam`` is the float (H, W) heat
+    map in 0..1 (required by ``"cam"``), ``max_fraction`` the largest image fraction a mask may
+    cover for ``"reject_large"`` / ``"cam"``."""
     check_mask_selection(method)
     scores = np.asarray(scores, dtype=np.float64)
     if method == "score":

@@ -18,12 +18,8 @@ from sam_pipelines.classical_base import ClassicalSegmenter, frame_markers, mask
 
 
 class WatershedSegmenter(ClassicalSegmenter):
-    """Marker-based watershed.
-
-    Args:
-        object_radii: window margins around the foreground points (one candidate each), pixels.
-        max_area_fraction: see :class:`ClassicalSegmenter`.
-    """
+    """Marker-based watershed; ``object_radii`` are the window margins around the foreground
+    points (one candidate each), in pixels."""
 
     name = "watershed"
 

@@ -172,12 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls of each first")
     parser.add_argument("--repeats", type=positive_int, default=7, help="timed calls of each")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
-    )
-    parser.add_argument(
-        "--memory-calls", type=positive_int, default=3, help="calls per memory probe"
-    )
+    threads = "torch intra-op threads (0: torch's default)"
+    parser.add_argument("--threads", type=int, default=0, help=threads)
+    parser.add_argument("--memory-calls", type=positive_int, default=3, help="per memory probe")
     parser.add_argument("--memory-probe", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     return parser
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from metrics import iou_per_image
 from sam_pipelines import make_segmenter, segment_image
 from sam_pipelines.flood_fill import FloodFillSegmenter
@@ -31,19 +31,13 @@ PEER_NAME = "plain flood fill (tol 8)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--data", type=Path, default=Path("data/bench"), help="dataset root")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument(
-        "--segmenters",
-        default="flood_fill,random_walker,watershed",
-        help="comma-separated registry names (default: the classical back ends)",
-    )
-    p.add_argument(
-        "--strategies",
-        default="oracle_interior_bg,oracle_interior",
-        help="comma-separated prompt strategies (oracles need no classifier)",
-    )
+    segmenters = "comma-separated registry names (default: the classical back ends)"
+    p.add_argument("--segmenters", default="flood_fill,random_walker,watershed", help=segmenters)
+    strategies = "comma-separated prompt strategies (oracles need no classifier)"
+    p.add_argument("--strategies", default="oracle_interior_bg,oracle_interior", help=strategies)
     p.add_argument("--limit", type=positive_int, default=None, help="use the first N images only")
     p.add_argument("--no-progress", action="store_true")
     return p

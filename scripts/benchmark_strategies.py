@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from classifier import build_classifier
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from common.errors import UserError
 from evaluation.compare import cached_cams, select_strategies
 from metrics import summarize_points
@@ -38,30 +38,22 @@ PEER = "cam_argmax"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--data", type=Path, default=Path("data/bench"), help="dataset folder")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--limit", type=positive_int, default=None, help="only the first N images")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=Path("checkpoints/bench_resnet18_state_dict.pt"),
-        help="ResNet-18 state dict (classifier.build_classifier architecture), or a "
-        "classifier-cache checkpoint holding one",
-    )
+    checkpoint = "ResNet-18 state dict (classifier.build_classifier architecture), or a "
+    checkpoint += "classifier-cache checkpoint holding one"
+    bench = Path("checkpoints/bench_resnet18_state_dict.pt")
+    p.add_argument("--checkpoint", type=Path, default=bench, help=checkpoint)
     p.add_argument("--cam-method", default="gradcam", help="gradcam, gradcam++ or layercam")
     p.add_argument("--target-layer", default="layer2[-1]", help="CAM target layer")
-    p.add_argument(
-        "--cams-npz",
-        type=Path,
-        default=None,
-        help="use the 'cams' array (N, H, W) of this .npz instead of computing CAMs",
-    )
+    cams = "use the 'cams' array (N, H, W) of this .npz instead of computing CAMs"
+    p.add_argument("--cams-npz", type=Path, help=cams)
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cams"), help="CAM cache folder")
     p.add_argument("--strategies", nargs="+", default=["*"], help="names or fnmatch patterns")
-    p.add_argument(
-        "--repeats", type=positive_int, default=3, help="timing runs per strategy (min kept)"
-    )
+    repeats = "timing runs per strategy (min kept)"
+    p.add_argument("--repeats", type=positive_int, default=3, help=repeats)
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     return p

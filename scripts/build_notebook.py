@@ -31,17 +31,8 @@ from common.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
-PROJECT_PACKAGES = {
-    "cam",
-    "classifier",
-    "evaluation",
-    "plots",
-    "metrics",
-    "prompting",
-    "sam_pipelines",
-    "shapes",
-    "supervised",
-}
+PROJECT_PACKAGES = {"cam", "classifier", "evaluation", "plots", "metrics", "prompting"}
+PROJECT_PACKAGES |= {"sam_pipelines", "shapes", "supervised"}
 REGISTRATION_DECORATORS = {"register_strategy"}
 
 
@@ -123,11 +114,8 @@ class Inliner:
         dropped_names: set[str] = set()
         for node in tree.body:
             if isinstance(node, ast.ImportFrom | ast.Import):
-                modules = (
-                    [node.module or ""]
-                    if isinstance(node, ast.ImportFrom)
-                    else [a.name for a in node.names]
-                )
+                is_from = isinstance(node, ast.ImportFrom)
+                modules = [node.module or ""] if is_from else [a.name for a in node.names]
                 if not any(m.split(".")[0] in PROJECT_PACKAGES for m in modules):
                     continue
                 self._check_import(relpath, node)

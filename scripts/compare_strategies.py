@@ -30,7 +30,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES
 from evaluation.compare import CAM_METHODS, CompareConfig, embedding_cache_dir, run_comparison
 from evaluation.results import save_results
@@ -54,35 +54,22 @@ SWITCHES = {
 }
 
 
-class HelpFormatter(argparse.RawTextHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The docstring as written, and every option's default after its help."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--list", action="store_true", help="print the registries and exit")
     # the data
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=DEFAULTS.data,
-        help="dataset folder in the course layout; only the default location is generated "
-        "when missing (elsewhere pass --generate)",
-    )
+    data = "dataset folder in the course layout; only the default location is generated when "
+    data += "missing (elsewhere pass --generate)"
+    p.add_argument("--data", type=Path, default=DEFAULTS.data, help=data)
     p.add_argument("--backgrounds", default=DEFAULTS.backgrounds, help="for a generated --data")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="torch and generation seed")
     p.add_argument("--split", default=DEFAULTS.split, help="train, val or test")
     p.add_argument("--limit", type=int, default=DEFAULTS.limit, help="only the first N images")
     # the method
-    p.add_argument(
-        "--strategies",
-        nargs="+",
-        default=list(DEFAULTS.strategies),
-        help="strategy names or wildcards (see --list)",
-    )
-    p.add_argument(
-        "--segmenter", default=DEFAULTS.segmenter, help="auto, sam or a classical one (see --list)"
-    )
+    names = "strategy names or wildcards (see --list)"
+    p.add_argument("--strategies", nargs="+", default=list(DEFAULTS.strategies), help=names)
+    segmenter = "auto, sam or a classical one (see --list)"
+    p.add_argument("--segmenter", default=DEFAULTS.segmenter, help=segmenter)
     p.add_argument("--sam-checkpoint", type=Path, default=None, help="SAM weights file")
     p.add_argument("--sam-model-type", default=DEFAULTS.sam_model_type, help="SAM variant")
     p.add_argument("--cam-method", default=DEFAULTS.cam_method, help=", ".join(CAM_METHODS))
@@ -114,18 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit",
     )
     # the classifier
-    p.add_argument(
-        "--classifier-preset",
-        default=DEFAULTS.classifier_preset,
-        help="classifier training recipe (see scripts/train_classifier.py)",
-    )
-    p.add_argument(
-        "--classifier-checkpoint",
-        type=Path,
-        default=DEFAULTS.classifier_checkpoint,
-        help="use this cached classifier checkpoint (.pt with its .json) instead of the "
-        "preset's; it must have been trained on --data",
-    )
+    preset = "classifier training recipe (see scripts/train_classifier.py)"
+    p.add_argument("--classifier-preset", default=DEFAULTS.classifier_preset, help=preset)
+    checkpoint = "use this cached classifier checkpoint (.pt with its .json) instead of the "
+    checkpoint += "preset's; it must have been trained on --data"
+    p.add_argument("--classifier-checkpoint", type=Path, help=checkpoint)
     # where things go
     p.add_argument("--out", type=Path, default=DEFAULTS.out, help="output folder")
     p.add_argument(
@@ -133,12 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoints", type=Path, default=DEFAULTS.checkpoints, help="model cache")
     for name, text in SWITCHES.items():
-        p.add_argument(
-            f"--{name.replace('_', '-')}",
-            action=argparse.BooleanOptionalAction,
-            default=getattr(DEFAULTS, name),
-            help=text,
-        )
+        switch = argparse.BooleanOptionalAction
+        flag, default = f"--{name.replace('_', '-')}", getattr(DEFAULTS, name)
+        p.add_argument(flag, action=switch, default=default, help=text)
     return p
 
 

@@ -19,7 +19,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from plots.make import (
     EXAMPLE_INDEX,
     FIGURE_GROUPS,
@@ -30,63 +30,25 @@ from plots.make import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     add_results_options(p, "the report's two approaches, for its examples figure")
-    p.add_argument(
-        "--out", type=Path, default=Path("figures"), help="where the figures go (default: figures)"
-    )
-    p.add_argument(
-        "--only",
-        nargs="+",
-        choices=FIGURE_GROUPS,
-        default=list(FIGURE_GROUPS),
-        help="figure groups to draw (default: all)",
-    )
-    p.add_argument(
-        "--worst", type=positive_int, default=6, help="images in the worst-failures gallery"
-    )
-    p.add_argument(
-        "--top",
-        type=positive_int,
-        default=4,
-        help="label-free strategies in the per-class and diagnostics charts",
-    )
-    p.add_argument(
-        "--public-reference",
-        dest="reference",
-        action="store_true",
-        help="draw the public solution's numbers (real course data, real SAM ViT-B: a "
-        "different setting, not measured here) as dashed lines",
-    )
-    p.add_argument(
-        "--example-index",
-        type=int,
-        default=EXAMPLE_INDEX,
-        help="image shown in the report's examples figure (default: %(default)s)",
-    )
-    p.add_argument(
-        "--no-feature-maps",
-        dest="feature_maps",
-        action="store_false",
-        help="skip the feature maps (the only figure that needs the classifier)",
-    )
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        help="dataset of the classifier (default: the one in metrics.json)",
-    )
-    p.add_argument(
-        "--classifier-preset",
-        default=None,
-        help="classifier recipe (default: the one in metrics.json)",
-    )
-    p.add_argument(
-        "--checkpoints",
-        type=Path,
-        default=None,
-        help="classifier checkpoint cache (default: the one in metrics.json)",
-    )
+    p.add_argument("--out", type=Path, default=Path("figures"), help="where the figures go")
+    everything, groups = list(FIGURE_GROUPS), "figure groups to draw (default: all)"
+    p.add_argument("--only", nargs="+", choices=FIGURE_GROUPS, default=everything, help=groups)
+    p.add_argument("--worst", type=positive_int, default=6, help="worst-failures gallery size")
+    top = "strategies in the per-class and diagnostics charts"
+    p.add_argument("--top", type=positive_int, default=4, help=top)
+    public = "draw the public solution's numbers (real course data, real SAM ViT-B: a different "
+    public += "setting, not measured here) as dashed lines"
+    p.add_argument("--public-reference", dest="reference", action="store_true", help=public)
+    example = "image shown in the report's examples figure"
+    p.add_argument("--example-index", type=int, default=EXAMPLE_INDEX, help=example)
+    no_maps = "skip the feature maps (the only figure that needs the classifier)"
+    p.add_argument("--no-feature-maps", dest="feature_maps", action="store_false", help=no_maps)
+    recorded = " (default: the one in metrics.json)"
+    p.add_argument("--data", type=Path, help="dataset of the classifier" + recorded)
+    p.add_argument("--classifier-preset", help="classifier recipe" + recorded)
+    p.add_argument("--checkpoints", type=Path, help="classifier checkpoint cache" + recorded)
     return p
 
 

@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import run
+from common.cli import run, script_parser
 from evaluation.results import MissingResultsError
 from plots.latex import LatexError
 from plots.make import add_results_options
@@ -32,28 +32,18 @@ USER_ERRORS = (MissingResultsError, ReportEditedError, ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    add_results_options(
-        p,
-        "approach 1 (foreground points only) and approach 2 (foreground + background points)",
-    )
-    p.add_argument(
-        "--figures",
-        type=Path,
-        default=None,
-        help="folder written by make_figures.py --out (default: --results)",
-    )
-    p.add_argument(
-        "--out", type=Path, default=Path("report"), help="where the report goes (default: report)"
-    )
-    p.add_argument("--colab", default=None, help="https:// link to the notebook on Colab")
-    p.add_argument("--author", default=None, help="author line under the title (optional)")
+    p = script_parser(__doc__)
+    approaches = "approach 1 (foreground points only) and 2 (foreground + background points)"
+    add_results_options(p, approaches)
+    figures = "folder written by make_figures.py --out (default: --results)"
+    p.add_argument("--figures", type=Path, help=figures)
+    p.add_argument("--out", type=Path, default=Path("report"), help="where the report goes")
+    p.add_argument("--colab", help="https:// link to the notebook on Colab")
+    p.add_argument("--author", help="author line under the title (optional)")
     p.add_argument(
         "--no-compile", action="store_true", help="write report.tex only, even with LaTeX"
     )
-    p.add_argument(
-        "--force", action="store_true", help="overwrite a report.tex that was edited by hand"
-    )
+    p.add_argument("--force", action="store_true", help="overwrite a report.tex edited by hand")
     return p
 
 

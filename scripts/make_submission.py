@@ -19,27 +19,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import run
+from common.cli import run, script_parser
 from evaluation.submission import REPORT_COMMAND, pack_submission, validate_colab_url
 
 DEFAULT_REPORT = Path("report/report.pdf")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--colab", required=True, help="https:// link to the Colab version of the notebook"
-    )
+    p = script_parser(__doc__)
+    p.add_argument("--colab", required=True, help="https:// link to the notebook on Colab")
     p.add_argument("--notebook", type=Path, default=Path("notebook.ipynb"))
-    p.add_argument(
-        "--report",
-        type=Path,
-        default=DEFAULT_REPORT,
-        help=f"report PDF (default: {DEFAULT_REPORT}, written by {REPORT_COMMAND})",
-    )
-    p.add_argument(
-        "--no-report", action="store_true", help="pack without a report PDF (not a full submission)"
-    )
+    report = f"report PDF (default: {DEFAULT_REPORT}, written by {REPORT_COMMAND})"
+    p.add_argument("--report", type=Path, default=DEFAULT_REPORT, help=report)
+    no_report = "pack without a report PDF (not a full submission)"
+    p.add_argument("--no-report", action="store_true", help=no_report)
     p.add_argument("--out", type=Path, default=Path("submission.zip"))
     return p
 

@@ -228,6 +228,7 @@ NOTEBOOK_CELLS: list[tuple[str, ...]] = [
     ("template", "0. Preliminaries", "Dataset [do not modify]"),
     ("md", RUNTIME_SETUP_MD),
     ("module", "sam_pipelines/checkpoint.py"),
+    ("module", "shapes/course_zip.py"),
     ("module", "evaluation/colab.py"),
     ("code", RUNTIME_SETUP),
     ("template", "Dataset [do not modify]"),

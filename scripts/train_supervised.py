@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
 from plots.features import segmenter_feature_maps_figure
@@ -62,19 +62,13 @@ def _per_model(field: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--models",
-        default=None,
-        help=f"comma-separated subset of {','.join(MODEL_SPECS)} (default: on the CPU "
-        f"{','.join(SCHEDULES['cpu'].models)}; on CUDA {','.join(SCHEDULES['cuda'].models)})",
-    )
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=Path("data/synthetic_shapes"),
-        help="dataset folder in the course layout (default: data/synthetic_shapes)",
-    )
+    p = script_parser(__doc__)
+    cpu, cuda = ",".join(SCHEDULES["cpu"].models), ",".join(SCHEDULES["cuda"].models)
+    models = f"comma-separated subset of {','.join(MODEL_SPECS)} (default: {cpu} on the CPU, "
+    models += f"{cuda} on CUDA)"
+    p.add_argument("--models", default=None, help=models)
+    data = "dataset folder in the course layout"
+    p.add_argument("--data", type=Path, default=Path("data/synthetic_shapes"), help=data)
     per_model = (  # options whose default differs per model (MODEL_DEFAULTS)
         ("--epochs", "epochs", positive_int, "passes over the train split"),
         ("--input-scale", "input_scale", positive_int, "enlarge inputs this many times"),
@@ -94,33 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
         )
     p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    weights = "imagenet when cached or downloadable, else from scratch (said in output)"
     p.add_argument(
-        "--encoder-weights",
-        choices=["imagenet", "none"],
-        default="imagenet",
-        help="imagenet when cached or downloadable, else from scratch (said in output)",
+        "--encoder-weights", choices=["imagenet", "none"], default="imagenet", help=weights
     )
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="never try to download encoder weights (use the cache only)",
-    )
+    offline = "never try to download encoder weights (use the cache only)"
+    p.add_argument("--offline", action="store_true", help=offline)
     p.add_argument("--cache-dir", type=Path, default=Path("checkpoints"))
-    p.add_argument(
-        "--figures",
-        type=Path,
-        default=Path("figures"),
-        help="folder for feature_maps_<model>.png (default: figures)",
-    )
+    figures = "folder for feature_maps_<model>.png"
+    p.add_argument("--figures", type=Path, default=Path("figures"), help=figures)
     p.add_argument("--no-figures", action="store_true", help="skip the feature-map figures")
     p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (default auto)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--force", action="store_true", help="retrain even when a checkpoint exists")
-    p.add_argument(
-        "--no-train",
-        action="store_true",
-        help="only report checkpoints that exist for this dataset (any settings)",
-    )
+    no_train = "only report checkpoints that exist for this dataset (any settings)"
+    p.add_argument("--no-train", action="store_true", help=no_train)
     p.add_argument("--summary", action="store_true", help="print each model's torchinfo summary")
     p.add_argument("--no-progress", action="store_true")
     return p

@@ -133,11 +133,8 @@ class SyntheticData(Dataset, Generic[T]):
 
     @staticmethod
     def _check_stems(images: list[Path], masks: list[Path], labels: list[Path]) -> None:
-        stems = {
-            "images": {p.stem: p for p in images},
-            "masks": {p.stem: p for p in masks},
-            "labels": {p.stem: p for p in labels},
-        }
+        found_by_kind = {"images": images, "masks": masks, "labels": labels}
+        stems = {kind: {p.stem: p for p in paths} for kind, paths in found_by_kind.items()}
         all_stems = set().union(*stems.values())
         for kind, found in stems.items():
             missing = sorted(all_stems - found.keys())
@@ -160,11 +157,10 @@ class SyntheticData(Dataset, Generic[T]):
     def files(self, idx: int) -> tuple[Path, Path, Path]:
         """Paths (image, mask, label) of item ``idx``."""
         name = self.image_names[idx]
-        return (
-            self.path / "images" / self.split / f"{name}.png",
-            self.path / "masks" / self.split / f"{name}.png",
-            self.path / "labels" / self.split / f"{name}.txt",
+        image, mask, label = (
+            self.path / kind / self.split for kind in ("images", "masks", "labels")
         )
+        return image / f"{name}.png", mask / f"{name}.png", label / f"{name}.txt"
 
     def read_raw(self, idx: int) -> tuple[PIL.Image.Image, int, np.ndarray]:
         """Item ``idx`` without the transform: (RGB PIL image, label, bool mask (H, W))."""
@@ -215,9 +211,5 @@ class SyntheticData(Dataset, Generic[T]):
                 )
             imgs.append(np.asarray(img, dtype=np.uint8))
             masks.append(mask)
-        return SplitArrays(
-            images=np.stack(imgs),
-            labels=self.labels.copy(),
-            masks=np.stack(masks),
-            names=tuple(self.image_names),
-        )
+        names = tuple(self.image_names)
+        return SplitArrays(np.stack(imgs), self.labels.copy(), np.stack(masks), names)

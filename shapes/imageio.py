@@ -22,14 +22,8 @@ class ImageFormatError(ValueError):
 
 
 def to_rgb8(img: PIL.Image.Image, path: Path | str) -> PIL.Image.Image:
-    """``img`` as an 8-bit RGB image (mode ``"RGB"``).
-
-    Args:
-        img: an opened image of any Pillow mode.
-        path: its file, named in the error message.
-
-    Returns:
-        An RGB image; 16-bit grayscale values v become round(v / 257) (65535 -> 255).
+    """``img`` (an opened image of any Pillow mode, read from ``path``) as an 8-bit RGB image
+    (mode ``"RGB"``); 16-bit grayscale values v become round(v / 257) (65535 -> 255).
 
     Raises:
         ImageFormatError: mode ``I`` (32-bit integers) or ``F`` (floats).

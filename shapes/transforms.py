@@ -33,14 +33,8 @@ def normalize_uint8(images: np.ndarray) -> Tensor:
 
 
 def to_uint8_images(images: Tensor) -> np.ndarray:
-    """Undo the ImageNet normalisation.
-
-    Args:
-        images: float tensor (B, 3, H, W) (or (3, H, W)), ImageNet-normalised, any device.
-
-    Returns:
-        uint8 numpy array (B, H, W, 3) (or (H, W, 3)) in RGB order, values rounded and clipped.
-    """
+    """Undo the ImageNet normalisation of a float tensor (B, 3, H, W) (or (3, H, W)) on any
+    device: uint8 numpy (B, H, W, 3) (or (H, W, 3)) RGB, values rounded and clipped."""
     single = images.ndim == 3
     x = images.detach().float().cpu()
     if single:

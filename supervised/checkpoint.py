@@ -99,10 +99,8 @@ def load_reference_models(
     is chosen when several settings were trained. Nothing trained (or no ``cache_dir``) gives
     an empty list.
 
-    Args:
-        cache_dir: the checkpoint root (``checkpoints/``).
-        data_fingerprint: ``shapes.dataset_fingerprint`` of the dataset the caller evaluates on.
-        device: where to put the models.
+    ``data_fingerprint`` is the ``shapes.dataset_fingerprint`` of the dataset the caller
+    evaluates on, ``cache_dir`` the checkpoint root (``checkpoints/``).
 
     Returns:
         list of (model name, model in eval mode, info dict -- see the module docstring).

@@ -73,6 +73,39 @@ def feature_layers(
     }
 
 
+def check_rgb(image: np.ndarray) -> np.ndarray:
+    """``image`` as a numpy array, checked to be uint8 RGB (H, W, 3)."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    return image
+
+
+def layer_outputs(model: nn.Module, modules: dict[str, nn.Module], x: Tensor) -> dict[str, Tensor]:
+    """Run ``model(x)`` once (eval mode, no autograd) with forward hooks on ``modules``.
+
+    Returns:
+        {name: the output of ``modules[name]`` for the first image, float32 (C, h, w) on the CPU}.
+    """
+    maps: dict[str, Tensor] = {}
+
+    def hook_for(name: str):
+        def hook(_module: nn.Module, _inputs: object, output: Tensor) -> None:
+            maps[name] = output.detach()[0].float().cpu()
+
+        return hook
+
+    handles = [module.register_forward_hook(hook_for(n)) for n, module in modules.items()]
+    try:
+        model.eval()
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return maps
+
+
 def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tensor]:
     """Run one uint8 RGB image (H, W, 3) through ``model`` (enlarged by its input scale and
     padded, as in prediction: :func:`supervised.models.network_input`).
@@ -82,26 +115,8 @@ def capture_feature_maps(model: nn.Module, image: np.ndarray) -> dict[str, Tenso
         the network's input, so their grid is :func:`supervised.models.padded_size` / the
         layer's stride.
     """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    image = check_rgb(image)
     layers = feature_layers(model, image.shape[:2])
-    maps: dict[str, Tensor] = {}
-
-    def hook_for(title: str):
-        def hook(_module: nn.Module, _inputs: object, output: Tensor) -> None:
-            maps[title] = output.detach()[0].float().cpu()
-
-        return hook
-
-    handles = [module.register_forward_hook(hook_for(t)) for t, (_, module) in layers.items()]
-    try:
-        device = next(model.parameters()).device
-        x, _ = network_input(model, normalize_uint8(image[None]).to(device))
-        model.eval()
-        with torch.inference_mode():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return maps
+    device = next(model.parameters()).device
+    x, _ = network_input(model, normalize_uint8(image[None]).to(device))
+    return layer_outputs(model, {t: module for t, (_, module) in layers.items()}, x)

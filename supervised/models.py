@@ -77,16 +77,12 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
 def resolve_encoder_weights(
     name: str, requested: str | None, allow_download: bool = True
 ) -> tuple[str | None, str]:
-    """Decide which encoder weights a model can start from on this machine.
+    """Decide which encoder weights (``requested``: ``"imagenet"`` or None for from scratch)
+    model ``name`` can start from on this machine.
 
     Looks in the Hugging Face cache first; when the weights are not cached and
     ``allow_download`` is set, downloads them if ``huggingface.co`` answers within 3 s (smp's
     own download retries for about 30 s offline, so the reachability check comes first).
-
-    Args:
-        name: a key of ``MODEL_SPECS``.
-        requested: ``"imagenet"`` or None (from scratch).
-        allow_download: try the network when the weights are not cached.
 
     Returns:
         (weights to pass to smp -- ``requested`` or None --, a one-line note for the output).
@@ -134,17 +130,10 @@ def build_model(
     if int(input_scale) != input_scale or input_scale < 1:
         raise ValueError(f"input_scale must be a positive integer, got {input_scale!r}")
     spec = model_spec(name)
-    kwargs: dict[str, object] = {}
+    options = {"encoder_name": spec.encoder, "encoder_weights": encoder_weights, "classes": 1}
     if encoder_depth is not None:
-        kwargs["encoder_depth"] = encoder_depth
-    cls = getattr(smp, spec.arch)
-    model = cls(
-        encoder_name=spec.encoder,
-        encoder_weights=encoder_weights,
-        classes=1,
-        activation="sigmoid",
-        **kwargs,
-    )
+        options["encoder_depth"] = encoder_depth
+    model = getattr(smp, spec.arch)(activation="sigmoid", **options)
     model.input_scale = int(input_scale)
     return model
 
@@ -241,19 +230,10 @@ def predict_masks(
     device: torch.device | str | None = None,
     bf16: bool = False,
 ) -> np.ndarray:
-    """Foreground masks predicted by ``model`` (sigmoid > 0.5), batched, without gradients.
-
-    Args:
-        model: a model from :func:`build_model` (switched to eval mode).
-        images: uint8 RGB (N, H, W, 3), e.g. (N, 48, 64, 3).
-        batch_size: images per forward pass.
-        device: where to run; default: the model's device.
-        bf16: run under bfloat16 autocast (faster on CPUs with native bf16; used for the
-            per-epoch val selection only -- reported numbers use the float32 default).
-
-    Returns:
-        bool (N, H, W).
-    """
+    """bool (N, H, W) foreground masks (sigmoid > 0.5) of uint8 RGB images (N, H, W, 3),
+    predicted by ``model`` (switched to eval mode) in batches, without gradients, on ``device``
+    (default: the model's). ``bf16`` runs under bfloat16 autocast (faster on CPUs with native
+    bf16; used for the per-epoch val selection only: reported numbers use float32)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(
@@ -277,7 +257,4 @@ def model_summary(model: nn.Module, image_hw: tuple[int, int] = (48, 64), depth:
     """torchinfo's layer summary (as in the seed) for one padded image of size ``image_hw``."""
     ph, pw = padded_size(model, image_hw)
     device = next(model.parameters()).device
-    stats = torchinfo.summary(
-        model, input_size=(1, 3, ph, pw), depth=depth, verbose=0, device=device
-    )
-    return str(stats)
+    return str(torchinfo.summary(model, (1, 3, ph, pw), depth=depth, verbose=0, device=device))

@@ -45,14 +45,9 @@ def train_or_load(
     """The checkpointed model of these settings, training (and testing) it when missing.
 
     Args:
-        name: a key of ``MODEL_SPECS``.
         data_root: dataset folder (course layout); its fingerprint keys the checkpoint.
-        config: training schedule.
         encoder_weights: resolved encoder weights (``resolve_encoder_weights``).
-        cache_dir: checkpoint root.
-        device: where to train / run.
         force: retrain even when the checkpoint exists.
-        progress: tqdm bar while training.
         splits: preloaded ``load_splits(data_root)`` (read from disk when None).
         command: the command line, recorded in the checkpoint's info.
         encoder_depth: smaller encoders for tests (None: smp's default; part of the key).

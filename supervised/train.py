@@ -127,15 +127,8 @@ class TrainResult:
 
 
 def segmentation_loss(logits: Tensor, target: Tensor, dice_weight: float = 1.0) -> Tensor:
-    """BCE-with-logits plus ``dice_weight`` times the per-image soft Dice loss.
-
-    Args:
-        logits: float (B, H, W) pre-sigmoid scores.
-        target: float (B, H, W) in {0, 1}.
-
-    Returns:
-        scalar tensor.
-    """
+    """Scalar BCE-with-logits plus ``dice_weight`` times the per-image soft Dice loss of
+    float (B, H, W) pre-sigmoid ``logits`` against a float (B, H, W) ``target`` in {0, 1}."""
     if logits.shape != target.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} differ")
     bce = F.binary_cross_entropy_with_logits(logits, target)
@@ -182,16 +175,13 @@ def train_model(
     progress: bool = True,
     encoder_depth: int | None = None,
 ) -> TrainResult:
-    """Train one model on foreground masks and keep the epoch with the best val mean IoU.
+    """Train model ``name`` on foreground masks and keep the epoch with the best val mean IoU.
 
     Args:
-        name: a key of ``supervised.MODEL_SPECS``.
-        train: the train split (uint8 images (N, H, W, 3), bool masks (N, H, W)); only the
-            first ``config.limit`` images are used when set.
+        train: uint8 images (N, H, W, 3) and bool masks (N, H, W); only the first
+            ``config.limit`` images are used when set.
         val: the validation split, scored after every epoch.
-        config: the schedule.
         encoder_weights: the *resolved* encoder weights (``"imagenet"`` or None).
-        device: where to train.
         progress: show a tqdm bar with the running loss and the last val IoU.
         encoder_depth: smaller encoders for tests (None: smp's default).
 
@@ -201,13 +191,7 @@ def train_model(
     dev = torch.device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model = build_model(
-        name,
-        encoder_weights=encoder_weights,
-        encoder_depth=encoder_depth,
-        input_scale=config.input_scale,
-    )
-    model.to(dev)
+    model = build_model(name, encoder_weights, encoder_depth, config.input_scale).to(dev)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     bf16 = use_bf16(config.precision, dev)
@@ -255,14 +239,10 @@ def train_model(
             bar.set_postfix(loss=f"{running:.4f}", val_iou=f"{result.val_miou:.4f}")
         val_pred = predict_masks(model, val_images, bf16=bf16)
         val_miou = float(iou_per_image(val_pred, val_masks).mean())
-        result.history.append(
-            {
-                "epoch": epoch,
-                "train_loss": loss_sum / steps_per_epoch,
-                "val_miou": val_miou,
-                "elapsed_s": time.perf_counter() - start,
-            }
-        )
+        elapsed = time.perf_counter() - start
+        train_loss = loss_sum / steps_per_epoch
+        epoch_row = {"epoch": epoch, "train_loss": train_loss, "val_miou": val_miou}
+        result.history.append({**epoch_row, "elapsed_s": elapsed})
         if best_state is None or val_miou > result.val_miou:
             result.val_miou, result.best_epoch = val_miou, epoch
             best_state = copy.deepcopy(model.state_dict())

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from metrics import (
-    background_correct_rate,
-    foreground_distances,
-    foreground_hit_rate,
+    hit_rate,
     iou_per_image,
     iou_summary,
+    label_distances,
     mask_centers,
     point_distances,
     points_inside,
@@ -42,16 +41,16 @@ def test_hit_rate_and_background_correctness_are_separate() -> None:
     coords = np.array([[[3, 3], [0, 0]], [[3, 3], [0, 0]], [[7, 0], [6, 0]], [[1, 2], [1, 0]]])
     labels = np.array([[1, 0], [1, 0], [1, 0], [1, 0]])
     # fg: empty miss, full hit, pixel hit, block hit -> 3/4
-    assert foreground_hit_rate(coords, labels, m) == pytest.approx(0.75)
-    # bg: empty correct, full wrong, (6, 0) correct, (1, 0) correct -> 3/4
-    assert background_correct_rate(coords, labels, m) == pytest.approx(0.75)
+    assert hit_rate(coords, labels, m, 1) == pytest.approx(0.75)
+    # bg: empty outside, full inside, (6, 0) outside, (1, 0) outside -> 1/4 inside
+    assert hit_rate(coords, labels, m, 0) == pytest.approx(0.25)
 
 
 def test_rates_are_none_without_points_of_that_label() -> None:
     m = _masks()[:2]
     coords = np.zeros((2, 1, 2), np.int64)
-    assert background_correct_rate(coords, np.ones((2, 1), np.int64), m) is None
-    assert foreground_hit_rate(coords, np.zeros((2, 1), np.int64), m) is None
+    assert hit_rate(coords, np.ones((2, 1), np.int64), m, 0) is None
+    assert hit_rate(coords, np.zeros((2, 1), np.int64), m, 1) is None
 
 
 def test_mask_centers() -> None:
@@ -69,21 +68,21 @@ def test_distances() -> None:
     assert np.isnan(d[0])
     np.testing.assert_allclose(d[1:], [np.hypot(0.5, 0.5), 5.0, 0.5])
     labels = np.ones((4, 1), np.int64)
-    fd = foreground_distances(coords, labels, m)
+    fd = label_distances(coords, labels, m, 1)
     np.testing.assert_allclose(fd, d[1:])  # the empty mask is left out
     # background points are not counted as foreground distances
     labels[2] = 0
-    assert foreground_distances(coords, labels, m).size == 2
+    assert label_distances(coords, labels, m, 1).size == 2
 
 
 def test_point_checks() -> None:
     m = _masks()
     with pytest.raises(ValueError, match="outside"):
-        foreground_hit_rate(np.array([[[8, 0]]] * 4), np.ones((4, 1)), m)
+        hit_rate(np.array([[[8, 0]]] * 4), np.ones((4, 1)), m, 1)
     with pytest.raises(ValueError, match="labels must be"):
-        foreground_hit_rate(np.zeros((4, 1, 2), int), np.ones((4, 2)), m)
+        hit_rate(np.zeros((4, 1, 2), int), np.ones((4, 2)), m, 1)
     with pytest.raises(ValueError, match="coords must be"):
-        foreground_hit_rate(np.zeros((3, 1, 2), int), np.ones((3, 1)), m)
+        hit_rate(np.zeros((3, 1, 2), int), np.ones((3, 1)), m, 1)
 
 
 def test_iou_per_image_conventions() -> None:
