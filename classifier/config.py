@@ -178,6 +178,7 @@ class TrainingInfo:
         config: the settings used, ``TrainConfig.to_dict()``.
         fingerprint: ``shapes.dataset_fingerprint`` of the dataset trained on.
         precision: ``"bf16"`` or ``"fp32"``, the autocast precision training ran in.
+        device: the device it trained on, e.g. ``"cuda:0 (NVIDIA H200)"`` ('' in older files).
     """
 
     recipe: str
@@ -193,6 +194,7 @@ class TrainingInfo:
     precision: str = "fp32"
     val_cam_hit: float | None = None
     test_cam_hit: float | None = None
+    device: str = ""
     checkpoint: str = ""
     from_cache: bool = False
 

@@ -24,6 +24,7 @@ from classifier.localisation import cam_argmax_hit_rate, spread_subset
 from classifier.model import build_classifier
 from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
+from common.device import describe_device
 from common.errors import UserError
 from shapes import SyntheticData
 from shapes.backgrounds import BackgroundBank, load_backgrounds
@@ -348,5 +349,6 @@ def train_classifier(
         precision="bf16" if use_bf16(config.precision, device) else "fp32",
         val_cam_hit=cam_argmax_hit_rate(model, val, device),
         test_cam_hit=cam_argmax_hit_rate(model, test, device),
+        device=describe_device(device),
     )
     return model, info

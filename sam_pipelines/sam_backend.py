@@ -114,7 +114,9 @@ class SamSegmenter:
         disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
         precision: the image encoder's precision (:data:`PRECISIONS`; default float32).
         fused_attention: run the encoder's attention through one fused kernel
-            (:mod:`sam_pipelines.fused_attention`; None: on CUDA only).
+            (:mod:`sam_pipelines.fused_attention`). Off by default: on an H200 (torch 2.11,
+            ViT-B, batches of 16, bfloat16) it made the encoder slower, 29.2 against 45.8
+            images/s (``scripts/benchmark_sam.py``).
         download: allow downloading the official checkpoint.
         checkpoint_dir: folder of step 3 of the resolution and of the download.
         environ: environment for ``SAM_CHECKPOINT`` (default ``os.environ``).
@@ -143,7 +145,7 @@ class SamSegmenter:
         cache_dir: Path | str | None = None,
         disk_cache_bytes: int = DEFAULT_DISK_CAP_BYTES,
         precision: str = "float32",
-        fused_attention: bool | None = None,
+        fused_attention: bool = False,
         download: bool = True,
         checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
         environ: Mapping[str, str] | None = None,
@@ -154,8 +156,6 @@ class SamSegmenter:
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
-        if fused_attention is None:
-            fused_attention = self.device.type == "cuda"
         self.fused_attention = fused_attention
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)

@@ -3,8 +3,9 @@ one, measured in the same run (see ``evaluation.sam_speed``).
 
 1. Image encoder, in images per second: ``SamPredictor.set_image`` (one image per call,
    float32) against ``encode_images`` (``--batch-size`` images per call: float32; bfloat16
-   autocast when ``--precision`` resolves to it; and with fused attention, the comparison's path
-   on CUDA), with the ratio to the old path and each path's largest deviation from float32.
+   autocast when ``--precision`` resolves to it, the comparison's path on CUDA; and with
+   ``--fused-attention``, the fused-attention encoder), with the ratio to the old path and
+   each path's largest deviation from float32.
 2. The comparison's SAM step over ``--images`` images (every strategy, then the variants of the
    best ones, scored): the per-prompt float32 path against the batched path, with the ratio
    and how far the two paths' masks and mean IoUs are apart.
@@ -56,9 +57,7 @@ def main(args: argparse.Namespace) -> int:
         encoder_images=args.encoder_images,
         batch_size=args.batch_size,
         precision=precision,
-        fused_attention=device.type == "cuda"
-        if args.fused_attention is None
-        else args.fused_attention,
+        fused_attention=args.fused_attention,
         images=args.images,
         strategies=tuple(args.strategies),
     )
@@ -157,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fused-attention",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="batched path: attention through one fused kernel (default: on CUDA only)",
+        default=False,
+        help="batched path: attention through one fused kernel (slower on an H200)",
     )
     p.add_argument("--strategies", nargs="+", default=["*"], help="strategy names or wildcards")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON")

@@ -27,6 +27,7 @@ import torch
 from classifier import TrainConfig, load_or_train
 from common.atomic import atomic_write, ensure_writable_dir
 from common.cli import positive_int, run
+from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
 
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="any TrainConfig field, value as JSON, e.g. --set label_smoothing=0.0",
     )
     p.add_argument("--tiny", action="store_true", help="start from the TrainConfig.tiny() preset")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (auto: CUDA if available)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads")
     p.add_argument("--retrain", action="store_true", help="ignore a valid cached checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm bar")
@@ -105,13 +106,15 @@ def main(args: argparse.Namespace) -> int:
             f"'python scripts/prepare_data.py --out {args.data}'"
         )
     ensure_writable_dir(args.out, "--out")
+    device = resolve_device(args.device)
+    print(f"device: {describe_device(device)}")
     start = time.perf_counter()
     cpu_start = time.process_time()
     _, info = load_or_train(
         args.data,
         config,
         cache_dir=args.out,
-        device=args.device,
+        device=device,
         progress=not args.no_progress,
         retrain=args.retrain,
     )
