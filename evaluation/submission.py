@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 #: Packages the notebook imports (directly or through each other).
-PACKAGES = ("shapes", "classifier", "cam", "prompting", "metrics", "sam_pipelines")
+PACKAGES = ("common", "shapes", "classifier", "cam", "prompting", "metrics", "sam_pipelines")
 PACKAGES += ("evaluation", "plots", "supervised")
 #: Hosts a Colab link may point to.
 COLAB_HOSTS = ("colab.research.google.com", "drive.google.com")

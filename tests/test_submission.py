@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 
 from evaluation.submission import notebook_is_executed, pack_submission, validate_colab_url
 
@@ -139,3 +142,31 @@ def test_script_refuses_a_bad_colab_link(
     nb = _notebook(tmp_path / "notebook.ipynb", executed=True)
     assert _script_main("--colab", url, "--notebook", str(nb), "--no-report") == 2
     assert "not a Colab link" in capsys.readouterr().err
+
+
+def test_packed_packages_import_on_their_own(tmp_path: Path) -> None:
+    """Every package pyproject.toml installs is in the zip, and each imports from the
+    unpacked folder alone (a package missing from the zip, like `common` once, fails here)."""
+    nb = _notebook(tmp_path / "notebook.ipynb", executed=True)
+    names = pack_submission(tmp_path / "s.zip", nb, COLAB, project_root=ROOT)
+    installed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = sorted(p.rstrip("*") for p in installed["packages"]["find"]["include"])
+    assert {name.split("/")[0] for name in names if name.endswith(".py")} == set(packages)
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(tmp_path / "s.zip") as zf:
+        zf.extractall(unpacked)
+    code = (
+        "import importlib, pathlib, sys\n"
+        "root = pathlib.Path(sys.argv[1]).resolve()\n"
+        "for name in sys.argv[2:]:\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert root in pathlib.Path(module.__file__).resolve().parents, module.__file__\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(unpacked), *packages],
+        cwd=unpacked,
+        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
