@@ -18,7 +18,7 @@ import numpy as np
 
 from classifier.config import TrainConfig
 from shapes.draw import ShapeStyle
-from shapes.generate import render_samples
+from shapes.generate import render
 
 
 def difficulty(step: int, config: TrainConfig) -> float:
@@ -103,7 +103,8 @@ def draw_batch(
     n_easy = n - n_fixed - n_fresh_real
     for count, style in ((n_easy, style_easy), (n_fresh_real, config.real_style)):
         if count:
-            x, y, _ = render_samples(pool, count, rng, style, hw)
+            drawn = render(pool, count, rng, style, hw)
+            x, y = drawn.images, drawn.labels
             parts_x.append(x)
             parts_y.append(y)
     if n_fixed:

@@ -70,10 +70,11 @@ def benchmark_data(n: int, seed: int = 0) -> Predictions:
     from skimage.filters import gaussian
 
     from shapes.backgrounds import load_backgrounds
-    from shapes.generate import render_samples
+    from shapes.generate import render
 
     bank = load_backgrounds("builtin", seed=seed)
-    images, classes, masks = render_samples(bank.test, n, np.random.default_rng(seed))
+    drawn = render(bank.test, n, np.random.default_rng(seed))
+    images, classes, masks = drawn.images, drawn.labels, drawn.masks
     cams = np.stack([gaussian(m.astype(np.float32), sigma=4) for m in masks]).astype(np.float32)
     cams /= np.maximum(cams.reshape(n, -1).max(axis=1), 1e-6)[:, None, None]
     names = np.array([f"bench_{i:04d}.png" for i in range(n)])

@@ -77,29 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-selection", default=DEFAULTS.mask_selection, help=SELECTION_HELP)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="CAM batch size")
     p.add_argument("--device", default=DEFAULTS.device, help=DEVICE_CHOICES)
+    encoder_batch = "images per SAM image-encoder call (batched path)"
+    sam_batch = DEFAULTS.sam_batch_size
+    p.add_argument("--sam-batch-size", type=positive_int, default=sam_batch, help=encoder_batch)
+    precision = "SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU"
     p.add_argument(
-        "--sam-batch-size",
-        type=positive_int,
-        default=DEFAULTS.sam_batch_size,
-        help="images per SAM image-encoder call (batched path)",
+        "--sam-precision", default=DEFAULTS.sam_precision, choices=PRECISIONS, help=precision
     )
+    cap = "size cap of the SAM embedding cache folder (least recently used files go first)"
     p.add_argument(
-        "--sam-precision",
-        default=DEFAULTS.sam_precision,
-        choices=PRECISIONS,
-        help="SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU",
+        "--embedding-cache-gib", type=float, default=DEFAULTS.embedding_cache_gib, help=cap
     )
-    p.add_argument(
-        "--embedding-cache-gib",
-        type=float,
-        default=DEFAULTS.embedding_cache_gib,
-        help="size cap of the SAM embedding cache folder (least recently used files go first)",
-    )
-    p.add_argument(
-        "--clear-embedding-cache",
-        action="store_true",
-        help="delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit",
-    )
+    clear = "delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit"
+    p.add_argument("--clear-embedding-cache", action="store_true", help=clear)
     # the classifier
     preset = "classifier training recipe (see scripts/train_classifier.py)"
     p.add_argument("--classifier-preset", default=DEFAULTS.classifier_preset, help=preset)

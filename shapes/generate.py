@@ -76,20 +76,6 @@ def _background_order(n: int, pool_size: int, rng: np.random.Generator) -> np.nd
     return np.concatenate([rng.permutation(pool_size) for _ in range(reps)])[:n]
 
 
-def render_samples(
-    pool: np.ndarray,
-    n: int,
-    rng: np.random.Generator,
-    style: ShapeStyle | None = None,
-    hw: tuple[int, int] = IMAGE_SIZE,
-    background_indices: np.ndarray | None = None,
-    labels: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n`` samples in memory: (images, labels, masks) of :func:`render` (same draws)."""
-    out = render(pool, n, rng, style, hw, background_indices, labels)
-    return out.images, out.labels, out.masks
-
-
 def render(
     pool: np.ndarray,
     n: int,

@@ -106,6 +106,20 @@ def _case(
     )
 
 
+#: The regression set: name, textured (1) or smooth (0) background, background seed, shape,
+#: size (px), centre (x, y), opacity, colour (RGB), stand-in CAM shift (x, y; None: the
+#: default of ``_case``).
+_CASES = (
+    ("translucent_star_on_texture", 1, 101, "star", 16, (30, 22), 0.35, (230, 40, 40), None),
+    ("small_low_contrast_diamond", 0, 102, "diamond", 7, (44, 30), 0.8, None, (-2, -2)),
+    ("translucent_triangle_on_texture", 1, 103, "triangle", 14, (20, 16), 0.4, (40, 60, 235), None),
+    ("faint_circle_at_border", 0, 104, "circle", 12, (2, 28), 0.3, (250, 250, 60), (3, 0)),
+    ("small_translucent_star", 1, 105, "star", 9, (50, 12), 0.45, (30, 220, 90), (-1, 2)),
+)
+#: Cases whose colour is the background's mean under the shape plus this offset.
+_COLOUR_OFFSETS = {"small_low_contrast_diamond": (14, -10, 8)}
+
+
 def hard_cases() -> list[HardCase]:
     """The regression set, always the same arrays (fixed seeds), in this order:
 
@@ -118,53 +132,15 @@ def hard_cases() -> list[HardCase]:
       border;
     - ``small_translucent_star``: a 9 px star at opacity 0.45 over texture.
     """
-    return [
-        _case(
-            "translucent_star_on_texture",
-            textured_background(np.random.default_rng(101)),
-            "star",
-            16.0,
-            (30.0, 22.0),
-            0.35,
-            colour=np.array([230, 40, 40], np.uint8),
-        ),
-        _case(
-            "small_low_contrast_diamond",
-            smooth_background(np.random.default_rng(102)),
-            "diamond",
-            7.0,
-            (44.0, 30.0),
-            0.8,
-            colour_offset=(14, -10, 8),
-            cam_shift=(-2.0, -2.0),
-        ),
-        _case(
-            "translucent_triangle_on_texture",
-            textured_background(np.random.default_rng(103)),
-            "triangle",
-            14.0,
-            (20.0, 16.0),
-            0.4,
-            colour=np.array([40, 60, 235], np.uint8),
-        ),
-        _case(
-            "faint_circle_at_border",
-            smooth_background(np.random.default_rng(104)),
-            "circle",
-            12.0,
-            (2.0, 28.0),
-            0.3,
-            colour=np.array([250, 250, 60], np.uint8),
-            cam_shift=(3.0, 0.0),
-        ),
-        _case(
-            "small_translucent_star",
-            textured_background(np.random.default_rng(105)),
-            "star",
-            9.0,
-            (50.0, 12.0),
-            0.45,
-            colour=np.array([30, 220, 90], np.uint8),
-            cam_shift=(-1.0, 2.0),
-        ),
-    ]
+    cases = []
+    for name, textured, seed, shape, size, centre, alpha, colour, cam_shift in _CASES:
+        draw = textured_background if textured else smooth_background
+        background = draw(np.random.default_rng(seed))
+        if name in _COLOUR_OFFSETS:  # a colour near the background's under the shape
+            kwargs = {"colour_offset": _COLOUR_OFFSETS[name]}
+        else:
+            kwargs = {"colour": np.array(colour, np.uint8)}
+        if cam_shift is not None:
+            kwargs["cam_shift"] = cam_shift
+        cases.append(_case(name, background, shape, size, centre, alpha, **kwargs))
+    return cases

@@ -14,7 +14,7 @@ from sam_pipelines.classical_base import ClassicalSegmenter
 from sam_pipelines.embedding_cache import EmbeddingCache, embedding_key
 from sam_pipelines.flood_fill import FloodFillSegmenter
 from shapes.draw import shape_mask
-from shapes.generate import render_samples
+from shapes.generate import render
 
 CLASSICAL = ["flood_fill", "random_walker", "watershed"]
 HW = (48, 64)
@@ -152,7 +152,8 @@ def test_classical_constructor_checks() -> None:
 def generated(builtin_backgrounds) -> tuple[np.ndarray, np.ndarray]:
     """24 test-style images (builtin backgrounds, default shape style) and their masks."""
     rng = np.random.default_rng(123)
-    images, _, masks = render_samples(builtin_backgrounds.pool("test"), 24, rng)
+    drawn = render(builtin_backgrounds.pool("test"), 24, rng)
+    images, masks = drawn.images, drawn.masks
     return images, masks
 
 
