@@ -15,19 +15,22 @@ from torch import nn
 
 from cam.methods import GradCAM
 from classifier.model import default_target_layer
+from metrics import points_inside
 from shapes.dataset import SplitArrays
 from shapes.transforms import normalize_uint8
 
 
 def argmax_inside(heatmaps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """bool (N,): whether each map's first maximum (row-major, as ``cam_argmax`` picks it)
-    lies inside its mask. ``heatmaps`` float (N, H, W), ``masks`` bool (N, H, W)."""
+    lies inside its mask (:func:`metrics.points_inside`). ``heatmaps`` float (N, H, W),
+    ``masks`` bool (N, H, W)."""
     if heatmaps.shape != masks.shape or heatmaps.ndim != 3:
         raise ValueError(
             f"heatmaps {heatmaps.shape} and masks {masks.shape} must both be (N, H, W)"
         )
     flat = heatmaps.reshape(len(heatmaps), -1).argmax(axis=1)
-    return masks.reshape(len(masks), -1)[np.arange(len(masks)), flat]
+    ys, xs = np.unravel_index(flat, heatmaps.shape[1:])
+    return points_inside(np.stack([xs, ys], axis=1)[:, None], masks)[:, 0]
 
 
 def spread_subset(split: SplitArrays, n: int) -> SplitArrays:

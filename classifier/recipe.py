@@ -104,9 +104,8 @@ def draw_batch(
     for count, style in ((n_easy, style_easy), (n_fresh_real, config.real_style)):
         if count:
             drawn = render(pool, count, rng, style, hw)
-            x, y = drawn.images, drawn.labels
-            parts_x.append(x)
-            parts_y.append(y)
+            parts_x.append(drawn.images)
+            parts_y.append(drawn.labels)
     if n_fixed:
         assert fixed_images is not None and fixed_labels is not None
         idx = rng.integers(0, len(fixed_images), size=n_fixed)

@@ -142,8 +142,9 @@ class _Run:
 
 @dataclass(frozen=True)
 class _Kept:
-    """The validation point whose weights training returns."""
+    """The validation point whose weights training returns, and its selection score."""
 
+    score: float
     val_acc: float
     step: int
     state: dict
@@ -167,7 +168,7 @@ def _run_loop(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=run.label_smoothing)
     curve: list[tuple[int, float, float, float, float]] = []  # step, loss, train/val acc, cam
     window: list[tuple[float, int, int]] = []  # (loss, correct, images) since the last point
-    best: tuple[float, _Kept | None] = (-1.0, None)
+    kept: _Kept | None = None
     ema_loss = ema_acc = val_acc = val_cam = float("nan")
     bar = tqdm(total=run.total, desc=run.desc, disable=not progress, unit="step")
     for step, (images, labels, level) in enumerate(run.batches):
@@ -198,9 +199,8 @@ def _run_loop(
             )
             window.clear()
             score = val_acc + config.cam_select_weight * val_cam
-            if not config.keep_best or score >= best[0]:
-                state = copy.deepcopy(model.state_dict())
-                best = (score, _Kept(val_acc, step + 1, state))
+            if kept is None or not config.keep_best or score >= kept.score:
+                kept = _Kept(score, val_acc, step + 1, copy.deepcopy(model.state_dict()))
         postfix = {
             "loss": f"{ema_loss:.3f}",
             "acc": f"{ema_acc:.3f}",
@@ -212,7 +212,6 @@ def _run_loop(
         bar.set_postfix(postfix)
         bar.update(1)
     bar.close()
-    kept = best[1]
     if kept is None:
         raise RuntimeError("training ran no steps")
     model.load_state_dict(kept.state)
@@ -330,10 +329,9 @@ def train_classifier(
     curve, kept = _run_loop(run, val, device, config, progress)
     seconds = time.perf_counter() - start
     model = run.model.to(memory_format=torch.contiguous_format)
-    val_acc = kept.val_acc
-    if use_bf16(config.precision, device):  # report float32 accuracies, as the model is used
-        val_acc = accuracy(model, val, device)
-    # the whole split in float32, as benchmark_strategies measures it
+    bf16 = use_bf16(config.precision, device)
+    # report float32 accuracies, as the model is used
+    val_acc = accuracy(model, val, device) if bf16 else kept.val_acc
     test_acc = accuracy(model, test, device)
     info = TrainingInfo(
         recipe=name,
@@ -346,7 +344,8 @@ def train_classifier(
         curve=curve,
         config=config.to_dict(),
         fingerprint=fingerprint or dataset_fingerprint(data_root),
-        precision="bf16" if use_bf16(config.precision, device) else "fp32",
+        precision="bf16" if bf16 else "fp32",
+        # CAM hit rates on whole splits in float32, as benchmark_strategies measures them
         val_cam_hit=cam_argmax_hit_rate(model, val, device),
         test_cam_hit=cam_argmax_hit_rate(model, test, device),
         device=describe_device(device),

@@ -80,17 +80,17 @@ def segment_prompt_sets(
         bool (H, W) per job, in order.
     """
     predictor.set_image(image)
-    distinct: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}
+    index: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}  # a distinct set's position
+    sets: list[tuple[np.ndarray, np.ndarray]] = []  # distinct (coords, labels)
     set_of_job = []
     for job in jobs:
         coords = np.asarray(job.coords, dtype=np.float64) + PIXEL_CENTRE
-        labels = np.asarray(job.labels)
-        key = (coords.tobytes(), labels.astype(np.int64).tobytes(), coords.shape)
-        set_of_job.append(distinct.setdefault(key, len(distinct)))
-    sets = [
-        (np.frombuffer(c, dtype=np.float64).reshape(shape), np.frombuffer(lab, dtype=np.int64))
-        for c, lab, shape in distinct
-    ]
+        labels = np.asarray(job.labels, dtype=np.int64)
+        key = (coords.tobytes(), labels.tobytes(), coords.shape)
+        if key not in index:
+            index[key] = len(sets)
+            sets.append((coords, labels))
+        set_of_job.append(index[key])
     first = _predict_many(predictor, [c for c, _ in sets], [lab for _, lab in sets], None, True)
     masks: list[np.ndarray | None] = []
     to_refine: list[tuple[int, int, int]] = []  # (job, set, chosen candidate)
