@@ -1,26 +1,20 @@
 """Shared machinery of gradient-based class activation maps (Grad-CAM and its relatives).
 
-`BaseCAM` does everything a method has in common: one forward pass that captures the target
-layers' outputs, gradients of the pre-softmax class scores with respect to those outputs only
-(``torch.autograd.grad``), per-layer maps, bilinear upsampling to the input size, per-image
-min-max rescaling and the average over layers. A method is a small subclass that overrides
-`BaseCAM.channel_weights` (one weight per channel) or, for element-wise weightings,
-`BaseCAM.layer_map`.
+`BaseCAM` does one forward pass capturing the target layers' outputs, takes the gradients of
+the pre-softmax class scores with respect to those outputs only (``torch.autograd.grad``),
+builds per-layer maps, upsamples them bilinearly, rescales each to 0..1 and averages over
+layers. A method overrides `BaseCAM.channel_weights` or, for element-wise weights, `layer_map`.
 
-Why the forward pass is cheap: it runs with autograd off until the first target layer has
-produced its output; there the output becomes the start of the recorded graph. So nothing
-before the earliest target layer is recorded, the backward pass stops there by construction, and
-because only the layer outputs are asked for, no parameter gradient is ever formed.
-
-Inputs are cast to the model's floating-point dtype and device (so float64 or bfloat16 images
-work with a float32 model) and must be finite. The forward pass runs under the caller's
-``torch.autocast`` if any; the maps are always computed and returned in float32.
+Autograd stays off until the first target layer's output, which starts the recorded graph: the
+backward pass stops there and no parameter gradient is formed. Inputs (finite) are cast to the
+model's dtype and device; the forward pass honours the caller's ``torch.autocast``, the maps are
+float32.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 CONSTANT_RTOL = 1e-5
-"""A map whose (max - min) is at most this fraction of max(|max|, |min|) counts as constant.
-
-Float rounding (e.g. bilinear weights summing to 1 +- 1 ulp) can make a constant map differ by
-a few ulps; rescaling that noise to 0..1 would be meaningless, so such maps become all zeros."""
+"""A map whose (max - min) is at most this fraction of max(|max|, |min|) counts as constant
+(float rounding noise, not worth rescaling to 0..1): it becomes all zeros."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +95,9 @@ class BaseCAM:
         with GradCAM(model, [model.layer4]) as cam:  # also a context manager
             result = cam.compute(images)             # CAMResult with low-resolution maps too
 
-    Side effects: none that outlive a call. Hooks are registered inside each call and removed
-    before it returns (also on errors), the model runs in eval mode during the call and every
-    module's train/eval flag is restored afterwards, parameters' ``requires_grad`` and ``.grad``
-    are never touched, and the grad mode of the caller (``torch.no_grad()``,
-    ``torch.inference_mode()``) does not matter.
+    No side effect outlives a call: hooks exist only during it, the model runs in eval mode and
+    every module's train flag is restored, parameters' ``requires_grad`` and ``.grad`` are never
+    touched; the caller's grad mode (``no_grad``, ``inference_mode``) does not matter.
     """
 
     def __init__(self, model: nn.Module, target_layers: Iterable[nn.Module]) -> None:
@@ -125,65 +115,41 @@ class BaseCAM:
             raise ValueError("target_layers is empty; give at least one submodule of the model")
         names = {id(module): name for name, module in model.named_modules()}
         for position, layer in enumerate(layers):
+            what = f"target_layers[{position}] ({type(layer).__name__})"
             if not isinstance(layer, nn.Module):
-                raise TypeError(
-                    f"target_layers[{position}] is a {type(layer).__name__}, not an nn.Module"
-                )
+                raise TypeError(f"{what} is not an nn.Module")
             if id(layer) not in names:
-                raise ValueError(
-                    f"target_layers[{position}] ({type(layer).__name__}) is not a submodule "
-                    "of the model"
-                )
+                raise ValueError(f"{what} is not a submodule of the model")
             if any(layer is other for other in layers[:position]):
-                raise ValueError(f"target_layers[{position}] ({names[id(layer)]}) is listed twice")
+                raise ValueError(f"{what} is listed twice")
         self.model = model
         self.target_layers: tuple[nn.Module, ...] = tuple(layers)
         self.layer_names: tuple[str, ...] = tuple(names[id(layer)] or "<model>" for layer in layers)
 
-    # ----------------------------------------------------------------- what a method overrides
     def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
-        """One weight per channel and image.
-
-        Args:
-            activations: float (B, C, h, w), a target layer's output.
-            gradients: float (B, C, h, w), d(score of each image's target) / d(activations).
-
-        Returns:
-            Float (B, C).
+        """Float (B, C), one weight per channel and image, from a target layer's float (B, C, h, w)
+        ``activations`` and their ``gradients`` d(score of each image's target) / d(activations).
         """
         raise NotImplementedError(
             f"{type(self).__name__} must override channel_weights or layer_map"
         )
 
     def layer_map(self, activations: Tensor, gradients: Tensor) -> Tensor:
-        """The low-resolution map of one layer: ReLU(sum_c weight_c * activations_c).
-
-        Args:
-            activations, gradients: float (B, C, h, w), as in `channel_weights`.
-
-        Returns:
-            Float (B, h, w), non-negative.
+        """One layer's low-resolution map ReLU(sum_c weight_c * activations_c): float (B, h, w),
+        non-negative, from float (B, C, h, w) activations and gradients (see `channel_weights`).
         """
         weights = self.channel_weights(activations, gradients)
         return torch.einsum("bc,bchw->bhw", weights, activations).relu_()
 
     def class_scores(self, logits: Tensor, targets: Tensor) -> Tensor:
-        """The scores whose gradients are used: the pre-softmax logit of each image's target.
-
-        Args:
-            logits: float (B, K), the model output.
-            targets: int64 (B,), class indices.
-
-        Returns:
-            Float (B,).
-        """
+        """Float (B,), the scores whose gradients are used: the pre-softmax logit (B, K) of each
+        image's int64 (B,) target."""
         return logits.gather(1, targets[:, None])[:, 0]
 
     def upsample(self, maps: Tensor, size: tuple[int, int]) -> Tensor:
         """Resize (B, h, w) maps to the input size (H, W); bilinear, see `upsample_bilinear`."""
         return upsample_bilinear(maps, size)
 
-    # ------------------------------------------------------------------------------ public API
     def __call__(self, images: Tensor, targets: Iterable[int] | None = None) -> np.ndarray:
         """Heat maps for a batch.
 
@@ -196,19 +162,15 @@ class BaseCAM:
             float32 numpy array (B, H, W) with values in 0..1, see `CAMResult.heatmaps`.
 
         Raises:
-            ValueError: ``targets`` does not have one entry per image, or a class index is out of
-                range; ``images`` is not (B, C, H, W).
+            TypeError: ``images`` is not a floating-point tensor, ``targets`` not integers.
+            ValueError: ``images`` is not (B, C, H, W) or not finite; ``targets`` does not have
+                one in-range class index per image; the model's activations or gradients at a
+                target layer are not finite.
         """
         return self.compute(images, targets).heatmaps
 
     def compute(self, images: Tensor, targets: Iterable[int] | None = None) -> CAMResult:
-        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well.
-
-        Raises:
-            TypeError: ``images`` is not a floating-point tensor.
-            ValueError: ``images`` is not (B, C, H, W) or holds NaN or Inf; or the model
-                produced non-finite activations or gradients at a target layer.
-        """
+        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well."""
         if not isinstance(images, Tensor):
             raise TypeError(f"images must be a torch.Tensor (B, C, H, W), got {type(images)}")
         if images.ndim != 4:
@@ -248,13 +210,11 @@ class BaseCAM:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        # Nothing to release: hooks exist only while a call runs.
-        return None
+        return None  # nothing to release: hooks exist only while a call runs
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target_layers={list(self.layer_names)})"
 
-    # -------------------------------------------------------------------------------- internals
     def _activations_and_gradients(
         self, images: Tensor, requested: list[int] | None
     ) -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
@@ -317,7 +277,6 @@ class BaseCAM:
         return [n.detach() for n in nodes], gradients, logits.detach(), target_tensor
 
     def _check_captured(self, captured: list[list[Tensor]], batch: int) -> list[Tensor]:
-        nodes = []
         for name, outputs in zip(self.layer_names, captured, strict=True):
             if len(outputs) != 1:
                 raise RuntimeError(
@@ -325,14 +284,12 @@ class BaseCAM:
                     "Grad-CAM needs a module that runs exactly once (a module reused inside the "
                     "forward, like torchvision BasicBlock.relu, is ambiguous)"
                 )
-            node = outputs[0]
-            if node.ndim != 4 or node.shape[0] != batch:
+            shape = tuple(outputs[0].shape)
+            if len(shape) != 4 or shape[0] != batch:
                 raise ValueError(
-                    f"target layer {name} output has shape {tuple(node.shape)}; expected "
-                    f"(B={batch}, C, h, w)"
+                    f"target layer {name} output has shape {shape}; expected (B={batch}, C, h, w)"
                 )
-            nodes.append(node)
-        return nodes
+        return [outputs[0] for outputs in captured]
 
     @staticmethod
     def _resolve_targets(logits: Tensor, requested: list[int] | None) -> Tensor:
@@ -362,9 +319,9 @@ def _as_index_list(targets: Iterable[int] | None, batch: int) -> list[int] | Non
             f"targets must be an iterable with one class index per image, got the scalar "
             f"{targets!r}; wrap it in a list"
         )
-    items: Sequence[object] = list(targets)
+    items = list(targets)
     try:
-        indices = [operator.index(t) for t in items]  # type: ignore[arg-type]
+        indices = [operator.index(t) for t in items]
     except TypeError as err:
         raise TypeError(f"targets must be integer class indices, got {items!r}") from err
     if len(indices) != batch:

@@ -34,15 +34,12 @@ def gradcam_figure(
     Returns:
         A matplotlib Figure (not attached to pyplot; save it with ``fig.savefig(path)``).
     """
-    images = np.asarray(images)
-    heatmaps = np.asarray(heatmaps)
-    masks = np.asarray(masks)
+    images, heatmaps, masks = np.asarray(images), np.asarray(heatmaps), np.asarray(masks)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
-    if heatmaps.shape != images.shape[:3]:
-        raise ValueError(f"heatmaps shape {heatmaps.shape} != images' (N, H, W) {images.shape[:3]}")
-    if masks.shape != images.shape[:3]:
-        raise ValueError(f"masks shape {masks.shape} != images' (N, H, W) {images.shape[:3]}")
+    for name, array in (("heatmaps", heatmaps), ("masks", masks)):
+        if array.shape != images.shape[:3]:
+            raise ValueError(f"{name} shape {array.shape} != images' (N, H, W) {images.shape[:3]}")
     count, height, width = images.shape[:3]
     if count == 0:
         raise ValueError("need at least one example")
