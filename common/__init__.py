@@ -1,7 +1,5 @@
-"""Project-wide plumbing with one job per module: user-facing errors (:mod:`common.errors`),
-atomic writes and temporary names (:mod:`common.atomic`), the guard that keeps commands from
-deleting what they did not write (:mod:`common.guard`) and the scripts' top-level error
-handler (:mod:`common.cli`)."""
+"""Project-wide plumbing, one job per module: user errors, atomic writes, the delete guard, the
+scripts' error handler and parser helpers, ``--device``, JSON files and registry lookups."""
 
 from common.errors import UserError
 

@@ -1,11 +1,9 @@
 """Atomic writes, temporary names, and the clean-up of what a killed run left behind.
 
-Every file the project caches or reports is written under a temporary name in its own folder,
-``.<name>.tmp-<pid>-<random>``, and renamed into place (``os.replace``, atomic on POSIX), so
-no reader ever sees a half-written file. A run killed between the two steps leaves its
-temporary entry behind; :func:`remove_stale_temps` deletes the entries whose writing process
-has exited, and every writer here calls it first. Folders (a generated dataset, a set of
-result files) follow the same scheme through :func:`make_temp_dir` and :func:`staged_files`.
+Every file is written under a temporary name ``.<name>.tmp-<pid>-<random>`` beside it and
+renamed into place (``os.replace``), so no reader sees a half-written file. Every writer here
+first deletes the temporary entries of exited processes (:func:`remove_stale_temps`). Folders
+follow the same scheme (:func:`make_temp_dir`, :func:`staged_files`).
 """
 
 from __future__ import annotations
@@ -49,19 +47,8 @@ def temp_path(target: Path) -> Path:
     return target.parent / f".{target.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def _writer_pid(entry: str, target: str) -> int | None:
-    """The process id in a temporary name made by :func:`temp_path` for ``target``, or None."""
-    prefix = f".{target}{TMP_MARK}"
-    if not entry.startswith(prefix):
-        return None
-    pid, sep, _ = entry[len(prefix) :].partition("-")
-    return int(pid) if sep and pid.isdigit() else None
-
-
 def process_alive(pid: int) -> bool:
     """Whether a process with id ``pid`` runs on this machine (True when unsure)."""
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,25 +71,25 @@ def remove_stale_temps(target: Path) -> list[Path]:
     if not target.parent.is_dir():
         return []
     removed = []
-    for entry in sorted(target.parent.glob(f".{glob.escape(target.name)}{TMP_MARK}*")):
-        pid = _writer_pid(entry.name, target.name)
-        if pid is None or process_alive(pid):
+    prefix = f".{target.name}{TMP_MARK}"
+    for entry in sorted(target.parent.glob(f"{glob.escape(prefix)}*")):
+        pid, sep, _ = entry.name[len(prefix) :].partition("-")
+        if not (sep and pid.isdigit()) or process_alive(int(pid)):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink(missing_ok=True)
-        log.warning("removed %s, left behind by an interrupted run (process %d)", entry, pid)
+        log.warning("removed %s, left behind by an interrupted run (process %d)", entry, int(pid))
         removed.append(entry)
     return removed
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], object]) -> Path:
     """Write ``path`` (its folder is created) through a temporary name and rename it into place;
-    returns ``path``. ``write`` is called with the temporary path and must create that file
-    (open it by path: some writers, such as ``np.save(str)``, append their own suffix to a
-    name). On any error (Ctrl-C included) the temporary file is removed and ``path`` is left
-    as it was."""
+    returns ``path``. ``write(tmp)`` must create the file ``tmp`` by that exact name (beware
+    ``np.save(str)``, which appends a suffix). On any error (Ctrl-C included) the temporary file
+    is removed and ``path`` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
@@ -135,10 +122,9 @@ def make_temp_dir(target: Path | str) -> Path:
 def staged_files(dest: Path | str) -> Iterator[Path]:
     """A temporary folder inside ``dest`` whose files move into ``dest`` together.
 
-    Write every file of a set into the yielded folder; when the block ends without an error
-    they are renamed into ``dest`` one after the other (nothing but renames, so an old file
-    set is never mixed with a half-written new one); on an error nothing in ``dest`` changes.
-    Files of ``dest`` that the block did not write are left alone.
+    When the block ends without an error the files written into the yielded folder are renamed
+    into ``dest`` (only renames: an old set is never mixed with a half-written new one); on an
+    error nothing in ``dest`` changes. Other files of ``dest`` are left alone.
     """
     dest = Path(dest)
     staging = make_temp_dir(dest / "staging")
@@ -174,10 +160,8 @@ def ensure_writable_dir(path: Path | str, option: str) -> Path:
 def read_or_discard(path: Path | str, read: Callable[[Path], T], what: str) -> T | None:
     """``read(path)`` for a cache entry; None when it is absent or unreadable.
 
-    An entry that cannot be read (truncated, empty, of an older format: ``read`` raises one of
-    :data:`CORRUPT_ENTRY_ERRORS`) is reported by path, deleted, and None is returned so that the
-    caller recomputes and rewrites it. ``what`` names the entry in the message (e.g. ``"CAM
-    cache entry"``).
+    An unreadable entry (``read`` raises one of :data:`CORRUPT_ENTRY_ERRORS`) is reported by
+    path and ``what`` (e.g. ``"CAM cache entry"``) and deleted, so the caller recomputes it.
     """
     path = Path(path)
     if not path.is_file():

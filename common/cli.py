@@ -1,15 +1,9 @@
-"""The top-level handler every script in ``scripts/`` runs its ``main`` through.
+"""The top-level handler every script runs its ``main`` through, and shared parser helpers.
 
-``run(main, parser)`` parses the arguments (argparse itself exits 2 with a usage line on a
-bad option), calls ``main(args)`` and turns
-
-- a :class:`common.errors.UserError`, a listed user error type, a missing / existing /
-  forbidden file (``FileNotFoundError``, ``FileExistsError``, ``PermissionError``,
-  ``IsADirectoryError``, ``NotADirectoryError``) or any other OS error that names its file
-  (a full disk, for example) into one line ``error: <message>`` on stderr and exit status 2;
-- Ctrl-C (``KeyboardInterrupt``) into one line ``interrupted`` and exit status 130;
-
-and lets every other exception through with its traceback: those are bugs.
+``run(main, parser)`` turns a user's mistake (:class:`common.errors.UserError`, a listed type,
+:data:`USER_OS_ERRORS` or any OS error naming its file) into one line ``error: <message>`` and
+exit status 2, Ctrl-C into ``interrupted`` and status 130; other exceptions are bugs and keep
+their traceback.
 """
 
 from __future__ import annotations
@@ -47,17 +41,9 @@ def run(
     argv: Sequence[str] | None = None,
     user_errors: tuple[type[BaseException], ...] = (),
 ) -> NoReturn:
-    """Parse ``argv`` (default: ``sys.argv[1:]``) with ``parser``, run ``main`` and exit.
-
-    Args:
-        main: the script's ``main(args)``; its return value is the exit status (None means 0).
-        parser: the script's argument parser.
-        argv: the arguments, for tests.
-        user_errors: further exception types that mean a user's mistake in this script.
-
-    Raises:
-        SystemExit: always, with ``main``'s status, 2 for a user error or 130 for Ctrl-C.
-    """
+    """Parse ``argv`` (default ``sys.argv[1:]``) with ``parser``, run ``main(args)`` and exit
+    (:class:`SystemExit`) with its return value (None means 0), 2 for a user error (also any of
+    ``user_errors``) or 130 for Ctrl-C."""
     try:
         args = parser.parse_args(argv)
         status = main(args)

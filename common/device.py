@@ -1,9 +1,5 @@
-"""The torch device of a ``--device`` option: ``auto`` (CUDA when available, else the CPU),
-``cpu``, ``cuda`` or ``cuda:N``.
-
-Every script's ``--device`` defaults to ``auto`` and goes through :func:`resolve_device`; what
-it chose is printed (:func:`describe_device`) and saved with the results.
-"""
+"""The torch device of a script's ``--device`` option (default ``auto``): ``auto`` (CUDA when
+available, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
 
 from __future__ import annotations
 
@@ -19,18 +15,12 @@ _SPEC = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
-    """The device named by ``spec``.
-
-    Args:
-        spec: ``"auto"`` (or None): ``cuda`` when ``torch.cuda.is_available()``, else ``cpu``;
-            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; a ``torch.device`` is checked the same way.
-
-    Returns:
-        ``torch.device("cuda")`` / ``torch.device("cuda:N")`` / ``torch.device("cpu")``.
+    """The ``torch.device`` named by ``spec``: ``"auto"`` (or None: ``cuda`` when available,
+    else ``cpu``), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device``.
 
     Raises:
-        common.UserError: ``spec`` is none of the above (the message names it), or it asks for
-            CUDA on a machine without it, or for a GPU index the machine does not have.
+        common.UserError: ``spec`` is none of these, or asks for a CUDA device this machine
+            does not have; the message names it.
     """
     text = "auto" if spec is None else str(spec).strip().lower()
     if not _SPEC.match(text):

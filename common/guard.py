@@ -52,12 +52,9 @@ def check_replaceable(
 
 
 def replace_dir(new: Path | str, out: Path | str) -> Path:
-    """Move the finished folder ``new`` to ``out``, replacing an old ``out``.
-
-    The caller checks ``out`` with :func:`check_replaceable` first. The old folder is renamed
-    aside before ``new`` is renamed into place and only then deleted, so ``out`` never holds a
-    mixture of the two. Returns ``out``.
-    """
+    """Move the finished folder ``new`` to ``out`` (checked with :func:`check_replaceable`),
+    replacing an old ``out``, which is renamed aside first and deleted last, so ``out`` never
+    mixes the two. Returns ``out``."""
     new, out = Path(new), Path(out)
     if not out.exists():
         os.rename(new, out)
@@ -71,6 +68,3 @@ def replace_dir(new: Path | str, out: Path | str) -> Path:
         raise
     shutil.rmtree(trash)
     return out
-
-
-__all__ = ["check_replaceable", "protected_dirs", "replace_dir"]

@@ -17,18 +17,9 @@ def lookup(
     plural: str | None = None,
     error: type[Exception] = LookupError,
 ) -> V:
-    """``table[name]``; an unknown name raises ``error`` with the closest known name and all.
-
-    Args:
-        name: the name asked for.
-        table: the registry, name -> entry.
-        what: what one entry is, for the message (``"strategy"``, ``"segmenter"``).
-        plural: its plural (default ``what + "s"``).
-        error: the exception type to raise.
-
-    Raises:
-        error: ``unknown <what> 'x'. Did you mean 'y'? Known <plural>: a, b, c``.
-    """
+    """``table[name]``; an unknown name raises ``error``: ``unknown <what> 'x'. Did you mean
+    'y'? Known <plural>: a, b, c`` (``what`` e.g. ``"strategy"``, ``plural`` default
+    ``what + "s"``)."""
     try:
         return table[name]
     except KeyError:
