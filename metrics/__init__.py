@@ -1,8 +1,5 @@
-"""Evaluation metrics as pure numpy functions: point hit rates, distances, IoU, and the
-contrast of a shape against its surroundings (:mod:`metrics.contrast`).
-
-See :mod:`metrics.points` for the coordinate and empty-mask conventions and
-:mod:`metrics.iou` for the IoU convention (both masks empty -> 1.0).
+"""Evaluation metrics as pure numpy functions: point hit rates and distances (conventions in
+:mod:`metrics.points`), IoU (:mod:`metrics.iou`) and shape contrast (:mod:`metrics.contrast`).
 """
 
 from metrics.contrast import outer_ring, shape_contrast, shape_contrasts

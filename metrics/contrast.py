@@ -1,12 +1,10 @@
 """How strongly a shape stands out from its surroundings, from the image and its mask alone.
 
-Contrast of one image: the Euclidean distance, in RGB grey levels (0..255 per channel, so
-0..441.7), between the mean colour of the shape's pixels (``mask`` True) and the mean colour
-of its outer ring: the pixels outside the mask within ``ring`` pixels of it (8-connected, i.e.
-chessboard distance 1..``ring``; 2 by default), clipped to the image. A flat shape on a flat
-background of another colour scores the distance between the two colours; a translucent shape
-scores its opacity times the distance between its colour and the background (for a flat
-background). NaN when the mask is empty or covers the whole image (no ring).
+Contrast: the Euclidean distance in RGB grey levels (0..441.7) between the mean colour of the
+shape's pixels and that of its outer ring, the pixels outside the mask within ``ring`` pixels
+(chessboard distance, 2 by default) inside the image. A flat shape on a flat background scores
+the distance between the two colours, a translucent one its opacity times that. NaN when the
+mask is empty or covers the whole image (no ring).
 """
 
 from __future__ import annotations

@@ -58,18 +58,10 @@ def iou_summary(
         for k in np.unique(class_labels):
             name = class_names[int(k)] if class_names is not None else str(int(k))
             per_class[name] = float(ious[class_labels == k].mean())
-    if ious.size == 0:
-        return {
-            "miou": None,
-            "iou_median": None,
-            "iou_std": None,
-            "iou_ge_50": None,
-            "per_class_miou": per_class,
-        }
-    return {
-        "miou": float(ious.mean()),
-        "iou_median": float(np.median(ious)),
-        "iou_std": float(ious.std()),
-        "iou_ge_50": float((ious >= 0.5).mean()),
-        "per_class_miou": per_class,
-    }
+    stats = dict.fromkeys(("miou", "iou_median", "iou_std", "iou_ge_50"))
+    if ious.size:
+        stats["miou"] = float(ious.mean())
+        stats["iou_median"] = float(np.median(ious))
+        stats["iou_std"] = float(ious.std())
+        stats["iou_ge_50"] = float((ious >= 0.5).mean())
+    return {**stats, "per_class_miou": per_class}

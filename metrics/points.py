@@ -1,19 +1,11 @@
 """Point-prompt metrics: foreground hit rate, background correctness, distance to the mask centre.
 
-Conventions (shared with ``prompting``):
-
-- A point is (X, Y) in pixels and addresses ``mask[Y, X]``; pixel centres sit at integer
-  coordinates, so the pixel in row ``r`` and column ``c`` is the point (c, r).
-- The centre of mass of a mask is the mean (x, y) of its True pixels in that same convention.
-- Labels: 1 = foreground point, 0 = background point. Foreground and background points are
-  always scored separately, with the same two numbers: the hit rate (share inside the mask;
-  high is good for foreground points, low for background points) and the distance to the
-  mask's centre of mass (small is good for foreground points, large for background points).
-- Empty masks: every point is outside, and the centre of mass is undefined (NaN); distances
-  of points on images with an empty mask are left out of the distance statistics.
-
-Shapes: coords int (B, N, 2), labels int (B, N), masks bool (B, H, W). Points must lie inside
-the image (see ``prompting.points.validate_points``).
+Conventions (shared with ``prompting``): a point is (X, Y) in pixels and addresses
+``mask[Y, X]`` (pixel centres at integer coordinates); a mask's centre of mass is the mean
+(x, y) of its True pixels. Labels 1 (foreground) and 0 (background) are scored separately by
+hit rate (share inside the mask) and distance to the centre of mass. An empty mask has every
+point outside and a NaN centre, left out of the distance statistics. Shapes: coords int
+(B, N, 2), labels int (B, N), masks bool (B, H, W); points lie inside the image.
 """
 
 from __future__ import annotations
@@ -21,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> None:
+def _checked(coords, labels, masks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three as arrays (masks bool), once their shapes and the points' range are checked."""
+    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
     if masks.ndim != 3:
         raise ValueError(f"masks must be (B, H, W), got shape {masks.shape}")
     if coords.ndim != 3 or coords.shape[-1] != 2 or coords.shape[0] != masks.shape[0]:
@@ -32,6 +26,7 @@ def _check(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> None:
     x, y = coords[..., 0], coords[..., 1]
     if coords.size and ((x < 0).any() or (x >= w).any() or (y < 0).any() or (y >= h).any()):
         raise ValueError(f"some points lie outside the {h}x{w} images")
+    return coords, labels, masks
 
 
 def points_inside(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -48,8 +43,7 @@ def hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: i
 
     Higher is better for foreground points, lower is better for background points.
     """
-    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
-    _check(coords, labels, masks)
+    coords, labels, masks = _checked(coords, labels, masks)
     chosen = labels == label
     if not chosen.any():
         return None
@@ -70,10 +64,8 @@ def mask_centers(masks: np.ndarray) -> np.ndarray:
 
 
 def point_distances(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """float64 (B, N): Euclidean pixel distance of each point to its mask's centre of mass.
-
-    NaN where the mask is empty.
-    """
+    """float64 (B, N): Euclidean pixel distance of each point (X, Y) to its mask's centre of
+    mass; NaN where the mask is empty."""
     centers = mask_centers(masks)
     diff = np.asarray(coords, dtype=np.float64) - centers[:, None, :]
     return np.hypot(diff[..., 0], diff[..., 1])
@@ -87,7 +79,6 @@ def label_distances(
     Points on images whose mask is empty are left out (their distance is undefined). Small is
     good for foreground points, large for background points.
     """
-    coords, labels, masks = np.asarray(coords), np.asarray(labels), np.asarray(masks, dtype=bool)
-    _check(coords, labels, masks)
+    coords, labels, masks = _checked(coords, labels, masks)
     d = point_distances(coords, masks)[labels == label]
     return d[~np.isnan(d)]
