@@ -36,13 +36,9 @@ def heaviest_component(cam: np.ndarray, region: np.ndarray) -> np.ndarray | None
 def border_background_points(
     heat: np.ndarray, n: int, foreground: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
-    """``n`` image-border pixels (X, Y) far from the heat mass, spread apart greedily.
-
-    Each pick maximises the distance to the nearest "hot" pixel (heat >= 0.5 of the
-    maximum), to the ``foreground`` points (X, Y) and to the border points already picked. A
-    flat heat map makes every pixel "hot"; then the distance to the foreground points alone
-    decides, so a background point never lands on one of them.
-    """
+    """``n`` image-border pixels (X, Y) far from the heat mass, spread apart greedily: each pick
+    maximises the distance to the nearest pixel with heat >= 0.5 of the maximum, to the
+    ``foreground`` points (X, Y), never hit, and to the points already picked."""
     h, w = heat.shape
     hot = heat_region(heat, 0.5)
     dist = ndimage.distance_transform_edt(~hot) if not hot.all() else np.zeros((h, w))
@@ -94,11 +90,7 @@ def peak_local_max(
     Peaks are at least 4 px apart and at least half the maximum heat.
     """
     peaks = _skimage_peak_local_max(
-        cam,
-        min_distance=4,
-        threshold_rel=0.5,
-        num_peaks=n_fg,
-        exclude_border=False,
+        cam, min_distance=4, threshold_rel=0.5, num_peaks=n_fg, exclude_border=False
     )
     fg = [(int(c), int(r)) for r, c in peaks] or [argmax_xy(cam)]
     padded = [fg[i % len(fg)] for i in range(n_fg)]  # fewer peaks than n_fg: repeat them

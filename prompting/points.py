@@ -79,11 +79,8 @@ def make_points(
     """Foreground then background points (each (X, Y)) as ``(coords (N, 2), labels (N,))``."""
     fg_arr = np.asarray(fg, dtype=np.int64).reshape(-1, 2)
     bg_arr = np.asarray(bg, dtype=np.int64).reshape(-1, 2)
-    coords = np.concatenate([fg_arr, bg_arr])
-    labels = np.concatenate(
-        [np.full(len(fg_arr), FOREGROUND, np.int64), np.full(len(bg_arr), BACKGROUND, np.int64)]
-    )
-    return coords, labels
+    labels = np.repeat(np.array([FOREGROUND, BACKGROUND], np.int64), [len(fg_arr), len(bg_arr)])
+    return np.concatenate([fg_arr, bg_arr]), labels
 
 
 def argmax_xy(values: np.ndarray) -> tuple[int, int]:
@@ -93,15 +90,12 @@ def argmax_xy(values: np.ndarray) -> tuple[int, int]:
 
 
 def interior_point(region: np.ndarray, centroid_min_depth: float | None = 0.5) -> tuple[int, int]:
-    """A point well inside a bool (H, W) region, as (X, Y).
-
-    The region's most interior pixel: the maximum of the Euclidean distance to the nearest
-    pixel outside the region (pixels beyond the image border count as outside). If
-    ``centroid_min_depth`` is not None, the rounded centroid is returned instead whenever it
-    lies in the region at a depth of at least ``centroid_min_depth`` times that maximum
-    (0.0: whenever it lies in the region), which keeps the point at the centre of mass of
-    convex shapes. Ties go to the pixel closest to the centroid, then to the first in
-    row-major order. An empty region gives the image centre.
+    """A point (X, Y) well inside a bool (H, W) region: its most interior pixel (largest distance
+    to the nearest pixel outside, the image border counting as outside; ties go to the pixel
+    closest to the centroid, then the first in row-major order). If ``centroid_min_depth`` is
+    not None, the rounded centroid wins whenever it lies in the region at a depth of at least
+    that fraction of the maximum (keeps convex shapes at their centre of mass). An empty region
+    gives the image centre.
     """
     h, w = region.shape
     if not region.any():
@@ -155,22 +149,15 @@ def points_for_batch(
     masks: np.ndarray | None = None,
     **params: Any,
 ) -> Points:
-    """Run a per-image strategy function on every image of a batch and stack its points.
-
-    Args:
-        strategy: ``strategy(cam, image, mask, **params) -> (coords (N, 2), labels (N,))``,
-            e.g. :func:`prompting.image_aware.segment_heat`; N must not depend on the image.
-        cams: float (B, H, W) heat maps in 0..1.
-        images: uint8 RGB (B, H, W, 3).
-        masks: bool (B, H, W) ground truth, for oracles; None passes ``mask=None``.
-        params: keyword parameters of the strategy.
+    """Run ``strategy(cam, image, mask, **params) -> (coords (N, 2), labels (N,))`` on every
+    image of a batch: float ``cams`` (B, H, W) in 0..1, uint8 RGB ``images`` (B, H, W, 3), bool
+    ``masks`` (B, H, W) for oracles (None passes ``mask=None``).
 
     Returns:
         coords int64 (B, N, 2), each point (X, Y) in pixels, and labels int64 (B, N).
 
     Raises:
-        PointsError: points that break the contract (see :func:`validate_points`) or a
-            number of points that changes from image to image.
+        PointsError: points that break :func:`validate_points`, or N changes between images.
     """
     coords, labels = [], []
     for i in range(len(cams)):

@@ -1,11 +1,6 @@
 """Published strategies: what public solutions of the assignment and the S2C paper prompt SAM
-with, so that the comparison shows where this project stands against them.
-
-Each reads the heat map alone (no colour cue from the image). Per-image functions: ``cam``
-float (H, W) in 0..1, ``image`` uint8 (H, W, 3) (unused), ``mask`` ignored; they return
-``(coords int64 (N, 2) as (X, Y), labels int64 (N,))``. A centroid is rounded to the nearest
-pixel; for a non-convex shape (a star) it can fall outside the shape, which the ``*_snap``
-variant avoids by moving it to the nearest pixel of the thresholded region.
+with, for the comparison. Each reads the heat map alone: ``cam`` float (H, W) in 0..1 (``image``
+and ``mask`` unused) -> ``(coords int64 (N, 2) as (X, Y), labels int64 (N,))``.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """A registry of point-prompt strategies, in the style of timm's ``register_model``.
 
-A strategy is one per-image function ``fn(cam, image, mask=None) -> (coords, labels)``
-decorated with :func:`register_strategy` in any module of ``prompting/`` (example: the
-README's "Add a strategy"): ``cam`` float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3),
-``mask`` the bool (H, W) ground truth (passed to oracles only, ``None`` otherwise); coords
-int (N, 2) as (X, Y), labels int (N,). Its name is the function's name, its description the
-first paragraph of the docstring. A variant with other settings is another small function
-calling the first with other keyword arguments.
-
-:func:`get_strategy` returns a :class:`Strategy`, which is what pipelines call on whole
-batches: ``strategy(cams, images, masks=None) -> (coords, labels)`` with coords int64
-(B, N, 2) in (X, Y) pixel order and labels int64 (B, N) (1 = foreground, 0 = background).
-It checks the inputs, runs the function on every image and checks every output with
-:func:`prompting.points.validate_points` and that no pixel holds both a foreground and a
-background point.
+A strategy is a per-image function ``fn(cam, image, mask=None) -> (coords, labels)``
+decorated with :func:`register_strategy` in any module of ``prompting/`` (see the README's "Add
+a strategy"): ``cam`` float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3), ``mask`` the bool
+(H, W) ground truth (oracles only, else ``None``); coords int (N, 2) as (X, Y), labels int
+(N,). Its name is the function's name, its description the docstring's first paragraph.
+:func:`get_strategy` returns the :class:`Strategy` that pipelines call on whole batches.
 """
 
 from __future__ import annotations
@@ -67,7 +59,8 @@ class Strategy:
         is an error), uint8 RGB ``images`` (B, H, W, 3), bool ground-truth ``masks`` (B, H, W)
         (required by oracles, ignored otherwise) -> coords int64 (B, N, 2) as (X, Y) pixels
         inside the image and labels int64 (B, N), 1 = fg, 0 = bg; N is the same for every
-        image."""
+        image. Every image's points are checked (:func:`prompting.points.validate_points`, at
+        least one foreground point, background points as declared, no pixel both)."""
         cams, images, masks = self._check_inputs(cams, images, masks)
         if len(cams) == 0:
             return np.zeros((0, 0, 2), np.int64), np.zeros((0, 0), np.int64)
@@ -99,12 +92,11 @@ class Strategy:
                     f"strategy {self.name!r} is an oracle: it needs the ground-truth masks, "
                     "but masks=None was passed"
                 )
-            masks = np.asarray(masks)
+            masks = np.asarray(masks, dtype=bool)
             if masks.shape != cams.shape:
                 raise StrategyError(
                     f"{self.name}: masks must have shape {cams.shape}, got {masks.shape}"
                 )
-            masks = masks.astype(bool, copy=False)
         return cams, images, masks
 
     def _check_labels(self, coords: np.ndarray, labels: np.ndarray, i: int) -> None:

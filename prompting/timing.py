@@ -12,12 +12,8 @@ from prompting.registry import Strategy
 
 @dataclass(frozen=True)
 class Timing:
-    """Per-image cost of the fastest run: wall-clock seconds and CPU seconds of this process.
-
-    On a machine shared with other jobs the wall time is inflated by waiting for a core; the
-    process CPU time is not (it counts every thread of this process, so it can exceed the
-    wall time when libraries run multi-threaded).
-    """
+    """Per-image cost of the fastest run: wall-clock seconds and CPU seconds of this process
+    (all its threads; unlike wall time, not inflated by waiting for a shared core)."""
 
     wall_s: float
     cpu_s: float
