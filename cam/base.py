@@ -49,15 +49,9 @@ class CAMResult:
 
 
 def minmax_normalize(maps: Tensor, rtol: float = CONSTANT_RTOL) -> Tensor:
-    """Rescale each map of a batch to 0..1 independently; constant maps become all zeros.
-
-    Args:
-        maps: float tensor (B, H, W).
-        rtol: relative range below which a map counts as constant (see `CONSTANT_RTOL`).
-
-    Returns:
-        A new float tensor (B, H, W) with min 0 and max 1 per image (all zeros where constant).
-    """
+    """A new float tensor (B, H, W): each map of float ``maps`` (B, H, W) rescaled to 0..1
+    independently; a map whose relative range is at most ``rtol`` (see `CONSTANT_RTOL`) counts
+    as constant and becomes all zeros."""
     if maps.ndim != 3:
         raise ValueError(f"maps must have shape (B, H, W), got {tuple(maps.shape)}")
     flat = maps.flatten(1)
@@ -71,15 +65,8 @@ def minmax_normalize(maps: Tensor, rtol: float = CONSTANT_RTOL) -> Tensor:
 
 
 def upsample_bilinear(maps: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bilinear resize of (B, h, w) maps to size (H, W) (half-pixel centres, as cv2.resize).
-
-    Args:
-        maps: float tensor (B, h, w).
-        size: (H, W), rows first.
-
-    Returns:
-        Float tensor (B, H, W).
-    """
+    """Float (B, H, W): bilinear resize of float (B, h, w) ``maps`` to ``size`` (H, W), rows
+    first (half-pixel centres, as cv2.resize)."""
     if tuple(maps.shape[-2:]) == tuple(size):
         return maps
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]

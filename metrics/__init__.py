@@ -4,13 +4,7 @@
 
 from metrics.contrast import outer_ring, shape_contrast, shape_contrasts
 from metrics.iou import iou_per_image, iou_summary
-from metrics.points import (
-    hit_rate,
-    label_distances,
-    mask_centers,
-    point_distances,
-    points_inside,
-)
+from metrics.points import hit_rate, label_distances, mask_centers, point_distances, points_inside
 from metrics.summary import summarize_points, summarize_run
 
 __all__ = [

@@ -55,6 +55,5 @@ def shape_contrasts(images: np.ndarray, masks: np.ndarray, ring: int = RING_PX) 
     if len(images) != len(masks):
         raise ValueError(f"{len(images)} images but {len(masks)} masks")
     return np.array(
-        [shape_contrast(im, m, ring) for im, m in zip(images, masks, strict=True)],
-        dtype=np.float64,
+        [shape_contrast(im, m, ring) for im, m in zip(images, masks, strict=True)], dtype=np.float64
     )
