@@ -33,11 +33,8 @@ class GradCAMPlusPlus(BaseCAM):
     def __init__(
         self, model: nn.Module, target_layers: Iterable[nn.Module], eps: float = 0.0
     ) -> None:
-        """Args:
-        model, target_layers: as in `BaseCAM`.
-        eps: added to alpha's denominator. 0 is the paper's formula; pytorch-grad-cam uses 1e-6,
-            which is not negligible when gradients are small (it is not scale invariant).
-        """
+        """``eps`` is added to alpha's denominator: 0 is the paper's formula; pytorch-grad-cam's
+        1e-6 is not negligible for small gradients (not scale invariant)."""
         super().__init__(model, target_layers)
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")

@@ -20,11 +20,9 @@ def gradcam_figure(
     alpha: float = 0.3,
     panel_size: float = 3.0,
 ) -> Figure:
-    """One row per example with the template's four panels (its ``example_gradcam`` cell).
-
-    Columns: input image, heat map coloured with JET (0 = blue, 1 = red, as the template's
-    ``heatmap_to_rgb_image(cam, 0, 1)``), overlay (``alpha`` of heat map colour over the image)
-    and the ground-truth mask.
+    """One row per example with the template's four panels (its ``example_gradcam`` cell): input
+    image, heat map in JET colours (0 = blue, 1 = red), overlay (``alpha`` of the heat map colour
+    over the image) and ground-truth mask.
 
     Args:
         images: uint8 RGB (N, H, W, 3); heatmaps: float (N, H, W) in 0..1; masks: bool (N, H, W).

@@ -59,14 +59,9 @@ def process_alive(pid: int) -> bool:
 
 
 def remove_stale_temps(target: Path) -> list[Path]:
-    """Delete the temporary files or folders of ``target`` whose writing process has exited.
-
-    Only names made by :func:`temp_path` for exactly this ``target`` are considered; an entry
-    of a process that still runs (a parallel run) is kept. Each removal is logged.
-
-    Returns:
-        The paths removed.
-    """
+    """Delete (and log) the temporary files or folders that :func:`temp_path` named for
+    ``target`` and whose writing process has exited (a parallel run's are kept); returns the
+    paths removed."""
     target = Path(target)
     if not target.parent.is_dir():
         return []

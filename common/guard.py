@@ -16,12 +16,6 @@ from common.atomic import temp_path
 from common.errors import UserError
 
 
-def protected_dirs() -> set[Path]:
-    """Folders never deleted: the working directory and its parents, the home folder, ``/``."""
-    cwd = Path.cwd().resolve()
-    return {cwd, *cwd.parents, Path.home().resolve(), Path("/")}
-
-
 def check_replaceable(
     path: Path | str, is_ours: Callable[[Path], bool], marker: str, option: str = "--out"
 ) -> None:
@@ -30,12 +24,14 @@ def check_replaceable(
     (e.g. ``"generation.json"``).
 
     Raises:
-        UserError: ``path`` is protected (see :func:`protected_dirs`), a symbolic link, not a
-            folder, or a folder without the marker; the message says what to do instead.
+        UserError: ``path`` is the working directory, one of its parents, the home folder or
+            ``/``, a symbolic link, not a folder, or a folder without the marker; the message
+            says what to do instead.
     """
     path = Path(path)
     resolved = path.resolve()
-    if resolved in protected_dirs():
+    cwd = Path.cwd().resolve()
+    if resolved in {cwd, *cwd.parents, Path.home().resolve(), Path("/")}:
         raise UserError(
             f"refusing to replace {option} {path}: it is {resolved}, the working directory, one "
             "of its parents, the home folder or /; choose a new folder"

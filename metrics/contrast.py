@@ -25,16 +25,9 @@ def outer_ring(mask: np.ndarray, ring: int = RING_PX) -> np.ndarray:
 
 
 def shape_contrast(image: np.ndarray, mask: np.ndarray, ring: int = RING_PX) -> float:
-    """Contrast of one shape (see the module docstring).
-
-    Args:
-        image: uint8 (or any real dtype in 0..255) RGB (H, W, 3).
-        mask: bool (H, W), the shape.
-        ring: width of the surrounding ring in pixels.
-
-    Returns:
-        The RGB distance in grey levels (float), NaN for an empty mask or one without a ring.
-    """
+    """Contrast (see the module docstring) of the shape bool ``mask`` (H, W) in the RGB
+    ``image`` (H, W, 3), uint8 or real in 0..255, against a ``ring`` pixels wide ring: the RGB
+    distance in grey levels (float), NaN for an empty mask or one without a ring."""
     image = np.asarray(image)
     mask = np.asarray(mask, dtype=bool)
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[:2] != mask.shape:

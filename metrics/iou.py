@@ -32,12 +32,8 @@ def iou_summary(
     class_labels: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
 ) -> dict[str, object]:
-    """Summary statistics of per-image IoUs.
-
-    Args:
-        ious: float (B,) per-image IoU.
-        class_labels: optional int (B,) class index of each image.
-        class_names: names for the class indices (``str(index)`` when None).
+    """Summary statistics of float (B,) per-image ``ious``, per class with the optional int
+    (B,) ``class_labels`` (named by ``class_names``, else ``str(index)``).
 
     Returns:
         dict with ``miou`` (mean), ``iou_median``, ``iou_std`` (population std, ddof=0),

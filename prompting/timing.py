@@ -28,19 +28,14 @@ def run_strategy(
     batch_size: int = 64,
     repeats: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, Timing]:
-    """Points of a registered ``strategy`` for every image, and the per-image wall time.
-
-    Args:
-        cams: float (N, H, W) in 0..1; images: uint8 (N, H, W, 3); masks: bool (N, H, W)
-            ground truth, passed on to oracles only.
-        batch_size: images per strategy call (the cost of a call includes its input and
-            output validation, as in a pipeline).
-        repeats: run the whole split this many times and keep the fastest run (timings on
-            a shared machine are noisy upwards).
+    """Points of a registered ``strategy`` for float ``cams`` (N, H, W) in 0..1, uint8
+    ``images`` (N, H, W, 3) and bool ground-truth ``masks`` (N, H, W) (used by oracles only), in
+    calls of ``batch_size`` images (timed with their validation, as in a pipeline); the whole
+    split runs ``repeats`` times and the fastest run counts (shared machines are noisy upwards).
 
     Returns:
         coords int64 (N, P, 2) as (X, Y), labels int64 (N, P), and the per-image
-        :class:`Timing` (each of wall and CPU time is the minimum over the repeats).
+        :class:`Timing` (wall and CPU time each the minimum over the repeats).
     """
     if repeats < 1 or batch_size < 1:
         raise ValueError(f"repeats and batch_size must be >= 1, got {repeats}, {batch_size}")
