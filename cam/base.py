@@ -1,14 +1,11 @@
 """Shared machinery of gradient-based class activation maps (Grad-CAM and its relatives).
 
-`BaseCAM` does one forward pass capturing the target layers' outputs, takes the gradients of
-the pre-softmax class scores with respect to those outputs only (``torch.autograd.grad``),
-builds per-layer maps, upsamples them bilinearly, rescales each to 0..1 and averages over
-layers. A method overrides `BaseCAM.channel_weights` or, for element-wise weights, `layer_map`.
-
-Autograd stays off until the first target layer's output, which starts the recorded graph: the
-backward pass stops there and no parameter gradient is formed. Inputs (finite) are cast to the
-model's dtype and device; the forward pass honours the caller's ``torch.autocast``, the maps are
-float32.
+`BaseCAM` takes the gradients of the pre-softmax class scores with respect to the target layers'
+outputs only (``torch.autograd.grad``), then upsamples each layer's map, rescales it to 0..1 and
+averages over layers; a method overrides `BaseCAM.channel_weights` (or `layer_map`). Autograd
+stays off until the first target layer's output starts the recorded graph, so the backward pass
+stops there and forms no parameter gradient. Inputs are cast to the model's dtype and device;
+the caller's ``torch.autocast`` applies to the forward pass; maps are float32.
 """
 
 from __future__ import annotations
@@ -32,12 +29,10 @@ class CAMResult:
     """Everything one CAM call computes.
 
     Attributes:
-        heatmaps: float32 (B, H, W) at the input's resolution, values in 0..1: the average over
-            target layers of each layer's upsampled map rescaled min..max to 0..1 per image
-            (a constant map counts as all zeros).
-        layer_maps: one float32 array (B, h_l, w_l) per target layer, in the order given: the
-            raw map at the layer's own resolution (after the ReLU, before upsampling and
-            rescaling). Cell (i, j) covers input pixels of about (H / h_l, W / w_l).
+        heatmaps: float32 (B, H, W) in 0..1 at the input's resolution: the mean over target
+            layers of each upsampled map rescaled to 0..1 per image (constant maps: zeros).
+        layer_maps: one float32 (B, h_l, w_l) per target layer, in the order given: the raw map
+            after the ReLU, before upsampling; cell (i, j) covers about (H / h_l, W / w_l) px.
         targets: int64 (B,), the class index explained for each image.
         logits: float32 (B, K), the model's pre-softmax outputs.
     """
@@ -168,9 +163,8 @@ class BaseCAM:
         if not bool(finite.all()):
             bad = int((~finite).sum())
             raise ValueError(f"images hold {bad} NaN or Inf value(s); Grad-CAM needs finite inputs")
-        batch, size = images.shape[0], (int(images.shape[2]), int(images.shape[3]))
-        requested = _as_index_list(targets, batch)
-
+        size = (int(images.shape[2]), int(images.shape[3]))
+        requested = _as_index_list(targets, images.shape[0])
         activations, gradients, logits, target_tensor = self._activations_and_gradients(
             images, requested
         )

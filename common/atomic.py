@@ -115,12 +115,9 @@ def make_temp_dir(target: Path | str) -> Path:
 
 @contextmanager
 def staged_files(dest: Path | str) -> Iterator[Path]:
-    """A temporary folder inside ``dest`` whose files move into ``dest`` together.
-
-    When the block ends without an error the files written into the yielded folder are renamed
-    into ``dest`` (only renames: an old set is never mixed with a half-written new one); on an
-    error nothing in ``dest`` changes. Other files of ``dest`` are left alone.
-    """
+    """A temporary folder inside ``dest`` whose files are renamed into ``dest`` together when the
+    block ends without an error (an old set is never mixed with a half-written new one); on an
+    error nothing in ``dest`` changes. Other files of ``dest`` are left alone."""
     dest = Path(dest)
     staging = make_temp_dir(dest / "staging")
     try:
@@ -133,12 +130,8 @@ def staged_files(dest: Path | str) -> Iterator[Path]:
 
 
 def ensure_writable_dir(path: Path | str, option: str) -> Path:
-    """Create folder ``path`` if needed and check that a file can be written in it; ``option``
-    is how the user named it (``"--out"``), for the message.
-
-    Raises:
-        UserError: ``path`` is a file, cannot be created, or is not writable.
-    """
+    """Create folder ``path`` if needed and check that a file can be written in it, else raise
+    a :class:`UserError` naming it as ``option`` (e.g. ``"--out"``)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UserError(f"{option} {path} is a file, not a folder")

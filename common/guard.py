@@ -1,8 +1,7 @@
 """The rule that keeps commands from deleting what they did not write.
 
 A folder may be replaced only when it carries the marker file of the code that wrote it, and
-never when it is the working directory, one of its parents, the home folder or ``/``, however
-it is marked. :func:`replace_dir` swaps a finished temporary folder in for such a folder.
+never when it is the working directory, one of its parents, the home folder or ``/``.
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ def check_replaceable(
     (e.g. ``"generation.json"``).
 
     Raises:
-        UserError: ``path`` is the working directory, one of its parents, the home folder or
-            ``/``, a symbolic link, not a folder, or a folder without the marker; the message
-            says what to do instead.
+        UserError: ``path`` is protected (see the module docstring), a symbolic link, not a
+            folder, or has no marker; the message says what to do instead.
     """
     path = Path(path)
     resolved = path.resolve()

@@ -22,8 +22,8 @@ def read_json_object(
     about a bad one (``"rerun scripts/compare_strategies.py"``).
 
     Raises:
-        error: the file cannot be read or parsed (truncated or edited), or it is not an object
-            with the required keys; the message names the file, the keys found and ``hint``.
+        error: the file cannot be read or parsed, or lacks a required key; the message names
+            the file, the keys found and ``hint``.
     """
     path = Path(path)
     try:

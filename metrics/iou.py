@@ -1,8 +1,5 @@
-"""Intersection over union of predicted and ground-truth masks, and its summaries.
-
-Empty-mask convention: when both the prediction and the ground truth are empty the IoU is 1.0
-(nothing to find, nothing found); when exactly one is empty it is 0.0.
-"""
+"""Intersection over union of predicted and ground-truth masks, and its summaries. Both masks
+empty: IoU 1.0 (nothing to find, nothing found); exactly one empty: 0.0."""
 
 from __future__ import annotations
 

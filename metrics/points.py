@@ -39,10 +39,7 @@ def points_inside(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 def hit_rate(coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: int) -> float | None:
     """Share of the points with ``label`` (1 foreground, 0 background) that land inside the
-    ground-truth mask; None if there are no such points.
-
-    Higher is better for foreground points, lower is better for background points.
-    """
+    ground-truth mask (high is good for foreground points); None if there are no such points."""
     coords, labels, masks = _checked(coords, labels, masks)
     chosen = labels == label
     if not chosen.any():
@@ -74,11 +71,8 @@ def point_distances(coords: np.ndarray, masks: np.ndarray) -> np.ndarray:
 def label_distances(
     coords: np.ndarray, labels: np.ndarray, masks: np.ndarray, label: int
 ) -> np.ndarray:
-    """1-D float64: the distance of every point with ``label`` to its mask's centre of mass.
-
-    Points on images whose mask is empty are left out (their distance is undefined). Small is
-    good for foreground points, large for background points.
-    """
+    """1-D float64: the distance of every point with ``label`` to its mask's centre of mass,
+    leaving out points on images with an empty mask (small is good for foreground points)."""
     coords, labels, masks = _checked(coords, labels, masks)
     d = point_distances(coords, masks)[labels == label]
     return d[~np.isnan(d)]

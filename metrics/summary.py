@@ -14,14 +14,10 @@ def summarize_points(
     coords: np.ndarray, labels: np.ndarray, masks: np.ndarray
 ) -> dict[str, float | int | None]:
     """Point metrics of one run: coords int (B, N, 2) as (X, Y), labels int (B, N), bool (B, H, W)
-    ground-truth masks.
-
-    Returns:
-        dict, for foreground (``fg_``) and background (``bg_``) points alike: ``*_hit_rate``
-        (share inside the mask), ``*_distance_px`` and ``*_distance_median_px`` (to the mask's
-        centre of mass; None when there are no such points on a non-empty mask), plus
-        ``bg_correct_rate`` (1 - ``bg_hit_rate``), ``n_fg_points`` and ``n_bg_points``.
-    """
+    ground-truth masks -> dict with, for ``fg_`` and ``bg_`` points alike, ``*_hit_rate`` (share
+    inside the mask), ``*_distance_px`` and ``*_distance_median_px`` (to the mask's centre of
+    mass; None without such points on a non-empty mask), plus ``bg_correct_rate`` (1 -
+    ``bg_hit_rate``), ``n_fg_points`` and ``n_bg_points``."""
     labels = np.asarray(labels)
     out: dict[str, float | int | None] = {}
     for prefix, label in (("fg", 1), ("bg", 0)):

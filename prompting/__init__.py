@@ -1,10 +1,9 @@
 """Point-prompt strategies: Grad-CAM heat map (+ image) -> SAM point prompts.
 
-Importing the package imports every module in it, so a strategy is one file: drop a module
-with a ``@register_strategy`` function into ``prompting/`` (or into a ``prompting/`` folder
-of your own anywhere on ``sys.path``, see :func:`pkgutil.extend_path`) and
-``get_strategy``, ``list_strategies`` and ``scripts/compare_strategies.py`` know it. See
-:mod:`prompting.registry` for the contract and :mod:`prompting.points` for the conventions.
+Importing the package imports every module in it (also of a ``prompting/`` folder elsewhere
+on ``sys.path``, :func:`pkgutil.extend_path`), so a strategy is one file with a
+``@register_strategy`` function. Contract: :mod:`prompting.registry`; conventions:
+:mod:`prompting.points`.
 """
 
 import importlib

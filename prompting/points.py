@@ -1,9 +1,7 @@
 """Point-prompt validation and the small geometric helpers the strategies share.
 
-Conventions used throughout ``prompting`` and ``metrics``: a point is (X, Y) in pixels, X the
-column and Y the row, so a point (X, Y) addresses ``mask[Y, X]``; pixel centres sit at integer
-coordinates. Labels are 1 for foreground and 0 for background (SamPredictor's convention).
-
+Conventions of ``prompting`` and ``metrics``: a point is (X, Y) in pixels, X the column and Y
+the row, addressing ``mask[Y, X]``; labels are 1 foreground, 0 background (as SamPredictor).
 The module depends on nothing else in the project; the submission notebook inlines it.
 """
 
@@ -29,16 +27,13 @@ class PointsError(ValueError):
 def validate_points(
     coords: np.ndarray, labels: np.ndarray, hw: tuple[int, int], where: str = "points"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Check point prompts and return them as int64 arrays.
+    """Check point prompts and return ``(coords, labels)`` as int64 arrays of the same shapes.
 
     Args:
         coords: integer-valued (N, 2) or (B, N, 2) array, each point (X, Y) in pixels.
         labels: (N,) or (B, N) array of 0 (background) and 1 (foreground).
         hw: the image size (H, W); every point must satisfy 0 <= X < W and 0 <= Y < H.
         where: a name for the caller, used in error messages.
-
-    Returns:
-        ``(coords, labels)`` as int64 arrays of the same shapes.
 
     Raises:
         PointsError: wrong shapes, non-integer values, labels other than 0/1, no points at all,
