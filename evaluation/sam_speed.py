@@ -1,20 +1,16 @@
 """What ``scripts/benchmark_sam.py`` measures: SAM's image encoder and the comparison's SAM
-step, today's one-at-a-time path against the batched one, in the same run.
+step, the one-at-a-time path against the batched one, in the same run.
 
 - :func:`encoder_speed`: images per second of ``SamPredictor.set_image`` (one image per call,
   float32: the old path) and of :func:`sam_pipelines.batched_encoder.encode_images` (batches,
-  float32 and the chosen precision), with the largest deviation of the chosen precision's
-  embeddings from float32, relative to their largest magnitude.
-- :func:`comparison_speed`: step 5 of the comparison (:func:`evaluation.compare.segment_rows`:
-  every strategy's points, masks and scores, then the variants) over the same images, once on
-  the per-prompt path with float32 and no disk cache (what ran before) and once on the batched
-  path (encoder batches, prompts of one image together, embeddings written to a fresh disk
-  cache, as the comparison does by default), each with a fresh back end; plus how far the two
-  paths' masks and mean IoUs are apart.
+  float32 and the chosen precision), with the chosen precision's largest deviation from float32.
+- :func:`comparison_speed`: step 5 of the comparison (:func:`evaluation.compare.segment_rows`)
+  on the per-prompt path (float32, no disk cache) and on the batched path (encoder batches,
+  prompts of one image together, a fresh disk cache), each with a fresh back end; plus how far
+  the two paths' masks and mean IoUs are apart.
 
-The images (:func:`benchmark_data`) are the generator's shapes on the builtin backgrounds;
-their CAMs are the true masks blurred (a stand-in for a classifier's, so no classifier is
-trained): timings do not depend on what the CAMs look like.
+The images (:func:`benchmark_data`) are the generator's shapes on the builtin backgrounds, with
+the true masks blurred as stand-in CAMs (timings do not depend on what the CAMs look like).
 """
 
 from __future__ import annotations
@@ -46,7 +42,6 @@ class SpeedConfig:
         encoder_images: images for the encoder measurement.
         batch_size: images per encoder call on the batched path.
         precision: the batched path's encoder precision (``auto``: bfloat16 on CUDA).
-        fused_attention: the batched path's encoder attention through one fused kernel.
         images: images of the comparison measurement.
         strategies: the strategy patterns of the comparison measurement.
         seed: data seed.
@@ -58,7 +53,6 @@ class SpeedConfig:
     encoder_images: int = 64
     batch_size: int = 16
     precision: str = "auto"
-    fused_attention: bool = False
     images: int = 500
     strategies: tuple[str, ...] = ("*",)
     seed: int = 0
@@ -98,28 +92,21 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
 
 @torch.no_grad()
 def encoder_speed(
-    model: Any,
-    images: np.ndarray,
-    batch_size: int,
-    precision: str,
-    fused: bool,
-    device: torch.device,
+    model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
 ) -> list[dict[str, Any]]:
     """Images per second of each encoder path; the first row is the old one, the last the one
-    the comparison uses (``precision``, ``fused``).
+    the comparison uses.
 
     Args:
         model: a ``segment_anything`` ``Sam`` on ``device``, eval mode.
         images: uint8 (N, H, W, 3).
         batch_size: images per call on the batched paths.
         precision: ``float32`` or ``bfloat16`` (resolved), the comparison's.
-        fused: whether the comparison's path fuses the attention.
         device: where ``model`` is.
 
     Returns:
-        Rows with ``path``, ``images_per_s`` and, after the first batched row (float32,
-        unfused), ``max_dev_rel``: the largest absolute deviation of the embeddings from that
-        row's over their largest magnitude.
+        Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel``: the largest
+        absolute deviation of its embeddings from float32's over their largest magnitude.
     """
     from segment_anything import SamPredictor
 
@@ -127,21 +114,14 @@ def encoder_speed(
     predictor.set_image(images[0])  # warm-up
     seconds, _ = timed(lambda: [predictor.set_image(image) for image in images], device)
     rows = [{"path": "set_image, 1 image/call, float32", "images_per_s": len(images) / seconds}]
-    dtype = torch.bfloat16 if precision == "bfloat16" else None
-    variants = [(None, False), (dtype, False), (dtype, fused)]
-    variants = [v for i, v in enumerate(variants) if v not in variants[:i]]  # distinct, in order
     reference = None
-    for autocast, fuse in variants:
-        encode_images(model, images[:batch_size], batch_size, autocast, fused=fuse)  # warm-up
+    for autocast in [None] if precision == "float32" else [None, torch.bfloat16]:
+        encode_images(model, images[:batch_size], batch_size, autocast)  # warm-up
         seconds, (features, _) = timed(
-            lambda d=autocast, f=fuse: encode_images(model, images, batch_size, d, fused=f),
-            device,
+            lambda d=autocast: encode_images(model, images, batch_size, d), device
         )
         name = "bfloat16 autocast" if autocast else "float32"
-        row: dict[str, Any] = {
-            "path": f"batches of {batch_size}, {name}{', fused attention' if fuse else ''}",
-            "images_per_s": len(images) / seconds,
-        }
+        row = {"path": f"batches of {batch_size}, {name}", "images_per_s": len(images) / seconds}
         if reference is None:
             reference = features
         else:
@@ -157,13 +137,14 @@ def comparison_speed(
     config: SpeedConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Step 5 of the comparison on ``data``, per-prompt path against batched path.
+    """Step 5 of the comparison on the first ``config.images`` images of ``data``, per-prompt
+    path against batched path.
 
     Args:
         make_segmenter: builds a fresh :class:`SamSegmenter` from keyword arguments
-            (``precision``, ``fused_attention``, ``cache_dir``).
+            (``precision``, ``cache_dir``).
         data: the images, masks, classes and CAMs.
-        config: the benchmark's settings (strategies, batch size, precision).
+        config: the benchmark's settings (images, strategies, batch size, precision).
         device: where SAM runs.
 
     Returns:
@@ -179,27 +160,19 @@ def comparison_speed(
         supervised=False,
     )
     names = select_strategies(config.strategies)
+    first = slice(config.images)
     runs: dict[str, Any] = {}
     preds: dict[str, dict[str, np.ndarray]] = {}
     mious: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="sam_embeddings_") as folder:
         paths = {
-            "old": (
-                replace(base, sam_batched=False),
-                {"precision": "float32", "fused_attention": False},
-            ),
-            "new": (
-                base,
-                {
-                    "precision": config.precision,
-                    "fused_attention": config.fused_attention,
-                    "cache_dir": folder,
-                },
-            ),
+            "old": (replace(base, sam_batched=False), {"precision": "float32"}),
+            "new": (base, {"precision": config.precision, "cache_dir": folder}),
         }
         for label, (compare, options) in paths.items():
             segmenter = make_segmenter(**options)
-            fresh = Predictions(data.names, data.images, data.gt_masks, data.classes, data.cams)
+            arrays = (data.names, data.images, data.gt_masks, data.classes, data.cams)
+            fresh = Predictions(*(array[first] for array in arrays))
             results = ComparisonResults({}, predictions=fresh)
             seconds, timing = timed(
                 lambda s=segmenter, r=results, c=compare: segment_rows(r, s, names, c), device

@@ -59,7 +59,7 @@ def auto_segmenter(
     An explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error, not a
     reason to fall back; ``url`` replaces the official download source (tests use a local
     server); ``sam_options`` go to :class:`SamSegmenter` (device, cache_size,
-    cache_dir, disk_cache_bytes, precision, fused_attention).
+    cache_dir, disk_cache_bytes, precision).
 
     Warns:
         SegmenterFallbackWarning: (printed on stderr) when falling back.
