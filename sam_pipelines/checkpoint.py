@@ -9,13 +9,9 @@ Resolution order (the first that applies wins):
 4. a download from the official URL into that path, with a progress bar and an MD5 check.
 
 The module depends on nothing else in the project (stdlib and tqdm only): the submission
-notebook inlines it to fetch the checkpoint on a fresh runtime.
-
-Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
-digits in each official file name are the start of the file's MD5, and the full MD5s below are
-the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
-each agrees with its file-name prefix (the tests check it). A download whose MD5 differs is
-deleted and reported.
+notebook inlines it. Meta publishes no checksums; the MD5s below are the ones independent
+downloaders (e.g. IOPaint) verify against, and each starts with the six hex digits of its
+official file name (the tests check it).
 """
 
 from __future__ import annotations

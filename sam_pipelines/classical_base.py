@@ -1,16 +1,12 @@
-"""The shared machinery of the weight-free back ends: SamPredictor's contract on top of
+"""The shared machinery of the weight-free back ends: ``SamPredictor``'s contract on top of
 "propose candidate masks, score them by how strong their boundary is".
 
-A back end implements :meth:`ClassicalSegmenter._candidates` (candidate masks for the current
-image and the foreground / background pixels). The base class validates prompts, scores every
-candidate, and returns the best ``C`` (3, or 1 without ``multimask_output``) as SAM does.
-
-The score of a candidate is its mean colour contrast across its boundary: the Euclidean Lab
-distance (OpenCV's 8-bit Lab scale) between the two pixels of each 4-neighbour pair that the
-boundary separates, mapped to 0..1 by ``c / (c + 20)``. A flat-coloured shape pasted with a hard
-edge has a high contrast all along its outline; a region that leaked into the (blurry)
-background, or stopped inside the shape, has weak edges somewhere. Candidates that contain a
-background point, or cover more than ``max_area_fraction`` of the image, score 0.
+A back end implements :meth:`ClassicalSegmenter._candidates`; the base class validates
+prompts, scores every candidate and returns the best ``C`` (3, or 1 without
+``multimask_output``) as SAM does. The score is the mean Lab colour contrast across the
+candidate's boundary, mapped to 0..1 (a pasted shape has a hard edge all along its outline; a
+region that leaked into the background or stopped inside the shape has weak edges somewhere);
+candidates holding a background point or covering more than ``max_area_fraction`` score 0.
 """
 
 from __future__ import annotations
@@ -104,7 +100,6 @@ class ClassicalSegmenter(abc.ABC):
         self._dh: np.ndarray | None = None
         self._dv: np.ndarray | None = None
 
-    # -- SamPredictor's contract -------------------------------------------------------------
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """Take ``image`` (uint8 (H, W, 3)) and precompute its Lab colours and edge contrasts."""
         image = check_image(image, image_format, where=f"{self.name}.set_image")
@@ -151,7 +146,14 @@ class ClassicalSegmenter(abc.ABC):
         coords, labels = check_point_prompts(point_coords, point_labels, hw, f"{self.name}.predict")
         pixels = np.floor(coords).astype(np.int64)
         fg, bg = pixels[labels == 1], pixels[labels == 0]
-        prior = self._check_mask_input(mask_input, hw)
+        prior = None
+        if mask_input is not None:
+            if np.shape(mask_input) != (1, *hw):
+                raise SegmenterError(
+                    f"{self.name}: mask_input must be (1, {hw[0]}, {hw[1]}) logits from this "
+                    f"back end's previous predict, got shape {np.shape(mask_input)}"
+                )
+            prior = np.asarray(mask_input)[0] > 0
         n_out = 3 if multimask_output else 1
         if len(fg) == 0:
             empty = np.zeros((n_out, *hw), bool)
@@ -176,7 +178,6 @@ class ClassicalSegmenter(abc.ABC):
         """e.g. ``flood_fill (classical; tolerances 2..24, 8-connected, max area 0.30)``."""
         return f"{self.name} (classical; {self._settings()}, max area {self.max_area_fraction:.2f})"
 
-    # -- scoring -------------------------------------------------------------------------------
     def score(self, mask: np.ndarray, bg: np.ndarray, prior: np.ndarray | None = None) -> float:
         """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image.
 
@@ -197,20 +198,6 @@ class ClassicalSegmenter(abc.ABC):
             quality *= 0.5 + 0.5 * (int((mask & prior).sum()) / union if union else 0.0)
         return quality
 
-    def _check_mask_input(
-        self, mask_input: np.ndarray | None, hw: tuple[int, int]
-    ) -> np.ndarray | None:
-        if mask_input is None:
-            return None
-        arr = np.asarray(mask_input)
-        if arr.shape != (1, *hw):
-            raise SegmenterError(
-                f"{self.name}: mask_input must be (1, {hw[0]}, {hw[1]}) logits from this back "
-                f"end's previous predict, got shape {arr.shape}"
-            )
-        return arr[0] > 0
-
-    # -- for subclasses ------------------------------------------------------------------------
     def _prepare(self) -> None:  # noqa: B027 - optional hook
         """Per-image precomputation after ``set_image`` (optional)."""
 

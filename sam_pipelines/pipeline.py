@@ -1,26 +1,17 @@
 """``BasicSamPipeline``: the assignment's contract, around any object with ``SamPredictor``'s
 ``set_image`` / ``predict``.
 
-The template's pipeline (see ``../shared/reference/README.md``): ``__call__(images)`` takes an
-ImageNet-normalised batch (B, 3, H, W) and returns bool masks (B, H, W); the base class prompts
-one foreground point at the image centre ``(W // 2, H // 2)``. ``segment(images, point_coords,
-point_labels)`` checks the prompts, turns every image back into uint8 RGB, calls
-``set_image`` and ``predict(..., multimask_output=True)``, and keeps the mask with the highest
-predicted score.
+``__call__(images)`` takes an ImageNet-normalised batch (B, 3, H, W) and returns bool masks
+(B, H, W), prompting one foreground point at the image centre ``(W // 2, H // 2)``;
+``segment(images, point_coords, point_labels)`` calls ``set_image`` and
+``predict(..., multimask_output=True)`` per image and keeps the highest-scoring mask
+(``mask_selection`` and ``refine`` change that, off by default).
 
-Points are integer pixels (X, Y). They reach the predictor at the pixel's centre, (X + 0.5,
-Y + 0.5): ``SamPredictor`` scales coordinates by 1024 / 64 = 16 and its prompt encoder treats
-them as pixel indices of the 1024-pixel input, so an integer X would land at 16 X, the corner
-of that pixel's 16 x 16 block, and X + 0.5 lands at 16 X + 8, its middle.
+Points are integer pixels (X, Y), sent at the pixel's centre (X + 0.5, Y + 0.5): SAM's prompt
+encoder treats coordinates as positions in its 1024-pixel input, where an integer X would land
+on the corner of that pixel's 16 x 16 block rather than its middle.
 
-Beyond the template, off by default: ``mask_selection`` (see :mod:`sam_pipelines.selection`)
-and ``refine`` (one more ``predict`` with the chosen mask's low-resolution logits as
-``mask_input`` and a single output). :meth:`BasicSamPipeline.segment_uint8` is the lower-level
-call: uint8 images in, every candidate and score out.
-
-The submission notebook inlines this module: it imports nothing from the project except the
-modules the notebook inlines before it (``prompting.points``, ``sam_pipelines.selection``,
-``shapes.transforms``).
+The submission notebook inlines this module; it imports only modules inlined before it.
 """
 
 from __future__ import annotations
@@ -37,8 +28,7 @@ from prompting.points import validate_points
 from sam_pipelines.selection import check_mask_selection, select_mask
 from shapes.transforms import to_uint8_images
 
-PIXEL_CENTRE = 0.5
-"""Offset from an integer pixel index to the pixel's centre in the predictor's coordinates."""
+PIXEL_CENTRE = 0.5  # from an integer pixel index to the pixel's centre
 
 
 def segmenter_name(predictor: Any) -> str:
@@ -78,12 +68,11 @@ def segment_image(
     max_mask_fraction: float = 0.5,
 ) -> ImageSegmentation:
     """Segment one image from point prompts: ``set_image``, ``predict`` (3 candidates), select,
-    and optionally ``refine`` once with the chosen candidate's low-resolution logits (one more
-    ``predict`` with ``mask_input`` and a single output).
+    and optionally ``refine`` once (one more ``predict`` with the chosen candidate's
+    low-resolution logits as ``mask_input`` and a single output).
 
     Args:
-        predictor: ``SamPredictor`` or a back end with its contract (a back end's
-            ``set_image`` may reuse a cached embedding for an image it has seen).
+        predictor: ``SamPredictor`` or a back end with its contract.
         image: uint8 RGB (H, W, 3).
         point_coords: int (N, 2), each point (X, Y) in pixels; sent at the pixel centres.
         point_labels: int (N,), 1 = foreground, 0 = background.

@@ -138,4 +138,3 @@ def test_comparison_batched_step_equals_the_per_prompt_step(tiny_sam, tmp_path) 
     assert new_seg.decoder_calls < old_seg.decoder_calls
     assert new_timing["embedding_cache"]["directory"] == str(tmp_path)
     assert len(list(tmp_path.glob("*.pt"))) == 6
-
