@@ -33,19 +33,9 @@ from sam_pipelines.sam_backend import SamSegmenter
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """Settings of a benchmark run (saved with its numbers).
-
-    Attributes:
-        device: the resolved torch device, as text.
-        model_type: ``vit_b`` / ``vit_l`` / ``vit_h`` or ``tiny`` (a tiny random SAM).
-        checkpoint: weights file, or None for random weights (real timings, meaningless masks).
-        encoder_images: images for the encoder measurement.
-        batch_size: images per encoder call on the batched path.
-        precision: the batched path's encoder precision (``auto``: bfloat16 on CUDA).
-        images: images of the comparison measurement.
-        strategies: the strategy patterns of the comparison measurement.
-        seed: data seed.
-    """
+    """Settings of a benchmark run, saved with its numbers: ``scripts/benchmark_sam.py``'s
+    options (``device`` resolved, as text; ``checkpoint`` None for random weights) and the data
+    seed."""
 
     device: str = "cpu"
     model_type: str = "vit_b"
@@ -160,10 +150,9 @@ def comparison_speed(
         supervised=False,
     )
     names = select_strategies(config.strategies)
-    first = slice(config.images)
+    arrays = (data.names, data.images, data.gt_masks, data.classes, data.cams)
     runs: dict[str, Any] = {}
-    preds: dict[str, dict[str, np.ndarray]] = {}
-    mious: dict[str, dict[str, float]] = {}
+    preds, mious = {}, {}
     with tempfile.TemporaryDirectory(prefix="sam_embeddings_") as folder:
         paths = {
             "old": (replace(base, sam_batched=False), {"precision": "float32"}),
@@ -171,26 +160,23 @@ def comparison_speed(
         }
         for label, (compare, options) in paths.items():
             segmenter = make_segmenter(**options)
-            arrays = (data.names, data.images, data.gt_masks, data.classes, data.cams)
-            fresh = Predictions(*(array[first] for array in arrays))
+            fresh = Predictions(*(array[: config.images] for array in arrays))
             results = ComparisonResults({}, predictions=fresh)
             seconds, timing = timed(
                 lambda s=segmenter, r=results, c=compare: segment_rows(r, s, names, c), device
             )
             runs[label] = {"seconds": seconds, "rows": len(results.rows), "timing": timing}
-            assert results.predictions is not None
-            preds[label] = dict(results.predictions.pred)
+            preds[label] = fresh.pred
             mious[label] = {row["strategy"]: float(row["miou"]) for row in results.rows}
             del segmenter
-    common = [name for name in preds["old"] if name in preds["new"]]
-    identical = sum(np.array_equal(preds["old"][n], preds["new"][n]) for n in common)
-    pixels = [float((preds["old"][n] == preds["new"][n]).mean()) for n in common]
+    old, new = preds["old"], preds["new"]
+    common = [name for name in old if name in new]
+    pixels = [float((old[n] == new[n]).mean()) for n in common]
     return {
-        "old": runs["old"],
-        "new": runs["new"],
+        **runs,
         "speedup": runs["old"]["seconds"] / runs["new"]["seconds"],
         "rows_compared": len(common),
         "max_miou_diff": max(abs(mious["old"][n] - mious["new"][n]) for n in common),
-        "rows_identical": int(identical),
+        "rows_identical": int(sum(np.array_equal(old[n], new[n]) for n in common)),
         "pixels_equal": min(pixels) if pixels else float("nan"),
     }

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from prompting.points import validate_points
 from sam_pipelines.selection import check_mask_selection, select_mask
@@ -103,11 +102,9 @@ class BasicSamPipeline:
     """Point prompts -> masks through a predictor with ``SamPredictor``'s contract.
 
     Args:
-        predictor: ``segment_anything.SamPredictor`` (the assignment's SAM), or a back end of
-            :mod:`sam_pipelines` with the same ``set_image`` / ``predict``.
-        grad_cam: the heat-map source of the subclasses (a ``GradCAM``: normalised images
-            (B, 3, H, W) -> float (B, H, W) in 0..1); the base class prompts the centre and
-            does not use it.
+        predictor: ``segment_anything.SamPredictor`` or a back end of :mod:`sam_pipelines`.
+        grad_cam: the subclasses' heat-map source (a ``GradCAM``: normalised images
+            (B, 3, H, W) -> float (B, H, W) in 0..1); unused by the base class.
         mask_selection: ``"score"`` (the template), ``"reject_large"`` or ``"cam"``.
         refine: feed the chosen mask's low-resolution logits back once as ``mask_input``.
         max_mask_fraction: image fraction above which ``reject_large`` / ``cam`` drop a mask.
@@ -198,7 +195,6 @@ class BasicSamPipeline:
         point_coords: np.ndarray,
         point_labels: np.ndarray,
         cams: np.ndarray | None = None,
-        progress: bool = False,
     ) -> list[ImageSegmentation]:
         """The lower-level ``segment``: uint8 images in, every candidate and score out.
 
@@ -207,11 +203,9 @@ class BasicSamPipeline:
             point_coords: integer (B, N, 2), (X, Y) pixels.
             point_labels: integer (B, N), 1 = foreground, 0 = background.
             cams: float (B, H, W) heat maps in 0..1; required by ``mask_selection="cam"``.
-            progress: show a tqdm bar over the images.
 
         Returns:
-            one :class:`ImageSegmentation` per image; the prompts are kept in
-            :attr:`last_prompts`.
+            one :class:`ImageSegmentation` per image (the prompts go to :attr:`last_prompts`).
         """
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
@@ -238,7 +232,5 @@ class BasicSamPipeline:
                 self.refine,
                 self.max_mask_fraction,
             )
-            for i in tqdm(
-                range(b), desc=f"segmenting ({self.segmenter_name})", disable=not progress
-            )
+            for i in range(b)
         ]

@@ -1,13 +1,8 @@
-"""All the prompt sets of one image at once: :func:`segment_prompt_sets`.
-
-:func:`sam_pipelines.pipeline.segment_image` segments one prompt set per call (``set_image``,
-``predict``, select, optionally ``predict`` again to refine). The comparison sends many sets per
-image (every strategy, then every mask-selection / refinement variant of the best ones), so
-:func:`segment_prompt_sets` takes them together and returns the same masks with fewer decoder
-calls: distinct point sets are decoded once (a back end with ``predict_batch``, i.e.
-:class:`sam_pipelines.sam_backend.SamSegmenter`, sends them in one call per point count;
-others get one ``predict`` per set), each job selects its candidate, and the jobs that refine
-go through the decoder together once more with their chosen low-resolution logits.
+"""All the prompt sets of one image at once: :func:`segment_prompt_sets` returns the masks
+of :func:`sam_pipelines.pipeline.segment_image` with fewer decoder calls. Distinct point sets
+are decoded once (through ``predict_batch`` where the back end has it, i.e. ``SamSegmenter``),
+each job selects its candidate, and the jobs that refine go through the decoder together once
+more with their chosen low-resolution logits.
 """
 
 from __future__ import annotations
@@ -26,8 +21,7 @@ class PromptJob:
     """One mask to make for an image.
 
     Attributes:
-        coords: int (K, 2) points (X, Y) in pixels (sent at the pixel centres, as
-            :func:`~sam_pipelines.pipeline.segment_image` sends them).
+        coords: int (K, 2) points (X, Y) in pixels (sent at the pixel centres).
         labels: int (K,), 1 = foreground, 0 = background.
         mask_selection: ``"score"``, ``"reject_large"`` or ``"cam"``.
         refine: one more decoder pass with the chosen candidate's low-resolution logits.

@@ -41,8 +41,7 @@ if TYPE_CHECKING:
 
 
 def import_segment_anything():
-    """The ``segment_anything`` package, imported on first use so that the rest of
-    ``sam_pipelines`` works without it; a missing install raises with the command to run."""
+    """``segment_anything``, imported on first use; a missing install raises with the fix."""
     try:
         import segment_anything
     except ImportError as err:
@@ -77,8 +76,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``float32`` or ``bfloat16`` for ``precision`` on ``device`` (see :data:`PRECISIONS`);
-    bfloat16 is refused on the CPU, where it is slower and only float32 is kept."""
+    """``float32`` or ``bfloat16`` for ``precision`` on ``device`` (see :data:`PRECISIONS`)."""
     if precision not in PRECISIONS:
         raise SegmenterError(
             f"sam precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
@@ -96,7 +94,8 @@ class SamSegmenter:
     Args:
         model_type: ``vit_b`` (default), ``vit_l`` or ``vit_h``.
         checkpoint: explicit checkpoint path; otherwise resolved by
-            :func:`sam_pipelines.checkpoint.resolve_sam_checkpoint`.
+            :func:`sam_pipelines.checkpoint.resolve_sam_checkpoint` (with ``download``,
+            ``checkpoint_dir`` and ``environ``).
         device: torch device or ``--device`` spec (default ``auto``, see
             :func:`common.device.resolve_device`).
         cache_size: most embeddings kept in memory (LRU; None: bounded by ``cache_mib`` only).
@@ -104,9 +103,6 @@ class SamSegmenter:
         cache_dir: optional folder for an on-disk embedding cache.
         disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
         precision: the image encoder's precision (:data:`PRECISIONS`; default float32).
-        download: allow downloading the official checkpoint.
-        checkpoint_dir: folder of step 3 of the resolution and of the download.
-        environ: environment for ``SAM_CHECKPOINT`` (default ``os.environ``).
         model: an already built ``Sam`` (tests use a tiny random one); then ``model_id`` is
             required and no checkpoint is read.
         model_id: identifies the weights in cache keys (default: the checkpoint's
@@ -168,17 +164,9 @@ class SamSegmenter:
         return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision})"
 
     def encode(self, images: np.ndarray, batch_size: int = 16, progress: bool = True) -> int:
-        """Put the embedding of every image into the cache, running the encoder on the ones it
-        does not hold yet, ``batch_size`` images per call, with a tqdm bar (ETA) over them.
-
-        Args:
-            images: uint8 RGB (N, H, W, 3), all of one size.
-            batch_size: images per encoder call.
-            progress: show the bar.
-
-        Returns:
-            How many images the encoder ran on (the cache misses).
-        """
+        """Put the embedding of every image (uint8 RGB (N, H, W, 3), all of one size) into the
+        cache, running the encoder on the ones it does not hold yet, ``batch_size`` images per
+        call, with a tqdm bar when ``progress``. Returns how many it ran on (the misses)."""
         images = np.asarray(images)
         keys = [embedding_key(image, self.cache_id) for image in images]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key, self.device) is None]
