@@ -1,7 +1,7 @@
 """A cache of SAM image embeddings keyed by image content and model, so that K prompt
 strategies on the same images cost one image-encoder pass per image, not K.
 
-Entries live in memory (LRU, bounded by a count and by their total size; a ViT-B embedding is
+Entries live in memory (LRU, bounded by their total size; a ViT-B embedding is
 256 x 64 x 64 float32 = 4 MiB) and, optionally, in a folder as ``<key>.pt`` files that later
 runs reuse. The key (:func:`embedding_key`) hashes the image with :func:`model_identity`: model
 type, checkpoint identity (:func:`checkpoint_identity`, no file hash) and encoder precision.
@@ -72,8 +72,7 @@ class EmbeddingCache:
     """LRU memory cache plus an optional on-disk cache of :class:`CachedEmbedding`.
 
     Args:
-        max_items: memory bound in entries (None: no count bound); 0 disables the memory level.
-        max_bytes: memory bound on the entries' total tensor size.
+        max_bytes: memory bound on the entries' total tensor size (0: no memory level).
         directory: folder for ``<key>.pt`` files, or None for memory only.
         max_disk_bytes: cap on the total size of the folder's ``.pt`` files; beyond it the
             least recently used files are deleted.
@@ -86,17 +85,14 @@ class EmbeddingCache:
 
     def __init__(
         self,
-        max_items: int | None = None,
         max_bytes: int = 2 << 30,
         directory: Path | str | None = None,
         max_disk_bytes: int = DEFAULT_DISK_CAP_BYTES,
     ) -> None:
-        if (max_items is not None and max_items < 0) or max_bytes < 0 or max_disk_bytes < 0:
+        if max_bytes < 0 or max_disk_bytes < 0:
             raise ValueError(
-                "max_items, max_bytes and max_disk_bytes must be >= 0, got "
-                f"{max_items}, {max_bytes}, {max_disk_bytes}"
+                f"max_bytes and max_disk_bytes must be >= 0, got {max_bytes}, {max_disk_bytes}"
             )
-        self.max_items = max_items
         self.max_bytes = max_bytes
         self.nbytes = 0
         self.directory = Path(directory) if directory is not None else None
@@ -173,16 +169,14 @@ class EmbeddingCache:
 
     def _remember(self, key: str, entry: CachedEmbedding) -> None:
         size = _nbytes(entry)
-        if self.max_items == 0 or size > self.max_bytes:
+        if size > self.max_bytes:
             return
         old = self._memory.pop(key, None)
         if old is not None:
             self.nbytes -= _nbytes(old)
         self._memory[key] = entry
         self.nbytes += size
-        while (self.max_items is not None and len(self._memory) > self.max_items) or (
-            self.nbytes > self.max_bytes
-        ):
+        while self.nbytes > self.max_bytes:
             _, dropped = self._memory.popitem(last=False)
             self.nbytes -= _nbytes(dropped)
 

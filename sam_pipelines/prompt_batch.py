@@ -43,13 +43,13 @@ def _predict_many(
     """``predictor.predict_batch`` when the back end has it, else one ``predict`` per set."""
     if hasattr(predictor, "predict_batch"):
         return predictor.predict_batch(coords, labels, mask_inputs, multimask_output)
-    out = []
-    for i, (c, lab) in enumerate(zip(coords, labels, strict=True)):
-        options: dict[str, Any] = {"multimask_output": multimask_output}
-        if mask_inputs is not None:
-            options["mask_input"] = mask_inputs[i]
-        out.append(predictor.predict(point_coords=c, point_labels=lab, **options))
-    return out
+    inputs = [None] * len(coords) if mask_inputs is None else mask_inputs
+    return [
+        predictor.predict(
+            point_coords=c, point_labels=lab, mask_input=m, multimask_output=multimask_output
+        )
+        for c, lab, m in zip(coords, labels, inputs, strict=True)
+    ]
 
 
 def segment_prompt_sets(

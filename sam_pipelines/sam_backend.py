@@ -98,7 +98,6 @@ class SamSegmenter:
             ``checkpoint_dir`` and ``environ``).
         device: torch device or ``--device`` spec (default ``auto``, see
             :func:`common.device.resolve_device`).
-        cache_size: most embeddings kept in memory (LRU; None: bounded by ``cache_mib`` only).
         cache_mib: memory bound of the embedding cache in MiB (2048 = 512 ViT-B embeddings).
         cache_dir: optional folder for an on-disk embedding cache.
         disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
@@ -123,7 +122,6 @@ class SamSegmenter:
         model_type: str = "vit_b",
         checkpoint: Path | str | None = None,
         device: torch.device | str | None = None,
-        cache_size: int | None = None,
         cache_mib: float = 2048.0,
         cache_dir: Path | str | None = None,
         disk_cache_bytes: int = DEFAULT_DISK_CAP_BYTES,
@@ -151,9 +149,7 @@ class SamSegmenter:
         self.model_id = model_id
         self.cache_id = model_identity(model_type, model_id, self.precision)
         self.predictor = segment_anything.SamPredictor(model)
-        self.cache = EmbeddingCache(
-            cache_size, int(cache_mib * 2**20), cache_dir, max_disk_bytes=disk_cache_bytes
-        )
+        self.cache = EmbeddingCache(int(cache_mib * 2**20), cache_dir, disk_cache_bytes)
         self.encoder_calls = 0
         self.decoder_calls = 0
         self._current_key: str | None = None
