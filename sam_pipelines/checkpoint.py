@@ -156,9 +156,7 @@ def resolve_sam_checkpoint(
         checkpoint_dir: where the default file name is looked for and downloaded to.
         environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
         download: False turns step 4 into a :class:`DownloadError`.
-        url: download source (default: the official URL).
-        md5: the MD5 the download must have (default: the official one, whatever the source;
-            tests that serve a stand-in file pass its own MD5).
+        url, md5: download source and its MD5 (default: the official ones).
         progress, timeout: as for :func:`download_file`.
 
     Raises:

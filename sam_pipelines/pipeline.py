@@ -196,16 +196,9 @@ class BasicSamPipeline:
         point_labels: np.ndarray,
         cams: np.ndarray | None = None,
     ) -> list[ImageSegmentation]:
-        """The lower-level ``segment``: uint8 images in, every candidate and score out.
-
-        Args:
-            images: uint8 RGB (B, H, W, 3).
-            point_coords: integer (B, N, 2), (X, Y) pixels.
-            point_labels: integer (B, N), 1 = foreground, 0 = background.
-            cams: float (B, H, W) heat maps in 0..1; required by ``mask_selection="cam"``.
-
-        Returns:
-            one :class:`ImageSegmentation` per image (the prompts go to :attr:`last_prompts`).
+        """The lower-level :meth:`segment`: uint8 RGB images (B, H, W, 3) in, one
+        :class:`ImageSegmentation` per image out (prompts as for :meth:`segment`, kept in
+        :attr:`last_prompts`; ``cams`` float (B, H, W) in 0..1, for ``mask_selection="cam"``).
         """
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
@@ -221,16 +214,9 @@ class BasicSamPipeline:
         if self.mask_selection == "cam" and cams is None:
             raise ValueError("mask_selection='cam' needs the CAMs (B, H, W)")
         self.last_prompts = (coords, labels)
+        options = (self.mask_selection, self.refine, self.max_mask_fraction)
+        image_cams = [None] * b if cams is None else cams
         return [
-            segment_image(
-                self.predictor,
-                images[i],
-                coords[i],
-                labels[i],
-                None if cams is None else cams[i],
-                self.mask_selection,
-                self.refine,
-                self.max_mask_fraction,
-            )
-            for i in range(b)
+            segment_image(self.predictor, image, c, lab, cam, *options)
+            for image, c, lab, cam in zip(images, coords, labels, image_cams, strict=True)
         ]

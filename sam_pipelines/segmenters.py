@@ -54,14 +54,9 @@ def auto_segmenter(
 
     An explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error, not a
     reason to fall back; ``url`` replaces the official download source (tests use a local
-    server); ``sam_options`` go to :class:`SamSegmenter`.
-
-    Warns:
-        SegmenterFallbackWarning: (printed on stderr) when falling back.
-
-    Raises:
-        SamCheckpointError: a checkpoint was found or downloaded but is unusable (wrong MD5,
-            not loadable): that is never a reason to fall back silently.
+    server); ``sam_options`` go to :class:`SamSegmenter`. Falling back warns
+    (:class:`SegmenterFallbackWarning`); a checkpoint found or downloaded but unusable (wrong
+    MD5, not loadable) raises :class:`SamCheckpointError` instead.
     """
     try:
         path = resolve_sam_checkpoint(
