@@ -1,16 +1,6 @@
-"""What ``scripts/benchmark_sam.py`` measures: SAM's image encoder and the comparison's SAM
-step, the one-at-a-time path against the batched one, in the same run.
-
-- :func:`encoder_speed`: images per second of ``SamPredictor.set_image`` (one image per call,
-  float32: the old path) and of :func:`sam_pipelines.batched_encoder.encode_images` (batches,
-  float32 and the chosen precision), with the chosen precision's largest deviation from float32.
-- :func:`comparison_speed`: step 5 of the comparison (:func:`evaluation.compare.segment_rows`)
-  on the per-prompt path (float32, no disk cache) and on the batched path (encoder batches,
-  prompts of one image together, a fresh disk cache), each with a fresh back end; plus how far
-  the two paths' masks and mean IoUs are apart.
-
-The images (:func:`benchmark_data`) are the generator's shapes on the builtin backgrounds, with
-the true masks blurred as stand-in CAMs (timings do not depend on what the CAMs look like).
+"""What ``scripts/benchmark_sam.py`` measures, the one-at-a-time path against the batched one
+in the same run: SAM's image encoder (:func:`encoder_speed`) and the comparison's SAM step
+(:func:`comparison_speed`), on :func:`benchmark_data`'s images.
 """
 
 from __future__ import annotations
@@ -84,15 +74,10 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
 def encoder_speed(
     model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
 ) -> list[dict[str, Any]]:
-    """Images per second of each encoder path; the first row is the old one, the last the one
-    the comparison uses.
-
-    Args:
-        model: a ``segment_anything`` ``Sam`` on ``device``, eval mode.
-        images: uint8 (N, H, W, 3).
-        batch_size: images per call on the batched paths.
-        precision: ``float32`` or ``bfloat16`` (resolved), the comparison's.
-        device: where ``model`` is.
+    """Images per second of ``SamPredictor.set_image`` (one image per call, float32: the old
+    path) and of :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` images
+    per call, float32 and, when ``precision`` is ``bfloat16``, bfloat16 autocast) on uint8
+    ``images`` (N, H, W, 3); ``model`` is a ``Sam`` on ``device`` in eval mode.
 
     Returns:
         Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel``: the largest
@@ -127,15 +112,10 @@ def comparison_speed(
     config: SpeedConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Step 5 of the comparison on the first ``config.images`` images of ``data``, per-prompt
-    path against batched path.
-
-    Args:
-        make_segmenter: builds a fresh :class:`SamSegmenter` from keyword arguments
-            (``precision``, ``cache_dir``).
-        data: the images, masks, classes and CAMs.
-        config: the benchmark's settings (images, strategies, batch size, precision).
-        device: where SAM runs.
+    """Step 5 of the comparison (:func:`evaluation.compare.segment_rows`) on the first
+    ``config.images`` images of ``data``: the per-prompt path (float32, no disk cache) against
+    the batched one (a fresh disk cache), each with a fresh back end from ``make_segmenter``
+    (keywords ``precision``, ``cache_dir``).
 
     Returns:
         ``old`` and ``new``: seconds, number of rows, the step's own timing record; ``speedup``

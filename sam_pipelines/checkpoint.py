@@ -98,8 +98,7 @@ def download_file(
         timeout: seconds to wait for the server to answer.
 
     Raises:
-        DownloadError: the server did not answer or the transfer broke (the message names the
-            URL and ``dest``, so the file can be fetched by hand).
+        DownloadError: no answer or a broken transfer (the message says how to fetch by hand).
         SamCheckpointError: the MD5 differs (the partial file is deleted).
     """
     dest = Path(dest)

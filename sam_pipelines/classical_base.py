@@ -24,10 +24,8 @@ CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
 
 
 def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
-    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates.
-
-    The image border is not a boundary. Returns 0.0 when nothing is separated (empty or full mask).
-    """
+    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates
+    (the image border is not a boundary); 0.0 when nothing is separated."""
     cross_h = mask[:, 1:] != mask[:, :-1]
     cross_v = mask[1:] != mask[:-1]
     n = int(cross_h.sum()) + int(cross_v.sum())
@@ -50,10 +48,8 @@ def frame_markers(
     """Seed labels for marker-based methods on a window around the foreground pixels ``fg``
     (int (K, 2) as (X, Y); ``bg`` likewise) in an image of size ``hw`` (H, W).
 
-    The window is the bounding box of the foreground points grown by ``radius`` pixels and
-    clipped to the image. Its edges that lie inside the image are background seeds (the prior
-    that the object is within ``radius`` of its points); image borders are not seeds, so an
-    object cut by the border is not forced to background there.
+    The window is the foreground points' bounding box grown by ``radius`` and clipped to the
+    image; its edges inside the image are background seeds, image borders are not.
 
     Returns:
         int32 labels (h, w) for the window (0 unknown, 1 foreground, 2 background) and the
@@ -79,12 +75,8 @@ def frame_markers(
 
 
 class ClassicalSegmenter(abc.ABC):
-    """Base of the weight-free back ends (``kind == "classical"``).
-
-    Args:
-        max_area_fraction: candidates covering more of the image than this score 0 (the
-            prior that the object is smaller than that).
-    """
+    """Base of the weight-free back ends (``kind == "classical"``); candidates covering more
+    of the image than ``max_area_fraction`` score 0."""
 
     name: ClassVar[str] = "classical"
     kind: ClassVar[str] = "classical"
@@ -179,12 +171,10 @@ class ClassicalSegmenter(abc.ABC):
         return f"{self.name} (classical; {self._settings()}, max area {self.max_area_fraction:.2f})"
 
     def score(self, mask: np.ndarray, bg: np.ndarray, prior: np.ndarray | None = None) -> float:
-        """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image.
-
-        0 when the mask contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty,
-        or covers more than ``max_area_fraction`` of the image; otherwise its boundary contrast
-        ``c`` mapped to ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask, prior)`` given a prior.
-        """
+        """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image: 0 when
+        it contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty or too large;
+        else its boundary contrast ``c`` as ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask,
+        prior)`` given a prior."""
         assert self._dh is not None and self._dv is not None
         area = int(mask.sum())
         if area == 0 or area > self.max_area_fraction * mask.size:

@@ -32,13 +32,9 @@ DEFAULT_DISK_CAP_BYTES = 4 << 30
 
 @dataclass
 class CachedEmbedding:
-    """What ``SamPredictor.set_image`` computes for one image.
-
-    Attributes:
-        features: the image encoder's output, float (1, C, h, w).
-        input_size: (H', W') of the image after ``ResizeLongestSide``.
-        original_size: (H, W) of the image.
-    """
+    """What ``SamPredictor.set_image`` computes for one image: the encoder's ``features``
+    float (1, C, h, w), the ``input_size`` (H', W') after ``ResizeLongestSide`` and the
+    ``original_size`` (H, W)."""
 
     features: torch.Tensor
     input_size: tuple[int, int]
@@ -46,8 +42,7 @@ class CachedEmbedding:
 
 
 def checkpoint_identity(path: Path | str) -> str:
-    """``<file name>:<size in bytes>:<mtime in ns>`` of a checkpoint file: cheap (one ``stat``)
-    and different for another file, a re-downloaded or an edited one."""
+    """``<file name>:<size in bytes>:<mtime in ns>`` of a checkpoint file (one ``stat``)."""
     path = Path(path)
     info = path.stat()
     return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
@@ -74,8 +69,7 @@ class EmbeddingCache:
     Args:
         max_bytes: memory bound on the entries' total tensor size (0: no memory level).
         directory: folder for ``<key>.pt`` files, or None for memory only.
-        max_disk_bytes: cap on the total size of the folder's ``.pt`` files; beyond it the
-            least recently used files are deleted.
+        max_disk_bytes: cap on the folder's ``.pt`` files (least recently used go first).
 
     Attributes:
         hits, disk_hits, misses: lookup counters (a disk hit is also counted in ``hits``).

@@ -41,14 +41,8 @@ def segmenter_name(predictor: Any) -> str:
 
 @dataclass(frozen=True)
 class ImageSegmentation:
-    """One image's outcome.
-
-    Attributes:
-        mask: bool (H, W), the output mask.
-        candidates: bool (C, H, W), the predictor's candidates.
-        scores: float32 (C,), their predicted scores.
-        chosen: index of the selected candidate.
-    """
+    """One image's outcome: the output ``mask`` bool (H, W), the predictor's ``candidates``
+    bool (C, H, W) with their ``scores`` float32 (C,), and the ``chosen`` candidate's index."""
 
     mask: np.ndarray
     candidates: np.ndarray

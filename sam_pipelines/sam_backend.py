@@ -1,11 +1,7 @@
-"""``sam``: segment_anything's ``SamPredictor`` behind the embedding cache.
-
-``set_image`` runs the image encoder only for an image (by content) not embedded yet; otherwise
-it restores the cached embedding into the predictor. ``predict`` is ``SamPredictor.predict``
-with checked points. For the comparison's batched path (:mod:`sam_pipelines.prompt_batch`),
-:meth:`SamSegmenter.encode` fills the cache in encoder batches and
-:meth:`SamSegmenter.predict_batch` decodes many prompt sets of the current image, one call per
-point count (SAM's prompt tokens attend to each other, so padding would change the masks).
+"""``sam``: segment_anything's ``SamPredictor`` behind the embedding cache: ``set_image`` runs
+the image encoder only for an image (by content) not embedded yet, else restores the cached
+embedding. :meth:`SamSegmenter.predict_batch` groups prompt sets by point count (SAM's prompt
+tokens attend to each other, so padding would change the masks).
 """
 
 from __future__ import annotations
@@ -23,7 +19,6 @@ from sam_pipelines.batched_encoder import encode_images
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
     SamCheckpointError,
-    checkpoint_info,
     resolve_sam_checkpoint,
 )
 from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
@@ -57,7 +52,6 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
     Raises:
         SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
     """
-    checkpoint_info(model_type)  # an unknown model type raises
     registry = import_segment_anything().sam_model_registry
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -243,11 +237,9 @@ class SamSegmenter:
         (``SamPredictor.predict_torch``) per distinct point count.
 
         Args:
-            point_coords: per set, float (N_i, 2) points (X, Y) in pixels of the original
-                image, as for :meth:`predict`.
+            point_coords: per set, float (N_i, 2) points (X, Y) in pixels, as for :meth:`predict`.
             point_labels: per set, int (N_i,), 1 = foreground, 0 = background.
-            mask_inputs: per set, float32 (1, 256, 256) low-resolution logits (``predict``'s
-                ``mask_input``), or None for none.
+            mask_inputs: None, or per set float32 (1, 256, 256) logits (``mask_input``).
             multimask_output: three candidates per set (True) or one.
 
         Returns:

@@ -1,13 +1,10 @@
 """Benchmark SAM where the comparison waits on it: today's one-at-a-time path against the batched
 one, measured in the same run (see ``evaluation.sam_speed``).
 
-1. Image encoder, in images per second: ``SamPredictor.set_image`` (one image per call,
-   float32) against ``encode_images`` (``--batch-size`` images per call: float32, and bfloat16
-   autocast when ``--precision`` resolves to it, the comparison's path on CUDA), with the ratio
-   to the old path and the largest deviation from float32.
-2. The comparison's SAM step over ``--images`` images (every strategy, then the variants of the
-   best ones, scored): the per-prompt float32 path against the batched path, with the ratio
-   and how far the two paths' masks and mean IoUs are apart.
+1. Image encoder, in images per second: ``SamPredictor.set_image`` against batches of
+   ``--batch-size`` in float32 and (``--precision``, on CUDA) bfloat16, with the deviation.
+2. The comparison's SAM step over ``--images`` images: the per-prompt float32 path against the
+   batched path, with the ratio and how far their masks and mean IoUs are apart.
 
 Weights are random unless ``--checkpoint`` is given: timings are real, masks are not.
 ``--model-type tiny`` is a tiny random SAM, to check the script on a CPU. Examples::
@@ -91,15 +88,12 @@ def main(args: argparse.Namespace) -> int:
     comparison = comparison_speed(make_segmenter, data, config, device)
     print(f"\n2. the comparison's SAM step, {args.images} images:")
     for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}")):
-        timing = comparison[label]["timing"]
-        parts = ", ".join(
-            f"{k} {timing[k]:.1f} s"
-            for k in ("encoder_s", "strategies_s", "variants_s")
-            if k in timing
-        )
+        step = comparison[label]
+        timing = step["timing"]
+        keys = [k for k in ("encoder_s", "strategies_s", "variants_s") if k in timing]
+        parts = ", ".join(f"{k} {timing[k]:.1f} s" for k in keys)
         print(
-            f"  {name:<40} {comparison[label]['seconds']:8.1f} s for "
-            f"{comparison[label]['rows']} rows ({parts}; "
+            f"  {name:<40} {step['seconds']:8.1f} s for {step['rows']} rows ({parts}; "
             f"{timing.get('decoder_calls', '?')} decoder calls)"
         )
     print(f"  comparison ratio (old / new): {comparison['speedup']:.2f}x")

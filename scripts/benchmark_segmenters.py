@@ -68,8 +68,7 @@ def main(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for strategy_name in args.strategies.split(","):
-        strategy = get_strategy(strategy_name)
-        coords, labels = strategy(cams, images, masks)
+        coords, labels = get_strategy(strategy_name)(cams, images, masks)
         # the speed peer: Lab flood fill with the single tolerance 8 (no tolerance search)
         peer = FloodFillSegmenter(tolerances=(8,))
         runs = {PEER_NAME: run_segmenter(peer, images, masks, coords, labels, "peer", progress)}
