@@ -27,18 +27,19 @@ class ForegroundPointsPipeline(BasicSamPipeline):
     """Approach 1: one foreground point inside the segment that Grad-CAM and the image agree
     on (:func:`prompting.image_aware.segment_heat`), no background point."""
 
-    n_bg = 0  # background points
+    def __call__(self, images: Tensor) -> Tensor:
+        """Segment a normalised batch (B, 3, H, W) without user input: bool (B, H, W), CPU."""
+        cams = self.heatmaps(images)
+        coords, labels = points_for_batch(segment_heat, cams, to_uint8_images(images))
+        return self.segment(images, coords, labels)
+
+
+class ForegroundBackgroundPointsPipeline(BasicSamPipeline):
+    """Approach 2: approach 1's foreground point plus one background point far from the chosen
+    segment, where the heat is low and no other shape-like segment lies."""
 
     def __call__(self, images: Tensor) -> Tensor:
         """Segment a normalised batch (B, 3, H, W) without user input: bool (B, H, W), CPU."""
         cams = self.heatmaps(images)
-        uint8 = to_uint8_images(images)
-        coords, labels = points_for_batch(segment_heat, cams, uint8, n_bg=self.n_bg)
+        coords, labels = points_for_batch(segment_heat, cams, to_uint8_images(images), n_bg=1)
         return self.segment(images, coords, labels)
-
-
-class ForegroundBackgroundPointsPipeline(ForegroundPointsPipeline):
-    """Approach 2: approach 1's foreground point plus one background point far from the chosen
-    segment, where the heat is low and no other shape-like segment lies."""
-
-    n_bg = 1
