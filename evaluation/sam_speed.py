@@ -1,20 +1,6 @@
-"""What ``scripts/benchmark_sam.py`` measures: SAM's image encoder and the comparison's SAM
-step, today's one-at-a-time path against the batched one, in the same run.
-
-- :func:`encoder_speed`: images per second of ``SamPredictor.set_image`` (one image per call,
-  float32: the old path) and of :func:`sam_pipelines.batched_encoder.encode_images` (batches,
-  float32 and the chosen precision), with the largest deviation of the chosen precision's
-  embeddings from float32, relative to their largest magnitude.
-- :func:`comparison_speed`: step 5 of the comparison (:func:`evaluation.compare.segment_rows`:
-  every strategy's points, masks and scores, then the variants) over the same images, once on
-  the per-prompt path with float32 and no disk cache (what ran before) and once on the batched
-  path (encoder batches, prompts of one image together, embeddings written to a fresh disk
-  cache, as the comparison does by default), each with a fresh back end; plus how far the two
-  paths' masks and mean IoUs are apart.
-
-The images (:func:`benchmark_data`) are the generator's shapes on the builtin backgrounds;
-their CAMs are the true masks blurred (a stand-in for a classifier's, so no classifier is
-trained): timings do not depend on what the CAMs look like.
+"""What ``scripts/benchmark_sam.py`` measures, the one-at-a-time path against the batched one
+in the same run: SAM's image encoder (:func:`encoder_speed`) and the comparison's SAM step
+(:func:`comparison_speed`), on :func:`benchmark_data`'s images.
 """
 
 from __future__ import annotations
@@ -37,20 +23,9 @@ from sam_pipelines.sam_backend import SamSegmenter
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """Settings of a benchmark run (saved with its numbers).
-
-    Attributes:
-        device: the resolved torch device, as text.
-        model_type: ``vit_b`` / ``vit_l`` / ``vit_h`` or ``tiny`` (a tiny random SAM).
-        checkpoint: weights file, or None for random weights (real timings, meaningless masks).
-        encoder_images: images for the encoder measurement.
-        batch_size: images per encoder call on the batched path.
-        precision: the batched path's encoder precision (``auto``: bfloat16 on CUDA).
-        fused_attention: the batched path's encoder attention through one fused kernel.
-        images: images of the comparison measurement.
-        strategies: the strategy patterns of the comparison measurement.
-        seed: data seed.
-    """
+    """Settings of a benchmark run, saved with its numbers: ``scripts/benchmark_sam.py``'s
+    options (``device`` resolved, as text; ``checkpoint`` None for random weights) and the data
+    seed."""
 
     device: str = "cpu"
     model_type: str = "vit_b"
@@ -58,7 +33,6 @@ class SpeedConfig:
     encoder_images: int = 64
     batch_size: int = 16
     precision: str = "auto"
-    fused_attention: bool = False
     images: int = 500
     strategies: tuple[str, ...] = ("*",)
     seed: int = 0
@@ -98,28 +72,16 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
 
 @torch.no_grad()
 def encoder_speed(
-    model: Any,
-    images: np.ndarray,
-    batch_size: int,
-    precision: str,
-    fused: bool,
-    device: torch.device,
+    model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
 ) -> list[dict[str, Any]]:
-    """Images per second of each encoder path; the first row is the old one, the last the one
-    the comparison uses (``precision``, ``fused``).
-
-    Args:
-        model: a ``segment_anything`` ``Sam`` on ``device``, eval mode.
-        images: uint8 (N, H, W, 3).
-        batch_size: images per call on the batched paths.
-        precision: ``float32`` or ``bfloat16`` (resolved), the comparison's.
-        fused: whether the comparison's path fuses the attention.
-        device: where ``model`` is.
+    """Images per second of ``SamPredictor.set_image`` (one image per call, float32: the old
+    path) and of :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` images
+    per call, float32 and, when ``precision`` is ``bfloat16``, bfloat16 autocast) on uint8
+    ``images`` (N, H, W, 3); ``model`` is a ``Sam`` on ``device`` in eval mode.
 
     Returns:
-        Rows with ``path``, ``images_per_s`` and, after the first batched row (float32,
-        unfused), ``max_dev_rel``: the largest absolute deviation of the embeddings from that
-        row's over their largest magnitude.
+        Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel``: the largest
+        absolute deviation of its embeddings from float32's over their largest magnitude.
     """
     from segment_anything import SamPredictor
 
@@ -127,21 +89,14 @@ def encoder_speed(
     predictor.set_image(images[0])  # warm-up
     seconds, _ = timed(lambda: [predictor.set_image(image) for image in images], device)
     rows = [{"path": "set_image, 1 image/call, float32", "images_per_s": len(images) / seconds}]
-    dtype = torch.bfloat16 if precision == "bfloat16" else None
-    variants = [(None, False), (dtype, False), (dtype, fused)]
-    variants = [v for i, v in enumerate(variants) if v not in variants[:i]]  # distinct, in order
     reference = None
-    for autocast, fuse in variants:
-        encode_images(model, images[:batch_size], batch_size, autocast, fused=fuse)  # warm-up
+    for autocast in [None] if precision == "float32" else [None, torch.bfloat16]:
+        encode_images(model, images[:batch_size], batch_size, autocast)  # warm-up
         seconds, (features, _) = timed(
-            lambda d=autocast, f=fuse: encode_images(model, images, batch_size, d, fused=f),
-            device,
+            lambda d=autocast: encode_images(model, images, batch_size, d), device
         )
         name = "bfloat16 autocast" if autocast else "float32"
-        row: dict[str, Any] = {
-            "path": f"batches of {batch_size}, {name}{', fused attention' if fuse else ''}",
-            "images_per_s": len(images) / seconds,
-        }
+        row = {"path": f"batches of {batch_size}, {name}", "images_per_s": len(images) / seconds}
         if reference is None:
             reference = features
         else:
@@ -157,14 +112,10 @@ def comparison_speed(
     config: SpeedConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Step 5 of the comparison on ``data``, per-prompt path against batched path.
-
-    Args:
-        make_segmenter: builds a fresh :class:`SamSegmenter` from keyword arguments
-            (``precision``, ``fused_attention``, ``cache_dir``).
-        data: the images, masks, classes and CAMs.
-        config: the benchmark's settings (strategies, batch size, precision).
-        device: where SAM runs.
+    """Step 5 of the comparison (:func:`evaluation.compare.segment_rows`) on the first
+    ``config.images`` images of ``data``: the per-prompt path (float32, no disk cache) against
+    the batched one (a fresh disk cache), each with a fresh back end from ``make_segmenter``
+    (keywords ``precision``, ``cache_dir``).
 
     Returns:
         ``old`` and ``new``: seconds, number of rows, the step's own timing record; ``speedup``
@@ -179,45 +130,33 @@ def comparison_speed(
         supervised=False,
     )
     names = select_strategies(config.strategies)
+    arrays = (data.names, data.images, data.gt_masks, data.classes, data.cams)
     runs: dict[str, Any] = {}
-    preds: dict[str, dict[str, np.ndarray]] = {}
-    mious: dict[str, dict[str, float]] = {}
+    preds, mious = {}, {}
     with tempfile.TemporaryDirectory(prefix="sam_embeddings_") as folder:
         paths = {
-            "old": (
-                replace(base, sam_batched=False),
-                {"precision": "float32", "fused_attention": False},
-            ),
-            "new": (
-                base,
-                {
-                    "precision": config.precision,
-                    "fused_attention": config.fused_attention,
-                    "cache_dir": folder,
-                },
-            ),
+            "old": (replace(base, sam_batched=False), {"precision": "float32"}),
+            "new": (base, {"precision": config.precision, "cache_dir": folder}),
         }
         for label, (compare, options) in paths.items():
             segmenter = make_segmenter(**options)
-            fresh = Predictions(data.names, data.images, data.gt_masks, data.classes, data.cams)
+            fresh = Predictions(*(array[: config.images] for array in arrays))
             results = ComparisonResults({}, predictions=fresh)
             seconds, timing = timed(
                 lambda s=segmenter, r=results, c=compare: segment_rows(r, s, names, c), device
             )
             runs[label] = {"seconds": seconds, "rows": len(results.rows), "timing": timing}
-            assert results.predictions is not None
-            preds[label] = dict(results.predictions.pred)
+            preds[label] = fresh.pred
             mious[label] = {row["strategy"]: float(row["miou"]) for row in results.rows}
             del segmenter
-    common = [name for name in preds["old"] if name in preds["new"]]
-    identical = sum(np.array_equal(preds["old"][n], preds["new"][n]) for n in common)
-    pixels = [float((preds["old"][n] == preds["new"][n]).mean()) for n in common]
+    old, new = preds["old"], preds["new"]
+    common = [name for name in old if name in new]
+    pixels = [float((old[n] == new[n]).mean()) for n in common]
     return {
-        "old": runs["old"],
-        "new": runs["new"],
+        **runs,
         "speedup": runs["old"]["seconds"] / runs["new"]["seconds"],
         "rows_compared": len(common),
         "max_miou_diff": max(abs(mious["old"][n] - mious["new"][n]) for n in common),
-        "rows_identical": int(identical),
+        "rows_identical": int(sum(np.array_equal(old[n], new[n]) for n in common)),
         "pixels_equal": min(pixels) if pixels else float("nan"),
     }

@@ -1,16 +1,10 @@
 """SAM pipelines and segmenter back ends.
 
-Pipelines (the assignment's contract, see :mod:`sam_pipelines.pipeline`):
-``BasicSamPipeline(predictor)``, and the two approaches ``ForegroundPointsPipeline`` and
-``ForegroundBackgroundPointsPipeline`` (``(predictor, grad_cam)``, see
-:mod:`sam_pipelines.approaches`).
-
-Back ends (every one has ``SamPredictor``'s ``set_image`` / ``predict``, see
-:mod:`sam_pipelines.segmenters`): ``make_segmenter("sam" | "flood_fill" | "random_walker" |
-"watershed" | "auto", ...)``, listed in ``SEGMENTERS``; the classes are ``SamSegmenter`` and
-the classical ones in :mod:`sam_pipelines.flood_fill`, :mod:`sam_pipelines.random_walker` and
-:mod:`sam_pipelines.watershed`. ``segment-anything`` is imported only when the ``sam`` back end
-is built. Finding and downloading its checkpoint: :mod:`sam_pipelines.checkpoint`.
+Pipelines (the assignment's contract): ``BasicSamPipeline(predictor)`` and the two approaches
+``ForegroundPointsPipeline`` and ``ForegroundBackgroundPointsPipeline`` (``(predictor,
+grad_cam)``). Back ends with ``SamPredictor``'s ``set_image`` / ``predict``:
+``make_segmenter(name)`` for a name in ``SEGMENTERS``; ``segment-anything`` is imported only
+when the ``sam`` back end is built.
 """
 
 from sam_pipelines.approaches import ForegroundBackgroundPointsPipeline, ForegroundPointsPipeline

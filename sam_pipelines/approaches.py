@@ -2,16 +2,9 @@
 subclasses that override ``__call__`` only (same signature).
 
 Both find the shape the heat map points at with :func:`prompting.image_aware.segment_heat`: the
-image is cut into Felzenszwalb segments, each segment is scored by its mean Grad-CAM heat times
-how shape-like it is (a sharp colour step along its outline, little variation inside, a
-plausible size, compact), and the best segment's most interior pixel is the foreground point.
-
-- :class:`ForegroundPointsPipeline`: that one foreground point, no background point.
-- :class:`ForegroundBackgroundPointsPipeline`: the same foreground point plus one background
-  point as far as possible from the chosen segment, outside the hot area and outside other
-  shape-like segments.
-
-Example::
+image is cut into Felzenszwalb segments, each scored by its mean Grad-CAM heat times how
+shape-like it is (a sharp colour step along its outline, little variation inside, a plausible
+size, compact), and the best segment's most interior pixel is the foreground point. Example::
 
     grad_cam = GradCAM(model, [model.layer2[-1]])
     approach_1 = ForegroundPointsPipeline(predictor, grad_cam)

@@ -1,27 +1,19 @@
 """SAM's image encoder on batches of images, optionally under bfloat16 autocast.
 
-``SamPredictor.set_image`` embeds one image per encoder call in float32. On a GPU that leaves
-most of the chip idle: :func:`encode_images` prepares images exactly as ``set_image`` does
-(``ResizeLongestSide`` to the encoder's size, ``Sam.preprocess``: normalise and pad) and runs
-the encoder on batches of them, under ``torch.autocast`` with a lower-precision dtype when
-asked. The embeddings come back in float32, one (C, h, w) per image, ready to be restored into
-a predictor (see :meth:`sam_pipelines.sam_backend.SamSegmenter`'s cache). bfloat16 changes the
-embeddings by about 1 % of their scale; ``tests/test_batched_encoder.py`` states the tolerance
-on the masks that follow. ``fused=True`` runs the encoder's attention through one fused kernel
-(:mod:`sam_pipelines.fused_attention`), the same numbers without the N x N attention maps.
+``SamPredictor.set_image`` embeds one image per encoder call in float32, which leaves most of a
+GPU idle. :func:`encode_images` prepares images exactly as ``set_image`` does
+(``ResizeLongestSide``, then ``Sam.preprocess``: normalise and pad) and runs the encoder on
+batches of them, under ``torch.autocast`` when asked. ``tests/test_batched_encoder.py`` states
+the tolerance bfloat16 keeps against float32.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
-
-from sam_pipelines.fused_attention import fused_attention
 
 if TYPE_CHECKING:
     from segment_anything.modeling import Sam
@@ -55,41 +47,29 @@ def encode_images(
     images: np.ndarray,
     batch_size: int = 16,
     autocast_dtype: torch.dtype | None = None,
-    progress: bool = False,
-    fused: bool = False,
 ) -> tuple[Tensor, tuple[int, int]]:
     """Image embeddings of ``images``, ``batch_size`` images per encoder call.
 
     Args:
         model: a ``segment_anything`` ``Sam`` in eval mode.
         images: uint8 RGB (B, H, W, 3), all of one size.
-        batch_size: images per encoder call.
+        batch_size: images per encoder call (>= 1).
         autocast_dtype: e.g. ``torch.bfloat16`` to run the encoder under ``torch.autocast``;
             None runs it in float32, like ``SamPredictor``.
-        progress: a tqdm bar (with ETA) over the images.
-        fused: attention through ``scaled_dot_product_attention`` (see
-            :mod:`sam_pipelines.fused_attention`).
 
     Returns:
         float32 (B, C, h, w) embeddings on the model's device (ViT-B: C = 256, h = w = 64) and
         the resized input size (h, w) that ``SamPredictor.input_size`` would hold.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     out: list[Tensor] = []
     input_size = (0, 0)
-    with (
-        tqdm(total=len(images), desc="SAM image encoder", unit="img", disable=not progress) as bar,
-        fused_attention(model.image_encoder) if fused else nullcontext(),
-    ):
-        for start in range(0, len(images), batch_size):
-            x, input_size = sam_inputs(model, images[start : start + batch_size])
-            with torch.autocast(
-                model.device.type,
-                dtype=autocast_dtype or torch.float32,
-                enabled=autocast_dtype is not None,
-            ):
-                features = model.image_encoder(x)
-            out.append(features.float())
-            bar.update(len(x))
+    for start in range(0, len(images), batch_size):
+        x, input_size = sam_inputs(model, images[start : start + batch_size])
+        with torch.autocast(
+            model.device.type,
+            dtype=autocast_dtype or torch.float32,
+            enabled=autocast_dtype is not None,
+        ):
+            features = model.image_encoder(x)
+        out.append(features.float())
     return torch.cat(out), input_size

@@ -9,13 +9,9 @@ Resolution order (the first that applies wins):
 4. a download from the official URL into that path, with a progress bar and an MD5 check.
 
 The module depends on nothing else in the project (stdlib and tqdm only): the submission
-notebook inlines it to fetch the checkpoint on a fresh runtime.
-
-Checksums: Meta's segment-anything README publishes the URLs but no checksums. The six hex
-digits in each official file name are the start of the file's MD5, and the full MD5s below are
-the ones that independent downloaders (e.g. IOPaint / lama-cleaner, tracking_ros) verify against;
-each agrees with its file-name prefix (the tests check it). A download whose MD5 differs is
-deleted and reported.
+notebook inlines it. Meta publishes no checksums; the MD5s below are the ones independent
+downloaders (e.g. IOPaint) verify against, and each starts with the six hex digits of its
+official file name (the tests check it).
 """
 
 from __future__ import annotations
@@ -102,8 +98,7 @@ def download_file(
         timeout: seconds to wait for the server to answer.
 
     Raises:
-        DownloadError: the server did not answer or the transfer broke (the message names the
-            URL and ``dest``, so the file can be fetched by hand).
+        DownloadError: no answer or a broken transfer (the message says how to fetch by hand).
         SamCheckpointError: the MD5 differs (the partial file is deleted).
     """
     dest = Path(dest)
@@ -160,9 +155,7 @@ def resolve_sam_checkpoint(
         checkpoint_dir: where the default file name is looked for and downloaded to.
         environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
         download: False turns step 4 into a :class:`DownloadError`.
-        url: download source (default: the official URL).
-        md5: the MD5 the download must have (default: the official one, whatever the source;
-            tests that serve a stand-in file pass its own MD5).
+        url, md5: download source and its MD5 (default: the official ones).
         progress, timeout: as for :func:`download_file`.
 
     Raises:

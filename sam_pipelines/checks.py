@@ -1,9 +1,8 @@
 """Input checks shared by the segmenter back ends, with errors that name the bad input.
 
-Coordinate order everywhere: a point is (X, Y) in pixels, X = column, Y = row, as in
-``SamPredictor.predict``. Integer prompts name a pixel (0 <= X <= W-1); the back ends'
-``predict`` takes continuous coordinates, where pixel (c, r) spans [c, c + 1) x [r, r + 1) and
-its centre is (c + 0.5, r + 0.5) (0 <= X < W).
+A point is (X, Y) in pixels, X = column, Y = row, as in ``SamPredictor.predict``; the back
+ends' ``predict`` takes continuous coordinates, where pixel (c, r) spans [c, c + 1) x
+[r, r + 1) and its centre is (c + 0.5, r + 0.5).
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
-"""The shared machinery of the weight-free back ends: SamPredictor's contract on top of
+"""The shared machinery of the weight-free back ends: ``SamPredictor``'s contract on top of
 "propose candidate masks, score them by how strong their boundary is".
 
-A back end implements :meth:`ClassicalSegmenter._candidates` (candidate masks for the current
-image and the foreground / background pixels). The base class validates prompts, scores every
-candidate, and returns the best ``C`` (3, or 1 without ``multimask_output``) as SAM does.
-
-The score of a candidate is its mean colour contrast across its boundary: the Euclidean Lab
-distance (OpenCV's 8-bit Lab scale) between the two pixels of each 4-neighbour pair that the
-boundary separates, mapped to 0..1 by ``c / (c + 20)``. A flat-coloured shape pasted with a hard
-edge has a high contrast all along its outline; a region that leaked into the (blurry)
-background, or stopped inside the shape, has weak edges somewhere. Candidates that contain a
-background point, or cover more than ``max_area_fraction`` of the image, score 0.
+A back end implements :meth:`ClassicalSegmenter._candidates`; the base class validates
+prompts, scores every candidate and returns the best ``C`` (3, or 1 without
+``multimask_output``) as SAM does. The score is the mean Lab colour contrast across the
+candidate's boundary, mapped to 0..1 (a pasted shape has a hard edge all along its outline; a
+region that leaked into the background or stopped inside the shape has weak edges somewhere);
+candidates holding a background point or covering more than ``max_area_fraction`` score 0.
 """
 
 from __future__ import annotations
@@ -28,10 +24,8 @@ CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
 
 
 def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
-    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates.
-
-    The image border is not a boundary. Returns 0.0 when nothing is separated (empty or full mask).
-    """
+    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates
+    (the image border is not a boundary); 0.0 when nothing is separated."""
     cross_h = mask[:, 1:] != mask[:, :-1]
     cross_v = mask[1:] != mask[:-1]
     n = int(cross_h.sum()) + int(cross_v.sum())
@@ -54,10 +48,8 @@ def frame_markers(
     """Seed labels for marker-based methods on a window around the foreground pixels ``fg``
     (int (K, 2) as (X, Y); ``bg`` likewise) in an image of size ``hw`` (H, W).
 
-    The window is the bounding box of the foreground points grown by ``radius`` pixels and
-    clipped to the image. Its edges that lie inside the image are background seeds (the prior
-    that the object is within ``radius`` of its points); image borders are not seeds, so an
-    object cut by the border is not forced to background there.
+    The window is the foreground points' bounding box grown by ``radius`` and clipped to the
+    image; its edges inside the image are background seeds, image borders are not.
 
     Returns:
         int32 labels (h, w) for the window (0 unknown, 1 foreground, 2 background) and the
@@ -83,12 +75,8 @@ def frame_markers(
 
 
 class ClassicalSegmenter(abc.ABC):
-    """Base of the weight-free back ends (``kind == "classical"``).
-
-    Args:
-        max_area_fraction: candidates covering more of the image than this score 0 (the
-            prior that the object is smaller than that).
-    """
+    """Base of the weight-free back ends (``kind == "classical"``); candidates covering more
+    of the image than ``max_area_fraction`` score 0."""
 
     name: ClassVar[str] = "classical"
     kind: ClassVar[str] = "classical"
@@ -104,7 +92,6 @@ class ClassicalSegmenter(abc.ABC):
         self._dh: np.ndarray | None = None
         self._dv: np.ndarray | None = None
 
-    # -- SamPredictor's contract -------------------------------------------------------------
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """Take ``image`` (uint8 (H, W, 3)) and precompute its Lab colours and edge contrasts."""
         image = check_image(image, image_format, where=f"{self.name}.set_image")
@@ -151,7 +138,14 @@ class ClassicalSegmenter(abc.ABC):
         coords, labels = check_point_prompts(point_coords, point_labels, hw, f"{self.name}.predict")
         pixels = np.floor(coords).astype(np.int64)
         fg, bg = pixels[labels == 1], pixels[labels == 0]
-        prior = self._check_mask_input(mask_input, hw)
+        prior = None
+        if mask_input is not None:
+            if np.shape(mask_input) != (1, *hw):
+                raise SegmenterError(
+                    f"{self.name}: mask_input must be (1, {hw[0]}, {hw[1]}) logits from this "
+                    f"back end's previous predict, got shape {np.shape(mask_input)}"
+                )
+            prior = np.asarray(mask_input)[0] > 0
         n_out = 3 if multimask_output else 1
         if len(fg) == 0:
             empty = np.zeros((n_out, *hw), bool)
@@ -176,14 +170,11 @@ class ClassicalSegmenter(abc.ABC):
         """e.g. ``flood_fill (classical; tolerances 2..24, 8-connected, max area 0.30)``."""
         return f"{self.name} (classical; {self._settings()}, max area {self.max_area_fraction:.2f})"
 
-    # -- scoring -------------------------------------------------------------------------------
     def score(self, mask: np.ndarray, bg: np.ndarray, prior: np.ndarray | None = None) -> float:
-        """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image.
-
-        0 when the mask contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty,
-        or covers more than ``max_area_fraction`` of the image; otherwise its boundary contrast
-        ``c`` mapped to ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask, prior)`` given a prior.
-        """
+        """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image: 0 when
+        it contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty or too large;
+        else its boundary contrast ``c`` as ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask,
+        prior)`` given a prior."""
         assert self._dh is not None and self._dv is not None
         area = int(mask.sum())
         if area == 0 or area > self.max_area_fraction * mask.size:
@@ -197,20 +188,6 @@ class ClassicalSegmenter(abc.ABC):
             quality *= 0.5 + 0.5 * (int((mask & prior).sum()) / union if union else 0.0)
         return quality
 
-    def _check_mask_input(
-        self, mask_input: np.ndarray | None, hw: tuple[int, int]
-    ) -> np.ndarray | None:
-        if mask_input is None:
-            return None
-        arr = np.asarray(mask_input)
-        if arr.shape != (1, *hw):
-            raise SegmenterError(
-                f"{self.name}: mask_input must be (1, {hw[0]}, {hw[1]}) logits from this back "
-                f"end's previous predict, got shape {arr.shape}"
-            )
-        return arr[0] > 0
-
-    # -- for subclasses ------------------------------------------------------------------------
     def _prepare(self) -> None:  # noqa: B027 - optional hook
         """Per-image precomputation after ``set_image`` (optional)."""
 

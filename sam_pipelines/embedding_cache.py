@@ -1,22 +1,13 @@
-"""A cache of SAM image embeddings keyed by image content and model.
+"""A cache of SAM image embeddings keyed by image content and model, so that K prompt
+strategies on the same images cost one image-encoder pass per image, not K.
 
-Comparing K prompt strategies on the same images should cost one image-encoder pass per
-image, not K. Entries live in memory (least recently used first out, bounded by a number of
-entries and by their total size: ViT-B's embedding is 256 x 64 x 64 float32 = 4 MiB, so the
-default 2 GiB holds 512 images, enough for a strategy-by-strategy loop over the 500 test
-images) and, optionally, in a directory as ``<key>.pt`` files that later runs reuse.
-
-The key (:func:`embedding_key`) hashes the image's bytes, shape and dtype with a model id that
-names the weights and how the encoder ran: :func:`model_identity` gives the model type, the
-checkpoint's identity (:func:`checkpoint_identity`: its file name, size in bytes and
-modification time in nanoseconds; no hash, which would read 375 MB to 2.5 GB per run) and the
-encoder precision. A changed checkpoint, model type or precision therefore misses.
-
-Disk files are written atomically; an unreadable file is reported by path, deleted and counted
-as a miss, so the embedding is recomputed. The folder is capped (``max_disk_bytes``, default
-:data:`DEFAULT_DISK_CAP_BYTES`): past the cap the least recently used files (oldest
-modification time; a disk hit refreshes it) are deleted. :func:`clear_embedding_cache` empties
-it.
+Entries live in memory (LRU, bounded by their total size; a ViT-B embedding is
+256 x 64 x 64 float32 = 4 MiB) and, optionally, in a folder as ``<key>.pt`` files that later
+runs reuse. The key (:func:`embedding_key`) hashes the image with :func:`model_identity`: model
+type, checkpoint identity (:func:`checkpoint_identity`, no file hash) and encoder precision.
+Disk files are written atomically; an unreadable one is reported, deleted and counted as a
+miss. Past ``max_disk_bytes`` the least recently used files (oldest modification time; a disk
+hit refreshes it) are deleted. :func:`clear_embedding_cache` empties the folder.
 """
 
 from __future__ import annotations
@@ -35,20 +26,15 @@ from common.atomic import atomic_write, read_or_discard
 
 log = logging.getLogger(__name__)
 
-#: Default size cap of an on-disk cache folder: 4 GiB, about 1000 ViT-B embeddings (4 MiB
-#: each), i.e. the 500 test images under two encoder settings (float32 and bfloat16).
+#: Default size cap of an on-disk cache folder: 4 GiB, about 1000 ViT-B embeddings.
 DEFAULT_DISK_CAP_BYTES = 4 << 30
 
 
 @dataclass
 class CachedEmbedding:
-    """What ``SamPredictor.set_image`` computes for one image.
-
-    Attributes:
-        features: the image encoder's output, float (1, C, h, w).
-        input_size: (H', W') of the image after ``ResizeLongestSide``.
-        original_size: (H, W) of the image.
-    """
+    """What ``SamPredictor.set_image`` computes for one image: the encoder's ``features``
+    float (1, C, h, w), the ``input_size`` (H', W') after ``ResizeLongestSide`` and the
+    ``original_size`` (H, W)."""
 
     features: torch.Tensor
     input_size: tuple[int, int]
@@ -56,8 +42,7 @@ class CachedEmbedding:
 
 
 def checkpoint_identity(path: Path | str) -> str:
-    """``<file name>:<size in bytes>:<mtime in ns>`` of a checkpoint file: cheap (one ``stat``)
-    and different for another file, a re-downloaded or an edited one."""
+    """``<file name>:<size in bytes>:<mtime in ns>`` of a checkpoint file (one ``stat``)."""
     path = Path(path)
     info = path.stat()
     return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
@@ -82,11 +67,9 @@ class EmbeddingCache:
     """LRU memory cache plus an optional on-disk cache of :class:`CachedEmbedding`.
 
     Args:
-        max_items: memory bound in entries (None: no count bound); 0 disables the memory level.
-        max_bytes: memory bound on the entries' total tensor size.
+        max_bytes: memory bound on the entries' total tensor size (0: no memory level).
         directory: folder for ``<key>.pt`` files, or None for memory only.
-        max_disk_bytes: cap on the total size of the folder's ``.pt`` files; beyond it the
-            least recently used files are deleted.
+        max_disk_bytes: cap on the folder's ``.pt`` files (least recently used go first).
 
     Attributes:
         hits, disk_hits, misses: lookup counters (a disk hit is also counted in ``hits``).
@@ -96,27 +79,21 @@ class EmbeddingCache:
 
     def __init__(
         self,
-        max_items: int | None = None,
         max_bytes: int = 2 << 30,
         directory: Path | str | None = None,
         max_disk_bytes: int = DEFAULT_DISK_CAP_BYTES,
     ) -> None:
-        if (max_items is not None and max_items < 0) or max_bytes < 0 or max_disk_bytes < 0:
+        if max_bytes < 0 or max_disk_bytes < 0:
             raise ValueError(
-                "max_items, max_bytes and max_disk_bytes must be >= 0, got "
-                f"{max_items}, {max_bytes}, {max_disk_bytes}"
+                f"max_bytes and max_disk_bytes must be >= 0, got {max_bytes}, {max_disk_bytes}"
             )
-        self.max_items = max_items
         self.max_bytes = max_bytes
         self.nbytes = 0
         self.directory = Path(directory) if directory is not None else None
         self.max_disk_bytes = max_disk_bytes
-        self.disk_bytes = _folder_bytes(self.directory) if self.directory is not None else 0
-        self.evicted = 0
+        self.disk_bytes = sum(info.st_size for _, info in _entries(self.directory))
         self._memory: OrderedDict[str, CachedEmbedding] = OrderedDict()
-        self.hits = 0
-        self.disk_hits = 0
-        self.misses = 0
+        self.hits = self.disk_hits = self.misses = self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._memory)
@@ -166,13 +143,10 @@ class EmbeddingCache:
             path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
             self.disk_bytes += path.stat().st_size
             if self.disk_bytes > self.max_disk_bytes:
-                self.enforce_disk_cap()
+                self._enforce_disk_cap()
 
-    def enforce_disk_cap(self) -> int:
-        """Delete the least recently used ``.pt`` files until the folder is within
-        ``max_disk_bytes``; returns how many were deleted."""
-        if self.directory is None:
-            return 0
+    def _enforce_disk_cap(self) -> None:
+        """Delete the least recently used ``.pt`` files until the folder is within the cap."""
         files = sorted(_entries(self.directory), key=lambda item: item[1].st_mtime_ns)
         total = sum(info.st_size for _, info in files)
         deleted = 0
@@ -186,30 +160,17 @@ class EmbeddingCache:
             log.info("embedding cache %s: evicted %d file(s) over the cap", self.directory, deleted)
         self.disk_bytes = total
         self.evicted += deleted
-        return deleted
-
-    def clear(self) -> tuple[int, int]:
-        """Empty the memory level and the folder; returns (files deleted, bytes freed)."""
-        self._memory.clear()
-        self.nbytes = 0
-        if self.directory is None:
-            return 0, 0
-        cleared = clear_embedding_cache(self.directory)
-        self.disk_bytes = 0
-        return cleared
 
     def _remember(self, key: str, entry: CachedEmbedding) -> None:
         size = _nbytes(entry)
-        if self.max_items == 0 or size > self.max_bytes:
+        if size > self.max_bytes:
             return
         old = self._memory.pop(key, None)
         if old is not None:
             self.nbytes -= _nbytes(old)
         self._memory[key] = entry
         self.nbytes += size
-        while (self.max_items is not None and len(self._memory) > self.max_items) or (
-            self.nbytes > self.max_bytes
-        ):
+        while self.nbytes > self.max_bytes:
             _, dropped = self._memory.popitem(last=False)
             self.nbytes -= _nbytes(dropped)
 
@@ -229,15 +190,11 @@ def clear_embedding_cache(directory: Path | str) -> tuple[int, int]:
     return files, freed
 
 
-def _entries(directory: Path) -> list[tuple[Path, os.stat_result]]:
-    """(path, stat) of the folder's ``.pt`` files (none when the folder does not exist)."""
-    if not directory.is_dir():
+def _entries(directory: Path | None) -> list[tuple[Path, os.stat_result]]:
+    """(path, stat) of the folder's ``.pt`` files (none without a folder or when it is missing)."""
+    if directory is None or not directory.is_dir():
         return []
     return [(p, p.stat()) for p in directory.glob("*.pt") if p.is_file()]
-
-
-def _folder_bytes(directory: Path) -> int:
-    return sum(info.st_size for _, info in _entries(directory))
 
 
 def _nbytes(entry: CachedEmbedding) -> int:

@@ -1,12 +1,10 @@
 """``flood_fill``: Lab colour region growing from the foreground points, tolerance chosen per image.
 
-For every tolerance ``t`` in ``tolerances``, the region is the set of pixels connected to a
-foreground point through neighbours whose 8-bit Lab colours differ by at most ``t`` in every
-channel (OpenCV's floating-range ``floodFill``; a neighbour-to-neighbour test, so the slow colour
-drift of a semi-transparent shape over a blurry background stays inside while the hard edge
-stops the fill). Several foreground points give the union of their regions. The regions grow
-with ``t``; the base class scores each by its boundary contrast and rejects those that swallow
-a background point or most of the image, so the tolerance adapts to every image's contrast.
+For every tolerance ``t``, the region is the pixels connected to a foreground point through
+neighbours whose 8-bit Lab colours differ by at most ``t`` per channel (OpenCV's floating-range
+``floodFill``: a slow colour drift stays inside, a hard edge stops the fill); several
+foreground points give the union. The base class scores each region, so the tolerance adapts
+to every image's contrast.
 """
 
 from __future__ import annotations

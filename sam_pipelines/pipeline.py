@@ -1,26 +1,17 @@
 """``BasicSamPipeline``: the assignment's contract, around any object with ``SamPredictor``'s
 ``set_image`` / ``predict``.
 
-The template's pipeline (see ``../shared/reference/README.md``): ``__call__(images)`` takes an
-ImageNet-normalised batch (B, 3, H, W) and returns bool masks (B, H, W); the base class prompts
-one foreground point at the image centre ``(W // 2, H // 2)``. ``segment(images, point_coords,
-point_labels)`` checks the prompts, turns every image back into uint8 RGB, calls
-``set_image`` and ``predict(..., multimask_output=True)``, and keeps the mask with the highest
-predicted score.
+``__call__(images)`` takes an ImageNet-normalised batch (B, 3, H, W) and returns bool masks
+(B, H, W), prompting one foreground point at the image centre ``(W // 2, H // 2)``;
+``segment(images, point_coords, point_labels)`` calls ``set_image`` and
+``predict(..., multimask_output=True)`` per image and keeps the highest-scoring mask
+(``mask_selection`` and ``refine`` change that, off by default).
 
-Points are integer pixels (X, Y). They reach the predictor at the pixel's centre, (X + 0.5,
-Y + 0.5): ``SamPredictor`` scales coordinates by 1024 / 64 = 16 and its prompt encoder treats
-them as pixel indices of the 1024-pixel input, so an integer X would land at 16 X, the corner
-of that pixel's 16 x 16 block, and X + 0.5 lands at 16 X + 8, its middle.
+Points are integer pixels (X, Y), sent at the pixel's centre (X + 0.5, Y + 0.5): SAM's prompt
+encoder treats coordinates as positions in its 1024-pixel input, where an integer X would land
+on the corner of that pixel's 16 x 16 block rather than its middle.
 
-Beyond the template, off by default: ``mask_selection`` (see :mod:`sam_pipelines.selection`)
-and ``refine`` (one more ``predict`` with the chosen mask's low-resolution logits as
-``mask_input`` and a single output). :meth:`BasicSamPipeline.segment_uint8` is the lower-level
-call: uint8 images in, every candidate and score out.
-
-The submission notebook inlines this module: it imports nothing from the project except the
-modules the notebook inlines before it (``prompting.points``, ``sam_pipelines.selection``,
-``shapes.transforms``).
+The submission notebook inlines this module; it imports only modules inlined before it.
 """
 
 from __future__ import annotations
@@ -31,14 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from prompting.points import validate_points
 from sam_pipelines.selection import check_mask_selection, select_mask
 from shapes.transforms import to_uint8_images
 
-PIXEL_CENTRE = 0.5
-"""Offset from an integer pixel index to the pixel's centre in the predictor's coordinates."""
+PIXEL_CENTRE = 0.5  # from an integer pixel index to the pixel's centre
 
 
 def segmenter_name(predictor: Any) -> str:
@@ -52,14 +41,8 @@ def segmenter_name(predictor: Any) -> str:
 
 @dataclass(frozen=True)
 class ImageSegmentation:
-    """One image's outcome.
-
-    Attributes:
-        mask: bool (H, W), the output mask.
-        candidates: bool (C, H, W), the predictor's candidates.
-        scores: float32 (C,), their predicted scores.
-        chosen: index of the selected candidate.
-    """
+    """One image's outcome: the output ``mask`` bool (H, W), the predictor's ``candidates``
+    bool (C, H, W) with their ``scores`` float32 (C,), and the ``chosen`` candidate's index."""
 
     mask: np.ndarray
     candidates: np.ndarray
@@ -78,12 +61,11 @@ def segment_image(
     max_mask_fraction: float = 0.5,
 ) -> ImageSegmentation:
     """Segment one image from point prompts: ``set_image``, ``predict`` (3 candidates), select,
-    and optionally ``refine`` once with the chosen candidate's low-resolution logits (one more
-    ``predict`` with ``mask_input`` and a single output).
+    and optionally ``refine`` once (one more ``predict`` with the chosen candidate's
+    low-resolution logits as ``mask_input`` and a single output).
 
     Args:
-        predictor: ``SamPredictor`` or a back end with its contract (a back end's
-            ``set_image`` may reuse a cached embedding for an image it has seen).
+        predictor: ``SamPredictor`` or a back end with its contract.
         image: uint8 RGB (H, W, 3).
         point_coords: int (N, 2), each point (X, Y) in pixels; sent at the pixel centres.
         point_labels: int (N,), 1 = foreground, 0 = background.
@@ -114,11 +96,9 @@ class BasicSamPipeline:
     """Point prompts -> masks through a predictor with ``SamPredictor``'s contract.
 
     Args:
-        predictor: ``segment_anything.SamPredictor`` (the assignment's SAM), or a back end of
-            :mod:`sam_pipelines` with the same ``set_image`` / ``predict``.
-        grad_cam: the heat-map source of the subclasses (a ``GradCAM``: normalised images
-            (B, 3, H, W) -> float (B, H, W) in 0..1); the base class prompts the centre and
-            does not use it.
+        predictor: ``segment_anything.SamPredictor`` or a back end of :mod:`sam_pipelines`.
+        grad_cam: the subclasses' heat-map source (a ``GradCAM``: normalised images
+            (B, 3, H, W) -> float (B, H, W) in 0..1); unused by the base class.
         mask_selection: ``"score"`` (the template), ``"reject_large"`` or ``"cam"``.
         refine: feed the chosen mask's low-resolution logits back once as ``mask_input``.
         max_mask_fraction: image fraction above which ``reject_large`` / ``cam`` drop a mask.
@@ -209,20 +189,10 @@ class BasicSamPipeline:
         point_coords: np.ndarray,
         point_labels: np.ndarray,
         cams: np.ndarray | None = None,
-        progress: bool = False,
     ) -> list[ImageSegmentation]:
-        """The lower-level ``segment``: uint8 images in, every candidate and score out.
-
-        Args:
-            images: uint8 RGB (B, H, W, 3).
-            point_coords: integer (B, N, 2), (X, Y) pixels.
-            point_labels: integer (B, N), 1 = foreground, 0 = background.
-            cams: float (B, H, W) heat maps in 0..1; required by ``mask_selection="cam"``.
-            progress: show a tqdm bar over the images.
-
-        Returns:
-            one :class:`ImageSegmentation` per image; the prompts are kept in
-            :attr:`last_prompts`.
+        """The lower-level :meth:`segment`: uint8 RGB images (B, H, W, 3) in, one
+        :class:`ImageSegmentation` per image out (prompts as for :meth:`segment`, kept in
+        :attr:`last_prompts`; ``cams`` float (B, H, W) in 0..1, for ``mask_selection="cam"``).
         """
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
@@ -238,18 +208,9 @@ class BasicSamPipeline:
         if self.mask_selection == "cam" and cams is None:
             raise ValueError("mask_selection='cam' needs the CAMs (B, H, W)")
         self.last_prompts = (coords, labels)
+        options = (self.mask_selection, self.refine, self.max_mask_fraction)
+        image_cams = [None] * b if cams is None else cams
         return [
-            segment_image(
-                self.predictor,
-                images[i],
-                coords[i],
-                labels[i],
-                None if cams is None else cams[i],
-                self.mask_selection,
-                self.refine,
-                self.max_mask_fraction,
-            )
-            for i in tqdm(
-                range(b), desc=f"segmenting ({self.segmenter_name})", disable=not progress
-            )
+            segment_image(self.predictor, image, c, lab, cam, *options)
+            for image, c, lab, cam in zip(images, coords, labels, image_cams, strict=True)
         ]

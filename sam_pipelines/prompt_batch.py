@@ -1,13 +1,8 @@
-"""All the prompt sets of one image at once: :func:`segment_prompt_sets`.
-
-:func:`sam_pipelines.pipeline.segment_image` segments one prompt set per call (``set_image``,
-``predict``, select, optionally ``predict`` again to refine). The comparison sends many sets per
-image (every strategy, then every mask-selection / refinement variant of the best ones), so
-:func:`segment_prompt_sets` takes them together and returns the same masks with fewer decoder
-calls: distinct point sets are decoded once (a back end with ``predict_batch``, i.e.
-:class:`sam_pipelines.sam_backend.SamSegmenter`, sends them in one call per point count;
-others get one ``predict`` per set), each job selects its candidate, and the jobs that refine
-go through the decoder together once more with their chosen low-resolution logits.
+"""All the prompt sets of one image at once: :func:`segment_prompt_sets` returns the masks
+of :func:`sam_pipelines.pipeline.segment_image` with fewer decoder calls. Distinct point sets
+are decoded once (through ``predict_batch`` where the back end has it, i.e. ``SamSegmenter``),
+each job selects its candidate, and the jobs that refine go through the decoder together once
+more with their chosen low-resolution logits.
 """
 
 from __future__ import annotations
@@ -26,8 +21,7 @@ class PromptJob:
     """One mask to make for an image.
 
     Attributes:
-        coords: int (K, 2) points (X, Y) in pixels (sent at the pixel centres, as
-            :func:`~sam_pipelines.pipeline.segment_image` sends them).
+        coords: int (K, 2) points (X, Y) in pixels (sent at the pixel centres).
         labels: int (K,), 1 = foreground, 0 = background.
         mask_selection: ``"score"``, ``"reject_large"`` or ``"cam"``.
         refine: one more decoder pass with the chosen candidate's low-resolution logits.
@@ -49,13 +43,13 @@ def _predict_many(
     """``predictor.predict_batch`` when the back end has it, else one ``predict`` per set."""
     if hasattr(predictor, "predict_batch"):
         return predictor.predict_batch(coords, labels, mask_inputs, multimask_output)
-    out = []
-    for i, (c, lab) in enumerate(zip(coords, labels, strict=True)):
-        options: dict[str, Any] = {"multimask_output": multimask_output}
-        if mask_inputs is not None:
-            options["mask_input"] = mask_inputs[i]
-        out.append(predictor.predict(point_coords=c, point_labels=lab, **options))
-    return out
+    inputs = [None] * len(coords) if mask_inputs is None else mask_inputs
+    return [
+        predictor.predict(
+            point_coords=c, point_labels=lab, mask_input=m, multimask_output=multimask_output
+        )
+        for c, lab, m in zip(coords, labels, inputs, strict=True)
+    ]
 
 
 def segment_prompt_sets(
@@ -65,24 +59,14 @@ def segment_prompt_sets(
     cam: np.ndarray | None = None,
     max_mask_fraction: float = 0.5,
 ) -> list[np.ndarray]:
-    """The mask of every job on ``image``; each equals what
-    ``segment_image(predictor, image, job.coords, job.labels, cam, job.mask_selection,
-    job.refine, max_mask_fraction).mask`` returns.
-
-    Args:
-        predictor: a back end with ``set_image`` / ``predict`` (and, for SAM, ``predict_batch``).
-        image: uint8 RGB (H, W, 3).
-        jobs: the prompt sets and how to turn each into a mask.
-        cam: float (H, W) heat map in 0..1 (for ``mask_selection="cam"``).
-        max_mask_fraction: see :func:`sam_pipelines.selection.select_mask`.
-
-    Returns:
-        bool (H, W) per job, in order.
-    """
+    """The mask of every job on ``image`` (uint8 RGB (H, W, 3)): bool (H, W) per job, in order,
+    each what ``segment_image(predictor, image, job.coords, job.labels, cam,
+    job.mask_selection, job.refine, max_mask_fraction).mask`` returns (``cam``: float (H, W)
+    heat map in 0..1, for ``mask_selection="cam"``)."""
     predictor.set_image(image)
     index: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}  # a distinct set's position
     sets: list[tuple[np.ndarray, np.ndarray]] = []  # distinct (coords, labels)
-    set_of_job = []
+    job_set = []  # per job, the index of its distinct set
     for job in jobs:
         coords = np.asarray(job.coords, dtype=np.float64) + PIXEL_CENTRE
         labels = np.asarray(job.labels, dtype=np.int64)
@@ -90,26 +74,22 @@ def segment_prompt_sets(
         if key not in index:
             index[key] = len(sets)
             sets.append((coords, labels))
-        set_of_job.append(index[key])
+        job_set.append(index[key])
     first = _predict_many(predictor, [c for c, _ in sets], [lab for _, lab in sets], None, True)
-    masks: list[np.ndarray | None] = []
-    to_refine: list[tuple[int, int, int]] = []  # (job, set, chosen candidate)
-    for j, (job, s) in enumerate(zip(jobs, set_of_job, strict=True)):
-        candidates, scores, _ = first[s]
-        k = select_mask(job.mask_selection, candidates, scores, cam, max_mask_fraction)
-        if job.refine:
-            to_refine.append((j, s, k))
-            masks.append(None)
-        else:
-            masks.append(np.asarray(candidates[k], dtype=bool))
-    if to_refine:
+    chosen = [
+        select_mask(job.mask_selection, first[s][0], first[s][1], cam, max_mask_fraction)
+        for job, s in zip(jobs, job_set, strict=True)
+    ]
+    masks = [np.asarray(first[s][0][k], dtype=bool) for s, k in zip(job_set, chosen, strict=True)]
+    refine = [j for j, job in enumerate(jobs) if job.refine]
+    if refine:
         refined = _predict_many(
             predictor,
-            [sets[s][0] for _, s, _ in to_refine],
-            [sets[s][1] for _, s, _ in to_refine],
-            [first[s][2][k][None] for _, s, k in to_refine],
+            [sets[job_set[j]][0] for j in refine],
+            [sets[job_set[j]][1] for j in refine],
+            [first[job_set[j]][2][chosen[j]][None] for j in refine],
             False,
         )
-        for (j, _, _), (out, _, _) in zip(to_refine, refined, strict=True):
+        for j, (out, _, _) in zip(refine, refined, strict=True):
             masks[j] = np.asarray(out[0], dtype=bool)
-    return masks  # type: ignore[return-value]
+    return masks

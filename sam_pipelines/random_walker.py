@@ -1,10 +1,8 @@
 """``random_walker``: Grady's random walker (``skimage.segmentation.random_walker``) on Lab colours.
 
 Seeds: the foreground points (label 1), the background points and the edges of a window around
-the foreground points (label 2; see :func:`frame_markers`). The walker runs on that window only,
-which keeps each solve at a few thousand pixels. Candidates are the foreground-probability maps
-thresholded at 0.5 and at two other levels; the base class keeps the one with the strongest
-boundary.
+the foreground points (label 2; see :func:`frame_markers`); the walker runs on that window only.
+Candidates are the foreground probability thresholded at several levels.
 """
 
 from __future__ import annotations

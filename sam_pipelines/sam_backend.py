@@ -1,18 +1,7 @@
-"""``sam``: segment_anything's ``SamPredictor`` behind the embedding cache.
-
-``set_image`` runs the image encoder only for an image (by content) that this back end has not
-embedded yet; otherwise it restores the cached embedding into the predictor, so the prompt
-encoder and mask decoder run exactly as after a fresh ``set_image``. ``predict`` is
-``SamPredictor.predict`` unchanged (points (X, Y) in pixels of the original image, resized
-to the model's input by ``ResizeLongestSide``).
-
-Two batched paths for the comparison (:mod:`sam_pipelines.prompt_batch`):
-:meth:`SamSegmenter.encode` fills the cache for many images, ``batch_size`` images per encoder
-call (:func:`sam_pipelines.batched_encoder.encode_images`, under bfloat16 autocast when
-``precision="bfloat16"``), with a progress bar; :meth:`SamSegmenter.predict_batch` sends many
-prompt sets of the current image through the mask decoder, one ``predict_torch`` call per
-point count (SAM's prompt tokens attend to each other, so padding sets to one length with
-"not a point" tokens would change the masks; grouping does not).
+"""``sam``: segment_anything's ``SamPredictor`` behind the embedding cache: ``set_image`` runs
+the image encoder only for an image (by content) not embedded yet, else restores the cached
+embedding. :meth:`SamSegmenter.predict_batch` groups prompt sets by point count (SAM's prompt
+tokens attend to each other, so padding would change the masks).
 """
 
 from __future__ import annotations
@@ -30,7 +19,6 @@ from sam_pipelines.batched_encoder import encode_images
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
     SamCheckpointError,
-    checkpoint_info,
     resolve_sam_checkpoint,
 )
 from sam_pipelines.checks import SegmenterError, check_image, check_point_prompts
@@ -48,8 +36,7 @@ if TYPE_CHECKING:
 
 
 def import_segment_anything():
-    """The ``segment_anything`` package, imported on first use so that the rest of
-    ``sam_pipelines`` works without it; a missing install raises with the command to run."""
+    """``segment_anything``, imported on first use; a missing install raises with the fix."""
     try:
         import segment_anything
     except ImportError as err:
@@ -65,7 +52,6 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
     Raises:
         SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
     """
-    checkpoint_info(model_type)  # an unknown model type raises
     registry = import_segment_anything().sam_model_registry
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -79,14 +65,12 @@ def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str
 
 
 #: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
-#: ``auto`` (bfloat16 on CUDA, float32 elsewhere). ``tests/test_batched_encoder.py`` states the
-#: tolerance bfloat16 keeps against float32.
+#: ``auto`` (bfloat16 on CUDA, float32 elsewhere).
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``float32`` or ``bfloat16`` for ``precision`` on ``device`` (see :data:`PRECISIONS`);
-    bfloat16 is refused on the CPU, where it is slower and only float32 is kept."""
+    """``float32`` or ``bfloat16`` for ``precision`` on ``device`` (see :data:`PRECISIONS`)."""
     if precision not in PRECISIONS:
         raise SegmenterError(
             f"sam precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
@@ -104,26 +88,18 @@ class SamSegmenter:
     Args:
         model_type: ``vit_b`` (default), ``vit_l`` or ``vit_h``.
         checkpoint: explicit checkpoint path; otherwise resolved by
-            :func:`sam_pipelines.checkpoint.resolve_sam_checkpoint` (``SAM_CHECKPOINT``, then
-            ``checkpoints/<official name>``, then a download).
-        device: torch device or ``--device`` spec (default ``auto``: CUDA when available, else
-            CPU; see :func:`common.device.resolve_device`).
-        cache_size: most embeddings kept in memory (LRU; None: bounded by ``cache_mib`` only).
+            :func:`sam_pipelines.checkpoint.resolve_sam_checkpoint` (with ``download``,
+            ``checkpoint_dir`` and ``environ``).
+        device: torch device or ``--device`` spec (default ``auto``, see
+            :func:`common.device.resolve_device`).
         cache_mib: memory bound of the embedding cache in MiB (2048 = 512 ViT-B embeddings).
         cache_dir: optional folder for an on-disk embedding cache.
         disk_cache_bytes: size cap of ``cache_dir`` (least recently used files go first).
         precision: the image encoder's precision (:data:`PRECISIONS`; default float32).
-        fused_attention: run the encoder's attention through one fused kernel
-            (:mod:`sam_pipelines.fused_attention`). Off by default: on an H200 (torch 2.11,
-            ViT-B, batches of 16, bfloat16) it made the encoder slower, 29.2 against 45.8
-            images/s (``scripts/benchmark_sam.py``).
-        download: allow downloading the official checkpoint.
-        checkpoint_dir: folder of step 3 of the resolution and of the download.
-        environ: environment for ``SAM_CHECKPOINT`` (default ``os.environ``).
         model: an already built ``Sam`` (tests use a tiny random one); then ``model_id`` is
             required and no checkpoint is read.
         model_id: identifies the weights in cache keys (default: the checkpoint's
-            :func:`~sam_pipelines.embedding_cache.checkpoint_identity`: file name, size, mtime).
+            :func:`~sam_pipelines.embedding_cache.checkpoint_identity`).
 
     Attributes:
         encoder_calls: images embedded by the image encoder so far (cache misses).
@@ -140,12 +116,10 @@ class SamSegmenter:
         model_type: str = "vit_b",
         checkpoint: Path | str | None = None,
         device: torch.device | str | None = None,
-        cache_size: int | None = None,
         cache_mib: float = 2048.0,
         cache_dir: Path | str | None = None,
         disk_cache_bytes: int = DEFAULT_DISK_CAP_BYTES,
         precision: str = "float32",
-        fused_attention: bool = False,
         download: bool = True,
         checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
         environ: Mapping[str, str] | None = None,
@@ -156,7 +130,6 @@ class SamSegmenter:
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.fused_attention = fused_attention
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
             self.checkpoint: Path | None = path
@@ -168,57 +141,34 @@ class SamSegmenter:
             self.checkpoint = None
             model = model.to(self.device).eval()
         self.model_id = model_id
-        encoder = self.precision + ("+fused" if fused_attention else "")
-        self.cache_id = model_identity(model_type, model_id, encoder)
+        self.cache_id = model_identity(model_type, model_id, self.precision)
         self.predictor = segment_anything.SamPredictor(model)
-        self.cache = EmbeddingCache(
-            cache_size, int(cache_mib * 2**20), cache_dir, max_disk_bytes=disk_cache_bytes
-        )
+        self.cache = EmbeddingCache(int(cache_mib * 2**20), cache_dir, disk_cache_bytes)
         self.encoder_calls = 0
         self.decoder_calls = 0
         self._current_key: str | None = None
 
     def describe(self) -> str:
-        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16, fused attention)``
-        (the attention part only when fused)."""
+        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16)``."""
         weights = str(self.checkpoint) if self.checkpoint is not None else f"model {self.model_id}"
-        fused = ", fused attention" if self.fused_attention else ""
-        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision}{fused})"
-
-    def _autocast_dtype(self) -> torch.dtype | None:
-        return torch.bfloat16 if self.precision == "bfloat16" else None
+        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision})"
 
     def encode(self, images: np.ndarray, batch_size: int = 16, progress: bool = True) -> int:
-        """Put the embedding of every image into the cache, running the encoder on the ones it
-        does not hold yet, ``batch_size`` images per call, with a tqdm bar (ETA) over them.
-
-        Args:
-            images: uint8 RGB (N, H, W, 3), all of one size.
-            batch_size: images per encoder call.
-            progress: show the bar.
-
-        Returns:
-            How many images the encoder ran on (the cache misses).
-        """
+        """Put the embedding of every image (uint8 RGB (N, H, W, 3), all of one size) into the
+        cache, running the encoder on the ones it does not hold yet, ``batch_size`` images per
+        call, with a tqdm bar when ``progress``. Returns how many it ran on (the misses)."""
         images = np.asarray(images)
-        if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
-            raise ValueError(
-                f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"
-            )
         keys = [embedding_key(image, self.cache_id) for image in images]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key, self.device) is None]
         original_size = (int(images.shape[1]), int(images.shape[2]))
+        autocast = torch.bfloat16 if self.precision == "bfloat16" else None
         with tqdm(
             total=len(missing), desc="SAM image encoder", unit="img", disable=not progress
         ) as bar:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
                 features, input_size = encode_images(
-                    self.predictor.model,
-                    images[chunk],
-                    len(chunk),
-                    self._autocast_dtype(),
-                    fused=self.fused_attention,
+                    self.predictor.model, images[chunk], len(chunk), autocast
                 )
                 for i, f in zip(chunk, features, strict=True):
                     self.cache.put(keys[i], CachedEmbedding(f[None], input_size, original_size))
@@ -233,10 +183,10 @@ class SamSegmenter:
         if key == self._current_key:
             return
         entry = self.cache.get(key, self.device)
-        if entry is None and (self.precision != "float32" or self.fused_attention):
+        if entry is None and self.precision != "float32":
             self.encode(image[None], batch_size=1, progress=False)
             entry = self.cache.get(key, self.device)
-        if entry is None:  # float32, unfused: SamPredictor's own path
+        if entry is None:  # float32: SamPredictor's own path
             self.predictor.set_image(image, "RGB")
             self.encoder_calls += 1
             assert self.predictor.features is not None
@@ -269,9 +219,8 @@ class SamSegmenter:
         if not self.predictor.is_image_set:
             raise RuntimeError("sam: call set_image(...) before predict(...)")
         if point_coords is not None or point_labels is not None:
-            h, w = self.predictor.original_size
             point_coords, point_labels = check_point_prompts(
-                point_coords, point_labels, (h, w), "sam.predict"
+                point_coords, point_labels, self.predictor.original_size, "sam.predict"
             )
         masks, scores, low_res = self.predictor.predict(point_coords, point_labels, **options)
         self.decoder_calls += 1
@@ -288,11 +237,9 @@ class SamSegmenter:
         (``SamPredictor.predict_torch``) per distinct point count.
 
         Args:
-            point_coords: per set, float (N_i, 2) points (X, Y) in pixels of the original
-                image, as for :meth:`predict`.
+            point_coords: per set, float (N_i, 2) points (X, Y) in pixels, as for :meth:`predict`.
             point_labels: per set, int (N_i,), 1 = foreground, 0 = background.
-            mask_inputs: per set, float32 (1, 256, 256) low-resolution logits (``predict``'s
-                ``mask_input``), or None for none.
+            mask_inputs: None, or per set float32 (1, 256, 256) logits (``mask_input``).
             multimask_output: three candidates per set (True) or one.
 
         Returns:
@@ -301,42 +248,32 @@ class SamSegmenter:
         """
         if not self.predictor.is_image_set:
             raise RuntimeError("sam: call set_image(...) before predict_batch(...)")
-        if len(point_coords) != len(point_labels) or (
-            mask_inputs is not None and len(mask_inputs) != len(point_coords)
-        ):
-            raise ValueError("predict_batch: one point_labels (and mask_input) per point set")
-        h, w = self.predictor.original_size
+        hw = self.predictor.original_size
         sets = [
-            check_point_prompts(c, lab, (h, w), "sam.predict_batch")
+            check_point_prompts(c, lab, hw, "sam.predict_batch")
             for c, lab in zip(point_coords, point_labels, strict=True)
         ]
         groups: dict[int, list[int]] = {}
         for i, (coords, _) in enumerate(sets):
             groups.setdefault(len(coords), []).append(i)
+
+        def stacked(arrays: list, members: list[int], dtype: torch.dtype) -> torch.Tensor:
+            stack = np.stack([arrays[i] for i in members])
+            return torch.as_tensor(stack, dtype=dtype, device=self.device)
+
+        all_coords = [self.predictor.transform.apply_coords(c, hw) for c, _ in sets]
+        all_labels = [labels for _, labels in sets]
         out: list[Any] = [None] * len(sets)
-        transform = self.predictor.transform
         for members in groups.values():
-            coords = np.stack([sets[i][0] for i in members])
-            coords_t = torch.as_tensor(
-                transform.apply_coords(coords, (h, w)), dtype=torch.float, device=self.device
-            )
-            labels_t = torch.as_tensor(
-                np.stack([sets[i][1] for i in members]), dtype=torch.int, device=self.device
-            )
-            masks_t = None
-            if mask_inputs is not None:
-                masks_t = torch.as_tensor(
-                    np.stack([mask_inputs[i] for i in members]),
-                    dtype=torch.float,
-                    device=self.device,
-                )
-            masks, scores, low_res = self.predictor.predict_torch(
-                coords_t, labels_t, mask_input=masks_t, multimask_output=multimask_output
+            masks_in = None if mask_inputs is None else stacked(mask_inputs, members, torch.float)
+            outputs = self.predictor.predict_torch(
+                stacked(all_coords, members, torch.float),
+                stacked(all_labels, members, torch.int),
+                mask_input=masks_in,
+                multimask_output=multimask_output,
             )
             self.decoder_calls += 1
-            masks_np = masks.detach().cpu().numpy()
-            scores_np = scores.detach().cpu().numpy().astype(np.float32)
-            low_np = low_res.detach().cpu().numpy().astype(np.float32)
+            masks, scores, low_res = (t.detach().cpu().numpy() for t in outputs)
             for j, i in enumerate(members):
-                out[i] = (masks_np[j], scores_np[j], low_np[j])
+                out[i] = (masks[j], scores[j].astype(np.float32), low_res[j].astype(np.float32))
         return out

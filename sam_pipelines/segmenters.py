@@ -1,18 +1,15 @@
 """The segmenter back ends by name, and :func:`make_segmenter`, which builds one.
 
-Every back end has ``segment_anything.SamPredictor``'s ``set_image`` / ``predict`` (the contract
-is documented at :meth:`sam_pipelines.classical_base.ClassicalSegmenter.predict`) plus ``name``,
-``kind`` and ``describe()``, so a pipeline can swap SAM for a weight-free method::
+Every back end has ``SamPredictor``'s ``set_image`` / ``predict`` (the contract is documented at
+:meth:`sam_pipelines.classical_base.ClassicalSegmenter.predict`) plus ``name``, ``kind`` and
+``describe()``, so a pipeline can swap SAM for a weight-free method::
 
     seg = make_segmenter("flood_fill")
     seg.set_image(image)                      # uint8 RGB (H, W, 3)
     masks, scores, low_res = seg.predict(point_coords, point_labels)  # (X, Y) pixel points
 
-Names (:data:`SEGMENTERS`): ``sam`` (the real model), the classical back ends (``flood_fill``,
-``random_walker``, ``watershed``) and ``auto``: SAM with the checkpoint found locally or
-downloaded; when none can be had (offline), :data:`BEST_CLASSICAL` with a warning. The fallback
-keeps its own name, so a classical result is never labelled SAM. "Best" is measured with oracle
-points on the benchmark test split by ``scripts/benchmark_segmenters.py``.
+``auto`` is SAM when a checkpoint is found or downloaded, else :data:`BEST_CLASSICAL` (best
+with oracle points in ``scripts/benchmark_segmenters.py``) with a warning, under its own name.
 """
 
 from __future__ import annotations
@@ -52,21 +49,14 @@ def auto_segmenter(
     environ: Mapping[str, str] | None = None,
     **sam_options: Any,
 ) -> Segmenter:
-    """SAM (``model_type``), its checkpoint resolved as ``sam`` does (explicit path,
-    ``SAM_CHECKPOINT``, ``checkpoint_dir``, download); only when none is on disk and the
-    download gets no answer (or ``download=False``), the classical ``fallback``.
+    """SAM (``model_type``), its checkpoint resolved as ``sam`` does; only when none is on disk
+    and the download gets no answer (or ``download=False``), the classical ``fallback``.
 
     An explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error, not a
     reason to fall back; ``url`` replaces the official download source (tests use a local
-    server); ``sam_options`` go to :class:`SamSegmenter` (device, cache_size,
-    cache_dir, disk_cache_bytes, precision, fused_attention).
-
-    Warns:
-        SegmenterFallbackWarning: (printed on stderr) when falling back.
-
-    Raises:
-        SamCheckpointError: a checkpoint was found or downloaded but is unusable (wrong MD5,
-            not loadable): that is never a reason to fall back silently.
+    server); ``sam_options`` go to :class:`SamSegmenter`. Falling back warns
+    (:class:`SegmenterFallbackWarning`); a checkpoint found or downloaded but unusable (wrong
+    MD5, not loadable) raises :class:`SamCheckpointError` instead.
     """
     try:
         path = resolve_sam_checkpoint(
@@ -142,12 +132,10 @@ def make_segmenter(
     device: str | None = None,
     **options: Any,
 ) -> Segmenter:
-    """A new back end ``name`` with the command line's SAM options applied where they mean
-    something (``--segmenter``, ``--sam-checkpoint``, ``--sam-model-type``, ``--device``).
-
-    ``checkpoint``, ``model_type`` and ``device`` go to ``sam`` and ``auto``; a classical back
-    end ignores ``model_type`` and ``device`` (it runs on the CPU) but refuses a checkpoint,
-    which would otherwise be silently unused. ``options`` go to the back end's constructor.
+    """A new back end ``name``; ``checkpoint``, ``model_type`` and ``device`` go to ``sam`` and
+    ``auto``. A classical back end ignores ``model_type`` and ``device`` (it runs on the CPU)
+    but refuses a checkpoint, which would otherwise be silently unused. ``options`` go to the
+    back end's constructor.
 
     Raises:
         SegmenterError: unknown name (listing the known ones) or a checkpoint for a classical

@@ -42,10 +42,8 @@ def select_mask(
     cam: np.ndarray | None = None,
     max_fraction: float = 0.5,
 ) -> int:
-    """Index of the mask that ``method`` (one of :data:`MASK_SELECTIONS`) chooses among bool
-    (C, H, W) candidates with float (C,) predicted ``scores``; ``cam`` is the float (H, W) heat
-    map in 0..1 (required by ``"cam"``), ``max_fraction`` the largest image fraction a mask may
-    cover for ``"reject_large"`` / ``"cam"``."""
+    """Index of the mask that ``method`` (see the module docstring) chooses among bool
+    (C, H, W) candidates with float (C,) predicted ``scores``; ``cam``: float (H, W) in 0..1."""
     check_mask_selection(method)
     scores = np.asarray(scores, dtype=np.float64)
     if method == "score":

@@ -1,10 +1,7 @@
-"""A tiny randomly initialised SAM built from segment_anything's own modules (ImageEncoderViT,
-PromptEncoder, MaskDecoder with a TwoWayTransformer), so ``SamPredictor`` runs its real code
-path: the ``ResizeLongestSide`` transform to :data:`TINY_SAM_IMG_SIZE`, padding, prompt encoding
-and mask upsampling back to the input size. Its image embedding is 8 x 8 and its
-low-resolution masks 32 x 32 (the real ViT-B: 64 x 64 and 256 x 256). The tests use it, and
-``scripts/benchmark_sam.py --model-type tiny`` runs on it where ViT-B would be too slow (a CPU
-check of the script).
+"""A tiny randomly initialised SAM built from segment_anything's own modules, so
+``SamPredictor`` runs its real code path (resize to :data:`TINY_SAM_IMG_SIZE`, padding, prompt
+encoding, mask upsampling). Its image embedding is 8 x 8 and its low-resolution masks 32 x 32
+(ViT-B: 64 x 64 and 256 x 256). For the tests and ``scripts/benchmark_sam.py --model-type tiny``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """``watershed``: marker watershed (``skimage.segmentation.watershed``) on the Lab edge strength.
 
-The relief is, per pixel, the largest Lab colour distance to a 4-neighbour, so the hard edge of a
-pasted shape is a ridge one pixel either side. Markers: foreground points (1), background points
-and the edges of a window around the foreground points (2, see :func:`frame_markers`). Candidates
-come from windows of several margins; the base class keeps the one with the strongest boundary.
+The relief is, per pixel, the largest Lab colour distance to a 4-neighbour. Markers: foreground
+points (1), background points and the edges of a window around the foreground points (2, see
+:func:`frame_markers`); one candidate per window margin.
 """
 
 from __future__ import annotations

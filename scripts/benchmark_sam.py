@@ -1,14 +1,10 @@
 """Benchmark SAM where the comparison waits on it: today's one-at-a-time path against the batched
 one, measured in the same run (see ``evaluation.sam_speed``).
 
-1. Image encoder, in images per second: ``SamPredictor.set_image`` (one image per call,
-   float32) against ``encode_images`` (``--batch-size`` images per call: float32; bfloat16
-   autocast when ``--precision`` resolves to it, the comparison's path on CUDA; and with
-   ``--fused-attention``, the fused-attention encoder), with the ratio to the old path and
-   each path's largest deviation from float32.
-2. The comparison's SAM step over ``--images`` images (every strategy, then the variants of the
-   best ones, scored): the per-prompt float32 path against the batched path, with the ratio
-   and how far the two paths' masks and mean IoUs are apart.
+1. Image encoder, in images per second: ``SamPredictor.set_image`` against batches of
+   ``--batch-size`` in float32 and (``--precision``, on CUDA) bfloat16, with the deviation.
+2. The comparison's SAM step over ``--images`` images: the per-prompt float32 path against the
+   batched path, with the ratio and how far their masks and mean IoUs are apart.
 
 Weights are random unless ``--checkpoint`` is given: timings are real, masks are not.
 ``--model-type tiny`` is a tiny random SAM, to check the script on a CPU. Examples::
@@ -27,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from evaluation.sam_speed import SpeedConfig, benchmark_data, comparison_speed, encoder_speed
 from sam_pipelines.sam_backend import PRECISIONS, SamSegmenter, resolve_precision
@@ -57,7 +53,6 @@ def main(args: argparse.Namespace) -> int:
         encoder_images=args.encoder_images,
         batch_size=args.batch_size,
         precision=precision,
-        fused_attention=args.fused_attention,
         images=args.images,
         strategies=tuple(args.strategies),
     )
@@ -66,65 +61,39 @@ def main(args: argparse.Namespace) -> int:
     print(f"SAM {args.model_type} ({weights}) on {config.device}, torch {torch.__version__}")
 
     data = benchmark_data(max(args.images, args.encoder_images))
-    encoder = encoder_speed(
-        model,
-        data.images[: args.encoder_images],
-        args.batch_size,
-        precision,
-        config.fused_attention,
-        device,
-    )
+    encoder_images = data.images[: args.encoder_images]
+    encoder = encoder_speed(model, encoder_images, args.batch_size, precision, device)
     base = encoder[0]["images_per_s"]
-    print(
-        f"\n1. image encoder, {args.encoder_images} images of 48 x 64 "
-        "(resized to the model's input):"
-    )
+    print(f"\n1. image encoder, {args.encoder_images} images of 48 x 64 (resized to the input):")
     for row in encoder:
-        dev = (
-            f"  max |dev from fp32| / max |fp32| = {row['max_dev_rel']:.4f}"
-            if "max_dev_rel" in row
-            else ""
-        )
-        print(
-            f"  {row['path']:<50} {row['images_per_s']:9.1f} img/s  "
-            f"{row['images_per_s'] / base:6.2f}x{dev}"
-        )
+        dev = row.get("max_dev_rel")
+        dev_text = "" if dev is None else f"  max |dev from fp32| / max |fp32| = {dev:.4f}"
+        ratio = row["images_per_s"] / base
+        print(f"  {row['path']:<50} {row['images_per_s']:9.1f} img/s  {ratio:6.2f}x{dev_text}")
     print(
         f"  encoder ratio (the comparison's path, {encoder[-1]['path']}, / old): "
         f"{encoder[-1]['images_per_s'] / base:.2f}x"
     )
 
-    def make_segmenter(
-        precision: str, fused_attention: bool, cache_dir: str | None = None
-    ) -> SamSegmenter:
+    def make_segmenter(precision: str, cache_dir: str | None = None) -> SamSegmenter:
         return SamSegmenter(
             model_type="vit_b" if args.model_type == "tiny" else args.model_type,
             model=model,
             model_id=f"benchmark-{args.model_type}-{weights}",
             device=device,
             precision=precision,
-            fused_attention=fused_attention,
             cache_dir=cache_dir,
         )
 
-    subset = dataclasses.replace(
-        data, names=data.names[: args.images], images=data.images[: args.images],
-        gt_masks=data.gt_masks[: args.images], classes=data.classes[: args.images],
-        cams=data.cams[: args.images],
-    )  # fmt: skip
-    comparison = comparison_speed(make_segmenter, subset, config, device)
+    comparison = comparison_speed(make_segmenter, data, config, device)
     print(f"\n2. the comparison's SAM step, {args.images} images:")
-    fused = ", fused attention" if config.fused_attention else ""
-    for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}{fused}")):
-        run_ = comparison[label]
-        timing = run_["timing"]
-        parts = ", ".join(
-            f"{k} {timing[k]:.1f} s"
-            for k in ("encoder_s", "strategies_s", "variants_s")
-            if k in timing
-        )
+    for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}")):
+        step = comparison[label]
+        timing = step["timing"]
+        keys = [k for k in ("encoder_s", "strategies_s", "variants_s") if k in timing]
+        parts = ", ".join(f"{k} {timing[k]:.1f} s" for k in keys)
         print(
-            f"  {name:<40} {run_['seconds']:8.1f} s for {run_['rows']} rows ({parts}; "
+            f"  {name:<40} {step['seconds']:8.1f} s for {step['rows']} rows ({parts}; "
             f"{timing.get('decoder_calls', '?')} decoder calls)"
         )
     print(f"  comparison ratio (old / new): {comparison['speedup']:.2f}x")
@@ -134,31 +103,22 @@ def main(args: argparse.Namespace) -> int:
         f"largest |mean IoU difference| {comparison['max_miou_diff']:.5f}"
     )
     if args.out:
-        record = {
-            "settings": dataclasses.asdict(config),
-            "encoder": encoder,
-            "comparison": comparison,
-        }
+        settings = dataclasses.asdict(config)
+        record = {"settings": settings, "encoder": encoder, "comparison": comparison}
         args.out.write_text(json.dumps(record, indent=1, default=str))
         print(f"wrote {args.out}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--device", default="auto", help=DEVICE_CHOICES + " (default auto)")
+    p = script_parser(__doc__)
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument("--model-type", default="vit_b", choices=MODEL_TYPES)
     p.add_argument("--checkpoint", type=Path, default=None, help="weights (default: random)")
     p.add_argument("--images", type=positive_int, default=500, help="images of the comparison")
     p.add_argument("--encoder-images", type=positive_int, default=64, help="images of part 1")
     p.add_argument("--batch-size", type=positive_int, default=16, help="images per encoder call")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="batched path")
-    p.add_argument(
-        "--fused-attention",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="batched path: attention through one fused kernel (slower on an H200)",
-    )
     p.add_argument("--strategies", nargs="+", default=["*"], help="strategy names or wildcards")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON")
     return p

@@ -1,10 +1,8 @@
 """Oracle-point mean IoU and speed of the segmenter back ends on a dataset split.
 
-Every back end gets the same oracle prompts (``prompting``'s ``oracle_interior_bg``: the mask's
-most interior pixel as foreground and the pixel farthest from it as background; and
-``oracle_interior``: the foreground point alone), so the table measures the back end. Time is
-``set_image`` + ``predict`` per image, also as a ratio to a plain single-tolerance flood fill
-measured in the same run (timings on a shared machine are noisy; the ratio less so).
+Every back end gets the same oracle prompts (by default ``oracle_interior_bg`` and
+``oracle_interior``), so the table measures the back end. Time is ``set_image`` + ``predict``
+per image, also as a ratio to a plain single-tolerance flood fill in the same run (less noisy).
 
 Examples::
 
@@ -46,15 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 def run_segmenter(
     segmenter, images, masks, coords, labels, desc: str, progress: bool
 ) -> tuple[np.ndarray, float]:
-    """Segment every image (highest-score mask) and score it against ``masks``.
-
-    Args:
-        images: uint8 (B, H, W, 3); masks: bool (B, H, W); coords: int (B, N, 2) (X, Y);
-            labels: int (B, N).
-
-    Returns:
-        float64 (B,) per-image IoU, and milliseconds per image of ``set_image`` + ``predict``.
-    """
+    """Segment every image (uint8 (B, H, W, 3); highest-score mask) from coords int (B, N, 2)
+    (X, Y) and labels int (B, N): float64 (B,) IoU against ``masks`` bool (B, H, W), and
+    milliseconds per image of ``set_image`` + ``predict``."""
     pred = np.empty(masks.shape, dtype=bool)
     start = time.perf_counter()
     for i in tqdm(range(len(images)), desc=desc, disable=not progress, leave=False):
@@ -76,8 +68,7 @@ def main(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for strategy_name in args.strategies.split(","):
-        strategy = get_strategy(strategy_name)
-        coords, labels = strategy(cams, images, masks)
+        coords, labels = get_strategy(strategy_name)(cams, images, masks)
         # the speed peer: Lab flood fill with the single tolerance 8 (no tolerance search)
         peer = FloodFillSegmenter(tolerances=(8,))
         runs = {PEER_NAME: run_segmenter(peer, images, masks, coords, labels, "peer", progress)}

@@ -57,16 +57,12 @@ def test_float32_batches_equal_the_one_image_path(tiny_sam, batch_size: int) -> 
     torch.testing.assert_close(batched, reference, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("fused", [False, True])
-def test_bfloat16_autocast_stays_within_tolerance(tiny_sam, fused: bool) -> None:
+def test_bfloat16_autocast_stays_within_tolerance(tiny_sam) -> None:
     """Tolerance: embeddings within 3 % of their scale; low-resolution logits within 5 % of
-    theirs; at least 98 % of the selected masks' pixels agree with float32 (also with the
-    fused attention, the comparison's encoder on CUDA)."""
+    theirs; at least 98 % of the selected masks' pixels agree with float32."""
     images = _images(4, seed=1)
     ref, input_size = encode_images(tiny_sam, images)
-    half, _ = encode_images(
-        tiny_sam, images, batch_size=4, autocast_dtype=torch.bfloat16, fused=fused
-    )
+    half, _ = encode_images(tiny_sam, images, batch_size=4, autocast_dtype=torch.bfloat16)
     assert half.dtype == torch.float32
     scale = ref.abs().max()
     assert (half - ref).abs().max() <= 0.03 * scale

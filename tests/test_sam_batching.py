@@ -2,21 +2,18 @@
 encoder (``SamSegmenter.encode``) gives the low-resolution logits and selected masks of
 ``set_image``; ``predict_batch`` gives each prompt set's ``predict`` outputs whatever the mix of
 point counts; ``segment_prompt_sets`` gives ``segment_image``'s mask for every selection and
-refinement; the fused attention gives SAM's attention; and the comparison's batched step gives
-the per-prompt step's rows and masks."""
+refinement; and the comparison's batched step gives the per-prompt step's rows and masks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from evaluation.compare import CompareConfig, segment_rows
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from evaluation.sam_speed import benchmark_data
 from sam_pipelines import MASK_SELECTIONS, SamSegmenter, SegmenterError, segment_image
-from sam_pipelines.fused_attention import fused_attention
 from sam_pipelines.prompt_batch import PromptJob, segment_prompt_sets
 
 # Logits may differ by float32 rounding between a batch and a single call; masks are equal.
@@ -141,48 +138,3 @@ def test_comparison_batched_step_equals_the_per_prompt_step(tiny_sam, tmp_path) 
     assert new_seg.decoder_calls < old_seg.decoder_calls
     assert new_timing["embedding_cache"]["directory"] == str(tmp_path)
     assert len(list(tmp_path.glob("*.pt"))) == 6
-
-
-def _with_rel_pos(module: torch.nn.Module, seed: int = 0) -> None:
-    """Non-zero relative positions (SAM initialises them to zero), so the test sees them."""
-    generator = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if getattr(m, "use_rel_pos", False):
-            with torch.no_grad():
-                m.rel_pos_h.copy_(torch.randn(m.rel_pos_h.shape, generator=generator) * 0.5)
-                m.rel_pos_w.copy_(torch.randn(m.rel_pos_w.shape, generator=generator) * 0.5)
-
-
-@pytest.mark.parametrize("size", [(14, 14), (8, 12)])
-def test_fused_attention_equals_sam_attention(size: tuple[int, int]) -> None:
-    """ViT-B's head dim (64) on a window (14 x 14) and a non-square grid."""
-    from segment_anything.modeling.image_encoder import Attention
-
-    torch.manual_seed(0)
-    attention = Attention(128, num_heads=2, use_rel_pos=True, input_size=size).eval()
-    _with_rel_pos(attention)
-    x = torch.randn(3, *size, 128)
-    with torch.no_grad():
-        expected = attention(x)
-        with fused_attention(attention) as switched:
-            got = attention(x)
-        assert switched == 1
-        torch.testing.assert_close(attention(x), expected, rtol=0, atol=0)  # restored
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-
-
-def test_fused_encoder_gives_the_same_masks(tiny_sam) -> None:
-    _with_rel_pos(tiny_sam.image_encoder)
-    images = _images(3)
-    plain = _segmenter(tiny_sam)
-    fused = _segmenter(tiny_sam, fused_attention=True)
-    assert "fused" in fused.describe() and fused.cache_id != plain.cache_id
-    fused.encode(images, batch_size=3, progress=False)
-    for image in images:
-        plain.set_image(image)
-        fused.set_image(image)
-        for coords, labels in _sets():
-            m1, s1, low1 = plain.predict(coords, labels)
-            m2, _, low2 = fused.predict(coords, labels)
-            np.testing.assert_allclose(low2, low1, rtol=1e-4, atol=1e-4)
-            np.testing.assert_array_equal(m2[int(np.argmax(s1))], m1[int(np.argmax(s1))])

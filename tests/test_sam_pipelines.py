@@ -145,7 +145,7 @@ def test_segment_returns_the_highest_scoring_mask_at_input_size(tiny_sam) -> Non
 
 def test_encoder_runs_once_per_distinct_image_across_prompts_and_pipelines(tiny_sam) -> None:
     spy = PromptSpy(tiny_sam)
-    seg = SamSegmenter(model=tiny_sam, model_id="tiny", device="cpu", cache_size=16)
+    seg = SamSegmenter(model=tiny_sam, model_id="tiny", device="cpu")
     pipelines = [
         BasicSamPipeline(seg),
         BasicSamPipeline(seg, mask_selection="reject_large", refine=True),

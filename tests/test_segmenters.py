@@ -200,20 +200,16 @@ def test_embedding_key_depends_on_content_and_model() -> None:
 def test_embedding_cache_is_lru_bounded() -> None:
     from sam_pipelines.embedding_cache import CachedEmbedding
 
-    cache = EmbeddingCache(max_items=2)
     entry = CachedEmbedding(torch.zeros(1, 2, 2, 2), (4, 4), (2, 2))
+    cache = EmbeddingCache(max_bytes=2 * entry.features.numel() * 4)  # room for two float32
     cache.put("a", entry)
     cache.put("b", entry)
     assert cache.get("a") is entry  # a is now the most recent
     cache.put("c", entry)
     assert cache.get("b") is None and cache.get("a") is entry and len(cache) == 2
-    assert (cache.hits, cache.misses) == (2, 1)
+    assert (cache.hits, cache.misses) == (2, 1) and cache.nbytes == 64
     with pytest.raises(ValueError):
-        EmbeddingCache(max_items=-1)
-    by_size = EmbeddingCache(max_bytes=2 * entry.features.numel() * 4)  # room for two float32
-    for key in "xyz":
-        by_size.put(key, entry)
-    assert len(by_size) == 2 and by_size.get("x") is None and by_size.nbytes == 64
+        EmbeddingCache(max_bytes=-1)
 
 
 def _images(n: int, seed: int = 0) -> np.ndarray:
@@ -223,7 +219,7 @@ def _images(n: int, seed: int = 0) -> np.ndarray:
 def test_sam_back_end_caches_embeddings_in_memory(tiny_sam) -> None:
     calls = []
     tiny_sam.image_encoder.register_forward_hook(lambda *_: calls.append(1))
-    seg = SamSegmenter(model=tiny_sam, model_id="tiny", device="cpu", cache_size=8)
+    seg = SamSegmenter(model=tiny_sam, model_id="tiny", device="cpu")
     pts, lab = np.array([[10.0, 20.0]]), np.array([1])
     images = _images(3)
     first = []
