@@ -16,14 +16,10 @@ from shapes.draw import ShapeStyle
 SCRATCH = "scratch-curriculum"
 FINETUNE = "imagenet-finetune"
 
-#: The curriculum's first shapes: opaque and large, anywhere inside the image. (Kept near the
-#: centre, ``center_jitter=0.3``, they taught the network a centre prior that its Grad-CAM kept.)
+#: The curriculum's first shapes: opaque and large, anywhere inside the image (not centred:
+#: that taught the network a centre prior that its Grad-CAM kept).
 EASY_STYLE = ShapeStyle(
-    size_range=(16.0, 24.0),
-    alpha_range=(1.0, 1.0),
-    opaque_prob=1.0,
-    border_overhang=0.0,
-    center_jitter=1.0,
+    size_range=(16.0, 24.0), alpha_range=(1.0, 1.0), opaque_prob=1.0, border_overhang=0.0
 )
 
 
@@ -65,9 +61,8 @@ class TrainConfig:
             evaluation; the summary measures it on the whole val split.
         channels_last: NHWC memory layout (faster convolutions on CPU).
         precision: ``"bf16"`` trains (and validates) under bfloat16 autocast, ``"fp32"`` does
-            not, ``"auto"`` picks bf16 where the hardware computes it natively (a CPU with
-            AVX512-BF16 or AMX, a CUDA GPU with bf16), about twice as fast on such CPUs. The
-            weights stay float32 and the reported accuracies are measured in float32.
+            not, ``"auto"`` picks bf16 where the hardware computes it natively (AVX512-BF16 or
+            AMX CPUs, CUDA). Weights and reported accuracies stay float32.
         seed: seeds every random draw (weights, samples, order).
     """
 
@@ -98,27 +93,22 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.recipe not in ("auto", SCRATCH, FINETUNE):
-            raise ValueError(
-                f"unknown recipe {self.recipe!r}; expected auto, {SCRATCH}, {FINETUNE}"
-            )
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"unknown precision {self.precision!r}; expected auto, bf16, fp32")
-        if self.curriculum not in ("mix", "interp"):
-            raise ValueError(f"unknown curriculum {self.curriculum!r}; expected 'mix' or 'interp'")
-        for name in ("batch_size", "steps", "eval_every", "finetune_epochs", "cam_eval_images"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.fixed_fraction <= 1.0:
-            raise ValueError(
-                f"TrainConfig.fixed_fraction must be in [0, 1], got {self.fixed_fraction}"
-            )
-        if not 0.0 <= self.decay_start <= 1.0:
-            raise ValueError(f"TrainConfig.decay_start must be in [0, 1], got {self.decay_start}")
-        if self.cam_select_weight < 0:
-            raise ValueError(
-                f"TrainConfig.cam_select_weight must be >= 0, got {self.cam_select_weight}"
-            )
+        choices = {
+            "recipe": ("auto", SCRATCH, FINETUNE),
+            "precision": ("auto", "bf16", "fp32"),
+            "curriculum": ("mix", "interp"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected {allowed}")
+        positive = ("batch_size", "steps", "eval_every", "finetune_epochs", "cam_eval_images")
+        bounds = dict.fromkeys(positive, (1, None))
+        bounds |= {"fixed_fraction": (0, 1), "decay_start": (0, 1), "cam_select_weight": (0, None)}
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high):
+                limit = f">= {low}" if high is None else f"in [{low}, {high}]"
+                raise ValueError(f"TrainConfig.{name} must be {limit}, got {value}")
 
     @classmethod
     def tiny(cls, **overrides: Any) -> TrainConfig:
@@ -133,8 +123,7 @@ class TrainConfig:
             eval_every=3,
             finetune_epochs=1,
         )
-        base.update(overrides)
-        return cls(**base)
+        return cls(**{**base, **overrides})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -171,8 +160,7 @@ class TrainingInfo:
         from_cache: True when this call loaded the checkpoint instead of training.
         curve: learning curve, one (step, loss, train accuracy, val accuracy, CAM argmax hit
             rate on ``cam_eval_images`` val images) per evaluation; loss and train accuracy
-            are averages over the training batches since the last point (checkpoints written
-            before the CAM column have 4 columns).
+            average the batches since the last point (older checkpoints: 4 columns).
         val_cam_hit, test_cam_hit: share in [0, 1] of the val / test images whose Grad-CAM
             argmax at ``layer2[-1]`` lies in the shape (None in older checkpoints).
         config: the settings used, ``TrainConfig.to_dict()``.

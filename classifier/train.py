@@ -232,13 +232,11 @@ def scratch_run(
         {"params": no_decay, "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=config.lr)
-    hw = train.images.shape[1:3]
     fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)
-    stream = batch_stream(config, bank.train, hw, *fixed)
     return _Run(
         model,
         opt,
-        batches=((b.images, b.labels, b.difficulty) for b in stream),
+        batches=batch_stream(config, bank.train, train.images.shape[1:3], *fixed),
         desc="train from scratch",
         total=config.steps,
         eval_at=lambda step: step % config.eval_every == 0,
