@@ -96,8 +96,8 @@ def render(
         hw: canvas size (H, W).
         background_indices: optional (n,) indices into ``pool``; random if None.
         labels: optional (n,) class indices; uniformly random if None.
-        contrast: background contrast / texture and shape colour settings; the default draws
-            nothing more from ``rng`` than before these settings existed.
+        contrast: background contrast / texture and shape colour settings (the default draws
+            nothing more from ``rng``).
 
     Returns:
         The samples (see :class:`Rendered`).
@@ -124,17 +124,17 @@ def render(
     return Rendered(images, np.asarray(labels, dtype=np.int64), masks, alphas, colours)
 
 
-def _write_split(root: Path, split: str, images, labels, masks, progress: bool) -> None:
-    for kind in ("images", "masks", "labels"):
-        (root / kind / split).mkdir(parents=True, exist_ok=True)
-    width = stem_width(len(images))
-    for i in tqdm(range(len(images)), desc=f"writing {split}", disable=not progress, leave=False):
+def _write_split(root: Path, split: str, drawn: Rendered, progress: bool) -> None:
+    images, masks, labels = (root / kind / split for kind in ("images", "masks", "labels"))
+    for folder in (images, masks, labels):
+        folder.mkdir(parents=True, exist_ok=True)
+    n = len(drawn.images)
+    width = stem_width(n)
+    for i in tqdm(range(n), desc=f"writing {split}", disable=not progress, leave=False):
         stem = f"{i:0{width}d}"
-        PIL.Image.fromarray(images[i]).save(root / "images" / split / f"{stem}.png")
-        PIL.Image.fromarray(masks[i].astype(np.uint8) * 255).save(
-            root / "masks" / split / f"{stem}.png"
-        )
-        (root / "labels" / split / f"{stem}.txt").write_text(CLASSES[int(labels[i])] + "\n")
+        PIL.Image.fromarray(drawn.images[i]).save(images / f"{stem}.png")
+        PIL.Image.fromarray(drawn.masks[i].astype(np.uint8) * 255).save(masks / f"{stem}.png")
+        (labels / f"{stem}.txt").write_text(CLASSES[int(drawn.labels[i])] + "\n")
 
 
 def generate_dataset(
@@ -177,19 +177,13 @@ def generate_dataset(
                 continue
             rng = np.random.default_rng(split_rngs[split])
             labels = rng.permutation(np.arange(n) % len(CLASSES))
-            out_split = render(
-                backgrounds.pool(split),
-                n,
-                rng,
-                config.style,
-                config.hw,
-                bg_index[split],
-                labels,
-                config.contrast,
+            pool = backgrounds.pool(split)
+            drawn = render(
+                pool, n, rng, config.style, config.hw, bg_index[split], labels, config.contrast
             )
-            _write_split(tmp, split, out_split.images, out_split.labels, out_split.masks, progress)
-            names = [CLASSES[int(k)] for k in out_split.labels]
-            params += params_rows(split, names, out_split.alphas, out_split.colours)
+            _write_split(tmp, split, drawn, progress)
+            names = [CLASSES[int(k)] for k in drawn.labels]
+            params += params_rows(split, names, drawn.alphas, drawn.colours)
         write_params(tmp, params)
         meta = {
             "generator": f"{GENERATOR_PREFIX}shapes",

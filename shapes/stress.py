@@ -1,10 +1,9 @@
 """Harder variants of the look-alike data: how much a shape stands out from its background,
 and the named presets of the stress suite (``scripts/prepare_data.py --preset``).
 
-:class:`ContrastStyle` adds what :class:`shapes.draw.ShapeStyle` does not cover (it is a separate
-dataclass so that the classifier's ``TrainConfig``, which embeds ``ShapeStyle``, keeps its cache
-key). Its defaults change nothing: a default generation draws no extra random numbers and
-writes the same bytes as before these options existed.
+:class:`ContrastStyle` adds what :class:`shapes.draw.ShapeStyle` does not cover (separate, so
+that the classifier's ``TrainConfig``, which embeds ``ShapeStyle``, keeps its cache key). Its
+defaults draw no extra random numbers: a default generation writes the same bytes as before.
 """
 
 from __future__ import annotations
@@ -48,11 +47,6 @@ class ContrastStyle:
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise StyleError(name, f"must be a finite number >= 0, got {value!r}")
 
-    @property
-    def changes_background(self) -> bool:
-        """Whether :func:`adjust_background` changes anything."""
-        return self.background_contrast != 1.0 or self.background_texture > 0.0
-
 
 def adjust_background(
     background: np.ndarray, style: ContrastStyle, rng: np.random.Generator
@@ -68,7 +62,7 @@ def adjust_background(
     Returns:
         uint8 (H, W, 3).
     """
-    if not style.changes_background:
+    if style.background_contrast == 1.0 and style.background_texture == 0.0:
         return background
     out = background.astype(np.float32)
     mean = out.mean(axis=(0, 1), keepdims=True)
@@ -157,16 +151,12 @@ def resolve_styles(
         shapes.draw.StyleError: a value out of range (its ``field`` names it).
     """
     base = lookup(preset, STRESS_PRESETS, "stress preset", error=UserError) if preset else None
-    style = base.style if base else ShapeStyle()
-    contrast = base.contrast if base else ContrastStyle()
     unknown = sorted(set(overrides) - set(STYLE_OPTIONS) - set(CONTRAST_OPTIONS))
     if unknown:
         raise UserError(f"unknown style setting(s) {unknown}")
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    style = replace(
-        style, **{k: v for k, v in given.items() if k in STYLE_OPTIONS and v is not None}
-    )
-    contrast = replace(
-        contrast, **{k: v for k, v in given.items() if k in CONTRAST_OPTIONS and v is not None}
-    )
+    given = {k: v for k, v in given.items() if v is not None}
+    style, contrast = (base.style, base.contrast) if base else (ShapeStyle(), ContrastStyle())
+    style = replace(style, **{k: v for k, v in given.items() if k in STYLE_OPTIONS})
+    contrast = replace(contrast, **{k: v for k, v in given.items() if k in CONTRAST_OPTIONS})
     return style, contrast
