@@ -4,12 +4,8 @@ Every model here takes ImageNet-normalised float images (B, 3, H, W) of any size
 optionally enlarged by an integer ``input_scale`` (bilinear), zero-padded (symmetrically) to the
 multiple of the encoder's output stride that the architecture needs, and the output logits are
 cropped and averaged back to (H, W). At 48 x 64 and scale 1 the FPNs (stride 32) see 64 x 64
-inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is.
-
-Why a scale: FPN predicts at a quarter of its input resolution (then upsamples bilinearly) and
-PSPNet at an eighth, while the shapes are 8-20 px across with hard corners, so at scale 1 even
-a perfect quarter-resolution mask cannot follow their outlines (the README measures how much
-that costs). Enlarging the input by 4 puts FPN's prediction grid at the image's own pixels.
+inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is. FPN predicts at a quarter of
+its input resolution, too coarse for 8-20 px shapes; scale 4 puts its grid at the image's pixels.
 """
 
 from __future__ import annotations
@@ -78,11 +74,8 @@ def resolve_encoder_weights(
     name: str, requested: str | None, allow_download: bool = True
 ) -> tuple[str | None, str]:
     """Decide which encoder weights (``requested``: ``"imagenet"`` or None for from scratch)
-    model ``name`` can start from on this machine.
-
-    Looks in the Hugging Face cache first; when the weights are not cached and
-    ``allow_download`` is set, downloads them if ``huggingface.co`` answers within 3 s (smp's
-    own download retries for about 30 s offline, so the reachability check comes first).
+    model ``name`` can start from on this machine: the Hugging Face cache, else (with
+    ``allow_download``) a download if ``huggingface.co`` answers within 3 s.
 
     Returns:
         (weights to pass to smp -- ``requested`` or None --, a one-line note for the output).
@@ -104,10 +97,8 @@ def resolve_encoder_weights(
             reason = f"download failed: {exc}"
     else:
         reason = "not cached and huggingface.co is unreachable (offline)"
-    return (
-        None,
-        f"{name}: {requested} encoder weights unavailable ({reason}); training from scratch",
-    )
+    note = f"{name}: {requested} encoder weights unavailable ({reason}); training from scratch"
+    return None, note
 
 
 def build_model(
@@ -193,9 +184,8 @@ def network_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int, 
     scale = model_input_scale(model)
     if scale != 1:
         x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
-    h, w = x.shape[-2:]
     xp, (top, left) = pad_input(model, x)
-    return xp, (top, left, h, w)
+    return xp, (top, left, *x.shape[-2:])
 
 
 def forward_logits(model: nn.Module, x: Tensor) -> Tensor:

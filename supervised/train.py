@@ -1,10 +1,8 @@
 """Training the supervised segmenters on class-agnostic foreground masks.
 
-Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random
-horizontal / vertical flips, model selection on the validation split's mean IoU (metrics'
-per-image IoU, the same number the SAM pipelines report). On CPUs with native bfloat16
-(AVX512-BF16 / AMX) the forward passes run under bf16 autocast; the reported IoUs are always
-computed in float32.
+Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random flips,
+model selection on the validation split's mean IoU (metrics' per-image IoU, as the SAM
+pipelines report it). Reported IoUs are computed in float32.
 """
 
 from __future__ import annotations
@@ -48,11 +46,9 @@ class TrainConfig:
             checkpoint records what was actually used (see ``resolve_encoder_weights``).
         input_scale: the model enlarges its input this many times (see
             ``supervised.models``); 1 = native 48 x 64.
-        precision: ``"bf16"`` trains under bfloat16 autocast, ``"fp32"`` does not, ``"auto"``
-            uses bf16 where the hardware computes it natively (val selection then too).
+        precision: ``"bf16"`` trains (and selects on val) under bfloat16 autocast, ``"fp32"``
+            does not, ``"auto"`` uses bf16 where the hardware computes it natively.
         channels_last: NHWC memory layout for the model and the batches (faster on CPU).
-
-    :func:`default_config` holds each model's default schedule.
     """
 
     epochs: int = 4
@@ -89,9 +85,8 @@ class TrainConfig:
         return asdict(self)
 
 
-#: Per-model defaults that differ from :class:`TrainConfig`'s: each model trains in under 15
-#: minutes on a 2-core CPU in float32 (the measurements are in the README). VGG-19 has no batch
-#: normalisation and needs Adam 1e-4.
+#: Per-model defaults that differ from :class:`TrainConfig`'s (each trains in under 15 minutes on
+#: a 2-core CPU, see the README). VGG-19 has no batch normalisation and needs Adam 1e-4.
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "fpn_resnet50": {"input_scale": 2, "epochs": 2, "batch_size": 16, "val_limit": 250},
     "fpn_vgg19": {"input_scale": 1, "epochs": 1, "batch_size": 16, "lr": 1e-4, "val_limit": 500},
@@ -111,12 +106,8 @@ def default_config(name: str, **overrides: object) -> TrainConfig:
 
 @dataclass
 class TrainResult:
-    """A trained model (best val epoch restored) and how it got there.
-
-    ``train_seconds`` is wall time (training plus the per-epoch val scoring); ``cpu_seconds``
-    is this process's CPU time over the same span (about ``threads x`` wall time on an idle
-    machine, so it shows how much a shared CPU inflated the wall time).
-    """
+    """A trained model (best val epoch restored) and how it got there: ``train_seconds`` is
+    wall time (training plus per-epoch val scoring), ``cpu_seconds`` this process's CPU time."""
 
     model: nn.Module
     history: list[dict[str, float]] = field(default_factory=list)
