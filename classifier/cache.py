@@ -1,10 +1,9 @@
 """The checkpoint cache: one file per (dataset fingerprint, training settings).
 
 ``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the state dict, the settings,
-the fingerprint and the :class:`TrainingInfo`; the same settings and info sit beside it as
-``.json``. Both are written atomically (:func:`common.atomic.atomic_write`). A checkpoint that
-cannot be read, or whose stored settings or fingerprint differ from the requested ones, is
-reported with a warning naming it, deleted and retrained, never used.
+the fingerprint and the :class:`TrainingInfo` (repeated in a ``.json`` beside it), written
+atomically. A checkpoint that cannot be read or was made for other inputs is reported, deleted
+and retrained, never used.
 """
 
 from __future__ import annotations
@@ -45,12 +44,7 @@ def checkpoint_path(
 ) -> Path:
     """Where the checkpoint for these inputs lives (its name ends in 12 hex digits identifying
     the dataset, the recipe and the settings)."""
-    key = {
-        "format": FORMAT,
-        "fingerprint": fingerprint,
-        "recipe": recipe,
-        "config": config.to_dict(),
-    }
+    key = dict(format=FORMAT, fingerprint=fingerprint, recipe=recipe, config=config.to_dict())
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_dir) / f"resnet18_{fingerprint}_{digest}.pt"
 
@@ -125,9 +119,7 @@ def load_or_train(
 
     Args:
         data_root: dataset in the course layout (train, val and test splits).
-        config: training settings (default ``TrainConfig()``); ``recipe="auto"`` fine-tunes
-            ImageNet weights when they are available (torch hub cache or download), else trains
-            from scratch.
+        config: training settings (default ``TrainConfig()``).
         cache_dir: folder of cached checkpoints.
         device: torch device.
         progress: show tqdm bars while training.

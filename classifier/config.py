@@ -27,38 +27,31 @@ EASY_STYLE = ShapeStyle(
 class TrainConfig:
     """How to train the ResNet-18 classifier; the defaults are the benchmark recipe.
 
-    Recipe selection:
-        recipe: ``"auto"`` uses ImageNet weights when they are in the torch hub cache or can be
-            downloaded (then the template's fine-tune), else trains from scratch with the
-            curriculum; ``"scratch-curriculum"`` or ``"imagenet-finetune"`` force one.
+    recipe: ``"auto"`` fine-tunes ImageNet weights when they are cached or downloadable, else
+    trains from scratch; ``"scratch-curriculum"`` or ``"imagenet-finetune"`` force one.
 
     Template fine-tune (``imagenet-finetune``, on the fixed train split):
-        finetune_epochs, finetune_lr, weight_decay, batch_size: AdamW, 5 epochs, lr 2e-3,
-        weight decay 0.05, batch 128, as in the assignment's template.
+        finetune_epochs, finetune_lr, weight_decay, batch_size: AdamW as in the template.
 
     From-scratch curriculum (``scratch-curriculum``):
         steps: optimiser steps, ``batch_size`` images each.
-        lr, weight_decay, warmup_steps, decay_start: AdamW with linear warm-up to ``lr`` over
-            ``warmup_steps``, constant until ``decay_start`` (fraction of ``steps``), then cosine
-            decay to zero at the last step.
+        lr, weight_decay, warmup_steps, decay_start: AdamW, linear warm-up to ``lr`` over
+            ``warmup_steps``, constant until ``decay_start`` (fraction of ``steps``), then
+            cosine decay to zero.
         label_smoothing: cross-entropy label smoothing.
-        easy_steps, anneal_steps: the first ``easy_steps`` batches are all ``easy_style``
-            shapes; over the next ``anneal_steps`` the share of the real distribution grows
-            linearly from 0 to 1 (a per-sample mix, ``curriculum="mix"``) or every shape's
-            style moves from ``easy_style`` to ``real_style`` (``curriculum="interp"``).
-        fixed_fraction: share of each batch's real-distribution part taken from the dataset's
-            fixed train split (randomly flipped left-right) instead of freshly drawn.
-        backgrounds: background source for fresh samples (``"builtin"``, ``"cifar10"``, a path);
-            ``None`` reads it from the dataset's ``generation.json`` and falls back to
-            ``"builtin"``. Only the TRAIN pool is ever used.
+        easy_steps, anneal_steps: ``easy_steps`` batches of ``easy_style`` shapes, then over
+            ``anneal_steps`` the share of the real distribution grows from 0 to 1 (per sample,
+            ``curriculum="mix"``) or each shape's style moves to ``real_style`` (``"interp"``).
+        fixed_fraction: share of each batch's real part taken from the fixed train split
+            (randomly flipped left-right) instead of freshly drawn.
+        backgrounds: background source of fresh samples (``"builtin"``, ``"cifar10"``, a path;
+            None: from the dataset's ``generation.json``, else builtin); TRAIN pool only.
         zero_init_residual: start every residual block's last BatchNorm scale at zero.
         eval_every: steps between validation evaluations (the learning curve's points).
         keep_best: return the weights with the best validation score (else the last ones).
-        cam_select_weight: the validation score is accuracy + ``cam_select_weight`` x the
-            Grad-CAM argmax hit rate at ``layer2[-1]`` (both in [0, 1]; see
-            :mod:`classifier.localisation`); 0 keeps the most accurate weights.
-        cam_eval_images: val images (evenly spread) on which that hit rate is measured at each
-            evaluation; the summary measures it on the whole val split.
+        cam_select_weight: validation score = accuracy + this x the Grad-CAM argmax hit rate
+            (:mod:`classifier.localisation`); 0 keeps the most accurate weights.
+        cam_eval_images: val images (evenly spread) that hit rate is measured on.
         channels_last: NHWC memory layout (faster convolutions on CPU).
         precision: ``"bf16"`` trains (and validates) under bfloat16 autocast, ``"fp32"`` does
             not, ``"auto"`` picks bf16 where the hardware computes it natively (AVX512-BF16 or
@@ -151,11 +144,10 @@ class TrainingInfo:
     Attributes:
         recipe: ``"scratch-curriculum"`` or ``"imagenet-finetune"``.
         imagenet_weights: whether training started from ImageNet weights.
-        weights_note: why (e.g. the download error that made it fall back to from-scratch).
-        test_accuracy: accuracy on the dataset's test split, in [0, 1] (measured once, at the end).
-        val_accuracy: accuracy of the returned weights on the val split, in [0, 1].
+        weights_note: why (e.g. the download error that made it train from scratch).
+        test_accuracy, val_accuracy: of the returned weights, in [0, 1] (test once, at the end).
         best_step: the step whose weights were returned.
-        train_seconds: wall-clock seconds of the training itself (not of loading a cache).
+        train_seconds: wall-clock seconds of the training itself.
         checkpoint: path of the cached checkpoint ('' when not saved).
         from_cache: True when this call loaded the checkpoint instead of training.
         curve: learning curve, one (step, loss, train accuracy, val accuracy, CAM argmax hit

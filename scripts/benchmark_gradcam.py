@@ -3,17 +3,13 @@
 Same model (torchvision ResNet-18 with a 5-way head, random weights, seed 0, eval mode), same
 batch (64 x 3 x 48 x 64, seed 0), same per-image targets, target layer ``layer2[-1]``.
 
-Speed: after warm-up calls, each repeat times one call of each implementation (the order
-alternates between repeats so load drift hits both alike); throughput is batch / median time.
-The ratio is ours / reference images per second (goal >= 1.5).
+Speed: after warm-up calls, each repeat times one call of each implementation (alternating
+order); throughput is batch / median time, the goal ours / reference >= 1.5.
 
-Memory: each implementation runs in its own fresh subprocess (same model and batch). After two
-warm-up calls, the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``), one call runs,
-and the peak RSS (``VmHWM``) minus the RSS just before the call is recorded: the extra resident
-memory one call needs at its peak, including autograd buffers, gradients, numpy copies and
-allocator slack. glibc's mmap threshold is pinned to 128 KiB in the probes
-(``MALLOC_MMAP_THRESHOLD_``) so freed large buffers leave RSS and the next call's peak is not
-hidden by reused heap pages. Median of ``--memory-calls`` calls. Linux only.
+Memory (Linux only): each implementation runs in a fresh subprocess; after two warm-up calls the
+peak-RSS counter is reset (``/proc/self/clear_refs``) and peak RSS (``VmHWM``) minus the RSS
+before one call is recorded, median of ``--memory-calls`` calls. glibc's mmap threshold is
+pinned to 128 KiB so that freed large buffers leave RSS.
 
 Examples:
     python scripts/benchmark_gradcam.py

@@ -12,12 +12,9 @@ Examples::
     python scripts/train_supervised.py --data data/bench --epochs 1 --limit 256   # quick run
     python scripts/train_supervised.py --data data/bench --no-train       # table of cached ones
 
-The defaults depend on the device (``--device auto``: CUDA when available, else the CPU; see
-``supervised.schedules``). On the CPU all three models train, each with its own epochs and
-input scale (``supervised.MODEL_DEFAULTS``, chosen to train in under 15 minutes on a 2-core
-CPU). On CUDA the default is FPN ResNet-50 at input scale 4 for 25 epochs, measured on an
-NVIDIA H200 to reach 0.9876 test mean IoU in 3.4 minutes. ``--models``, ``--epochs``,
-``--input-scale`` etc. override them for every model trained.
+The defaults depend on the device (``supervised.schedules``): on the CPU all three models, each
+with its own schedule (``supervised.MODEL_DEFAULTS``); on CUDA FPN ResNet-50 at input scale 4
+for 25 epochs. ``--models``, ``--epochs``, ``--input-scale`` etc. override them for every model.
 """
 
 from __future__ import annotations

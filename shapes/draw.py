@@ -16,12 +16,6 @@ from common.errors import UserError
 from shapes.classes import CLASSES
 
 
-def _star_polygon(r: float, inner_ratio: float = 0.45) -> np.ndarray:
-    angles = -np.pi / 2 + np.arange(10) * np.pi / 5  # first point straight up
-    radii = np.where(np.arange(10) % 2 == 0, r, r * inner_ratio)
-    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
-
-
 def _unit_polygon(name: str, r: float) -> np.ndarray | None:
     """Vertices (K, 2) as (dx, dy) offsets from the centre, or None for the circle."""
     if name == "circle":
@@ -32,8 +26,10 @@ def _unit_polygon(name: str, r: float) -> np.ndarray | None:
         return np.array([[0, -r], [r, 0], [0, r], [-r, 0]])
     if name == "triangle":  # apex up, base down, width = height = 2r
         return np.array([[0, -r], [r, r], [-r, r]])
-    if name == "star":
-        return _star_polygon(r)
+    if name == "star":  # 10 points, the first straight up, inner radius 0.45 r
+        angles = -np.pi / 2 + np.arange(10) * np.pi / 5
+        radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+        return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
     raise ValueError(f"unknown shape {name!r}; expected one of {CLASSES}")
 
 

@@ -1,13 +1,11 @@
 """Generating a dataset in the course's exact layout, and fresh samples in memory.
 
 The same seed, background source and sizes give byte-identical files. A generation writes
-into a hidden temporary folder beside ``out`` (``.<name>.tmp-<pid>-<random>``) and renames it
-into place only when every file is written, so a failure leaves no partial dataset behind; the
-folder of a run that was killed is removed by the next generation into the same ``out``.
-``overwrite`` replaces only a folder that carries this project's marker (``generation.json``,
-see :mod:`shapes.marker`), never the working directory, its parents, the home folder or ``/``.
-Beside ``generation.json`` (the :class:`GenerationConfig`) a generation writes
-``shape_params.csv``, each shape's opacity and colour (see :mod:`shapes.params`).
+into a hidden temporary folder beside ``out`` and renames it into place only when complete (a
+killed run's folder is removed by the next one). ``overwrite`` replaces only a folder with this
+project's marker (``generation.json``, the :class:`GenerationConfig`; :mod:`shapes.marker`),
+never the working directory, its parents, home or ``/``. ``shape_params.csv`` records each
+shape's opacity and colour (:mod:`shapes.params`).
 """
 
 from __future__ import annotations
@@ -185,20 +183,23 @@ def generate_dataset(
             names = [CLASSES[int(k)] for k in drawn.labels]
             params += params_rows(split, names, drawn.alphas, drawn.colours)
         write_params(tmp, params)
-        meta = {
-            "generator": f"{GENERATOR_PREFIX}shapes",
-            "backgrounds": backgrounds.source,
-            **asdict(config),
-        }
-        (tmp / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=list) + "\n")
-        if out.exists():  # checked above; it may have appeared since
-            check_output(out, overwrite)
-        replace_dir(tmp, out)
+        generator = f"{GENERATOR_PREFIX}shapes"
+        meta = {"generator": generator, "backgrounds": backgrounds.source, **asdict(config)}
+        publish(tmp, out, meta, overwrite)
     except BaseException:
         if tmp.exists():
             shutil.rmtree(tmp)
         raise
     return out
+
+
+def publish(folder: Path, out: Path, meta: dict, overwrite: bool) -> None:
+    """Write the marker (``meta``) into ``folder`` and move ``folder`` to ``out``, checked again
+    (it may have appeared since :func:`check_output`)."""
+    (folder / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=list) + "\n")
+    if out.exists():
+        check_output(out, overwrite)
+    replace_dir(folder, out)
 
 
 def check_output(out: Path | str, overwrite: bool, option: str = "--out") -> None:

@@ -19,7 +19,6 @@ import torch
 import torchinfo
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import LocalEntryNotFoundError
-from segmentation_models_pytorch.base.modules import Activation
 from segmentation_models_pytorch.encoders import encoders as smp_encoders
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -111,12 +110,12 @@ def build_model(
 
     Args:
         name: a key of ``MODEL_SPECS`` (``fpn_resnet50``, ``fpn_vgg19``, ``pspnet_resnet50``).
-        encoder_weights: passed to smp (``"imagenet"`` needs them cached or the internet; use
-            :func:`resolve_encoder_weights` first). None = random initialisation.
+        encoder_weights: passed to smp (``"imagenet"``: see :func:`resolve_encoder_weights`);
+            None = random initialisation.
         encoder_depth: number of encoder stages; None keeps smp's default (5 for FPN, 3 for
             PSPNet). Smaller depths make tiny test models.
-        input_scale: integer factor by which :func:`forward_logits` enlarges images before the
-            network (stored on the model as ``model.input_scale``; see the module docstring).
+        input_scale: integer factor by which :func:`forward_logits` enlarges images (stored as
+            ``model.input_scale``).
     """
     if int(input_scale) != input_scale or input_scale < 1:
         raise ValueError(f"input_scale must be a positive integer, got {input_scale!r}")
@@ -191,20 +190,15 @@ def network_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int, 
 def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
     """Pre-sigmoid logits (B, H, W) for normalised images (B, 3, H, W) of any size.
 
-    Runs the same encoder -> decoder -> segmentation head path as smp's ``forward`` but stops
-    before the head's final ``Activation`` (training uses ``binary_cross_entropy_with_logits``).
-    At input scale 1, ``sigmoid(forward_logits(model, x))`` equals ``model(padded x)`` cropped
-    back to (H, W); at scale s the image is first enlarged s times (bilinear) and the logits are
-    averaged over s x s blocks back to (H, W).
+    smp's encoder -> decoder -> segmentation head without the head's final sigmoid
+    ``Activation``, on :func:`network_input`; the logits are cropped back and, at input scale
+    s, averaged over s x s blocks to (H, W).
     """
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
-    head = model.segmentation_head  # type: ignore[union-attr]
-    if not isinstance(head[-1], Activation):
-        raise TypeError(f"expected the segmentation head to end in an Activation, got {head[-1]}")
     xp, (top, left, h, w) = network_input(model, x)
     out = model.decoder(model.encoder(xp))  # type: ignore[union-attr,operator]
-    for layer in list(head)[:-1]:
+    for layer in list(model.segmentation_head)[:-1]:  # type: ignore[union-attr]
         out = layer(out)
     out = out[:, :, top : top + h, left : left + w]
     scale = model_input_scale(model)
@@ -222,15 +216,12 @@ def predict_masks(
 ) -> np.ndarray:
     """bool (N, H, W) foreground masks (sigmoid > 0.5) of uint8 RGB images (N, H, W, 3),
     predicted by ``model`` (switched to eval mode) in batches, without gradients, on ``device``
-    (default: the model's). ``bf16`` runs under bfloat16 autocast (faster on CPUs with native
-    bf16; used for the per-epoch val selection only: reported numbers use float32)."""
+    (default: the model's); ``bf16`` under bfloat16 autocast (the per-epoch val selection)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(
             f"images must be uint8 (N, H, W, 3), got {images.dtype} {tuple(images.shape)}"
         )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     out = np.zeros(images.shape[:3], dtype=bool)
