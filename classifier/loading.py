@@ -1,9 +1,5 @@
-"""Getting the classifier a run names: a ``--classifier-preset`` or a ``--classifier-checkpoint``.
-
-Used by ``scripts/compare_strategies.py`` (which trains the preset through
-:func:`classifier.load_or_train` when no checkpoint is given) and ``scripts/make_figures.py``
-(which reloads the run's classifier for the feature maps).
-"""
+"""Getting the classifier a run names: a ``--classifier-preset`` or a ``--classifier-checkpoint``
+(``scripts/compare_strategies.py``, ``scripts/make_figures.py``)."""
 
 from __future__ import annotations
 
@@ -41,8 +37,7 @@ def load_classifier_checkpoint(
 
     Args:
         path: the ``.pt`` file (``--classifier-checkpoint``).
-        fingerprint: the dataset it must have been trained on, or None for no such check (a
-            folder with only a test split cannot be compared with the training data).
+        fingerprint: the dataset it must have been trained on, or None for no such check.
         device: torch device.
 
     Raises:

@@ -73,20 +73,10 @@ def draw_batch(
     fixed_labels: np.ndarray | None,
     rng: np.random.Generator,
 ) -> Batch:
-    """The batch for ``step``.
-
-    Args:
-        step: 0-based step; sets the difficulty.
-        config: the recipe.
-        pool: uint8 backgrounds (N, h, w, 3) of the TRAIN pool.
-        hw: image size (H, W) of the batch.
-        fixed_images: uint8 (M, H, W, 3) fixed train split images, or None for fresh ones only.
-        fixed_labels: int64 (M,) their labels.
-        rng: source of all randomness (advanced in place).
-
-    Returns:
-        A :class:`Batch` of ``config.batch_size`` images in random order.
-    """
+    """The :class:`Batch` (``config.batch_size`` images in random order) for 0-based ``step``,
+    drawn with ``rng`` on uint8 TRAIN-pool backgrounds ``pool`` (N, h, w, 3) at size ``hw`` =
+    (H, W), mixed with the fixed train split (uint8 ``fixed_images`` (M, H, W, 3), int64
+    ``fixed_labels`` (M,); None: fresh images only)."""
     n = config.batch_size
     d = difficulty(step, config)
     parts_x, parts_y = [], []

@@ -89,12 +89,8 @@ def _npz_images(path: Path, images: np.ndarray) -> np.ndarray:
 
 
 def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
-    """Backgrounds from an ``.npz`` file (see the module docstring).
-
-    Raises:
-        common.UserError: the file is empty, truncated or not an .npz, has no ``images``
-            array, or the array is not uint8 (N, H, W, 3) (nor clearly channels-first).
-    """
+    """Backgrounds from an ``.npz`` file (see the module docstring); raises
+    :class:`common.UserError` for an unreadable file or a missing or malformed ``images``."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files if name in ("images", "batch")}

@@ -92,15 +92,12 @@ class SplitArrays:
 
 
 class SyntheticData(Dataset, Generic[T]):
-    """A synthetic segmentation dataset of (image, class, mask) tuples.
+    """A synthetic segmentation dataset of (image, class, mask) tuples: an RGB PIL image
+    passed through ``transform``, int 0..4 (the index into ``CLASSES``), a numpy bool (H, W) mask.
 
-    - image: an RGB PIL image passed through ``transform``.
-    - class: int 0..4, the index into ``CLASSES``.
-    - mask: numpy bool array (H, W), same size as the image.
-
-    Construction checks the layout (split folders present, matching stems, known class
-    names) and raises :class:`DatasetError` naming the offending file. Unreadable PNGs and
-    masks whose size differs from their image are reported when the item is read.
+    Construction checks the layout (split folders, matching stems, known class names) and
+    raises :class:`DatasetError` naming the offending file; unreadable PNGs and masks of the
+    wrong size are reported when the item is read (or by :meth:`check_files`).
     """
 
     CLASSES = CLASSES
@@ -175,10 +172,8 @@ class SyntheticData(Dataset, Generic[T]):
         return img, int(self.labels[idx]), mask
 
     def check_files(self) -> None:
-        """Open every image and mask of the split and check it without decoding the pixels.
-
-        Cheap (a header and checksum read per file), so callers run it on every split they will
-        use before any expensive step (training, CAMs).
+        """Check every image and mask of the split without decoding the pixels (cheap: run it
+        before any expensive step).
 
         Raises:
             DatasetError: naming the first file that is not a readable image, has a pixel mode

@@ -34,17 +34,9 @@ def _unit_polygon(name: str, r: float) -> np.ndarray | None:
 
 
 def shape_mask(name: str, size: float, cx: float, cy: float, hw: tuple[int, int]) -> np.ndarray:
-    """Hard-edged mask of one upright shape.
-
-    Args:
-        name: one of ``CLASSES``.
-        size: width of the shape's bounding box in pixels (height is the same).
-        cx, cy: centre (X, Y) in pixels; may lie so that the shape is cut by the border.
-        hw: canvas size (H, W).
-
-    Returns:
-        bool array (H, W).
-    """
+    """Hard-edged bool (H, W) mask of one upright shape ``name`` (one of ``CLASSES``) whose
+    bounding box is ``size`` pixels wide and high, centred at (X, Y) = (``cx``, ``cy``) pixels
+    (the border may cut it), on a canvas ``hw`` = (H, W)."""
     h, w = hw
     r = size / 2.0
     mask = np.zeros((h, w), dtype=bool)
@@ -100,9 +92,8 @@ def _check_range(
 
 @dataclass(frozen=True)
 class ShapeStyle:
-    """The distribution shapes are drawn from (defaults match the real course dataset).
-
-    Construction checks every range and raises :class:`StyleError` naming the bad field.
+    """The distribution shapes are drawn from (defaults match the real course dataset);
+    construction raises :class:`StyleError` naming a field out of its range.
 
     Attributes:
         size_range: bounding-box width in pixels, uniform in [lo, hi].
@@ -110,7 +101,7 @@ class ShapeStyle:
         opaque_prob: probability that a shape is fully opaque regardless of ``alpha_range``.
         border_overhang: largest fraction of the shape's size that may lie outside the canvas.
         center_jitter: 1.0 places the centre anywhere allowed; smaller values keep it nearer
-            the image centre (used by the classifier's curriculum).
+            the image centre.
     """
 
     size_range: tuple[float, float] = (8.0, 20.0)

@@ -23,16 +23,12 @@ class ContrastStyle:
     """How strongly the shape stands out from its background (defaults: as the real data).
 
     Attributes:
-        background_contrast: each stretched background becomes ``mean + c * (bg - mean)`` (its
-            own mean colour per channel, ``c`` this value): 1 leaves it as it is, 0 makes it
-            flat (one colour), above 1 strengthens its texture. >= 0.
-        background_texture: standard deviation, in grey levels, of per-pixel, per-channel
-            Gaussian noise added to the stretched background (fine texture the 32 x 32 source
-            images lack; it shows through a translucent shape). >= 0; 0 adds none.
-        colour_offset: None draws each shape's colour uniformly (the real data); a number ``d``
-            draws it as the mean background colour under the shape plus a uniform offset in
-            ``[-d, d]`` per channel (clipped to 0..255): low values give low-contrast shapes.
-            >= 0.
+        background_contrast: ``c`` >= 0; each stretched background becomes
+            ``mean + c * (bg - mean)`` (its mean colour per channel): 1 as is, 0 flat.
+        background_texture: std >= 0, in grey levels, of per-pixel, per-channel Gaussian noise
+            added to the stretched background (0: none).
+        colour_offset: None draws each shape's colour uniformly (the real data); ``d`` >= 0 draws
+            the mean background colour under the shape plus uniform ``[-d, d]`` per channel.
     """
 
     background_contrast: float = 1.0
@@ -51,17 +47,9 @@ class ContrastStyle:
 def adjust_background(
     background: np.ndarray, style: ContrastStyle, rng: np.random.Generator
 ) -> np.ndarray:
-    """Apply ``style``'s contrast scale and texture to a stretched background.
-
-    Args:
-        background: uint8 (H, W, 3) RGB.
-        style: the settings; with the defaults ``background`` is returned as it is and ``rng``
-            is not used.
-        rng: draws the texture noise (H * W * 3 normal draws when ``background_texture > 0``).
-
-    Returns:
-        uint8 (H, W, 3).
-    """
+    """Apply ``style``'s contrast scale and texture to a stretched uint8 (H, W, 3) RGB
+    ``background``; returns uint8 (H, W, 3). ``rng`` draws H * W * 3 normals when
+    ``background_texture > 0``; with the defaults ``background`` is returned as it is."""
     if style.background_contrast == 1.0 and style.background_texture == 0.0:
         return background
     out = background.astype(np.float32)
@@ -75,18 +63,9 @@ def adjust_background(
 def near_background_colour(
     background: np.ndarray, mask: np.ndarray, offset: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """A shape colour near the background it covers.
-
-    Args:
-        background: uint8 (H, W, 3) RGB (before the shape is pasted).
-        mask: bool (H, W), the shape (not empty).
-        offset: largest change per channel, in grey levels.
-        rng: draws the offset (3 uniform draws).
-
-    Returns:
-        uint8 (3,): mean of ``background[mask]`` plus a uniform offset in ``[-offset, offset]``
-        per channel, rounded and clipped to 0..255.
-    """
+    """A shape colour near the background it covers: uint8 (3,), the mean of
+    ``background[mask]`` (uint8 (H, W, 3), bool (H, W) not empty) plus a uniform offset in
+    ``[-offset, offset]`` per channel (3 draws of ``rng``), rounded and clipped to 0..255."""
     mean = background[mask].astype(np.float64).mean(axis=0)
     colour = mean + rng.uniform(-offset, offset, size=3)
     return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
@@ -101,8 +80,8 @@ class StressPreset:
     contrast: ContrastStyle = field(default_factory=ContrastStyle)
 
 
-#: The stress suite: each preset moves one property of the real data (or, ``hard``, several)
-#: towards the harder end of what the real course data may hold (see ``README.md``).
+#: The stress suite: each preset moves one property of the real data (``hard``: several)
+#: towards the harder end of what the real course data may hold.
 STRESS_PRESETS: dict[str, StressPreset] = {
     "translucent": StressPreset(
         "every shape translucent: opacity 0.25-0.6, none opaque",
@@ -139,12 +118,9 @@ CONTRAST_OPTIONS = ("background_contrast", "background_texture", "colour_offset"
 def resolve_styles(
     preset: str | None = None, **overrides: object
 ) -> tuple[ShapeStyle, ContrastStyle]:
-    """The styles of a stress ``preset`` (None: the defaults) with ``overrides`` applied.
-
-    Args:
-        preset: a key of :data:`STRESS_PRESETS`, or None.
-        overrides: fields of :data:`STYLE_OPTIONS` and :data:`CONTRAST_OPTIONS`; a None value
-            keeps the preset's (ranges may be lists).
+    """The styles of a stress ``preset`` (a key of :data:`STRESS_PRESETS`; None: the defaults)
+    with ``overrides`` (fields of :data:`STYLE_OPTIONS` and :data:`CONTRAST_OPTIONS`; None keeps
+    the preset's value, ranges may be lists) applied.
 
     Raises:
         common.UserError: unknown preset (listing the known ones) or unknown field.

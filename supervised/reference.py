@@ -44,7 +44,7 @@ def train_or_load(
         force: retrain even when the checkpoint exists.
         splits: preloaded ``load_splits(data_root)`` (read from disk when None).
         command: the command line, recorded in the checkpoint's info.
-        encoder_depth: smaller encoders for tests (None: smp's default; part of the key).
+        encoder_depth: smaller encoders for tests (part of the key).
 
     Returns:
         (model in eval mode, info dict as saved, whether it was trained now).

@@ -34,18 +34,16 @@ class TrainConfig:
         batch_size: images per optimiser step.
         lr: Adam's peak learning rate.
         weight_decay: Adam's L2 penalty.
-        warmup_fraction: share of the steps spent ramping the learning rate up linearly from 0;
-            the rest decays it to 0 with a cosine.
+        warmup_fraction: share of the steps warming the learning rate up linearly from 0; the
+            rest decays it to 0 with a cosine.
         dice_weight: loss = BCE + dice_weight * soft Dice (per image, averaged).
-        hflip: random horizontal flips.
-        vflip: random vertical flips.
-        limit: use only the first ``limit`` train images (None: all of them).
-        val_limit: score only the first ``val_limit`` val images each epoch (None: all).
+        hflip, vflip: random horizontal / vertical flips.
+        limit, val_limit: use only the first ``limit`` train images, score only the first
+            ``val_limit`` val images each epoch (None: all).
         seed: initialisation, shuffling and augmentation seed.
-        encoder_weights: requested encoder initialisation, ``"imagenet"`` or None; the
-            checkpoint records what was actually used (see ``resolve_encoder_weights``).
-        input_scale: the model enlarges its input this many times (see
-            ``supervised.models``); 1 = native 48 x 64.
+        encoder_weights: requested encoder initialisation, ``"imagenet"`` or None (the
+            checkpoint records what was used, see ``resolve_encoder_weights``).
+        input_scale: the model enlarges its input this many times (1 = native 48 x 64).
         precision: ``"bf16"`` trains (and selects on val) under bfloat16 autocast, ``"fp32"``
             does not, ``"auto"`` uses bf16 where the hardware computes it natively.
         channels_last: NHWC memory layout for the model and the batches (faster on CPU).
@@ -169,8 +167,7 @@ def train_model(
     """Train model ``name`` on foreground masks and keep the epoch with the best val mean IoU.
 
     Args:
-        train: uint8 images (N, H, W, 3) and bool masks (N, H, W); only the first
-            ``config.limit`` images are used when set.
+        train: uint8 images (N, H, W, 3) and bool masks (N, H, W) (the first ``config.limit``).
         val: the validation split, scored after every epoch.
         encoder_weights: the *resolved* encoder weights (``"imagenet"`` or None).
         progress: show a tqdm bar with the running loss and the last val IoU.
@@ -187,13 +184,12 @@ def train_model(
     model.to(memory_format=memory_format)
     bf16 = use_bf16(config.precision, dev)
 
-    n = len(train) if config.limit is None else min(config.limit, len(train))
+    x_all = normalize_uint8(train.images[: config.limit])
+    y_all = torch.from_numpy(train.masks[: config.limit].astype(np.float32))
+    n = len(x_all)
     if n < 2:
         raise ValueError(f"need at least 2 train images (BatchNorm), got {n}")
-    x_all = normalize_uint8(train.images[:n])
-    y_all = torch.from_numpy(train.masks[:n].astype(np.float32))
-    val_n = len(val) if config.val_limit is None else min(config.val_limit, len(val))
-    val_images, val_masks = val.images[:val_n], val.masks[:val_n]
+    val_images, val_masks = val.images[: config.val_limit], val.masks[: config.val_limit]
 
     batch = min(config.batch_size, n)
     steps_per_epoch = n // batch
