@@ -54,15 +54,15 @@ def build_inputs(batch: int, height: int, width: int, seed: int):
     return model, images, targets
 
 
-def make_runner(name: str, model, images, targets) -> tuple[Callable[[], np.ndarray], object]:
-    """A zero-argument callable computing the (B, H, W) maps, and the object owning the hooks."""
+def make_runner(name: str, model, images, targets) -> Callable[[], np.ndarray]:
+    """A zero-argument callable computing the (B, H, W) maps (it holds the CAM and its hooks)."""
     layer = default_target_layer(model)
     if name == "ours":
         ours = GradCAM(model, [layer])
-        return (lambda: ours(images, targets)), ours
+        return lambda: ours(images, targets)
     reference = ReferenceGradCAM(model, [layer])
     wrapped = [ClassifierOutputTarget(t) for t in targets]
-    return (lambda: reference(images, wrapped)), reference
+    return lambda: reference(images, wrapped)
 
 
 def _kib(field: str) -> int:
@@ -74,19 +74,16 @@ def _kib(field: str) -> int:
 
 def memory_probe(args: argparse.Namespace) -> None:
     """Subprocess body: print JSON with the peak RSS growth (KiB) of each measured call."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     model, images, targets = build_inputs(args.batch, args.height, args.width, args.seed)
-    run, owner = make_runner(args.memory_probe, model, images, targets)
-    run()
-    run()
+    call = make_runner(args.memory_probe, model, images, targets)
+    call()
+    call()
     peaks = []
     for _ in range(args.memory_calls):
         before = _kib("VmRSS")
         CLEAR_REFS.write_text("5")  # reset VmHWM to the current RSS
-        run()
+        call()
         peaks.append(_kib("VmHWM") - before)
-    del owner
     print(json.dumps({"peak_rss_growth_kib": peaks}))
 
 
@@ -106,7 +103,7 @@ def measure_memory(name: str, args: argparse.Namespace) -> float | None:
 def time_both(args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
     """Seconds per call of each implementation, per repeat; and max |ours - reference|."""
     model, images, targets = build_inputs(args.batch, args.height, args.width, args.seed)
-    runners = {name: make_runner(name, model, images, targets)[0] for name in IMPLEMENTATIONS}
+    runners = {name: make_runner(name, model, images, targets) for name in IMPLEMENTATIONS}
     difference = float(np.abs(runners["ours"]() - runners["reference"]()).max())
     for _ in range(args.warmup):
         for call in runners.values():
@@ -122,11 +119,11 @@ def time_both(args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_probe:
         memory_probe(args)
         return
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(
         f"Grad-CAM benchmark: ResNet-18 (5 classes, random weights), batch {args.batch} x 3 x "
         f"{args.height} x {args.width}, target layer layer2[-1], CPU, "
