@@ -117,13 +117,8 @@ def load_or_train(
 ) -> tuple[nn.Module, TrainingInfo]:
     """The classifier for the dataset at ``data_root``: from the cache, or trained and cached.
 
-    Args:
-        data_root: dataset in the course layout (train, val and test splits).
-        config: training settings (default ``TrainConfig()``).
-        cache_dir: folder of cached checkpoints.
-        device: torch device.
-        progress: show tqdm bars while training.
-        retrain: ignore (and overwrite) a valid cached checkpoint.
+    ``data_root`` is in the course layout (train, val and test splits), ``config`` defaults to
+    ``TrainConfig()``; ``retrain`` ignores (and overwrites) a valid cached checkpoint.
 
     Returns:
         (ResNet-18 in eval mode on ``device``, taking ImageNet-normalised float32 images

@@ -35,10 +35,7 @@ def load_classifier_checkpoint(
 ) -> tuple[nn.Module, TrainingInfo]:
     """(model in eval mode, TrainingInfo) from a classifier checkpoint and its ``.json`` sidecar.
 
-    Args:
-        path: the ``.pt`` file (``--classifier-checkpoint``).
-        fingerprint: the dataset it must have been trained on, or None for no such check.
-        device: torch device.
+    ``fingerprint`` is the dataset it must have been trained on (None: no such check).
 
     Raises:
         classifier.CheckpointError: missing, unreadable or of an older format (the checkpoint

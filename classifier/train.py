@@ -115,10 +115,8 @@ def _init_model(config: TrainConfig, imagenet: bool, device: torch.device) -> nn
         for module in model.modules():
             if hasattr(module, "bn2") and hasattr(module, "conv2"):  # torchvision BasicBlock
                 nn.init.zeros_(module.bn2.weight)
-    model = model.to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    return model.to(device, memory_format=memory_format)
 
 
 @dataclass(frozen=True)

@@ -50,14 +50,6 @@ from supervised.schedules import SCHEDULES, DeviceSchedule, device_schedule
 DEFAULTS = TrainConfig()
 
 
-def _per_model(field: str) -> str:
-    """'name value, ...' of one TrainConfig field's per-model defaults, for --help."""
-    return ", ".join(
-        f"{name} {settings.get(field, getattr(DEFAULTS, field))}"
-        for name, settings in MODEL_DEFAULTS.items()
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = script_parser(__doc__)
     cpu, cuda = ",".join(SCHEDULES["cpu"].models), ",".join(SCHEDULES["cuda"].models)
@@ -74,15 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("--lr", "lr", float, "Adam's peak learning rate"),
     )
     for flag, field, kind, what in per_model:
-        cuda = ", ".join(
-            f"{name} {settings[field]}"
-            for name, settings in SCHEDULES["cuda"].overrides.items()
-            if field in settings
-        )
-        on_cuda = f"; on CUDA {cuda}" if cuda else ""
-        p.add_argument(
-            flag, type=kind, help=f"{what} (default per model: {_per_model(field)}{on_cuda})"
-        )
+        cpu = [f"{n} {s.get(field, getattr(DEFAULTS, field))}" for n, s in MODEL_DEFAULTS.items()]
+        cuda = [f"{n} {s[field]}" for n, s in SCHEDULES["cuda"].overrides.items() if field in s]
+        on_cuda = f"; on CUDA {', '.join(cuda)}" if cuda else ""
+        text = f"{what} (default per model: {', '.join(cpu)}{on_cuda})"
+        p.add_argument(flag, type=kind, help=text)
     p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     weights = "imagenet when cached or downloadable, else from scratch (said in output)"

@@ -84,22 +84,10 @@ def render(
     labels: np.ndarray | None = None,
     contrast: ContrastStyle | None = None,
 ) -> Rendered:
-    """Draw ``n`` samples in memory, with each shape's opacity and colour.
-
-    Args:
-        pool: uint8 backgrounds (N, h, w, 3), stretched to ``hw``.
-        n: number of samples.
-        rng: the source of all randomness.
-        style: shape distribution.
-        hw: canvas size (H, W).
-        background_indices: optional (n,) indices into ``pool``; random if None.
-        labels: optional (n,) class indices; uniformly random if None.
-        contrast: background contrast / texture and shape colour settings (the default draws
-            nothing more from ``rng``).
-
-    Returns:
-        The samples (see :class:`Rendered`).
-    """
+    """Draw ``n`` samples (:class:`Rendered`) in memory with ``rng``, on uint8 backgrounds
+    ``pool`` (N, h, w, 3) stretched to ``hw`` = (H, W); ``background_indices`` (n,) into
+    ``pool`` and class ``labels`` (n,) are drawn uniformly when None. ``contrast`` at its
+    default draws nothing more from ``rng``."""
     style = style if style is not None else ShapeStyle()
     contrast = contrast if contrast is not None else ContrastStyle()
     if labels is None:

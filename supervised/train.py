@@ -179,9 +179,9 @@ def train_model(
     dev = torch.device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model = build_model(name, encoder_weights, encoder_depth, config.input_scale).to(dev)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model.to(memory_format=memory_format)
+    model = build_model(name, encoder_weights, encoder_depth, config.input_scale)
+    model.to(dev, memory_format=memory_format)
     bf16 = use_bf16(config.precision, dev)
 
     x_all = normalize_uint8(train.images[: config.limit])
