@@ -50,8 +50,6 @@ def cam_argmax_hit_rate(
     The model runs in float32, or under bfloat16 autocast with ``bf16`` (the quicker estimate
     used during training). Its train/eval flags are restored afterwards (see ``cam.BaseCAM``).
     """
-    if len(split) == 0:
-        raise ValueError("cannot measure the CAM hit rate on an empty split")
     device = torch.device(device)
     inside = []
     with GradCAM(model, [default_target_layer(model)]) as cam:

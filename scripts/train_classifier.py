@@ -87,8 +87,7 @@ def main(args: argparse.Namespace) -> int:
     ensure_writable_dir(args.out, "--out")
     device = resolve_device(args.device)
     print(f"device: {describe_device(device)}")
-    start = time.perf_counter()
-    cpu_start = time.process_time()
+    start, cpu_start = time.perf_counter(), time.process_time()
     _, info = load_or_train(
         args.data,
         config,

@@ -120,7 +120,7 @@ def _table(rows: list[dict]) -> str:
 def _config(args: argparse.Namespace, name: str, schedule: DeviceSchedule) -> TrainConfig:
     fields = ("epochs", "input_scale", "batch_size", "lr", "limit", "val_limit", "seed")
     given = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-    config = default_config(name, **{**schedule.settings(name), **given})
+    config = default_config(name, **{**schedule.overrides.get(name, {}), **given})
     weights = None if args.encoder_weights == "none" else args.encoder_weights
     return dataclasses.replace(config, encoder_weights=weights)
 

@@ -69,16 +69,10 @@ def load_checkpoint(
     path: Path | str, device: torch.device | str = "cpu"
 ) -> tuple[nn.Module, dict[str, object]]:
     """Rebuild the model saved at ``path`` (no download needed) in eval mode, with its info."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no supervised checkpoint at {path}")
     blob = torch.load(path, map_location=device, weights_only=True)
     info = blob["info"]
-    depth = info.get("encoder_depth")
     scale = int(info.get("config", {}).get("input_scale", 1))  # type: ignore[union-attr]
-    model = build_model(
-        str(info["model"]), encoder_weights=None, encoder_depth=depth, input_scale=scale
-    )
+    model = build_model(str(info["model"]), None, info.get("encoder_depth"), scale)
     model.load_state_dict(blob["state_dict"])
     model.to(device).eval()
     return model, info

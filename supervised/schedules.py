@@ -29,10 +29,6 @@ class DeviceSchedule:
     overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     measured: str = ""
 
-    def settings(self, name: str) -> dict[str, object]:
-        """The ``TrainConfig`` overrides of model ``name`` on this device (may be empty)."""
-        return dict(self.overrides.get(name, {}))
-
 
 #: Per device type (``torch.device.type``): the CPU's and CUDA's default schedules.
 SCHEDULES: dict[str, DeviceSchedule] = {
