@@ -12,6 +12,7 @@ from classifier.cache import CheckpointError, load_checkpoint
 from classifier.config import TrainConfig, TrainingInfo
 from common.errors import UserError
 from common.jsonfile import read_json_object
+from common.lookup import lookup
 
 #: Names accepted by ``--classifier-preset``.
 CLASSIFIER_PRESETS = ("default", "tiny")
@@ -23,11 +24,8 @@ def classifier_config(preset: str) -> TrainConfig:
     Raises:
         common.UserError: an unknown preset.
     """
-    if preset not in CLASSIFIER_PRESETS:
-        raise UserError(
-            f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}"
-        )
-    return TrainConfig.tiny() if preset == "tiny" else TrainConfig()
+    presets = {"default": TrainConfig(), "tiny": TrainConfig.tiny()}
+    return lookup(preset, presets, "classifier preset", error=UserError)
 
 
 def load_classifier_checkpoint(

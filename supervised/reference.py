@@ -56,18 +56,12 @@ def train_or_load(
         return model, {**info, "checkpoint": str(path)}, False
     splits = splits if splits is not None else load_splits(data_root)
     load_before = os.getloadavg()[0]
+    train, test = splits["train"], splits["test"]
     result = train_model(
-        name,
-        splits["train"],
-        splits["val"],
-        config,
-        encoder_weights,
-        device,
-        progress,
-        encoder_depth=encoder_depth,
+        name, train, splits["val"], config, encoder_weights, device, progress, encoder_depth
     )
+    load_after = os.getloadavg()[0]
     spec = model_spec(name)
-    test = splits["test"]
     test_ious = iou_per_image(predict_masks(result.model, test.images), test.masks)
     info: dict[str, object] = {
         "model": name,
@@ -80,10 +74,10 @@ def train_or_load(
         "settings_key": settings_key(name, fingerprint, config, encoder_weights, encoder_depth),
         "encoder_depth": encoder_depth,
         "params": count_parameters(result.model),
-        "n_train_images": min(config.limit or len(splits["train"]), len(splits["train"])),
+        "n_train_images": min(config.limit or len(train), len(train)),
         "train_seconds": result.train_seconds,
         "cpu_seconds": result.cpu_seconds,
-        "load_avg_1min": [load_before, os.getloadavg()[0]],
+        "load_avg_1min": [load_before, load_after],
         "best_epoch": result.best_epoch,
         "val_miou": result.val_miou,
         "history": result.history,
