@@ -16,7 +16,6 @@ import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -86,16 +85,15 @@ def load_checkpoint(
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a format-{FORMAT} classifier checkpoint")
-    stored: dict[str, Any] = {k: payload.get(k) for k in ("fingerprint", "recipe", "config")}
     wanted = {"fingerprint": fingerprint, "recipe": recipe, "config": config.to_dict()}
     if fingerprint is None:
         del wanted["fingerprint"]
-    # compare through JSON so that tuples and lists count as equal
-    for key in wanted:
-        if json.dumps(stored[key], sort_keys=True) != json.dumps(wanted[key], sort_keys=True):
+    for key, value in wanted.items():  # compared as JSON: tuples and lists count as equal
+        stored = payload.get(key)
+        if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
-                f"checkpoint {path} was made for another {key}: stored {stored[key]!r}, "
-                f"wanted {wanted[key]!r}"
+                f"checkpoint {path} was made for another {key}: stored {stored!r}, "
+                f"wanted {value!r}"
             )
     model = build_classifier()
     try:

@@ -184,6 +184,4 @@ class TrainingInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingInfo:
         """Inverse of :meth:`to_dict`."""
-        data = dict(data)
-        data["curve"] = [tuple(p) for p in data.get("curve", [])]
-        return cls(**data)
+        return cls(**{**data, "curve": [tuple(p) for p in data.get("curve", [])]})

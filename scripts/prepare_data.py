@@ -13,8 +13,7 @@ Examples::
 Stress presets (--preset; an explicit style option overrides the preset's value):
 {presets}
 
-``--overwrite`` replaces only a folder this project wrote (it carries ``generation.json``),
-never the working directory, one of its parents, the home folder or ``/``.
+``--overwrite`` never replaces the working directory, one of its parents, home or ``/``.
 """
 
 from __future__ import annotations

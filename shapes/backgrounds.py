@@ -102,8 +102,7 @@ def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
         ) from exc
     if "images" not in arrays:
         raise UserError(f"{path} has no 'images' array (found {names})")
-    images, batch = arrays["images"], arrays.get("batch")
-    images = _npz_images(path, images)
+    images, batch = _npz_images(path, arrays["images"]), arrays.get("batch")
     if images.shape[1:3] != (BG_SIZE, BG_SIZE):
         images = np.stack([_to_32(im) for im in images])
     if batch is not None:

@@ -41,9 +41,7 @@ def params_rows(
             "stem": f"{i:0{width}d}",
             "class": classes[i],
             "alpha": round(float(alphas[i]), 6),
-            "red": int(colours[i][0]),
-            "green": int(colours[i][1]),
-            "blue": int(colours[i][2]),
+            **{name: int(c) for name, c in zip(("red", "green", "blue"), colours[i], strict=True)},
         }
         for i in range(len(alphas))
     ]
