@@ -1,7 +1,6 @@
 """Background sources: 32 x 32 natural images, kept in two disjoint pools.
 
-``train`` images serve the train and val splits, ``test`` images the test split, so no
-background repeats across that boundary. Sources:
+``train`` images serve the train and val splits, ``test`` images the test split. Sources:
 
 - ``cifar10``: torchvision's CIFAR-10 (downloads 170 MiB; needs the internet).
 - a path: an ``.npz`` with ``images`` (N, H, W, 3) uint8 (a channels-first (N, 3, H, W) array is

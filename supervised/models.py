@@ -157,12 +157,8 @@ def padded_size(model: nn.Module, hw: tuple[int, int]) -> tuple[int, int]:
 
 
 def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
-    """Zero-pad (B, C, H, W) symmetrically to the next multiple of :func:`input_multiple`
-    (``x`` is already enlarged by the input scale).
-
-    Returns:
-        (padded tensor, (top, left) offsets of ``x`` inside it).
-    """
+    """Zero-pad ``x`` (B, C, H, W), already enlarged by the input scale, symmetrically to the
+    next multiple of :func:`input_multiple`: (padded tensor, (top, left) offsets of ``x``)."""
     h, w = x.shape[-2:]
     m = input_multiple(model)
     ph, pw = _round_up(h, m), _round_up(w, m)
@@ -174,12 +170,8 @@ def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
 
 def network_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int, int, int]]:
     """What the network really sees for images (B, C, H, W): enlarged :func:`model_input_scale`
-    times (bilinear), then zero-padded by :func:`pad_input`.
-
-    Returns:
-        (tensor (B, C, :func:`padded_size`), (top, left, height, width) of the enlarged images
-        inside it).
-    """
+    times (bilinear), then zero-padded by :func:`pad_input`. Returns (tensor (B, C,
+    :func:`padded_size`), (top, left, height, width) of the enlarged images inside it)."""
     scale = model_input_scale(model)
     if scale != 1:
         x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
