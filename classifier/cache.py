@@ -1,10 +1,9 @@
 """The checkpoint cache: one file per (dataset fingerprint, training settings).
 
 ``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the state dict, the settings,
-the fingerprint and the :class:`TrainingInfo`; the same settings and info sit beside it as
-``.json``. Both are written atomically (:func:`common.atomic.atomic_write`). A checkpoint that
-cannot be read, or whose stored settings or fingerprint differ from the requested ones, is
-reported with a warning naming it, deleted and retrained, never used.
+the fingerprint and the :class:`TrainingInfo` (repeated in a ``.json`` beside it), written
+atomically. A checkpoint that cannot be read or was made for other inputs is reported, deleted
+and retrained, never used.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -45,12 +43,7 @@ def checkpoint_path(
 ) -> Path:
     """Where the checkpoint for these inputs lives (its name ends in 12 hex digits identifying
     the dataset, the recipe and the settings)."""
-    key = {
-        "format": FORMAT,
-        "fingerprint": fingerprint,
-        "recipe": recipe,
-        "config": config.to_dict(),
-    }
+    key = dict(format=FORMAT, fingerprint=fingerprint, recipe=recipe, config=config.to_dict())
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_dir) / f"resnet18_{fingerprint}_{digest}.pt"
 
@@ -92,16 +85,15 @@ def load_checkpoint(
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a format-{FORMAT} classifier checkpoint")
-    stored: dict[str, Any] = {k: payload.get(k) for k in ("fingerprint", "recipe", "config")}
     wanted = {"fingerprint": fingerprint, "recipe": recipe, "config": config.to_dict()}
     if fingerprint is None:
         del wanted["fingerprint"]
-    # compare through JSON so that tuples and lists count as equal
-    for key in wanted:
-        if json.dumps(stored[key], sort_keys=True) != json.dumps(wanted[key], sort_keys=True):
+    for key, value in wanted.items():  # compared as JSON: tuples and lists count as equal
+        stored = payload.get(key)
+        if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
-                f"checkpoint {path} was made for another {key}: stored {stored[key]!r}, "
-                f"wanted {wanted[key]!r}"
+                f"checkpoint {path} was made for another {key}: stored {stored!r}, "
+                f"wanted {value!r}"
             )
     model = build_classifier()
     try:
@@ -123,15 +115,8 @@ def load_or_train(
 ) -> tuple[nn.Module, TrainingInfo]:
     """The classifier for the dataset at ``data_root``: from the cache, or trained and cached.
 
-    Args:
-        data_root: dataset in the course layout (train, val and test splits).
-        config: training settings (default ``TrainConfig()``); ``recipe="auto"`` fine-tunes
-            ImageNet weights when they are available (torch hub cache or download), else trains
-            from scratch.
-        cache_dir: folder of cached checkpoints.
-        device: torch device.
-        progress: show tqdm bars while training.
-        retrain: ignore (and overwrite) a valid cached checkpoint.
+    ``data_root`` is in the course layout (train, val and test splits), ``config`` defaults to
+    ``TrainConfig()``; ``retrain`` ignores (and overwrites) a valid cached checkpoint.
 
     Returns:
         (ResNet-18 in eval mode on ``device``, taking ImageNet-normalised float32 images

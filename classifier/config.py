@@ -16,14 +16,10 @@ from shapes.draw import ShapeStyle
 SCRATCH = "scratch-curriculum"
 FINETUNE = "imagenet-finetune"
 
-#: The curriculum's first shapes: opaque and large, anywhere inside the image. (Kept near the
-#: centre, ``center_jitter=0.3``, they taught the network a centre prior that its Grad-CAM kept.)
+#: The curriculum's first shapes: opaque and large, anywhere inside the image (not centred:
+#: that taught the network a centre prior that its Grad-CAM kept).
 EASY_STYLE = ShapeStyle(
-    size_range=(16.0, 24.0),
-    alpha_range=(1.0, 1.0),
-    opaque_prob=1.0,
-    border_overhang=0.0,
-    center_jitter=1.0,
+    size_range=(16.0, 24.0), alpha_range=(1.0, 1.0), opaque_prob=1.0, border_overhang=0.0
 )
 
 
@@ -31,43 +27,35 @@ EASY_STYLE = ShapeStyle(
 class TrainConfig:
     """How to train the ResNet-18 classifier; the defaults are the benchmark recipe.
 
-    Recipe selection:
-        recipe: ``"auto"`` uses ImageNet weights when they are in the torch hub cache or can be
-            downloaded (then the template's fine-tune), else trains from scratch with the
-            curriculum; ``"scratch-curriculum"`` or ``"imagenet-finetune"`` force one.
+    recipe: ``"auto"`` fine-tunes ImageNet weights when they are cached or downloadable, else
+    trains from scratch; ``"scratch-curriculum"`` or ``"imagenet-finetune"`` force one.
 
     Template fine-tune (``imagenet-finetune``, on the fixed train split):
-        finetune_epochs, finetune_lr, weight_decay, batch_size: AdamW, 5 epochs, lr 2e-3,
-        weight decay 0.05, batch 128, as in the assignment's template.
+        finetune_epochs, finetune_lr, weight_decay, batch_size: AdamW as in the template.
 
     From-scratch curriculum (``scratch-curriculum``):
         steps: optimiser steps, ``batch_size`` images each.
-        lr, weight_decay, warmup_steps, decay_start: AdamW with linear warm-up to ``lr`` over
-            ``warmup_steps``, constant until ``decay_start`` (fraction of ``steps``), then cosine
-            decay to zero at the last step.
+        lr, weight_decay, warmup_steps, decay_start: AdamW, linear warm-up to ``lr`` over
+            ``warmup_steps``, constant until ``decay_start`` (fraction of ``steps``), then
+            cosine decay to zero.
         label_smoothing: cross-entropy label smoothing.
-        easy_steps, anneal_steps: the first ``easy_steps`` batches are all ``easy_style``
-            shapes; over the next ``anneal_steps`` the share of the real distribution grows
-            linearly from 0 to 1 (a per-sample mix, ``curriculum="mix"``) or every shape's
-            style moves from ``easy_style`` to ``real_style`` (``curriculum="interp"``).
-        fixed_fraction: share of each batch's real-distribution part taken from the dataset's
-            fixed train split (randomly flipped left-right) instead of freshly drawn.
-        backgrounds: background source for fresh samples (``"builtin"``, ``"cifar10"``, a path);
-            ``None`` reads it from the dataset's ``generation.json`` and falls back to
-            ``"builtin"``. Only the TRAIN pool is ever used.
+        easy_steps, anneal_steps: ``easy_steps`` batches of ``easy_style`` shapes, then over
+            ``anneal_steps`` the share of the real distribution grows from 0 to 1 (per sample,
+            ``curriculum="mix"``) or each shape's style moves to ``real_style`` (``"interp"``).
+        fixed_fraction: share of each batch's real part taken from the fixed train split
+            (randomly flipped left-right) instead of freshly drawn.
+        backgrounds: background source of fresh samples (``"builtin"``, ``"cifar10"``, a path;
+            None: from the dataset's ``generation.json``, else builtin); TRAIN pool only.
         zero_init_residual: start every residual block's last BatchNorm scale at zero.
         eval_every: steps between validation evaluations (the learning curve's points).
         keep_best: return the weights with the best validation score (else the last ones).
-        cam_select_weight: the validation score is accuracy + ``cam_select_weight`` x the
-            Grad-CAM argmax hit rate at ``layer2[-1]`` (both in [0, 1]; see
-            :mod:`classifier.localisation`); 0 keeps the most accurate weights.
-        cam_eval_images: val images (evenly spread) on which that hit rate is measured at each
-            evaluation; the summary measures it on the whole val split.
+        cam_select_weight: validation score = accuracy + this x the Grad-CAM argmax hit rate
+            (:mod:`classifier.localisation`); 0 keeps the most accurate weights.
+        cam_eval_images: val images (evenly spread) that hit rate is measured on.
         channels_last: NHWC memory layout (faster convolutions on CPU).
         precision: ``"bf16"`` trains (and validates) under bfloat16 autocast, ``"fp32"`` does
-            not, ``"auto"`` picks bf16 where the hardware computes it natively (a CPU with
-            AVX512-BF16 or AMX, a CUDA GPU with bf16), about twice as fast on such CPUs. The
-            weights stay float32 and the reported accuracies are measured in float32.
+            not, ``"auto"`` picks bf16 where the hardware computes it natively (AVX512-BF16 or
+            AMX CPUs, CUDA). Weights and reported accuracies stay float32.
         seed: seeds every random draw (weights, samples, order).
     """
 
@@ -98,27 +86,22 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.recipe not in ("auto", SCRATCH, FINETUNE):
-            raise ValueError(
-                f"unknown recipe {self.recipe!r}; expected auto, {SCRATCH}, {FINETUNE}"
-            )
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"unknown precision {self.precision!r}; expected auto, bf16, fp32")
-        if self.curriculum not in ("mix", "interp"):
-            raise ValueError(f"unknown curriculum {self.curriculum!r}; expected 'mix' or 'interp'")
-        for name in ("batch_size", "steps", "eval_every", "finetune_epochs", "cam_eval_images"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.fixed_fraction <= 1.0:
-            raise ValueError(
-                f"TrainConfig.fixed_fraction must be in [0, 1], got {self.fixed_fraction}"
-            )
-        if not 0.0 <= self.decay_start <= 1.0:
-            raise ValueError(f"TrainConfig.decay_start must be in [0, 1], got {self.decay_start}")
-        if self.cam_select_weight < 0:
-            raise ValueError(
-                f"TrainConfig.cam_select_weight must be >= 0, got {self.cam_select_weight}"
-            )
+        choices = {
+            "recipe": ("auto", SCRATCH, FINETUNE),
+            "precision": ("auto", "bf16", "fp32"),
+            "curriculum": ("mix", "interp"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected {allowed}")
+        positive = ("batch_size", "steps", "eval_every", "finetune_epochs", "cam_eval_images")
+        bounds = dict.fromkeys(positive, (1, None))
+        bounds |= {"fixed_fraction": (0, 1), "decay_start": (0, 1), "cam_select_weight": (0, None)}
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high):
+                limit = f">= {low}" if high is None else f"in [{low}, {high}]"
+                raise ValueError(f"TrainConfig.{name} must be {limit}, got {value}")
 
     @classmethod
     def tiny(cls, **overrides: Any) -> TrainConfig:
@@ -133,8 +116,7 @@ class TrainConfig:
             eval_every=3,
             finetune_epochs=1,
         )
-        base.update(overrides)
-        return cls(**base)
+        return cls(**{**base, **overrides})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -143,8 +125,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s) {unknown}")
         kwargs = dict(data)
@@ -162,17 +143,15 @@ class TrainingInfo:
     Attributes:
         recipe: ``"scratch-curriculum"`` or ``"imagenet-finetune"``.
         imagenet_weights: whether training started from ImageNet weights.
-        weights_note: why (e.g. the download error that made it fall back to from-scratch).
-        test_accuracy: accuracy on the dataset's test split, in [0, 1] (measured once, at the end).
-        val_accuracy: accuracy of the returned weights on the val split, in [0, 1].
+        weights_note: why (e.g. the download error that made it train from scratch).
+        test_accuracy, val_accuracy: of the returned weights, in [0, 1] (test once, at the end).
         best_step: the step whose weights were returned.
-        train_seconds: wall-clock seconds of the training itself (not of loading a cache).
+        train_seconds: wall-clock seconds of the training itself.
         checkpoint: path of the cached checkpoint ('' when not saved).
         from_cache: True when this call loaded the checkpoint instead of training.
         curve: learning curve, one (step, loss, train accuracy, val accuracy, CAM argmax hit
             rate on ``cam_eval_images`` val images) per evaluation; loss and train accuracy
-            are averages over the training batches since the last point (checkpoints written
-            before the CAM column have 4 columns).
+            average the batches since the last point (older checkpoints: 4 columns).
         val_cam_hit, test_cam_hit: share in [0, 1] of the val / test images whose Grad-CAM
             argmax at ``layer2[-1]`` lies in the shape (None in older checkpoints).
         config: the settings used, ``TrainConfig.to_dict()``.
@@ -205,6 +184,4 @@ class TrainingInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingInfo:
         """Inverse of :meth:`to_dict`."""
-        data = dict(data)
-        data["curve"] = [tuple(p) for p in data.get("curve", [])]
-        return cls(**data)
+        return cls(**{**data, "curve": [tuple(p) for p in data.get("curve", [])]})

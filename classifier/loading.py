@@ -1,9 +1,5 @@
-"""Getting the classifier a run names: a ``--classifier-preset`` or a ``--classifier-checkpoint``.
-
-Used by ``scripts/compare_strategies.py`` (which trains the preset through
-:func:`classifier.load_or_train` when no checkpoint is given) and ``scripts/make_figures.py``
-(which reloads the run's classifier for the feature maps).
-"""
+"""Getting the classifier a run names: a ``--classifier-preset`` or a ``--classifier-checkpoint``
+(``scripts/compare_strategies.py``, ``scripts/make_figures.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +12,7 @@ from classifier.cache import CheckpointError, load_checkpoint
 from classifier.config import TrainConfig, TrainingInfo
 from common.errors import UserError
 from common.jsonfile import read_json_object
+from common.lookup import lookup
 
 #: Names accepted by ``--classifier-preset``.
 CLASSIFIER_PRESETS = ("default", "tiny")
@@ -27,11 +24,8 @@ def classifier_config(preset: str) -> TrainConfig:
     Raises:
         common.UserError: an unknown preset.
     """
-    if preset not in CLASSIFIER_PRESETS:
-        raise UserError(
-            f"unknown classifier preset {preset!r}; expected one of {CLASSIFIER_PRESETS}"
-        )
-    return TrainConfig.tiny() if preset == "tiny" else TrainConfig()
+    presets = {"default": TrainConfig(), "tiny": TrainConfig.tiny()}
+    return lookup(preset, presets, "classifier preset", error=UserError)
 
 
 def load_classifier_checkpoint(
@@ -39,11 +33,7 @@ def load_classifier_checkpoint(
 ) -> tuple[nn.Module, TrainingInfo]:
     """(model in eval mode, TrainingInfo) from a classifier checkpoint and its ``.json`` sidecar.
 
-    Args:
-        path: the ``.pt`` file (``--classifier-checkpoint``).
-        fingerprint: the dataset it must have been trained on, or None for no such check (a
-            folder with only a test split cannot be compared with the training data).
-        device: torch device.
+    ``fingerprint`` is the dataset it must have been trained on (None: no such check).
 
     Raises:
         classifier.CheckpointError: missing, unreadable or of an older format (the checkpoint

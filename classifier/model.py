@@ -9,13 +9,8 @@ from shapes.classes import CLASSES
 
 
 def build_classifier(imagenet_weights: bool = False, num_classes: int = len(CLASSES)) -> nn.Module:
-    """torchvision ResNet-18 with its ``fc`` replaced by a ``num_classes``-way linear layer.
-
-    Args:
-        imagenet_weights: start from ``ResNet18_Weights.IMAGENET1K_V1`` (downloads them into the
-            torch hub cache when missing, which needs the internet).
-        num_classes: outputs of the new head.
-    """
+    """torchvision ResNet-18 with its ``fc`` replaced by a ``num_classes``-way linear layer,
+    from ``ResNet18_Weights.IMAGENET1K_V1`` with ``imagenet_weights`` (downloaded when missing)."""
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1 if imagenet_weights else None
     model = torchvision.models.resnet18(weights=weights)
     model.fc = nn.Linear(model.fc.in_features, num_classes)

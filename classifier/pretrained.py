@@ -17,11 +17,8 @@ def cached_weights_path() -> Path:
 
 
 def find_imagenet_weights(try_download: bool = True, timeout_s: float = 10.0) -> tuple[bool, str]:
-    """Make the ImageNet ResNet-18 weights available if possible.
-
-    Args:
-        try_download: download them into the torch hub cache when they are not there.
-        timeout_s: socket timeout for the download attempt.
+    """Make the ImageNet ResNet-18 weights available if possible (downloading them into the
+    torch hub cache with ``try_download``, socket timeout ``timeout_s``).
 
     Returns:
         (available, note): whether ``build_classifier(imagenet_weights=True)`` will work without

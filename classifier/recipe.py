@@ -1,9 +1,8 @@
 """The from-scratch recipe's schedules and its stream of training batches.
 
-Training ResNet-18 from scratch on the real shape distribution (small, often translucent
-shapes anywhere on a busy background) stays at chance; starting with opaque, large, centred
-shapes and moving to the real distribution works. Every batch is drawn fresh (backgrounds from
-the TRAIN pool only), optionally mixed with images of the dataset's fixed train split.
+Training ResNet-18 from scratch on the real shape distribution stays at chance; starting with
+opaque, large shapes and moving to the real distribution works. Every batch is drawn fresh
+(backgrounds from the TRAIN pool only), optionally mixed with the fixed train split.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ import math
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,8 +56,7 @@ def interpolate_style(easy: ShapeStyle, real: ShapeStyle, t: float) -> ShapeStyl
     )
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """One training batch: uint8 images (B, H, W, 3), int64 labels (B,), and its difficulty."""
 
     images: np.ndarray
@@ -73,24 +72,12 @@ def draw_batch(
     fixed_images: np.ndarray | None,
     fixed_labels: np.ndarray | None,
     rng: np.random.Generator,
-    n: int | None = None,
 ) -> Batch:
-    """The batch for ``step``.
-
-    Args:
-        step: 0-based step; sets the difficulty.
-        config: the recipe.
-        pool: uint8 backgrounds (N, h, w, 3) of the TRAIN pool.
-        hw: image size (H, W) of the batch.
-        fixed_images: uint8 (M, H, W, 3) fixed train split images, or None for fresh ones only.
-        fixed_labels: int64 (M,) their labels.
-        rng: source of all randomness (advanced in place).
-        n: batch size (default ``config.batch_size``).
-
-    Returns:
-        A :class:`Batch` of ``n`` images in random order.
-    """
-    n = config.batch_size if n is None else n
+    """The :class:`Batch` (``config.batch_size`` images in random order) for 0-based ``step``,
+    drawn with ``rng`` on uint8 TRAIN-pool backgrounds ``pool`` (N, h, w, 3) at size ``hw`` =
+    (H, W), mixed with the fixed train split (uint8 ``fixed_images`` (M, H, W, 3), int64
+    ``fixed_labels`` (M,); None: fresh images only)."""
+    n = config.batch_size
     d = difficulty(step, config)
     parts_x, parts_y = [], []
     if config.curriculum == "interp":
@@ -126,15 +113,12 @@ def batch_stream(
     hw: tuple[int, int],
     fixed_images: np.ndarray | None,
     fixed_labels: np.ndarray | None,
-    prefetch: int = 2,
 ) -> Iterator[Batch]:
-    """Yield the batches of steps 0 .. ``config.steps - 1``, rendered ahead in a thread.
-
-    A single producer thread draws them in order from one generator seeded by
-    ``config.seed``, so the sequence is deterministic. Errors in the thread are re-raised here.
-    """
+    """Yield the batches of steps 0 .. ``config.steps - 1``, rendered up to 2 ahead by one
+    thread in order from one generator seeded by ``config.seed`` (so deterministically).
+    Errors in the thread are re-raised here."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xC1A55]))
-    out: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
+    out: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:

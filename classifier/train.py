@@ -1,7 +1,5 @@
 """Training the ResNet-18 classifier: the template's ImageNet fine-tune and the from-scratch
-curriculum, with a tqdm bar showing loss and accuracy.
-
-Images enter the model ImageNet-normalised, (B, 3, H, W) float32, as in the template.
+curriculum. Images enter the model ImageNet-normalised, (B, 3, H, W) float32.
 """
 
 from __future__ import annotations
@@ -26,9 +24,9 @@ from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
 from common.device import describe_device
 from common.errors import UserError
-from shapes import SyntheticData
 from shapes.backgrounds import BackgroundBank, load_backgrounds
-from shapes.dataset import SplitArrays
+from shapes.classes import SPLITS
+from shapes.dataset import SplitArrays, SyntheticData
 from shapes.fingerprint import dataset_fingerprint
 from shapes.transforms import normalize_uint8
 
@@ -67,8 +65,6 @@ def accuracy(
     """Top-1 accuracy in [0, 1] of ``model`` on a split held in memory (uint8 RGB images
     (N, H, W, 3), int64 labels (N,)); ``bf16`` runs the forward passes under bfloat16
     autocast. Leaves the model in eval mode."""
-    if len(split) == 0:
-        raise ValueError("cannot measure accuracy on an empty split")
     device = torch.device(device)
     model.eval()
     pred = []
@@ -80,12 +76,9 @@ def accuracy(
 
 
 def resolve_background_spec(data_root: Path, spec: str | None) -> str:
-    """The background source for fresh samples, as a ``load_backgrounds`` spec.
-
-    ``spec=None`` reads ``backgrounds`` from ``<data_root>/generation.json`` (written by
-    ``scripts/prepare_data.py``); a relative path there is tried from the working directory,
-    then from ``data_root`` and its parent. Falls back to ``"builtin"`` with a warning.
-    """
+    """The background source for fresh samples, as a ``load_backgrounds`` spec: ``spec``, or
+    (None) ``backgrounds`` of ``<data_root>/generation.json``, a path tried from the working
+    directory, ``data_root`` and its parent; else ``"builtin"`` with a warning."""
     if spec is not None:
         return spec
     meta_path = data_root / "generation.json"
@@ -120,10 +113,8 @@ def _init_model(config: TrainConfig, imagenet: bool, device: torch.device) -> nn
         for module in model.modules():
             if hasattr(module, "bn2") and hasattr(module, "conv2"):  # torchvision BasicBlock
                 nn.init.zeros_(module.bn2.weight)
-    model = model.to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    return model.to(device, memory_format=memory_format)
 
 
 @dataclass(frozen=True)
@@ -154,10 +145,9 @@ def _run_loop(
     run: _Run, val: SplitArrays, device: torch.device, config: TrainConfig, progress: bool
 ) -> tuple[list[tuple[int, float, float, float, float]], _Kept]:
     """Train on ``run.batches`` of (uint8 images (B, H, W, 3), int64 labels (B,), difficulty or
-    None), evaluating on ``val`` when ``run.eval_at(step)``: accuracy, and the Grad-CAM argmax
-    hit rate at ``layer2[-1]`` on ``config.cam_eval_images`` of its images. Loads the kept
-    weights (the best validation score, accuracy + ``config.cam_select_weight`` x CAM hit
-    rate, or the last point) into ``run.model`` and leaves it in eval mode.
+    None), evaluating on ``val`` when ``run.eval_at(step)`` (accuracy, and the CAM argmax hit
+    rate on ``config.cam_eval_images`` of its images). Loads the kept weights (best score
+    accuracy + ``cam_select_weight`` x hit rate, or the last) and leaves the model in eval mode.
 
     Returns:
         (learning curve, the kept validation point).
@@ -201,12 +191,8 @@ def _run_loop(
             score = val_acc + config.cam_select_weight * val_cam
             if kept is None or not config.keep_best or score >= kept.score:
                 kept = _Kept(score, val_acc, step + 1, copy.deepcopy(model.state_dict()))
-        postfix = {
-            "loss": f"{ema_loss:.3f}",
-            "acc": f"{ema_acc:.3f}",
-            "val": f"{val_acc:.3f}",
-            "cam_hit": f"{val_cam:.3f}",
-        }
+        shown = {"loss": ema_loss, "acc": ema_acc, "val": val_acc, "cam_hit": val_cam}
+        postfix = {key: f"{value:.3f}" for key, value in shown.items()}
         if level is not None:
             postfix["difficulty"] = f"{level:.2f}"
         bar.set_postfix(postfix)
@@ -232,13 +218,11 @@ def scratch_run(
         {"params": no_decay, "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=config.lr)
-    hw = train.images.shape[1:3]
     fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)
-    stream = batch_stream(config, bank.train, hw, *fixed)
     return _Run(
         model,
         opt,
-        batches=((b.images, b.labels, b.difficulty) for b in stream),
+        batches=batch_stream(config, bank.train, train.images.shape[1:3], *fixed),
         desc="train from scratch",
         total=config.steps,
         eval_at=lambda step: step % config.eval_every == 0,
@@ -302,10 +286,8 @@ def train_classifier(
     Args:
         data_root: dataset in the course layout with train, val and test splits.
         config: the settings (default ``TrainConfig()``).
-        device: torch device to train on.
-        progress: show a tqdm bar.
-        recipe: a (recipe, note) pair already resolved by :func:`resolve_recipe`.
-        fingerprint: ``dataset_fingerprint(data_root)`` when already computed.
+        recipe, fingerprint: :func:`resolve_recipe`'s pair and ``dataset_fingerprint``, when
+            already computed.
 
     Returns:
         (model in eval mode, contiguous memory format, on ``device``; its TrainingInfo with
@@ -317,9 +299,7 @@ def train_classifier(
     name, note = recipe if recipe is not None else resolve_recipe(config)
     log.warning("classifier: %s -> recipe %s", note, name)
     # read every split before training: a broken test file must not surface after minutes
-    train = SyntheticData(data_root, "train").arrays()
-    val = SyntheticData(data_root, "val").arrays()
-    test = SyntheticData(data_root, "test").arrays()
+    train, val, test = (SyntheticData(data_root, split).arrays() for split in SPLITS)
     start = time.perf_counter()
     if name == FINETUNE:
         run = finetune_run(config, train, device)

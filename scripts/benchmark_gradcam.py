@@ -3,17 +3,13 @@
 Same model (torchvision ResNet-18 with a 5-way head, random weights, seed 0, eval mode), same
 batch (64 x 3 x 48 x 64, seed 0), same per-image targets, target layer ``layer2[-1]``.
 
-Speed: after warm-up calls, each repeat times one call of each implementation (the order
-alternates between repeats so load drift hits both alike); throughput is batch / median time.
-The ratio is ours / reference images per second (goal >= 1.5).
+Speed: after warm-up calls, each repeat times one call of each implementation (alternating
+order); throughput is batch / median time, the goal ours / reference >= 1.5.
 
-Memory: each implementation runs in its own fresh subprocess (same model and batch). After two
-warm-up calls, the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``), one call runs,
-and the peak RSS (``VmHWM``) minus the RSS just before the call is recorded: the extra resident
-memory one call needs at its peak, including autograd buffers, gradients, numpy copies and
-allocator slack. glibc's mmap threshold is pinned to 128 KiB in the probes
-(``MALLOC_MMAP_THRESHOLD_``) so freed large buffers leave RSS and the next call's peak is not
-hidden by reused heap pages. Median of ``--memory-calls`` calls. Linux only.
+Memory (Linux only): each implementation runs in a fresh subprocess; after two warm-up calls the
+peak-RSS counter is reset (``/proc/self/clear_refs``) and peak RSS (``VmHWM``) minus the RSS
+before one call is recorded, median of ``--memory-calls`` calls. glibc's mmap threshold is
+pinned to 128 KiB so that freed large buffers leave RSS.
 
 Examples:
     python scripts/benchmark_gradcam.py
@@ -58,15 +54,15 @@ def build_inputs(batch: int, height: int, width: int, seed: int):
     return model, images, targets
 
 
-def make_runner(name: str, model, images, targets) -> tuple[Callable[[], np.ndarray], object]:
-    """A zero-argument callable computing the (B, H, W) maps, and the object owning the hooks."""
+def make_runner(name: str, model, images, targets) -> Callable[[], np.ndarray]:
+    """A zero-argument callable computing the (B, H, W) maps (it holds the CAM and its hooks)."""
     layer = default_target_layer(model)
     if name == "ours":
         ours = GradCAM(model, [layer])
-        return (lambda: ours(images, targets)), ours
+        return lambda: ours(images, targets)
     reference = ReferenceGradCAM(model, [layer])
     wrapped = [ClassifierOutputTarget(t) for t in targets]
-    return (lambda: reference(images, wrapped)), reference
+    return lambda: reference(images, wrapped)
 
 
 def _kib(field: str) -> int:
@@ -78,19 +74,16 @@ def _kib(field: str) -> int:
 
 def memory_probe(args: argparse.Namespace) -> None:
     """Subprocess body: print JSON with the peak RSS growth (KiB) of each measured call."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     model, images, targets = build_inputs(args.batch, args.height, args.width, args.seed)
-    run, owner = make_runner(args.memory_probe, model, images, targets)
-    run()
-    run()
+    call = make_runner(args.memory_probe, model, images, targets)
+    call()
+    call()
     peaks = []
     for _ in range(args.memory_calls):
         before = _kib("VmRSS")
         CLEAR_REFS.write_text("5")  # reset VmHWM to the current RSS
-        run()
+        call()
         peaks.append(_kib("VmHWM") - before)
-    del owner
     print(json.dumps({"peak_rss_growth_kib": peaks}))
 
 
@@ -110,7 +103,7 @@ def measure_memory(name: str, args: argparse.Namespace) -> float | None:
 def time_both(args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
     """Seconds per call of each implementation, per repeat; and max |ours - reference|."""
     model, images, targets = build_inputs(args.batch, args.height, args.width, args.seed)
-    runners = {name: make_runner(name, model, images, targets)[0] for name in IMPLEMENTATIONS}
+    runners = {name: make_runner(name, model, images, targets) for name in IMPLEMENTATIONS}
     difference = float(np.abs(runners["ours"]() - runners["reference"]()).max())
     for _ in range(args.warmup):
         for call in runners.values():
@@ -126,11 +119,11 @@ def time_both(args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_probe:
         memory_probe(args)
         return
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(
         f"Grad-CAM benchmark: ResNet-18 (5 classes, random weights), batch {args.batch} x 3 x "
         f"{args.height} x {args.width}, target layer layer2[-1], CPU, "

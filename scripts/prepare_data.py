@@ -13,8 +13,7 @@ Examples::
 Stress presets (--preset; an explicit style option overrides the preset's value):
 {presets}
 
-``--overwrite`` replaces only a folder this project wrote (it carries ``generation.json``),
-never the working directory, one of its parents, the home folder or ``/``.
+``--overwrite`` never replaces the working directory, one of its parents, home or ``/``.
 """
 
 from __future__ import annotations
@@ -23,14 +22,15 @@ import argparse
 import time
 from pathlib import Path
 
-from common.cli import run
+from common.cli import run, script_parser
 from common.errors import UserError
 from shapes import dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
+from shapes.classes import SPLIT_SIZES
 from shapes.download import download_course_dataset
 from shapes.draw import StyleError
 from shapes.generate import GenerationConfig, check_output, generate_dataset
-from shapes.stress import STRESS_PRESETS, resolve_styles
+from shapes.stress import CONTRAST_OPTIONS, STRESS_PRESETS, STYLE_OPTIONS, resolve_styles
 
 __doc__ = __doc__.format(
     presets="\n".join(f"  {name:13s} {p.description}" for name, p in STRESS_PRESETS.items())
@@ -38,61 +38,41 @@ __doc__ = __doc__.format(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--backgrounds",
-        default="builtin",
-        help="cifar10 | builtin | PATH (.npz or image folder); default: builtin",
-    )
-    p.add_argument("--out", type=Path, default=Path("data/synthetic_shapes"))
+    p = script_parser(__doc__)
+    backgrounds = "cifar10 | builtin | PATH (.npz or image folder)"
+    p.add_argument("--backgrounds", default="builtin", help=backgrounds)
+    p.add_argument("--out", type=Path, default=Path("data/synthetic_shapes"), help="dataset folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train", type=int, default=3500, help="number of train images")
-    p.add_argument("--val", type=int, default=1000, help="number of val images")
-    p.add_argument("--test", type=int, default=500, help="number of test images")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing --out that this project wrote (it has generation.json)",
-    )
+    for split, size in SPLIT_SIZES.items():
+        p.add_argument(f"--{split}", type=int, default=size, help=f"number of {split} images")
+    overwrite = "replace an existing --out that this project wrote (it has generation.json)"
+    p.add_argument("--overwrite", action="store_true", help=overwrite)
     p.add_argument("--download", action="store_true", help="fetch the course's zip instead")
     g = p.add_argument_group("harder variants (default: like the real data; see shapes/stress.py)")
     g.add_argument("--preset", choices=sorted(STRESS_PRESETS), help="a stress-suite dataset")
-    g.add_argument(
-        "--size-range", nargs=2, type=float, metavar=("LO", "HI"), help="shape size, px (8 20)"
-    )
-    g.add_argument(
-        "--alpha-range", nargs=2, type=float, metavar=("LO", "HI"), help="opacity (0.45 1)"
-    )
-    g.add_argument("--opaque-prob", type=float, help="share of fully opaque shapes (0.25)")
-    g.add_argument(
-        "--background-contrast",
-        type=float,
-        help="scale of each background around its mean colour: 0 flat, 1 as is (1)",
-    )
-    g.add_argument(
-        "--background-texture",
-        type=float,
-        help="std of per-pixel noise added to the background, grey levels (0)",
-    )
-    g.add_argument(
-        "--colour-offset",
-        type=float,
-        help="draw the shape colour within +-this of the background under it (default: any)",
-    )
+    for name, what in (("size", "shape size, px (8 20)"), ("alpha", "opacity (0.45 1)")):
+        g.add_argument(f"--{name}-range", nargs=2, type=float, metavar=("LO", "HI"), help=what)
+    numbers = {
+        "opaque-prob": "share of fully opaque shapes (0.25)",
+        "background-contrast": "background contrast about its mean colour: 0 flat, 1 as is (1)",
+        "background-texture": "std of per-pixel noise added to the background, grey levels (0)",
+        "colour-offset": "draw the shape colour within +-this of the background under it (any)",
+    }
+    for flag, what in numbers.items():
+        g.add_argument(f"--{flag}", type=float, help=what)
     return p
 
 
 def generation_config(args: argparse.Namespace) -> GenerationConfig:
     """The :class:`GenerationConfig` of the options (styles checked, errors name the option)."""
-    fields = ("size_range", "alpha_range", "opaque_prob")
-    fields += ("background_contrast", "background_texture", "colour_offset")
+    fields = STYLE_OPTIONS + CONTRAST_OPTIONS
     try:
         style, contrast = resolve_styles(args.preset, **{f: getattr(args, f) for f in fields})
     except StyleError as exc:
         raise UserError(f"--{exc.field.replace('_', '-')}: {exc}") from exc
     return GenerationConfig(
         seed=args.seed,
-        sizes={"train": args.train, "val": args.val, "test": args.test},
+        sizes={split: getattr(args, split) for split in SPLIT_SIZES},
         style=style,
         contrast=contrast,
         preset=args.preset,
@@ -101,7 +81,7 @@ def generation_config(args: argparse.Namespace) -> GenerationConfig:
 
 def main(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    for name in ("train", "val", "test"):
+    for name in SPLIT_SIZES:
         if getattr(args, name) < 0:
             raise UserError(f"--{name} must be >= 0, got {getattr(args, name)}")
     config = generation_config(args)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import logging
 import time
@@ -25,50 +24,30 @@ from pathlib import Path
 import torch
 
 from classifier import TrainConfig, load_or_train
+from classifier.config import FINETUNE, SCRATCH
 from common.atomic import atomic_write, ensure_writable_dir
-from common.cli import positive_int, run
+from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=Path("data/synthetic_shapes"),
-        help="dataset root in the course layout (default: data/synthetic_shapes)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("checkpoints"),
-        help="checkpoint cache folder (default: checkpoints)",
-    )
-    p.add_argument(
-        "--recipe",
-        choices=["auto", "scratch-curriculum", "imagenet-finetune"],
-        default=None,
-        help="default: auto (ImageNet fine-tune when weights exist)",
-    )
+    p = script_parser(__doc__)
+    data = "dataset root in the course layout"
+    p.add_argument("--data", type=Path, default=Path("data/synthetic_shapes"), help=data)
+    p.add_argument("--out", type=Path, default=Path("checkpoints"), help="checkpoint cache folder")
+    recipe = "default: auto (ImageNet fine-tune when weights exist)"
+    p.add_argument("--recipe", choices=["auto", SCRATCH, FINETUNE], default=None, help=recipe)
     p.add_argument("--steps", type=positive_int, default=None, help="from-scratch optimiser steps")
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr", type=float, default=None, help="from-scratch peak learning rate")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument(
-        "--backgrounds",
-        default=None,
-        help="background source for fresh samples (default: from generation.json)",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=JSON",
-        help="any TrainConfig field, value as JSON, e.g. --set label_smoothing=0.0",
-    )
+    backgrounds = "background source for fresh samples (default: from generation.json)"
+    p.add_argument("--backgrounds", default=None, help=backgrounds)
+    field = "any TrainConfig field, value as JSON, e.g. --set label_smoothing=0.0 (default: none)"
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON", help=field)
     p.add_argument("--tiny", action="store_true", help="start from the TrainConfig.tiny() preset")
-    p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (auto: CUDA if available)")
+    p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES}; auto: CUDA if available")
     p.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads")
     p.add_argument("--retrain", action="store_true", help="ignore a valid cached checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm bar")
@@ -108,8 +87,7 @@ def main(args: argparse.Namespace) -> int:
     ensure_writable_dir(args.out, "--out")
     device = resolve_device(args.device)
     print(f"device: {describe_device(device)}")
-    start = time.perf_counter()
-    cpu_start = time.process_time()
+    start, cpu_start = time.perf_counter(), time.process_time()
     _, info = load_or_train(
         args.data,
         config,
@@ -151,9 +129,8 @@ def main(args: argparse.Namespace) -> int:
             f"{time.process_time() - cpu_start:.0f} s CPU ({torch.get_num_threads()} threads)"
         )
     print(f"checkpoint: {ckpt}\nsettings: {ckpt.with_suffix('.json')}\ncurve: {curve_csv}")
-    changed = {
-        k: v for k, v in config.to_dict().items() if v != dataclasses.asdict(TrainConfig()).get(k)
-    }
+    defaults = TrainConfig().to_dict()
+    changed = {k: v for k, v in config.to_dict().items() if v != defaults[k]}
     if changed:
         print(f"settings changed from the defaults: {changed}")
     return 0

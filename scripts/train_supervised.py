@@ -12,12 +12,9 @@ Examples::
     python scripts/train_supervised.py --data data/bench --epochs 1 --limit 256   # quick run
     python scripts/train_supervised.py --data data/bench --no-train       # table of cached ones
 
-The defaults depend on the device (``--device auto``: CUDA when available, else the CPU; see
-``supervised.schedules``). On the CPU all three models train, each with its own epochs and
-input scale (``supervised.MODEL_DEFAULTS``, chosen to train in under 15 minutes on a 2-core
-CPU). On CUDA the default is FPN ResNet-50 at input scale 4 for 25 epochs, measured on an
-NVIDIA H200 to reach 0.9876 test mean IoU in 3.4 minutes. ``--models``, ``--epochs``,
-``--input-scale`` etc. override them for every model trained.
+The defaults depend on the device (``supervised.schedules``): on the CPU all three models, each
+with its own schedule (``supervised.MODEL_DEFAULTS``); on CUDA FPN ResNet-50 at input scale 4
+for 25 epochs. ``--models``, ``--epochs``, ``--input-scale`` etc. override them for every model.
 """
 
 from __future__ import annotations
@@ -53,14 +50,6 @@ from supervised.schedules import SCHEDULES, DeviceSchedule, device_schedule
 DEFAULTS = TrainConfig()
 
 
-def _per_model(field: str) -> str:
-    """'name value, ...' of one TrainConfig field's per-model defaults, for --help."""
-    return ", ".join(
-        f"{name} {settings.get(field, getattr(DEFAULTS, field))}"
-        for name, settings in MODEL_DEFAULTS.items()
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = script_parser(__doc__)
     cpu, cuda = ",".join(SCHEDULES["cpu"].models), ",".join(SCHEDULES["cuda"].models)
@@ -77,15 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("--lr", "lr", float, "Adam's peak learning rate"),
     )
     for flag, field, kind, what in per_model:
-        cuda = ", ".join(
-            f"{name} {settings[field]}"
-            for name, settings in SCHEDULES["cuda"].overrides.items()
-            if field in settings
-        )
-        on_cuda = f"; on CUDA {cuda}" if cuda else ""
-        p.add_argument(
-            flag, type=kind, help=f"{what} (default per model: {_per_model(field)}{on_cuda})"
-        )
+        cpu = [f"{n} {s.get(field, getattr(DEFAULTS, field))}" for n, s in MODEL_DEFAULTS.items()]
+        cuda = [f"{n} {s[field]}" for n, s in SCHEDULES["cuda"].overrides.items() if field in s]
+        on_cuda = f"; on CUDA {', '.join(cuda)}" if cuda else ""
+        text = f"{what} (default per model: {', '.join(cpu)}{on_cuda})"
+        p.add_argument(flag, type=kind, help=text)
     p.add_argument("--limit", type=positive_int, help="use only the first N train images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     weights = "imagenet when cached or downloadable, else from scratch (said in output)"
@@ -135,7 +120,7 @@ def _table(rows: list[dict]) -> str:
 def _config(args: argparse.Namespace, name: str, schedule: DeviceSchedule) -> TrainConfig:
     fields = ("epochs", "input_scale", "batch_size", "lr", "limit", "val_limit", "seed")
     given = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-    config = default_config(name, **{**schedule.settings(name), **given})
+    config = default_config(name, **{**schedule.overrides.get(name, {}), **given})
     weights = None if args.encoder_weights == "none" else args.encoder_weights
     return dataclasses.replace(config, encoder_weights=weights)
 

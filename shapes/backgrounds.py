@@ -1,7 +1,6 @@
 """Background sources: 32 x 32 natural images, kept in two disjoint pools.
 
-``train`` images serve the train and val splits, ``test`` images the test split, so no
-background repeats across that boundary. Sources:
+``train`` images serve the train and val splits, ``test`` images the test split. Sources:
 
 - ``cifar10``: torchvision's CIFAR-10 (downloads 170 MiB; needs the internet).
 - a path: an ``.npz`` with ``images`` (N, H, W, 3) uint8 (a channels-first (N, 3, H, W) array is
@@ -56,7 +55,7 @@ def _to_32(img: np.ndarray) -> np.ndarray:
     """A photo or image (H, W[, C]) as contiguous uint8 RGB (32, 32, 3), resized bilinearly."""
     img = _rgb(img)
     if img.shape[:2] != (BG_SIZE, BG_SIZE):
-        img = np.asarray(PIL.Image.fromarray(img).resize((BG_SIZE, BG_SIZE), PIL.Image.BILINEAR))
+        img = stretch(img, (BG_SIZE, BG_SIZE))
     return np.ascontiguousarray(img, dtype=np.uint8)
 
 
@@ -89,12 +88,8 @@ def _npz_images(path: Path, images: np.ndarray) -> np.ndarray:
 
 
 def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
-    """Backgrounds from an ``.npz`` file (see the module docstring).
-
-    Raises:
-        common.UserError: the file is empty, truncated or not an .npz, has no ``images``
-            array, or the array is not uint8 (N, H, W, 3) (nor clearly channels-first).
-    """
+    """Backgrounds from an ``.npz`` file (see the module docstring); raises
+    :class:`common.UserError` for an unreadable file or a missing or malformed ``images``."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files if name in ("images", "batch")}
@@ -106,8 +101,7 @@ def load_npz(path: Path, test_fraction: float = 0.15) -> BackgroundBank:
         ) from exc
     if "images" not in arrays:
         raise UserError(f"{path} has no 'images' array (found {names})")
-    images, batch = arrays["images"], arrays.get("batch")
-    images = _npz_images(path, images)
+    images, batch = _npz_images(path, arrays["images"]), arrays.get("batch")
     if images.shape[1:3] != (BG_SIZE, BG_SIZE):
         images = np.stack([_to_32(im) for im in images])
     if batch is not None:
@@ -157,26 +151,6 @@ def load_cifar10(root: Path) -> BackgroundBank:
     return BackgroundBank(np.asarray(train.data), np.asarray(test.data), source="cifar10")
 
 
-def _builtin_photos() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Natural RGB photographs bundled with scikit-image and scikit-learn (train, test)."""
-    import skimage.data as skd
-    from sklearn.datasets import load_sample_images
-
-    train = [
-        skd.astronaut(),
-        skd.coffee(),
-        skd.rocket(),
-        skd.stereo_motorcycle()[0],
-        skd.immunohistochemistry(),
-        skd.retina(),
-        skd.hubble_deep_field(),
-    ]
-    samples = load_sample_images().images
-    train.append(samples[1])  # flower
-    test = [skd.chelsea(), samples[0]]  # cat, china
-    return train, test
-
-
 def _random_crops(photos: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
     out = np.empty((n, BG_SIZE, BG_SIZE, 3), dtype=np.uint8)
     for i in range(n):
@@ -192,16 +166,19 @@ def _random_crops(photos: list[np.ndarray], n: int, rng: np.random.Generator) ->
 
 
 def load_builtin(seed: int = 0, n_train: int = 6000, n_test: int = 1000) -> BackgroundBank:
-    """Random 32 x 32 crops of bundled photographs; needs no network."""
+    """Random 32 x 32 crops of the photographs bundled with scikit-image and scikit-learn
+    (different ones for the two pools); needs no network."""
+    import skimage.data as skd
+    from sklearn.datasets import load_sample_images
+
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB6]))
-    train_photos, test_photos = _builtin_photos()
-    train_photos = [_rgb(p) for p in train_photos]
-    test_photos = [_rgb(p) for p in test_photos]
-    return BackgroundBank(
-        _random_crops(train_photos, n_train, rng),
-        _random_crops(test_photos, n_test, rng),
-        source="builtin",
-    )
+    china, flower = load_sample_images().images
+    train = [skd.astronaut(), skd.coffee(), skd.rocket(), skd.stereo_motorcycle()[0]]
+    train += [skd.immunohistochemistry(), skd.retina(), skd.hubble_deep_field(), flower]
+    test = [skd.chelsea(), china]
+    train_crops = _random_crops([_rgb(p) for p in train], n_train, rng)
+    test_crops = _random_crops([_rgb(p) for p in test], n_test, rng)
+    return BackgroundBank(train_crops, test_crops, source="builtin")
 
 
 def _rgb(photo: np.ndarray) -> np.ndarray:

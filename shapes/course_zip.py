@@ -18,12 +18,10 @@ COURSE_DATA_URL = "https://www.mimuw.edu.pl/~mwrochna/upload/synthetic_shapes.zi
 
 
 def unpack_course_zip(url: str, data_dir: Path, timeout: float = 60.0) -> Path:
-    """``data_dir / "synthetic_shapes"`` with the course dataset from ``url``.
-
-    Nothing is done when that folder already has its ``images`` folder. The zip is downloaded
-    (via a ``.part`` name) to ``data_dir / "synthetic_shapes.zip"`` unless it is there, where the
-    template's ``wget -nc`` then finds it; it is unpacked into a temporary folder in ``data_dir``
-    and the dataset folder (the one holding ``images/test``) is moved into place whole.
+    """``data_dir / "synthetic_shapes"`` with the course dataset from ``url`` (nothing is done
+    when it has its ``images`` folder). The zip is downloaded (via a ``.part`` name) to
+    ``data_dir / "synthetic_shapes.zip"`` unless it is there (where the template's ``wget -nc``
+    finds it), unpacked in ``data_dir`` and the folder holding ``images/test`` moved into place.
 
     Raises:
         OSError: the download failed (``urllib.error.URLError`` is one), or the archive holds

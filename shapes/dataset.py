@@ -24,6 +24,8 @@ from shapes.imageio import ImageFormatError, to_rgb8
 
 T = TypeVar("T")
 Split = Literal["train", "val", "test"]
+#: The parallel folders of a split and the suffix of their files.
+SUFFIXES = {"images": ".png", "masks": ".png", "labels": ".txt"}
 
 
 class DatasetError(UserError):
@@ -92,15 +94,12 @@ class SplitArrays:
 
 
 class SyntheticData(Dataset, Generic[T]):
-    """A synthetic segmentation dataset of (image, class, mask) tuples.
+    """A synthetic segmentation dataset of (image, class, mask) tuples: an RGB PIL image
+    passed through ``transform``, int 0..4 (the index into ``CLASSES``), a numpy bool (H, W) mask.
 
-    - image: an RGB PIL image passed through ``transform``.
-    - class: int 0..4, the index into ``CLASSES``.
-    - mask: numpy bool array (H, W), same size as the image.
-
-    Construction checks the layout (split folders present, matching stems, known class
-    names) and raises :class:`DatasetError` naming the offending file. Unreadable PNGs and
-    masks whose size differs from their image are reported when the item is read.
+    Construction checks the layout (split folders, matching stems, known class names) and
+    raises :class:`DatasetError` naming the offending file; unreadable PNGs and masks of the
+    wrong size are reported when the item is read (or by :meth:`check_files`).
     """
 
     CLASSES = CLASSES
@@ -118,23 +117,20 @@ class SyntheticData(Dataset, Generic[T]):
         self.transform = transform
         self.class_to_idx = {name: i for i, name in enumerate(CLASSES)}
 
-        folders = {kind: self.path / kind / split for kind in ("images", "masks", "labels")}
-        for kind, folder in folders.items():
+        self.folders = {kind: self.path / kind / split for kind in SUFFIXES}
+        for kind, folder in self.folders.items():
             if not folder.is_dir():
                 raise DatasetError(f"missing {kind} folder for split {split!r}: {folder}")
-        images = sorted(folders["images"].glob("*.png"))
-        masks = sorted(folders["masks"].glob("*.png"))
-        labels = sorted(folders["labels"].glob("*.txt"))
-        if not images:
-            raise DatasetError(f"no images found in {folders['images']}")
-        self._check_stems(images, masks, labels)
-        self.image_names = [p.stem for p in images]
-        self.labels = np.array([self._read_label(p) for p in labels], dtype=np.int64)
+        found = {kind: sorted(self.folders[kind].glob(f"*{s}")) for kind, s in SUFFIXES.items()}
+        if not found["images"]:
+            raise DatasetError(f"no images found in {self.folders['images']}")
+        self._check_stems(found)
+        self.image_names = [p.stem for p in found["images"]]
+        self.labels = np.array([self._read_label(p) for p in found["labels"]], dtype=np.int64)
 
     @staticmethod
-    def _check_stems(images: list[Path], masks: list[Path], labels: list[Path]) -> None:
-        found_by_kind = {"images": images, "masks": masks, "labels": labels}
-        stems = {kind: {p.stem: p for p in paths} for kind, paths in found_by_kind.items()}
+    def _check_stems(found: dict[str, list[Path]]) -> None:
+        stems = {kind: {p.stem: p for p in paths} for kind, paths in found.items()}
         all_stems = set().union(*stems.values())
         for kind, found in stems.items():
             missing = sorted(all_stems - found.keys())
@@ -154,13 +150,10 @@ class SyntheticData(Dataset, Generic[T]):
     def __len__(self) -> int:
         return len(self.image_names)
 
-    def files(self, idx: int) -> tuple[Path, Path, Path]:
+    def files(self, idx: int) -> tuple[Path, ...]:
         """Paths (image, mask, label) of item ``idx``."""
         name = self.image_names[idx]
-        image, mask, label = (
-            self.path / kind / self.split for kind in ("images", "masks", "labels")
-        )
-        return image / f"{name}.png", mask / f"{name}.png", label / f"{name}.txt"
+        return tuple(folder / f"{name}{SUFFIXES[kind]}" for kind, folder in self.folders.items())
 
     def read_raw(self, idx: int) -> tuple[PIL.Image.Image, int, np.ndarray]:
         """Item ``idx`` without the transform: (RGB PIL image, label, bool mask (H, W))."""
@@ -175,10 +168,8 @@ class SyntheticData(Dataset, Generic[T]):
         return img, int(self.labels[idx]), mask
 
     def check_files(self) -> None:
-        """Open every image and mask of the split and check it without decoding the pixels.
-
-        Cheap (a header and checksum read per file), so callers run it on every split they will
-        use before any expensive step (training, CAMs).
+        """Check every image and mask of the split without decoding the pixels (cheap: run it
+        before any expensive step).
 
         Raises:
             DatasetError: naming the first file that is not a readable image, has a pixel mode

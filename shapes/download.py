@@ -1,25 +1,21 @@
 """Downloading the course's own dataset (needs the internet) for ``prepare_data.py --download``.
 
-The dataset is unpacked into a temporary folder beside ``out`` and renamed into place only when
-complete; it gets this project's marker (``generation.json`` with ``"generator":
-"camsam.download"``), so a later ``--overwrite`` may replace it. An existing ``out`` is replaced
-only with ``overwrite=True`` and only when it carries that marker (see
-:func:`shapes.generate.check_output`); both are checked before the download starts.
+Unpacked beside ``out`` and renamed into place when complete, with this project's marker
+(generator ``camsam.download``); ``out`` is checked before the download, as
+:func:`shapes.generate.generate_dataset` checks it.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import zipfile
 from pathlib import Path
 
 from common.atomic import make_temp_dir
 from common.errors import UserError
-from common.guard import replace_dir
 from shapes.course_zip import COURSE_DATA_URL, unpack_course_zip
-from shapes.generate import check_output
-from shapes.marker import GENERATOR_PREFIX, MARKER_FILE
+from shapes.generate import check_output, publish
+from shapes.marker import GENERATOR_PREFIX
 
 
 def download_course_dataset(
@@ -44,11 +40,7 @@ def download_course_dataset(
                 f"and unzip it so that {out}/images/train exists, or generate a look-alike with "
                 "'python scripts/prepare_data.py'."
             ) from exc
-        meta = {"generator": f"{GENERATOR_PREFIX}download", "url": url}
-        (root / MARKER_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        if out.exists():  # checked above; it may have appeared since
-            check_output(out, overwrite)
-        replace_dir(root, out)
+        publish(root, out, {"generator": f"{GENERATOR_PREFIX}download", "url": url}, overwrite)
     finally:
         shutil.rmtree(tmp)
     return out

@@ -16,12 +16,6 @@ from common.errors import UserError
 from shapes.classes import CLASSES
 
 
-def _star_polygon(r: float, inner_ratio: float = 0.45) -> np.ndarray:
-    angles = -np.pi / 2 + np.arange(10) * np.pi / 5  # first point straight up
-    radii = np.where(np.arange(10) % 2 == 0, r, r * inner_ratio)
-    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
-
-
 def _unit_polygon(name: str, r: float) -> np.ndarray | None:
     """Vertices (K, 2) as (dx, dy) offsets from the centre, or None for the circle."""
     if name == "circle":
@@ -32,23 +26,17 @@ def _unit_polygon(name: str, r: float) -> np.ndarray | None:
         return np.array([[0, -r], [r, 0], [0, r], [-r, 0]])
     if name == "triangle":  # apex up, base down, width = height = 2r
         return np.array([[0, -r], [r, r], [-r, r]])
-    if name == "star":
-        return _star_polygon(r)
+    if name == "star":  # 10 points, the first straight up, inner radius 0.45 r
+        angles = -np.pi / 2 + np.arange(10) * np.pi / 5
+        radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+        return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
     raise ValueError(f"unknown shape {name!r}; expected one of {CLASSES}")
 
 
 def shape_mask(name: str, size: float, cx: float, cy: float, hw: tuple[int, int]) -> np.ndarray:
-    """Hard-edged mask of one upright shape.
-
-    Args:
-        name: one of ``CLASSES``.
-        size: width of the shape's bounding box in pixels (height is the same).
-        cx, cy: centre (X, Y) in pixels; may lie so that the shape is cut by the border.
-        hw: canvas size (H, W).
-
-    Returns:
-        bool array (H, W).
-    """
+    """Hard-edged bool (H, W) mask of one upright shape ``name`` (one of ``CLASSES``) whose
+    bounding box is ``size`` pixels wide and high, centred at (X, Y) = (``cx``, ``cy``) pixels
+    (the border may cut it), on a canvas ``hw`` = (H, W)."""
     h, w = hw
     r = size / 2.0
     mask = np.zeros((h, w), dtype=bool)
@@ -104,9 +92,8 @@ def _check_range(
 
 @dataclass(frozen=True)
 class ShapeStyle:
-    """The distribution shapes are drawn from (defaults match the real course dataset).
-
-    Construction checks every range and raises :class:`StyleError` naming the bad field.
+    """The distribution shapes are drawn from (defaults match the real course dataset);
+    construction raises :class:`StyleError` naming a field out of its range.
 
     Attributes:
         size_range: bounding-box width in pixels, uniform in [lo, hi].
@@ -114,7 +101,7 @@ class ShapeStyle:
         opaque_prob: probability that a shape is fully opaque regardless of ``alpha_range``.
         border_overhang: largest fraction of the shape's size that may lie outside the canvas.
         center_jitter: 1.0 places the centre anywhere allowed; smaller values keep it nearer
-            the image centre (used by the classifier's curriculum).
+            the image centre.
     """
 
     size_range: tuple[float, float] = (8.0, 20.0)

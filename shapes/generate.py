@@ -1,13 +1,11 @@
 """Generating a dataset in the course's exact layout, and fresh samples in memory.
 
 The same seed, background source and sizes give byte-identical files. A generation writes
-into a hidden temporary folder beside ``out`` (``.<name>.tmp-<pid>-<random>``) and renames it
-into place only when every file is written, so a failure leaves no partial dataset behind; the
-folder of a run that was killed is removed by the next generation into the same ``out``.
-``overwrite`` replaces only a folder that carries this project's marker (``generation.json``,
-see :mod:`shapes.marker`), never the working directory, its parents, the home folder or ``/``.
-Beside ``generation.json`` (the :class:`GenerationConfig`) a generation writes
-``shape_params.csv``, each shape's opacity and colour (see :mod:`shapes.params`).
+into a hidden temporary folder beside ``out`` and renames it into place only when complete (a
+killed run's folder is removed by the next one). ``overwrite`` replaces only a folder with this
+project's marker (``generation.json``, the :class:`GenerationConfig`; :mod:`shapes.marker`),
+never the working directory, its parents, home or ``/``. ``shape_params.csv`` records each
+shape's opacity and colour (:mod:`shapes.params`).
 """
 
 from __future__ import annotations
@@ -86,22 +84,10 @@ def render(
     labels: np.ndarray | None = None,
     contrast: ContrastStyle | None = None,
 ) -> Rendered:
-    """Draw ``n`` samples in memory, with each shape's opacity and colour.
-
-    Args:
-        pool: uint8 backgrounds (N, h, w, 3), stretched to ``hw``.
-        n: number of samples.
-        rng: the source of all randomness.
-        style: shape distribution.
-        hw: canvas size (H, W).
-        background_indices: optional (n,) indices into ``pool``; random if None.
-        labels: optional (n,) class indices; uniformly random if None.
-        contrast: background contrast / texture and shape colour settings; the default draws
-            nothing more from ``rng`` than before these settings existed.
-
-    Returns:
-        The samples (see :class:`Rendered`).
-    """
+    """Draw ``n`` samples (:class:`Rendered`) in memory with ``rng``, on uint8 backgrounds
+    ``pool`` (N, h, w, 3) stretched to ``hw`` = (H, W); ``background_indices`` (n,) into
+    ``pool`` and class ``labels`` (n,) are drawn uniformly when None. ``contrast`` at its
+    default draws nothing more from ``rng``."""
     style = style if style is not None else ShapeStyle()
     contrast = contrast if contrast is not None else ContrastStyle()
     if labels is None:
@@ -124,17 +110,17 @@ def render(
     return Rendered(images, np.asarray(labels, dtype=np.int64), masks, alphas, colours)
 
 
-def _write_split(root: Path, split: str, images, labels, masks, progress: bool) -> None:
-    for kind in ("images", "masks", "labels"):
-        (root / kind / split).mkdir(parents=True, exist_ok=True)
-    width = stem_width(len(images))
-    for i in tqdm(range(len(images)), desc=f"writing {split}", disable=not progress, leave=False):
+def _write_split(root: Path, split: str, drawn: Rendered, progress: bool) -> None:
+    images, masks, labels = (root / kind / split for kind in ("images", "masks", "labels"))
+    for folder in (images, masks, labels):
+        folder.mkdir(parents=True, exist_ok=True)
+    n = len(drawn.images)
+    width = stem_width(n)
+    for i in tqdm(range(n), desc=f"writing {split}", disable=not progress, leave=False):
         stem = f"{i:0{width}d}"
-        PIL.Image.fromarray(images[i]).save(root / "images" / split / f"{stem}.png")
-        PIL.Image.fromarray(masks[i].astype(np.uint8) * 255).save(
-            root / "masks" / split / f"{stem}.png"
-        )
-        (root / "labels" / split / f"{stem}.txt").write_text(CLASSES[int(labels[i])] + "\n")
+        PIL.Image.fromarray(drawn.images[i]).save(images / f"{stem}.png")
+        PIL.Image.fromarray(drawn.masks[i].astype(np.uint8) * 255).save(masks / f"{stem}.png")
+        (labels / f"{stem}.txt").write_text(CLASSES[int(drawn.labels[i])] + "\n")
 
 
 def generate_dataset(
@@ -177,34 +163,31 @@ def generate_dataset(
                 continue
             rng = np.random.default_rng(split_rngs[split])
             labels = rng.permutation(np.arange(n) % len(CLASSES))
-            out_split = render(
-                backgrounds.pool(split),
-                n,
-                rng,
-                config.style,
-                config.hw,
-                bg_index[split],
-                labels,
-                config.contrast,
+            pool = backgrounds.pool(split)
+            drawn = render(
+                pool, n, rng, config.style, config.hw, bg_index[split], labels, config.contrast
             )
-            _write_split(tmp, split, out_split.images, out_split.labels, out_split.masks, progress)
-            names = [CLASSES[int(k)] for k in out_split.labels]
-            params += params_rows(split, names, out_split.alphas, out_split.colours)
+            _write_split(tmp, split, drawn, progress)
+            names = [CLASSES[int(k)] for k in drawn.labels]
+            params += params_rows(split, names, drawn.alphas, drawn.colours)
         write_params(tmp, params)
-        meta = {
-            "generator": f"{GENERATOR_PREFIX}shapes",
-            "backgrounds": backgrounds.source,
-            **asdict(config),
-        }
-        (tmp / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=list) + "\n")
-        if out.exists():  # checked above; it may have appeared since
-            check_output(out, overwrite)
-        replace_dir(tmp, out)
+        generator = f"{GENERATOR_PREFIX}shapes"
+        meta = {"generator": generator, "backgrounds": backgrounds.source, **asdict(config)}
+        publish(tmp, out, meta, overwrite)
     except BaseException:
         if tmp.exists():
             shutil.rmtree(tmp)
         raise
     return out
+
+
+def publish(folder: Path, out: Path, meta: dict, overwrite: bool) -> None:
+    """Write the marker (``meta``) into ``folder`` and move ``folder`` to ``out``, checked again
+    (it may have appeared since :func:`check_output`)."""
+    (folder / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=list) + "\n")
+    if out.exists():
+        check_output(out, overwrite)
+    replace_dir(folder, out)
 
 
 def check_output(out: Path | str, overwrite: bool, option: str = "--out") -> None:

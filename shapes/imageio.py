@@ -1,9 +1,5 @@
-"""Reading image files as 8-bit RGB without guessing: 16-bit images are scaled, not clipped.
-
-Pillow opens a 16-bit grayscale PNG in mode ``I;16`` and its ``convert("RGB")`` clips every
-value above 255 to white; :func:`to_rgb8` scales such images to 0..255 instead and refuses the
-modes whose range it cannot know (32-bit integer ``I`` and float ``F``). 16-bit RGB PNGs are
-already reduced to 8 bits per channel by Pillow.
+"""Reading image files as 8-bit RGB without guessing: 16-bit grayscale images (which Pillow's
+``convert("RGB")`` clips to white) are scaled; modes of unknown range (``I``, ``F``) refused.
 """
 
 from __future__ import annotations

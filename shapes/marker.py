@@ -1,8 +1,5 @@
-"""The marker that says a dataset folder was written by this project.
-
-``generate_dataset`` and ``download_course_dataset`` write ``generation.json`` with a
-``"generator"`` entry starting with ``"camsam."``; only a folder that carries it may be
-replaced with ``--overwrite`` (see :mod:`common.guard`).
+"""The marker of a dataset folder this project wrote: ``generation.json`` with a ``"generator"``
+entry starting with ``"camsam."``; only such a folder may be replaced with ``--overwrite``.
 """
 
 from __future__ import annotations

@@ -5,10 +5,9 @@ A generation writes it beside ``generation.json``, one row per image::
     split,stem,class,alpha,red,green,blue
     test,00000,circle,0.7312,12,200,31
 
-``alpha`` is the shape's opacity in 0..1 (1 = opaque; the background shows through below 1),
-``red``/``green``/``blue`` its colour (0..255) before blending. The course's own dataset has no
-such file: its opacities are unknown. The file is not part of the dataset's fingerprint (which
-covers images, masks and labels only).
+``alpha`` is the shape's opacity in 0..1 (1 = opaque), ``red``/``green``/``blue`` its colour
+(0..255) before blending. The course's own dataset has no such file. The file is not part of
+the dataset's fingerprint.
 """
 
 from __future__ import annotations
@@ -42,9 +41,7 @@ def params_rows(
             "stem": f"{i:0{width}d}",
             "class": classes[i],
             "alpha": round(float(alphas[i]), 6),
-            "red": int(colours[i][0]),
-            "green": int(colours[i][1]),
-            "blue": int(colours[i][2]),
+            **{name: int(c) for name, c in zip(("red", "green", "blue"), colours[i], strict=True)},
         }
         for i in range(len(alphas))
     ]

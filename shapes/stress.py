@@ -1,10 +1,9 @@
 """Harder variants of the look-alike data: how much a shape stands out from its background,
 and the named presets of the stress suite (``scripts/prepare_data.py --preset``).
 
-:class:`ContrastStyle` adds what :class:`shapes.draw.ShapeStyle` does not cover (it is a separate
-dataclass so that the classifier's ``TrainConfig``, which embeds ``ShapeStyle``, keeps its cache
-key). Its defaults change nothing: a default generation draws no extra random numbers and
-writes the same bytes as before these options existed.
+:class:`ContrastStyle` adds what :class:`shapes.draw.ShapeStyle` does not cover (separate, so
+that the classifier's ``TrainConfig``, which embeds ``ShapeStyle``, keeps its cache key). Its
+defaults draw no extra random numbers: a default generation writes the same bytes as before.
 """
 
 from __future__ import annotations
@@ -24,16 +23,12 @@ class ContrastStyle:
     """How strongly the shape stands out from its background (defaults: as the real data).
 
     Attributes:
-        background_contrast: each stretched background becomes ``mean + c * (bg - mean)`` (its
-            own mean colour per channel, ``c`` this value): 1 leaves it as it is, 0 makes it
-            flat (one colour), above 1 strengthens its texture. >= 0.
-        background_texture: standard deviation, in grey levels, of per-pixel, per-channel
-            Gaussian noise added to the stretched background (fine texture the 32 x 32 source
-            images lack; it shows through a translucent shape). >= 0; 0 adds none.
-        colour_offset: None draws each shape's colour uniformly (the real data); a number ``d``
-            draws it as the mean background colour under the shape plus a uniform offset in
-            ``[-d, d]`` per channel (clipped to 0..255): low values give low-contrast shapes.
-            >= 0.
+        background_contrast: ``c`` >= 0; each stretched background becomes
+            ``mean + c * (bg - mean)`` (its mean colour per channel): 1 as is, 0 flat.
+        background_texture: std >= 0, in grey levels, of per-pixel, per-channel Gaussian noise
+            added to the stretched background (0: none).
+        colour_offset: None draws each shape's colour uniformly (the real data); ``d`` >= 0 draws
+            the mean background colour under the shape plus uniform ``[-d, d]`` per channel.
     """
 
     background_contrast: float = 1.0
@@ -48,27 +43,14 @@ class ContrastStyle:
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise StyleError(name, f"must be a finite number >= 0, got {value!r}")
 
-    @property
-    def changes_background(self) -> bool:
-        """Whether :func:`adjust_background` changes anything."""
-        return self.background_contrast != 1.0 or self.background_texture > 0.0
-
 
 def adjust_background(
     background: np.ndarray, style: ContrastStyle, rng: np.random.Generator
 ) -> np.ndarray:
-    """Apply ``style``'s contrast scale and texture to a stretched background.
-
-    Args:
-        background: uint8 (H, W, 3) RGB.
-        style: the settings; with the defaults ``background`` is returned as it is and ``rng``
-            is not used.
-        rng: draws the texture noise (H * W * 3 normal draws when ``background_texture > 0``).
-
-    Returns:
-        uint8 (H, W, 3).
-    """
-    if not style.changes_background:
+    """Apply ``style``'s contrast scale and texture to a stretched uint8 (H, W, 3) RGB
+    ``background``; returns uint8 (H, W, 3). ``rng`` draws H * W * 3 normals when
+    ``background_texture > 0``; with the defaults ``background`` is returned as it is."""
+    if style.background_contrast == 1.0 and style.background_texture == 0.0:
         return background
     out = background.astype(np.float32)
     mean = out.mean(axis=(0, 1), keepdims=True)
@@ -81,18 +63,9 @@ def adjust_background(
 def near_background_colour(
     background: np.ndarray, mask: np.ndarray, offset: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """A shape colour near the background it covers.
-
-    Args:
-        background: uint8 (H, W, 3) RGB (before the shape is pasted).
-        mask: bool (H, W), the shape (not empty).
-        offset: largest change per channel, in grey levels.
-        rng: draws the offset (3 uniform draws).
-
-    Returns:
-        uint8 (3,): mean of ``background[mask]`` plus a uniform offset in ``[-offset, offset]``
-        per channel, rounded and clipped to 0..255.
-    """
+    """A shape colour near the background it covers: uint8 (3,), the mean of
+    ``background[mask]`` (uint8 (H, W, 3), bool (H, W) not empty) plus a uniform offset in
+    ``[-offset, offset]`` per channel (3 draws of ``rng``), rounded and clipped to 0..255."""
     mean = background[mask].astype(np.float64).mean(axis=0)
     colour = mean + rng.uniform(-offset, offset, size=3)
     return np.clip(np.rint(colour), 0, 255).astype(np.uint8)
@@ -107,8 +80,8 @@ class StressPreset:
     contrast: ContrastStyle = field(default_factory=ContrastStyle)
 
 
-#: The stress suite: each preset moves one property of the real data (or, ``hard``, several)
-#: towards the harder end of what the real course data may hold (see ``README.md``).
+#: The stress suite: each preset moves one property of the real data (``hard``: several)
+#: towards the harder end of what the real course data may hold.
 STRESS_PRESETS: dict[str, StressPreset] = {
     "translucent": StressPreset(
         "every shape translucent: opacity 0.25-0.6, none opaque",
@@ -145,28 +118,21 @@ CONTRAST_OPTIONS = ("background_contrast", "background_texture", "colour_offset"
 def resolve_styles(
     preset: str | None = None, **overrides: object
 ) -> tuple[ShapeStyle, ContrastStyle]:
-    """The styles of a stress ``preset`` (None: the defaults) with ``overrides`` applied.
-
-    Args:
-        preset: a key of :data:`STRESS_PRESETS`, or None.
-        overrides: fields of :data:`STYLE_OPTIONS` and :data:`CONTRAST_OPTIONS`; a None value
-            keeps the preset's (ranges may be lists).
+    """The styles of a stress ``preset`` (a key of :data:`STRESS_PRESETS`; None: the defaults)
+    with ``overrides`` (fields of :data:`STYLE_OPTIONS` and :data:`CONTRAST_OPTIONS`; None keeps
+    the preset's value, ranges may be lists) applied.
 
     Raises:
         common.UserError: unknown preset (listing the known ones) or unknown field.
         shapes.draw.StyleError: a value out of range (its ``field`` names it).
     """
     base = lookup(preset, STRESS_PRESETS, "stress preset", error=UserError) if preset else None
-    style = base.style if base else ShapeStyle()
-    contrast = base.contrast if base else ContrastStyle()
     unknown = sorted(set(overrides) - set(STYLE_OPTIONS) - set(CONTRAST_OPTIONS))
     if unknown:
         raise UserError(f"unknown style setting(s) {unknown}")
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    style = replace(
-        style, **{k: v for k, v in given.items() if k in STYLE_OPTIONS and v is not None}
-    )
-    contrast = replace(
-        contrast, **{k: v for k, v in given.items() if k in CONTRAST_OPTIONS and v is not None}
-    )
+    given = {k: v for k, v in given.items() if v is not None}
+    style, contrast = (base.style, base.contrast) if base else (ShapeStyle(), ContrastStyle())
+    style = replace(style, **{k: v for k, v in given.items() if k in STYLE_OPTIONS})
+    contrast = replace(contrast, **{k: v for k, v in given.items() if k in CONTRAST_OPTIONS})
     return style, contrast

@@ -1,10 +1,8 @@
 """The supervised reference (second seed): smp FPN / PSPNet segmenters trained on the masks.
 
-They use the ground-truth masks for training, so they are a reference ("uses masks") for the
-label-free CAM + SAM pipelines, scored with the same :mod:`metrics` IoU. Modules: ``models``
-(building, padding, predicting), ``train`` (the schedule and loop), ``checkpoint`` (the cache),
-``reference`` (train-or-load and test), ``features`` (the layers and maps of the seed's
-feature-map figure, which :func:`plots.features.segmenter_feature_maps_figure` draws).
+A reference ("uses masks") for the label-free CAM + SAM pipelines, scored with the same
+:mod:`metrics` IoU. Modules: ``models``, ``train``, ``checkpoint`` (the cache), ``reference``
+(train-or-load and test), ``features`` (the seed's feature-map layers), ``schedules``.
 """
 
 from supervised.checkpoint import load_reference_models

@@ -1,12 +1,8 @@
 """Checkpoint cache of trained supervised models, keyed by dataset fingerprint and settings.
 
 Layout: ``<cache_dir>/supervised/<model>-<fingerprint>-<settings hash>.pt`` holds
-``{"state_dict": ..., "info": ...}`` and a ``.json`` next to it repeats ``info`` for people
-and scripts. ``info`` has at least ``model``, ``arch``, ``encoder``, ``encoder_weights``
-(what the encoder really started from), ``data_fingerprint``, ``config`` (the TrainConfig),
-``settings_key``, ``encoder_depth`` (None = smp's default), ``params``, ``train_seconds``,
-``best_epoch``, ``val_miou``, ``test`` (metrics' IoU summary on the test split) and
-``history``.
+``{"state_dict": ..., "info": ...}``; a ``.json`` next to it repeats ``info`` (written by
+:func:`supervised.reference.train_or_load`: model, encoder weights, config, scores, history).
 """
 
 from __future__ import annotations
@@ -73,16 +69,10 @@ def load_checkpoint(
     path: Path | str, device: torch.device | str = "cpu"
 ) -> tuple[nn.Module, dict[str, object]]:
     """Rebuild the model saved at ``path`` (no download needed) in eval mode, with its info."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no supervised checkpoint at {path}")
     blob = torch.load(path, map_location=device, weights_only=True)
     info = blob["info"]
-    depth = info.get("encoder_depth")
     scale = int(info.get("config", {}).get("input_scale", 1))  # type: ignore[union-attr]
-    model = build_model(
-        str(info["model"]), encoder_weights=None, encoder_depth=depth, input_scale=scale
-    )
+    model = build_model(str(info["model"]), None, info.get("encoder_depth"), scale)
     model.load_state_dict(blob["state_dict"])
     model.to(device).eval()
     return model, info
@@ -93,14 +83,9 @@ def load_reference_models(
     data_fingerprint: str | None = None,
     device: torch.device | str = "cpu",
 ) -> list[tuple[str, nn.Module, dict[str, object]]]:
-    """Every trained supervised model for a dataset, ready for :func:`predict_masks`.
-
-    Per model name (in ``MODEL_SPECS`` order) the checkpoint with the best validation mean IoU
-    is chosen when several settings were trained. Nothing trained (or no ``cache_dir``) gives
-    an empty list.
-
-    ``data_fingerprint`` is the ``shapes.dataset_fingerprint`` of the dataset the caller
-    evaluates on, ``cache_dir`` the checkpoint root (``checkpoints/``).
+    """Every trained supervised model for the dataset of ``data_fingerprint``
+    (``shapes.dataset_fingerprint``) in ``cache_dir``, ready for :func:`predict_masks`: per
+    model name (``MODEL_SPECS`` order) the checkpoint with the best val mean IoU; none: [].
 
     Returns:
         list of (model name, model in eval mode, info dict -- see the module docstring).

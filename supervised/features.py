@@ -17,8 +17,6 @@ def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[s
     registration order is not enough: a dummy forward of one padded image tells.
     """
     named = [(n, m) for n, m in model.encoder.named_modules() if isinstance(m, nn.Conv2d)]  # type: ignore[union-attr]
-    if not named:
-        raise ValueError("the model's encoder has no Conv2d layer")
     order: list[int] = []
     handles = [
         m.register_forward_hook(lambda *_a, i=i: order.append(i)) for i, (_, m) in enumerate(named)
@@ -48,24 +46,18 @@ def feature_layers(
       ``layer4.2.conv3`` for FPN, ``layer2.3.conv3`` for PSPNet's depth-3 encoder, VGG-19's
       last conv).
     - ``decoder last block``: FPN's last segmentation block ``decoder.seg_blocks[-1]`` (the
-      finest pyramid level, the seed's ``seg_blocks[3]``; hooked after its GroupNorm + ReLU),
-      PSPNet's ``decoder.conv`` (after the pyramid pooling); otherwise the decoder's last conv.
+      finest pyramid level, the seed's ``seg_blocks[3]``; after its GroupNorm + ReLU), or
+      PSPNet's ``decoder.conv`` (after the pyramid pooling).
 
-    Args:
-        model: a model from :func:`supervised.build_model`.
-        image_hw: image size used for the dummy pass that orders the encoder's convolutions.
+    ``model`` comes from :func:`supervised.build_model`; ``image_hw`` is the image size of the
+    dummy pass that orders the encoder's convolutions.
     """
     enc = _executed_convs(model, image_hw)
     decoder = model.decoder  # type: ignore[union-attr]
-    if hasattr(decoder, "seg_blocks"):
+    if hasattr(decoder, "seg_blocks"):  # FPN
         dec = (f"decoder.seg_blocks.{len(decoder.seg_blocks) - 1}", decoder.seg_blocks[-1])
-    elif hasattr(decoder, "psp") and hasattr(decoder, "conv"):
+    else:  # PSPNet
         dec = ("decoder.conv", decoder.conv)
-    else:
-        convs = [(n, m) for n, m in decoder.named_modules() if isinstance(m, nn.Conv2d)]
-        if not convs:
-            raise ValueError("the model's decoder has no Conv2d layer")
-        dec = (f"decoder.{convs[-1][0]}", convs[-1][1])
     return {
         "encoder first layer": (f"encoder.{enc[0][0]}", enc[0][1]),
         "encoder last layer": (f"encoder.{enc[-1][0]}", enc[-1][1]),

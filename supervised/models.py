@@ -4,12 +4,8 @@ Every model here takes ImageNet-normalised float images (B, 3, H, W) of any size
 optionally enlarged by an integer ``input_scale`` (bilinear), zero-padded (symmetrically) to the
 multiple of the encoder's output stride that the architecture needs, and the output logits are
 cropped and averaged back to (H, W). At 48 x 64 and scale 1 the FPNs (stride 32) see 64 x 64
-inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is.
-
-Why a scale: FPN predicts at a quarter of its input resolution (then upsamples bilinearly) and
-PSPNet at an eighth, while the shapes are 8-20 px across with hard corners, so at scale 1 even
-a perfect quarter-resolution mask cannot follow their outlines (the README measures how much
-that costs). Enlarging the input by 4 puts FPN's prediction grid at the image's own pixels.
+inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is. FPN predicts at a quarter of
+its input resolution, too coarse for 8-20 px shapes; scale 4 puts its grid at the image's pixels.
 """
 
 from __future__ import annotations
@@ -23,7 +19,6 @@ import torch
 import torchinfo
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import LocalEntryNotFoundError
-from segmentation_models_pytorch.base.modules import Activation
 from segmentation_models_pytorch.encoders import encoders as smp_encoders
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -78,11 +73,8 @@ def resolve_encoder_weights(
     name: str, requested: str | None, allow_download: bool = True
 ) -> tuple[str | None, str]:
     """Decide which encoder weights (``requested``: ``"imagenet"`` or None for from scratch)
-    model ``name`` can start from on this machine.
-
-    Looks in the Hugging Face cache first; when the weights are not cached and
-    ``allow_download`` is set, downloads them if ``huggingface.co`` answers within 3 s (smp's
-    own download retries for about 30 s offline, so the reachability check comes first).
+    model ``name`` can start from on this machine: the Hugging Face cache, else (with
+    ``allow_download``) a download if ``huggingface.co`` answers within 3 s.
 
     Returns:
         (weights to pass to smp -- ``requested`` or None --, a one-line note for the output).
@@ -104,10 +96,8 @@ def resolve_encoder_weights(
             reason = f"download failed: {exc}"
     else:
         reason = "not cached and huggingface.co is unreachable (offline)"
-    return (
-        None,
-        f"{name}: {requested} encoder weights unavailable ({reason}); training from scratch",
-    )
+    note = f"{name}: {requested} encoder weights unavailable ({reason}); training from scratch"
+    return None, note
 
 
 def build_model(
@@ -120,12 +110,12 @@ def build_model(
 
     Args:
         name: a key of ``MODEL_SPECS`` (``fpn_resnet50``, ``fpn_vgg19``, ``pspnet_resnet50``).
-        encoder_weights: passed to smp (``"imagenet"`` needs them cached or the internet; use
-            :func:`resolve_encoder_weights` first). None = random initialisation.
+        encoder_weights: passed to smp (``"imagenet"``: see :func:`resolve_encoder_weights`);
+            None = random initialisation.
         encoder_depth: number of encoder stages; None keeps smp's default (5 for FPN, 3 for
             PSPNet). Smaller depths make tiny test models.
-        input_scale: integer factor by which :func:`forward_logits` enlarges images before the
-            network (stored on the model as ``model.input_scale``; see the module docstring).
+        input_scale: integer factor by which :func:`forward_logits` enlarges images (stored as
+            ``model.input_scale``).
     """
     if int(input_scale) != input_scale or input_scale < 1:
         raise ValueError(f"input_scale must be a positive integer, got {input_scale!r}")
@@ -167,12 +157,8 @@ def padded_size(model: nn.Module, hw: tuple[int, int]) -> tuple[int, int]:
 
 
 def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
-    """Zero-pad (B, C, H, W) symmetrically to the next multiple of :func:`input_multiple`
-    (``x`` is already enlarged by the input scale).
-
-    Returns:
-        (padded tensor, (top, left) offsets of ``x`` inside it).
-    """
+    """Zero-pad ``x`` (B, C, H, W), already enlarged by the input scale, symmetrically to the
+    next multiple of :func:`input_multiple`: (padded tensor, (top, left) offsets of ``x``)."""
     h, w = x.shape[-2:]
     m = input_multiple(model)
     ph, pw = _round_up(h, m), _round_up(w, m)
@@ -184,37 +170,27 @@ def pad_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
 
 def network_input(model: nn.Module, x: Tensor) -> tuple[Tensor, tuple[int, int, int, int]]:
     """What the network really sees for images (B, C, H, W): enlarged :func:`model_input_scale`
-    times (bilinear), then zero-padded by :func:`pad_input`.
-
-    Returns:
-        (tensor (B, C, :func:`padded_size`), (top, left, height, width) of the enlarged images
-        inside it).
-    """
+    times (bilinear), then zero-padded by :func:`pad_input`. Returns (tensor (B, C,
+    :func:`padded_size`), (top, left, height, width) of the enlarged images inside it)."""
     scale = model_input_scale(model)
     if scale != 1:
         x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
-    h, w = x.shape[-2:]
     xp, (top, left) = pad_input(model, x)
-    return xp, (top, left, h, w)
+    return xp, (top, left, *x.shape[-2:])
 
 
 def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
     """Pre-sigmoid logits (B, H, W) for normalised images (B, 3, H, W) of any size.
 
-    Runs the same encoder -> decoder -> segmentation head path as smp's ``forward`` but stops
-    before the head's final ``Activation`` (training uses ``binary_cross_entropy_with_logits``).
-    At input scale 1, ``sigmoid(forward_logits(model, x))`` equals ``model(padded x)`` cropped
-    back to (H, W); at scale s the image is first enlarged s times (bilinear) and the logits are
-    averaged over s x s blocks back to (H, W).
+    smp's encoder -> decoder -> segmentation head without the head's final sigmoid
+    ``Activation``, on :func:`network_input`; the logits are cropped back and, at input scale
+    s, averaged over s x s blocks to (H, W).
     """
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
-    head = model.segmentation_head  # type: ignore[union-attr]
-    if not isinstance(head[-1], Activation):
-        raise TypeError(f"expected the segmentation head to end in an Activation, got {head[-1]}")
     xp, (top, left, h, w) = network_input(model, x)
     out = model.decoder(model.encoder(xp))  # type: ignore[union-attr,operator]
-    for layer in list(head)[:-1]:
+    for layer in list(model.segmentation_head)[:-1]:  # type: ignore[union-attr]
         out = layer(out)
     out = out[:, :, top : top + h, left : left + w]
     scale = model_input_scale(model)
@@ -232,15 +208,12 @@ def predict_masks(
 ) -> np.ndarray:
     """bool (N, H, W) foreground masks (sigmoid > 0.5) of uint8 RGB images (N, H, W, 3),
     predicted by ``model`` (switched to eval mode) in batches, without gradients, on ``device``
-    (default: the model's). ``bf16`` runs under bfloat16 autocast (faster on CPUs with native
-    bf16; used for the per-epoch val selection only: reported numbers use float32)."""
+    (default: the model's); ``bf16`` under bfloat16 autocast (the per-epoch val selection)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(
             f"images must be uint8 (N, H, W, 3), got {images.dtype} {tuple(images.shape)}"
         )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     out = np.zeros(images.shape[:3], dtype=bool)

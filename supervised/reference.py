@@ -23,12 +23,6 @@ def load_splits(root: Path | str) -> dict[str, SplitArrays]:
     return {s: SyntheticData(root, s).arrays() for s in ("train", "val", "test")}  # type: ignore[arg-type]
 
 
-def split_iou_summary(model: nn.Module, test: SplitArrays) -> dict[str, object]:
-    """metrics' IoU summary (miou, median, std, share >= 0.5, per-class) on a split."""
-    ious = iou_per_image(predict_masks(model, test.images), test.masks)
-    return {"n_images": len(test), **iou_summary(ious, test.labels, CLASSES)}
-
-
 def train_or_load(
     name: str,
     data_root: Path | str,
@@ -50,7 +44,7 @@ def train_or_load(
         force: retrain even when the checkpoint exists.
         splits: preloaded ``load_splits(data_root)`` (read from disk when None).
         command: the command line, recorded in the checkpoint's info.
-        encoder_depth: smaller encoders for tests (None: smp's default; part of the key).
+        encoder_depth: smaller encoders for tests (part of the key).
 
     Returns:
         (model in eval mode, info dict as saved, whether it was trained now).
@@ -62,20 +56,13 @@ def train_or_load(
         return model, {**info, "checkpoint": str(path)}, False
     splits = splits if splits is not None else load_splits(data_root)
     load_before = os.getloadavg()[0]
+    train, test = splits["train"], splits["test"]
     result = train_model(
-        name,
-        splits["train"],
-        splits["val"],
-        config,
-        encoder_weights,
-        device,
-        progress,
-        encoder_depth=encoder_depth,
+        name, train, splits["val"], config, encoder_weights, device, progress, encoder_depth
     )
+    load_after = os.getloadavg()[0]
     spec = model_spec(name)
-    n_train = (
-        len(splits["train"]) if config.limit is None else min(config.limit, len(splits["train"]))
-    )
+    test_ious = iou_per_image(predict_masks(result.model, test.images), test.masks)
     info: dict[str, object] = {
         "model": name,
         "arch": spec.arch,
@@ -87,14 +74,14 @@ def train_or_load(
         "settings_key": settings_key(name, fingerprint, config, encoder_weights, encoder_depth),
         "encoder_depth": encoder_depth,
         "params": count_parameters(result.model),
-        "n_train_images": n_train,
+        "n_train_images": min(config.limit or len(train), len(train)),
         "train_seconds": result.train_seconds,
         "cpu_seconds": result.cpu_seconds,
-        "load_avg_1min": [load_before, os.getloadavg()[0]],
+        "load_avg_1min": [load_before, load_after],
         "best_epoch": result.best_epoch,
         "val_miou": result.val_miou,
         "history": result.history,
-        "test": split_iou_summary(result.model, splits["test"]),
+        "test": {"n_images": len(test), **iou_summary(test_ious, test.labels, CLASSES)},
         "device": str(device),
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),

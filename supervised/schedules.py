@@ -1,18 +1,14 @@
 """The default training schedule per kind of device: :func:`device_schedule`.
 
-On the CPU every model trains with its ``MODEL_DEFAULTS`` schedule (each under 15 minutes on a
-2-core CPU). On CUDA the default is the schedule measured on an NVIDIA H200 to reach 0.9876
-test mean IoU in 3.4 minutes: FPN ResNet-50 from scratch at input scale 4 for 25 epochs, the
-batch size and the rest as in ``MODEL_DEFAULTS`` (``train_supervised.py --models fpn_resnet50
---input-scale 4 --epochs 25 --device cuda``). The other models still train on CUDA when
-``--models`` names them, with their CPU defaults.
+On the CPU every model trains with its ``MODEL_DEFAULTS``; on CUDA only FPN ResNet-50, at input
+scale 4 for 25 epochs (the rest as in ``MODEL_DEFAULTS``). Other models named by ``--models``
+train on CUDA with their CPU defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import torch
 
@@ -33,26 +29,20 @@ class DeviceSchedule:
     overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     measured: str = ""
 
-    def settings(self, name: str) -> dict[str, object]:
-        """The ``TrainConfig`` overrides of model ``name`` on this device (may be empty)."""
-        return dict(self.overrides.get(name, {}))
-
 
 #: Per device type (``torch.device.type``): the CPU's and CUDA's default schedules.
-SCHEDULES: Mapping[str, DeviceSchedule] = MappingProxyType(
-    {
-        "cpu": DeviceSchedule(
-            models=tuple(MODEL_SPECS),
-            measured="each model under 15 min on a 2-core CPU (README, Supervised reference)",
-        ),
-        "cuda": DeviceSchedule(
-            models=("fpn_resnet50",),
-            overrides={"fpn_resnet50": {"input_scale": 4, "epochs": 25}},
-            measured="fpn_resnet50 from scratch, scale 4, 25 epochs: 0.9876 test mIoU in "
-            "3.4 min on an NVIDIA H200",
-        ),
-    }
-)
+SCHEDULES: dict[str, DeviceSchedule] = {
+    "cpu": DeviceSchedule(
+        models=tuple(MODEL_SPECS),
+        measured="each model under 15 min on a 2-core CPU (README, Supervised reference)",
+    ),
+    "cuda": DeviceSchedule(
+        models=("fpn_resnet50",),
+        overrides={"fpn_resnet50": {"input_scale": 4, "epochs": 25}},
+        measured="fpn_resnet50 from scratch, scale 4, 25 epochs: 0.9876 test mIoU in "
+        "3.4 min on an NVIDIA H200",
+    ),
+}
 
 
 def device_schedule(device: torch.device) -> DeviceSchedule:

@@ -1,10 +1,8 @@
 """Training the supervised segmenters on class-agnostic foreground masks.
 
-Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random
-horizontal / vertical flips, model selection on the validation split's mean IoU (metrics'
-per-image IoU, the same number the SAM pipelines report). On CPUs with native bfloat16
-(AVX512-BF16 / AMX) the forward passes run under bf16 autocast; the reported IoUs are always
-computed in float32.
+Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random flips,
+model selection on the validation split's mean IoU (metrics' per-image IoU, as the SAM
+pipelines report it). Reported IoUs are computed in float32.
 """
 
 from __future__ import annotations
@@ -36,23 +34,19 @@ class TrainConfig:
         batch_size: images per optimiser step.
         lr: Adam's peak learning rate.
         weight_decay: Adam's L2 penalty.
-        warmup_fraction: share of the steps spent ramping the learning rate up linearly from 0;
-            the rest decays it to 0 with a cosine.
+        warmup_fraction: share of the steps warming the learning rate up linearly from 0; the
+            rest decays it to 0 with a cosine.
         dice_weight: loss = BCE + dice_weight * soft Dice (per image, averaged).
-        hflip: random horizontal flips.
-        vflip: random vertical flips.
-        limit: use only the first ``limit`` train images (None: all of them).
-        val_limit: score only the first ``val_limit`` val images each epoch (None: all).
+        hflip, vflip: random horizontal / vertical flips.
+        limit, val_limit: use only the first ``limit`` train images, score only the first
+            ``val_limit`` val images each epoch (None: all).
         seed: initialisation, shuffling and augmentation seed.
-        encoder_weights: requested encoder initialisation, ``"imagenet"`` or None; the
-            checkpoint records what was actually used (see ``resolve_encoder_weights``).
-        input_scale: the model enlarges its input this many times (see
-            ``supervised.models``); 1 = native 48 x 64.
-        precision: ``"bf16"`` trains under bfloat16 autocast, ``"fp32"`` does not, ``"auto"``
-            uses bf16 where the hardware computes it natively (val selection then too).
+        encoder_weights: requested encoder initialisation, ``"imagenet"`` or None (the
+            checkpoint records what was used, see ``resolve_encoder_weights``).
+        input_scale: the model enlarges its input this many times (1 = native 48 x 64).
+        precision: ``"bf16"`` trains (and selects on val) under bfloat16 autocast, ``"fp32"``
+            does not, ``"auto"`` uses bf16 where the hardware computes it natively.
         channels_last: NHWC memory layout for the model and the batches (faster on CPU).
-
-    :func:`default_config` holds each model's default schedule.
     """
 
     epochs: int = 4
@@ -89,9 +83,8 @@ class TrainConfig:
         return asdict(self)
 
 
-#: Per-model defaults that differ from :class:`TrainConfig`'s: each model trains in under 15
-#: minutes on a 2-core CPU in float32 (the measurements are in the README). VGG-19 has no batch
-#: normalisation and needs Adam 1e-4.
+#: Per-model defaults that differ from :class:`TrainConfig`'s (each trains in under 15 minutes on
+#: a 2-core CPU, see the README). VGG-19 has no batch normalisation and needs Adam 1e-4.
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "fpn_resnet50": {"input_scale": 2, "epochs": 2, "batch_size": 16, "val_limit": 250},
     "fpn_vgg19": {"input_scale": 1, "epochs": 1, "batch_size": 16, "lr": 1e-4, "val_limit": 500},
@@ -111,12 +104,8 @@ def default_config(name: str, **overrides: object) -> TrainConfig:
 
 @dataclass
 class TrainResult:
-    """A trained model (best val epoch restored) and how it got there.
-
-    ``train_seconds`` is wall time (training plus the per-epoch val scoring); ``cpu_seconds``
-    is this process's CPU time over the same span (about ``threads x`` wall time on an idle
-    machine, so it shows how much a shared CPU inflated the wall time).
-    """
+    """A trained model (best val epoch restored) and how it got there: ``train_seconds`` is
+    wall time (training plus per-epoch val scoring), ``cpu_seconds`` this process's CPU time."""
 
     model: nn.Module
     history: list[dict[str, float]] = field(default_factory=list)
@@ -178,8 +167,7 @@ def train_model(
     """Train model ``name`` on foreground masks and keep the epoch with the best val mean IoU.
 
     Args:
-        train: uint8 images (N, H, W, 3) and bool masks (N, H, W); only the first
-            ``config.limit`` images are used when set.
+        train: uint8 images (N, H, W, 3) and bool masks (N, H, W) (the first ``config.limit``).
         val: the validation split, scored after every epoch.
         encoder_weights: the *resolved* encoder weights (``"imagenet"`` or None).
         progress: show a tqdm bar with the running loss and the last val IoU.
@@ -191,18 +179,17 @@ def train_model(
     dev = torch.device(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model = build_model(name, encoder_weights, encoder_depth, config.input_scale).to(dev)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model.to(memory_format=memory_format)
+    model = build_model(name, encoder_weights, encoder_depth, config.input_scale)
+    model.to(dev, memory_format=memory_format)
     bf16 = use_bf16(config.precision, dev)
 
-    n = len(train) if config.limit is None else min(config.limit, len(train))
+    x_all = normalize_uint8(train.images[: config.limit])
+    y_all = torch.from_numpy(train.masks[: config.limit].astype(np.float32))
+    n = len(x_all)
     if n < 2:
         raise ValueError(f"need at least 2 train images (BatchNorm), got {n}")
-    x_all = normalize_uint8(train.images[:n])
-    y_all = torch.from_numpy(train.masks[:n].astype(np.float32))
-    val_n = len(val) if config.val_limit is None else min(config.val_limit, len(val))
-    val_images, val_masks = val.images[:val_n], val.masks[:val_n]
+    val_images, val_masks = val.images[: config.val_limit], val.masks[: config.val_limit]
 
     batch = min(config.batch_size, n)
     steps_per_epoch = n // batch

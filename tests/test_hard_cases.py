@@ -1,15 +1,15 @@
-"""The regression set of hard images (shapes.hard_cases) and where segment_heat's point lands
+"""The regression set of hard images (tests/hard_cases.py) and where segment_heat's point lands
 on it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hard_cases import hard_cases
 
 from metrics import shape_contrast
 from prompting import get_strategy
 from shapes import CLASSES, IMAGE_SIZE
-from shapes.hard_cases import hard_cases
 
 CASES = {case.name: case for case in hard_cases()}
 #: Images whose point segment_heat puts outside the shape today (issue #17): kept as strict
