@@ -119,9 +119,8 @@ def main(args: argparse.Namespace) -> int:
         for name, entry in SEGMENTERS.items():
             print(f"  {name:<24} {entry.description}")
         return 0
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
     if args.clear_embedding_cache:
-        folder = embedding_cache_dir(CompareConfig(**{**values, "strategies": ("*",)}))
+        folder = embedding_cache_dir(args.cache_dir)
         files, freed = clear_embedding_cache(folder)
         print(f"cleared {folder}: {files} file(s), {freed / 2**20:.1f} MiB")
         return 0
