@@ -27,7 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from common.cli import run
+from common.cli import run, script_parser
+from common.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
@@ -198,14 +199,12 @@ def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = RO
         else:
             raise BuildError(f"unknown cell kind {kind!r} in the notebook's cell list")
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["accelerator"] = "GPU"
-    nb.metadata["colab"] = {"provenance": [], "gpuType": "T4"}
+    nb.metadata.update(
+        kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+        language_info={"name": "python"},
+        accelerator="GPU",
+        colab={"provenance": [], "gpuType": "T4"},
+    )
     return nb
 
 
@@ -219,13 +218,8 @@ def main(args: argparse.Namespace) -> int:
     from notebook_cells import NOTEBOOK_CELLS  # scripts/notebook_cells.py
 
     if not args.template.is_file():
-        print(f"error: template {args.template} not found (pass --template PATH)", file=sys.stderr)
-        return 2
-    try:
-        nb = build(args.template.read_text(encoding="utf-8"), NOTEBOOK_CELLS)
-    except BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise UserError(f"template {args.template} not found (pass --template PATH)")
+    nb = build(args.template.read_text(encoding="utf-8"), NOTEBOOK_CELLS)
     text = nbformat.writes(nb) + "\n"
     if args.check:
         current = args.out.read_text() if args.out.exists() else ""
@@ -240,7 +234,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     p.add_argument("--out", type=Path, default=ROOT / "notebook.ipynb")
     p.add_argument("--check", action="store_true", help="exit 1 if the notebook is out of date")
@@ -248,4 +242,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    run(main, build_parser())
+    run(main, build_parser(), user_errors=(BuildError,))
