@@ -1,22 +1,16 @@
-"""The comparison behind ``scripts/compare_strategies.py``, as named steps.
+"""The comparison behind ``scripts/compare_strategies.py``; :func:`run_comparison` runs:
 
-:func:`run_comparison` runs them in order:
-
-1. :func:`check_inputs`: every check of the user's input before any expensive step (strategy
-   patterns, segmenter, CAM method, a writable ``--out``, the dataset -- generated without
-   ``--generate`` only at the default location -- every split the run uses, and the segmenter
-   loads);
+1. :func:`check_inputs`: every check of the user's input before any expensive step;
 2. the evaluation split in memory;
-3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier from the
-   checkpoint cache (trained first when not cached);
+3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier (cached,
+   trained first when not);
 4. :func:`cached_cams`: the split's CAMs, computed once and cached on disk;
 5. :func:`segment_rows`: every selected strategy's points, then masks for them and for the
-   mask-selection and refinement variants of the best ones, scored into one summary row and
-   one row per image (:func:`add_result`). Batched path (default): SAM's image encoder first
-   over batches of images (embeddings kept in :func:`embedding_cache_dir`), then all of one
-   image's prompt sets through the mask decoder together. Per-prompt path
-   (``--no-sam-batched``): one image and one prompt set per segmenter call. Both give the same
-   masks;
+   mask-selection and refinement variants of the best ones, each scored into one summary row
+   and one row per image (:func:`add_result`). Batched path (default): SAM's image encoder
+   over batches of images first (embeddings cached in :func:`embedding_cache_dir`), then all of
+   one image's prompt sets through the mask decoder together; per-prompt path
+   (``--no-sam-batched``): one image and one prompt set per call. Both give the same masks;
 6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
 7. what the run used, saved with the results as ``settings``.
 """
@@ -232,10 +226,12 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 
 def check_inputs(config: CompareConfig) -> Inputs:
-    """Every check of the user's input, cheapest first; the segmenter is opened last.
+    """Every check of the user's input, cheapest first (strategy patterns, device, segmenter
+    name, CAM method, a writable ``--out``, the dataset and its splits); the segmenter is opened
+    last.
 
     Raises:
-        common.UserError: the first problem found (see the module docstring).
+        common.UserError: the first problem found.
     """
     names = select_strategies(config.strategies)
     device = resolve_device(config.device)

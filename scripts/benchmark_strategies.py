@@ -1,11 +1,9 @@
 """Point metrics and per-image cost of every registered prompt strategy on one split.
 
-Computes the trained classifier's CAMs of the split once (cached as .npy under runs/cams/),
-runs each strategy on them and prints foreground hit rate, background correctness, mean and
-median distance of the foreground points to the mask centre, and milliseconds per image (wall
-clock, and this process's CPU time) with the wall-time ratio to ``cam_argmax`` measured in the
-same run. On a CPU shared with other jobs the wall time is inflated by waiting for a core; the
-CPU time and the ratio are steadier.
+Computes the classifier's CAMs of the split once (cached under runs/cams/), runs each strategy
+on them and prints foreground hit rate, background correctness, mean and median distance of
+the foreground points to the mask centre, and milliseconds per image (wall clock and CPU time;
+the CPU time and the wall-time ratio to ``cam_argmax`` are steadier on a shared CPU).
 
 Examples::
 

@@ -8,9 +8,8 @@ Examples::
     python scripts/make_submission.py --colab URL --report other/report.pdf --out submission.zip
     python scripts/make_submission.py --colab URL --no-report      # pack without the report
 
-The report defaults to report/report.pdf (what make_report.py writes); a missing report is
-refused unless --no-report is given. The Colab link must be an https:// link to
-colab.research.google.com or drive.google.com. Exit status 2 on a refused input.
+A missing report is refused unless --no-report is given. The Colab link must be an https://
+link to colab.research.google.com or drive.google.com. Exit status 2 on a refused input.
 """
 
 from __future__ import annotations
