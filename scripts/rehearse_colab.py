@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from common.cli import run  # noqa: E402
 from evaluation.rehearsal import (  # noqa: E402
-    clean_environ,
     fresh_runtime_env,
     make_course_zip,
     make_random_sam_checkpoint,
@@ -51,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
             base_url, md5, work / "torch_home", blocker, args.limit, args.extra_path
         )
         t1 = time.perf_counter()
-        rows = run_notebook_cells(args.notebook, runtime, clean_environ(env), args.out)
+        rows = run_notebook_cells(args.notebook, runtime, env, args.out)
         total = time.perf_counter() - t1
     per_section: dict[str, float] = defaultdict(float)
     for row in rows:
