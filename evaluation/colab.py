@@ -1,19 +1,13 @@
 """Setting up a fresh runtime (Google Colab) for the submission notebook.
 
-Online, the notebook gets the real artefacts: ``segment-anything`` is pip-installed when it is
-missing (Colab's own torch is never touched), the SAM ViT-B checkpoint is downloaded from the
-official URL with its MD5 check, and the course dataset is downloaded and unpacked. When one
-of them cannot be had, the notebook stops with a :class:`SetupError` that says what to do.
-
-Offline stand-ins (a generated look-alike dataset, a classifier trained from scratch, a
-classical segmenter) come from the project's packages and run only when the user opts in
-(``CAMSAM_OFFLINE=1``, or ``CAMSAM_SMOKE=1`` for the tests' smoke run), or when the project's
-packages are importable and the network is down; see :func:`plan_runtime`.
+Online: ``segment-anything`` is pip-installed when missing (Colab's torch is never touched),
+the SAM ViT-B checkpoint is downloaded with its MD5 check, and the course dataset is downloaded
+and unpacked; what cannot be had stops the notebook with a :class:`SetupError` saying what to
+do. The project's offline stand-ins run only when :func:`plan_runtime` says so.
 
 ``CAMSAM_DATA_URL``, ``CAMSAM_SAM_URL`` and ``CAMSAM_SAM_MD5`` replace the official URLs and
-checksum; they exist for tests that serve stand-in files from 127.0.0.1. The notebook inlines
-this module after :mod:`sam_pipelines.checkpoint` and :mod:`shapes.course_zip`, whose
-downloaders it uses.
+checksum (for tests serving stand-ins from 127.0.0.1). The notebook inlines this module after
+:mod:`sam_pipelines.checkpoint` and :mod:`shapes.course_zip`, whose downloaders it uses.
 """
 
 from __future__ import annotations
@@ -32,11 +26,6 @@ from pathlib import Path
 from sam_pipelines.checkpoint import resolve_sam_checkpoint
 from shapes.course_zip import COURSE_DATA_URL, unpack_course_zip
 
-ENV_OFFLINE = "CAMSAM_OFFLINE"
-ENV_SMOKE = "CAMSAM_SMOKE"
-ENV_DATA_URL = "CAMSAM_DATA_URL"
-ENV_SAM_URL = "CAMSAM_SAM_URL"
-ENV_SAM_MD5 = "CAMSAM_SAM_MD5"
 PROJECT_PACKAGES = ("shapes", "classifier", "sam_pipelines", "evaluation")
 
 
@@ -46,26 +35,16 @@ class SetupError(RuntimeError):
 
 @dataclass(frozen=True)
 class RuntimePlan:
-    """How the notebook runs here.
-
-    Attributes:
-        online: True: real dataset, ImageNet weights and SAM. False: the project's offline
-            stand-ins (look-alike data, from-scratch classifier, classical or local SAM).
-        reason: one sentence saying why, printed by the notebook.
-    """
+    """How the notebook runs here: ``online`` (True: real dataset, ImageNet weights and SAM;
+    False: the project's offline stand-ins) and ``reason``, one sentence the notebook prints."""
 
     online: bool
     reason: str
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "0").strip().lower() not in ("", "0", "false", "no")
-
-
 def course_data_url(environ: Mapping[str, str] | None = None) -> str:
     """The course zip's URL: ``CAMSAM_DATA_URL`` when set (tests), else the official one."""
-    env = os.environ if environ is None else environ
-    return env.get(ENV_DATA_URL) or COURSE_DATA_URL
+    return (os.environ if environ is None else environ).get("CAMSAM_DATA_URL") or COURSE_DATA_URL
 
 
 def network_answers(url: str, timeout: float = 10.0) -> bool:
@@ -94,8 +73,8 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
         SetupError: the server does not answer and no offline stand-in is available.
     """
     env = os.environ if environ is None else environ
-    for name in (ENV_OFFLINE, ENV_SMOKE):
-        if _flag(env, name):
+    for name in ("CAMSAM_OFFLINE", "CAMSAM_SMOKE"):
+        if env.get(name, "0").strip().lower() not in ("", "0", "false", "no"):
             return RuntimePlan(False, f"{name} is set: the project's offline stand-ins are used")
     url = course_data_url(env)
     if network_answers(url, timeout):
@@ -110,15 +89,13 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
         f"{url} does not answer, so the course dataset and the SAM checkpoint cannot be "
         "downloaded. On Colab: check that the runtime is connected to the internet (Runtime > "
         "Restart session, then Run all). Offline: run the notebook from a checkout of the "
-        f"repository with {ENV_OFFLINE}=1 to use its stand-ins."
+        "repository with CAMSAM_OFFLINE=1 to use its stand-ins."
     )
 
 
 def ensure_pip_package(module: str, requirement: str) -> str:
-    """Make ``module`` importable, pip-installing ``requirement`` first if it is missing.
-
-    Only the named requirement is installed; segment-anything declares no dependencies, so pip
-    leaves the runtime's own torch as it is.
+    """Make ``module`` importable, pip-installing ``requirement`` (alone: segment-anything
+    declares no dependencies, so the runtime's torch stays) first if it is missing.
 
     Returns:
         what was done, for the notebook's output.
@@ -143,10 +120,8 @@ def ensure_pip_package(module: str, requirement: str) -> str:
 def fetch_sam_checkpoint(
     checkpoint_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
 ) -> Path:
-    """The SAM ViT-B checkpoint in ``checkpoint_dir``, downloaded when it is not there yet.
-
-    The download goes to a temporary name, is checked against the official MD5 (or
-    ``CAMSAM_SAM_MD5``) and only then renamed into place.
+    """The SAM ViT-B checkpoint in ``checkpoint_dir``, downloaded when it is not there yet
+    (to a temporary name, checked against the official MD5 or ``CAMSAM_SAM_MD5``, renamed).
 
     Raises:
         SetupError: the download or the MD5 check failed; says where to put the file.
@@ -157,8 +132,8 @@ def fetch_sam_checkpoint(
             "vit_b",
             checkpoint_dir=checkpoint_dir,
             environ={},  # this runtime's checkpoint is the one in checkpoint_dir
-            url=env.get(ENV_SAM_URL) or None,
-            md5=env.get(ENV_SAM_MD5) or None,
+            url=env.get("CAMSAM_SAM_URL") or None,
+            md5=env.get("CAMSAM_SAM_MD5") or None,
             timeout=timeout,
         )
     except RuntimeError as err:

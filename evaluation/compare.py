@@ -1,26 +1,16 @@
-"""The comparison behind ``scripts/compare_strategies.py``, as named steps.
+"""The comparison behind ``scripts/compare_strategies.py``; :func:`run_comparison` runs:
 
-:func:`run_comparison` runs them in order:
-
-1. :func:`check_inputs`: every check of the user's input before any expensive step (every
-   strategy pattern matches, the segmenter and CAM method are known, ``--out`` is a writable
-   folder, the dataset exists -- only the default location is generated without
-   ``--generate`` -- every split that will be used opens, and the segmenter loads);
+1. :func:`check_inputs`: every check of the user's input before any expensive step;
 2. the evaluation split in memory;
-3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier from the
-   checkpoint cache (trained first when not cached);
-4. :func:`cached_cams`: the split's CAMs, computed once (cached on disk; an unreadable entry is
-   reported, deleted and recomputed);
-5. :func:`segment_rows`: every selected strategy's points, then masks from the chosen back end
-   for them and for the mask-selection and refinement variants of the best ones, scored with
-   :mod:`metrics` into one summary row and one row per image (:func:`add_result`). The batched
-   path (default, ``sam_batched``): SAM's image encoder runs first over batches of images
-   (:meth:`sam_pipelines.SamSegmenter.encode`, a progress bar with ETA, embeddings kept on disk
-   in :func:`embedding_cache_dir`), then every strategy's prompts of one image go through the
-   mask decoder together (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`), then the
-   variants' the same way. The per-prompt path (``--no-sam-batched``, what ran before):
-   :func:`evaluate_strategy` strategy by strategy, one image per encoder call and one prompt set
-   per decoder call, then :func:`evaluate_variants`. Both give the same masks (float32);
+3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier (cached,
+   trained first when not);
+4. :func:`cached_cams`: the split's CAMs, computed once and cached on disk;
+5. :func:`segment_rows`: every selected strategy's points, then masks for them and for the
+   mask-selection and refinement variants of the best ones, each scored into one summary row
+   and one row per image (:func:`add_result`). Batched path (default): SAM's image encoder
+   over batches of images first (embeddings cached in :func:`embedding_cache_dir`), then all of
+   one image's prompt sets through the mask decoder together; per-prompt path
+   (``--no-sam-batched``): one image and one prompt set per call. Both give the same masks;
 6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
 7. what the run used, saved with the results as ``settings``.
 """
@@ -32,6 +22,7 @@ import difflib
 import hashlib
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,33 +101,30 @@ class CompareConfig:
     embedding_cache_gib: float = 4.0
 
     def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise UserError(f"--limit must be >= 1, got {self.limit}")
-        if self.batch_size < 1:
-            raise UserError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.split not in SPLITS:
-            raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
-        if self.classifier_preset not in CLASSIFIER_PRESETS:
-            raise UserError(
-                f"--classifier-preset must be one of {', '.join(CLASSIFIER_PRESETS)}, "
-                f"got {self.classifier_preset!r}"
-            )
+        _at_least("--limit", self.limit, 1)
+        _at_least("--batch-size", self.batch_size, 1)
+        _one_of("--split", self.split, SPLITS)
+        _one_of("--classifier-preset", self.classifier_preset, CLASSIFIER_PRESETS)
         if not self.strategies:
             raise UserError("--strategies needs at least one name or pattern")
-        if self.sam_batch_size < 1:
-            raise UserError(f"--sam-batch-size must be >= 1, got {self.sam_batch_size}")
-        if self.sam_precision not in PRECISIONS:
-            raise UserError(
-                f"--sam-precision must be one of {', '.join(PRECISIONS)}, "
-                f"got {self.sam_precision!r}"
-            )
-        if self.embedding_cache_gib < 0:
-            raise UserError(f"--embedding-cache-gib must be >= 0, got {self.embedding_cache_gib}")
+        _at_least("--sam-batch-size", self.sam_batch_size, 1)
+        _one_of("--sam-precision", self.sam_precision, PRECISIONS)
+        _at_least("--embedding-cache-gib", self.embedding_cache_gib, 0)
 
 
-def embedding_cache_dir(config: CompareConfig) -> Path:
+def _at_least(option: str, value: float | None, low: int) -> None:
+    if value is not None and value < low:
+        raise UserError(f"{option} must be >= {low}, got {value}")
+
+
+def _one_of(option: str, value: str, choices: Iterable[str]) -> None:
+    if value not in choices:
+        raise UserError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def embedding_cache_dir(cache_dir: Path) -> Path:
     """Where SAM image embeddings persist between runs: ``<cache_dir>/sam_embeddings``."""
-    return config.cache_dir / "sam_embeddings"
+    return cache_dir / "sam_embeddings"
 
 
 @dataclass(frozen=True)
@@ -163,12 +151,10 @@ class Points:
 def ensure_dataset(config: CompareConfig) -> Path:
     """``config.data`` if it holds a dataset, else generate one there (``config.backgrounds``).
 
-    Only the default location, or any location with ``config.generate``, is generated: a
-    mistyped ``--data`` is an error, not the start of minutes of generation and training.
+    Only the default location, or any location with ``config.generate``, is generated.
 
     Raises:
-        common.UserError: ``--data`` exists but is no dataset, or does not exist and may not be
-            generated.
+        common.UserError: ``--data`` is no dataset, or is missing and may not be generated.
     """
     if (config.data / "images").is_dir():
         return config.data
@@ -190,17 +176,14 @@ def ensure_dataset(config: CompareConfig) -> Path:
 
 
 def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
-    """Open (header and checksums only) every file of every split the run will use.
-
-    The evaluation split is always used; training the classifier (no
-    ``--classifier-checkpoint``) uses train, val and test.
+    """Open (header and checksums only) every file of the evaluation split and, when the
+    classifier is to be trained (no ``--classifier-checkpoint``), of every split.
 
     Returns:
         The splits present in ``root``, in ``SPLITS`` order.
 
     Raises:
-        common.UserError: a needed split is missing (saying what to give instead), or a file
-            of a needed split is unreadable (naming it).
+        common.UserError: a needed split is missing, or one of its files is unreadable.
     """
     present = tuple(s for s in SPLITS if (root / "images" / s).is_dir())
     if config.split not in present:
@@ -208,7 +191,7 @@ def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
             f"--split {config.split}: {root} has no {config.split} split (no "
             f"{root / 'images' / config.split} folder)"
         )
-    needed = {config.split}
+    needed: tuple[str, ...] = (config.split,)
     if config.classifier_checkpoint is None:
         missing = [s for s in SPLITS if s not in present]
         if missing:
@@ -216,10 +199,9 @@ def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
                 f"{root} has no {' / '.join(missing)} split, which training the classifier "
                 "needs; give a trained one with --classifier-checkpoint"
             )
-        needed.update(SPLITS)
-    for split in SPLITS:
-        if split in needed:
-            SyntheticData(root, split).check_files()  # type: ignore[arg-type]
+        needed = SPLITS
+    for split in needed:
+        SyntheticData(root, split).check_files()  # type: ignore[arg-type]
     return present
 
 
@@ -244,11 +226,12 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 
 def check_inputs(config: CompareConfig) -> Inputs:
-    """Every check of the user's input, cheapest first; the segmenter is opened last (a SAM
-    back end may load or fetch weights).
+    """Every check of the user's input, cheapest first (strategy patterns, device, segmenter
+    name, CAM method, a writable ``--out``, the dataset and its splits); the segmenter is opened
+    last.
 
     Raises:
-        common.UserError: the first problem found (see the module docstring).
+        common.UserError: the first problem found.
     """
     names = select_strategies(config.strategies)
     device = resolve_device(config.device)
@@ -256,11 +239,7 @@ def check_inputs(config: CompareConfig) -> Inputs:
         entry = back_end(config.segmenter)
     except SegmenterError as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
-    if config.cam_method not in CAM_METHODS:
-        raise UserError(
-            f"--cam-method must be one of {', '.join(sorted(CAM_METHODS))}, "
-            f"got {config.cam_method!r}"
-        )
+    _one_of("--cam-method", config.cam_method, CAM_METHODS)
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
     present = check_splits(root, config)
@@ -268,7 +247,7 @@ def check_inputs(config: CompareConfig) -> Inputs:
     if entry.kind != "classical":
         sam_options = {
             "precision": config.sam_precision,
-            "cache_dir": embedding_cache_dir(config) if config.embedding_cache else None,
+            "cache_dir": embedding_cache_dir(config.cache_dir) if config.embedding_cache else None,
             "disk_cache_bytes": int(config.embedding_cache_gib * 2**30),
         }
     try:
@@ -415,48 +394,6 @@ def add_result(
     results.add(row, rows, coords, labels, pred)
 
 
-def evaluate_strategy(
-    results: ComparisonResults,
-    segmenter: Any,
-    strategy: Any,
-    points: Points,
-    mask_selection: str,
-    refine: bool,
-    name: str,
-) -> None:
-    """Segment ``points`` (the registered ``strategy``'s) with ``segmenter`` (masks bool
-    (N, H, W); the back end caches the encoder per image) and add the row ``name`` (the
-    strategy's name, or a variant's label) to ``results``."""
-    data = results.predictions
-    assert data is not None
-    start = time.perf_counter()
-    pred = np.empty(data.gt_masks.shape, dtype=bool)
-    for i in tqdm(range(len(data.images)), desc=f"segment {name}", leave=False):
-        pred[i] = segment_image(
-            segmenter,
-            data.images[i],
-            points.coords[i],
-            points.labels[i],
-            cam=data.cams[i],
-            mask_selection=mask_selection,
-            refine=refine,
-        ).mask
-    add_result(
-        results,
-        name,
-        strategy.kind,
-        segmenter.name,
-        points.coords,
-        points.labels,
-        pred,
-        mask_selection=mask_selection,
-        refine=refine,
-        points_ms_per_image=1000 * points.seconds / len(data.names),
-        segment_s=time.perf_counter() - start,
-        description=strategy.description,
-    )
-
-
 @dataclass(frozen=True)
 class Row:
     """One row to segment: its label, the strategy whose points it uses, and how the masks
@@ -485,57 +422,57 @@ def variant_rows(results: ComparisonResults, config: CompareConfig) -> list[Row]
     ]
 
 
-def evaluate_variants(
+def evaluate_rows(
     results: ComparisonResults,
     segmenter: Any,
     points: dict[str, Points],
-    config: CompareConfig,
-) -> None:
-    """The :func:`variant_rows`, one image and one prompt set per segmenter call."""
-    for row in variant_rows(results, config):
-        strategy = get_strategy(row.strategy)
-        evaluate_strategy(
-            results,
-            segmenter,
-            strategy,
-            points[row.strategy],
-            row.mask_selection,
-            row.refine,
-            row.label,
-        )
-
-
-def evaluate_rows_batched(
-    results: ComparisonResults, segmenter: Any, points: dict[str, Points], rows: list[Row]
+    rows: list[Row],
+    batched: bool,
 ) -> float:
-    """Segment ``rows`` image by image, all of one image's prompt sets together
-    (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`: one decoder call per point count,
-    one more for the refinements), and add one result row each, in order. Each row's
-    ``segment_s`` is its share of the pass (the pass's time over its number of rows).
+    """Segment ``rows`` (masks bool (N, H, W)) and add one result row each, in order.
+
+    Batched: image by image, all of one image's prompt sets together
+    (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`), each row's ``segment_s`` its
+    share of the pass. Per-prompt: row by row, one image and one prompt set per segmenter call
+    (:func:`sam_pipelines.segment_image`), each row's ``segment_s`` its own time.
 
     Returns:
-        The pass's wall time in seconds.
+        The wall time of the segmentation in seconds.
     """
     data = results.predictions
     assert data is not None
     if not rows:
         return 0.0
+    n = len(data.images)
     start = time.perf_counter()
     preds = {row.label: np.empty(data.gt_masks.shape, dtype=bool) for row in rows}
-    for i in tqdm(range(len(data.images)), desc=f"segment {len(rows)} rows", leave=False):
-        jobs = [
-            PromptJob(
-                points[r.strategy].coords[i],
-                points[r.strategy].labels[i],
-                r.mask_selection,
-                r.refine,
-            )
-            for r in rows
-        ]
-        masks = segment_prompt_sets(segmenter, data.images[i], jobs, data.cams[i])
-        for row, mask in zip(rows, masks, strict=True):
-            preds[row.label][i] = mask
-    seconds = time.perf_counter() - start
+    seconds: dict[str, float] = {}
+    if batched:
+        row_points = [points[row.strategy] for row in rows]
+        for i in tqdm(range(n), desc=f"segment {len(rows)} rows", leave=False):
+            jobs = [
+                PromptJob(p.coords[i], p.labels[i], r.mask_selection, r.refine)
+                for r, p in zip(rows, row_points, strict=True)
+            ]
+            masks = segment_prompt_sets(segmenter, data.images[i], jobs, data.cams[i])
+            for row, mask in zip(rows, masks, strict=True):
+                preds[row.label][i] = mask
+        seconds = dict.fromkeys(preds, (time.perf_counter() - start) / len(rows))
+    else:
+        for row in rows:
+            row_start, p = time.perf_counter(), points[row.strategy]
+            for i in tqdm(range(n), desc=f"segment {row.label}", leave=False):
+                preds[row.label][i] = segment_image(
+                    segmenter,
+                    data.images[i],
+                    p.coords[i],
+                    p.labels[i],
+                    cam=data.cams[i],
+                    mask_selection=row.mask_selection,
+                    refine=row.refine,
+                ).mask
+            seconds[row.label] = time.perf_counter() - row_start
+    total = time.perf_counter() - start
     for row in rows:
         strategy, p = get_strategy(row.strategy), points[row.strategy]
         add_result(
@@ -549,10 +486,10 @@ def evaluate_rows_batched(
             mask_selection=row.mask_selection,
             refine=row.refine,
             points_ms_per_image=1000 * p.seconds / len(data.names),
-            segment_s=seconds / len(rows),
+            segment_s=seconds[row.label],
             description=strategy.description,
         )
-    return seconds
+    return total
 
 
 def strategy_points(name: str, data: Predictions) -> Points:
@@ -576,35 +513,21 @@ def segment_rows(
     """
     data = results.predictions
     assert data is not None
-    sel, refine = config.mask_selection, config.refine
-    timing: dict[str, Any] = {"path": "batched" if config.sam_batched else "per-prompt"}
-    points: dict[str, Points] = {}
+    batched = config.sam_batched
+    timing: dict[str, Any] = {"path": "batched" if batched else "per-prompt"}
     start = time.perf_counter()
-    if config.sam_batched:
-        points = {name: strategy_points(name, data) for name in names}
-        encode = getattr(segmenter, "encode", None)
-        if encode is not None:
-            encode_start = time.perf_counter()
-            encode(data.images, config.sam_batch_size, progress=True)
-            timing["encoder_s"] = time.perf_counter() - encode_start
-        rows = [Row(name, name, sel, refine) for name in names]
-        evaluate_rows_batched(results, segmenter, points, rows)
-        timing["strategies_s"] = time.perf_counter() - start
-        if config.variants:
-            timing["variants_s"] = evaluate_rows_batched(
-                results, segmenter, points, variant_rows(results, config)
-            )
-    else:
-        for name in tqdm(names, desc="strategies"):
-            points[name] = strategy_points(name, data)
-            evaluate_strategy(
-                results, segmenter, get_strategy(name), points[name], sel, refine, name
-            )
-        timing["strategies_s"] = time.perf_counter() - start
-        if config.variants:
-            variants_start = time.perf_counter()
-            evaluate_variants(results, segmenter, points, config)
-            timing["variants_s"] = time.perf_counter() - variants_start
+    points = {name: strategy_points(name, data) for name in names}
+    encode = getattr(segmenter, "encode", None)
+    if batched and encode is not None:
+        encode_start = time.perf_counter()
+        encode(data.images, config.sam_batch_size, progress=True)
+        timing["encoder_s"] = time.perf_counter() - encode_start
+    rows = [Row(name, name, config.mask_selection, config.refine) for name in names]
+    evaluate_rows(results, segmenter, points, rows, batched)
+    timing["strategies_s"] = time.perf_counter() - start
+    if config.variants:
+        variants = variant_rows(results, config)
+        timing["variants_s"] = evaluate_rows(results, segmenter, points, variants, batched)
     for counter in ("encoder_calls", "decoder_calls"):
         if hasattr(segmenter, counter):
             timing[counter] = getattr(segmenter, counter)

@@ -1,18 +1,12 @@
 """Offline stand-ins that let the submission notebook run start to end without the internet.
 
-Used only when :func:`evaluation.colab.plan_runtime` says so (the user opted in, or the
-project's packages are importable and the network is down); an online runtime never imports
-this module. The template's ``[do not modify]`` cells download the course dataset with
-``wget`` and build ResNet-18 with ImageNet weights. Offline, :func:`prepare_dataset` generates
-a look-alike dataset, and :func:`prepare_classifier_checkpoint` trains the classifier from
-scratch, saves it where the template loads it from (``model_checkpoint.pth``) and gives the
-template's constructor a stand-in weights file so that it does not fail; the template then
-loads the checkpoint over every weight, so the stand-in never influences a result.
-:func:`offline_segmenter` is the segmenter: SAM when a checkpoint is on disk, else a
-classical back end that every table names.
-
-``CAMSAM_SMOKE=1`` selects a smoke mode for tests: a tiny dataset, a few-step classifier and a
-classical segmenter.
+Used only when :func:`evaluation.colab.plan_runtime` says so; an online runtime never imports
+this module. In place of the template's downloads, :func:`prepare_dataset` generates a
+look-alike dataset and :func:`prepare_classifier_checkpoint` trains the classifier from scratch
+(the template loads that checkpoint over every weight of its ImageNet stand-in);
+:func:`offline_segmenter` is SAM when a checkpoint is on disk, else a classical back end.
+``CAMSAM_SMOKE=1`` (tests) makes all three tiny: dataset, few-step classifier, classical
+segmenter.
 """
 
 from __future__ import annotations
@@ -101,7 +95,6 @@ def prepare_classifier_checkpoint(
 
     if checkpoint_path.exists():
         return {"action": f"using the existing {checkpoint_path}"}
-    note = "offline run: ImageNet weights are not downloaded"
     config = TrainConfig.tiny() if settings.smoke else TrainConfig()
     dev = resolve_device(device)
     model, info = load_or_train(dataset_path, config, cache_dir=cache_dir, device=str(dev))
@@ -119,6 +112,5 @@ def prepare_classifier_checkpoint(
         "unreachable) and saved to "
         f"{checkpoint_path}; the template's ImageNet constructor gets a stand-in file of random "
         f"weights at {stand_in}, all of which the checkpoint load replaces",
-        "imagenet_note": note,
         "training": info.to_dict(),
     }

@@ -84,13 +84,8 @@ class Predictions:
         """Read what :meth:`save` wrote.
 
         Raises:
-            FileNotFoundError: no file at ``path``.
             common.UserError: the file is truncated, not an .npz, or of an older format.
         """
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"{path} not found: run 'python scripts/compare_strategies.py' first"
-            )
         rerun = "rerun 'python scripts/compare_strategies.py' to rewrite it"
         try:
             with np.load(path, allow_pickle=False) as z:

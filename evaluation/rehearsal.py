@@ -150,28 +150,23 @@ def fresh_runtime_env(
     return env
 
 
-def clean_environ(extra: Mapping[str, str]) -> dict[str, str]:
-    """``os.environ`` without the notebook's offline switches, plus ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_CHECKPOINT")
-    }
-    env.update(extra)
-    return env
+#: The notebook's offline switches, removed from the rehearsed runtime's environment.
+OFFLINE_SWITCHES = ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_CHECKPOINT")
 
 
 def run_notebook_cells(notebook: Path, cwd: Path, env: Mapping[str, str], timings: Path) -> list:
-    """Run the notebook's code cells in a fresh IPython process (in ``cwd`` with ``env``) and
-    return ``[{"cell", "section", "seconds"}]``, also written to ``timings``.
+    """Run the notebook's code cells in a fresh IPython process in ``cwd``, with ``os.environ``
+    less :data:`OFFLINE_SWITCHES` plus ``env``, and return ``[{"cell", "section", "seconds"}]``,
+    also written to ``timings``.
 
     Raises:
         RuntimeError: a cell failed; the message holds the end of the output.
     """
+    environ = {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES} | dict(env)
     done = subprocess.run(
         [sys.executable, "-c", CELL_RUNNER, str(notebook), str(timings)],
         cwd=cwd,
-        env=dict(env),
+        env=environ,
         capture_output=True,
         text=True,
         check=False,

@@ -4,18 +4,13 @@ figures and the report (nothing is recomputed from it).
 Files:
 
 - ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (the
-  row format is described in :mod:`evaluation.tables`);
-- ``metrics.csv``: the rows' flat columns;
-- ``per_image.csv``: one row per image and strategy (its points, their hits and distances, the
-  IoU, the shape's ``contrast`` (:mod:`metrics.contrast`) and ``opacity`` (generated data
-  only); empty where not measured);
+  row format is described in :mod:`evaluation.tables`); ``metrics.csv``: its flat columns;
+- ``per_image.csv``: one row per image and strategy (see :func:`evaluation.compare.add_result`);
 - ``metrics.tex``: the booktabs table of :func:`evaluation.tables.latex_table`;
-- ``predictions.npz``: images, ground-truth masks, CAMs, and per strategy its points (X, Y) and
-  predicted masks (see :mod:`evaluation.predictions`).
+- ``predictions.npz``: see :mod:`evaluation.predictions`.
 
-:func:`save_results` writes them as one set (into a temporary folder renamed into place when all
-are written, see :func:`common.atomic.staged_files`), so a failure never leaves new metrics
-beside old predictions.
+:func:`save_results` writes them as one set (:func:`common.atomic.staged_files`), so a failure
+never leaves new metrics beside old predictions.
 """
 
 from __future__ import annotations
@@ -72,8 +67,7 @@ class ComparisonResults:
         """Append one strategy's summary row, its per-image rows and its arrays: points int
         (N, K, 2) as (X, Y) with labels int (N, K) (K = 0 for a model without points) and
         masks bool (N, H, W)."""
-        if self.predictions is None:
-            raise ValueError("these results hold no predictions to add to")
+        assert self.predictions is not None, "these results hold no predictions to add to"
         self.rows.append(row)
         self.per_image.extend(per_image)
         self.predictions.add(row["strategy"], coords, labels, pred)
@@ -92,11 +86,8 @@ class ComparisonResults:
     def cam_description(self) -> str:
         """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"``."""
         config = self.settings.get("config", {})
-        method, layer = (
-            config.get("cam_method", "gradcam"),
-            config.get("target_layer", "layer2[-1]"),
-        )
-        return f"{method} at {layer}"
+        layer = config.get("target_layer", "layer2[-1]")
+        return f"{config.get('cam_method', 'gradcam')} at {layer}"
 
     @property
     def n_images(self) -> int:
@@ -170,7 +161,7 @@ def save_results(out: Path | str, results: ComparisonResults, caption: str) -> d
         raise ValueError("results without predictions cannot be saved as a results folder")
     rows = sort_rows(results.rows)
     names = {"json": "metrics.json", "csv": "metrics.csv", "per_image": "per_image.csv"}
-    names.update(tex="metrics.tex", predictions="predictions.npz")
+    names |= {"tex": "metrics.tex", "predictions": "predictions.npz"}
     with staged_files(out) as stage:
         meta = {"settings": results.settings, "rows": rows}
         (stage / names["json"]).write_text(json.dumps(meta, indent=2, default=str) + "\n")

@@ -63,20 +63,8 @@ def _fmt(key: str, value: Any) -> str:
     return f"{100 * value:.1f}"
 
 
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "_": r"\_",
-    "%": r"\%",
-    "&": r"\&",
-    "#": r"\#",
-    "$": r"\$",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\^{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-}
+_TEX_SPECIAL = {ch: "\\" + ch for ch in "_%&#${}"} | {"^": r"\^{}", "\\": r"\textbackslash{}"}
+_TEX_SPECIAL |= {"~": r"\textasciitilde{}", "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def tex_escape(text: str) -> str:
@@ -105,19 +93,14 @@ def latex_table(rows: Sequence[dict[str, Any]], caption: str, label: str = "tab:
     for row in rows:
         kind = row["kind"]
         if kind in SECTION_TITLES and kind != section:
-            lines.append(r"\midrule")
-            lines.append(rf"\multicolumn{{7}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\")
+            lines += [r"\midrule", rf"\multicolumn{{7}}{{l}}{{\emph{{{SECTION_TITLES[kind]}}}}} \\"]
             section = kind
         cells = [rf"\texttt{{{tex_escape(row['strategy'])}}}", tex_escape(kind)]
         for key, _, _ in COLUMNS:
             value = row.get(key)
             text = _fmt(key, value)
-            if (
-                kind in AUTOMATIC_KINDS
-                and key in best
-                and not _is_missing(value)
-                and math.isclose(value, best[key], rel_tol=0, abs_tol=1e-12)
-            ):
+            candidate = kind in AUTOMATIC_KINDS and key in best and not _is_missing(value)
+            if candidate and math.isclose(value, best[key], rel_tol=0, abs_tol=1e-12):
                 text = rf"\textbf{{{text}}}"
             if key == "miou" and not _is_missing(row.get("iou_std")):
                 text = f"{text} $\\pm$ {100 * row['iou_std']:.1f}"

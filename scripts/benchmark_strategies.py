@@ -1,11 +1,9 @@
 """Point metrics and per-image cost of every registered prompt strategy on one split.
 
-Computes the trained classifier's CAMs of the split once (cached as .npy under runs/cams/),
-runs each strategy on them and prints foreground hit rate, background correctness, mean and
-median distance of the foreground points to the mask centre, and milliseconds per image (wall
-clock, and this process's CPU time) with the wall-time ratio to ``cam_argmax`` measured in the
-same run. On a CPU shared with other jobs the wall time is inflated by waiting for a core; the
-CPU time and the ratio are steadier.
+Computes the classifier's CAMs of the split once (cached under runs/cams/), runs each strategy
+on them and prints foreground hit rate, background correctness, mean and median distance of
+the foreground points to the mask centre, and milliseconds per image (wall clock and CPU time;
+the CPU time and the wall-time ratio to ``cam_argmax`` are steadier on a shared CPU).
 
 Examples::
 
@@ -72,17 +70,11 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
     model = build_classifier()
     model.load_state_dict(state)
     data_key = f"{dataset_fingerprint(args.data)}|{args.split}|{args.limit}"
+    method, layer = args.cam_method, args.target_layer
     cams = cached_cams(
-        model.eval(),
-        images,
-        args.cam_method,
-        args.target_layer,
-        args.cache_dir,
-        data_key,
-        args.batch_size,
+        model.eval(), images, method, layer, args.cache_dir, data_key, args.batch_size
     )
-    note = f"{args.cam_method} CAMs at {args.target_layer} of {args.checkpoint}"
-    return cams, f"{note} (cached in {args.cache_dir})"
+    return cams, f"{method} CAMs at {layer} of {args.checkpoint} (cached in {args.cache_dir})"
 
 
 def _pct(v: float | None) -> str:
@@ -98,20 +90,15 @@ def main(args: argparse.Namespace) -> int:
     if PEER not in names:
         names.append(PEER)
     rows = []
+    timing_options = {"batch_size": args.batch_size, "repeats": args.repeats}
     for name in names:
         strategy = get_strategy(name)
         coords, labels, timing = run_strategy(
-            strategy,
-            cams,
-            arrays.images,
-            arrays.masks,
-            batch_size=args.batch_size,
-            repeats=args.repeats,
+            strategy, cams, arrays.images, arrays.masks, **timing_options
         )
         row = {"strategy": name, "oracle": strategy.oracle, "bg": strategy.emits_background}
-        row.update(summarize_points(coords, labels, arrays.masks))
-        row["ms_per_image"] = 1000 * timing.wall_s
-        row["cpu_ms_per_image"] = 1000 * timing.cpu_s
+        row |= summarize_points(coords, labels, arrays.masks)
+        row |= {"ms_per_image": 1000 * timing.wall_s, "cpu_ms_per_image": 1000 * timing.cpu_s}
         rows.append(row)
     peer_ms = next(r["ms_per_image"] for r in rows if r["strategy"] == PEER)
     print(f"{args.data} {args.split} ({len(arrays)} images); {note}")
@@ -127,8 +114,7 @@ def main(args: argparse.Namespace) -> int:
             f"{r['strategy']:<20} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
             f"{_pct(r['bg_correct_rate']):>8} {r['fg_distance_px']:>8.2f} "
             f"{r['fg_distance_median_px']:>7.2f} {r['ms_per_image']:>7.2f} "
-            f"{r['cpu_ms_per_image']:>7.2f} "
-            f"{r['ms_per_image'] / peer_ms:>14.1f}"
+            f"{r['cpu_ms_per_image']:>7.2f} {r['ms_per_image'] / peer_ms:>14.1f}"
         )
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,15 +1,11 @@
 """Build ``notebook.ipynb``: the assignment's template, in order, with the project's cells.
 
-The template's text (markdown and code, ``[do not modify]`` cells byte for byte) is read from
-the assignment file. The project's cells come from ``scripts/notebook_cells.py``: markdown,
-short glue code, and whole modules of the packages inlined as code cells, so that the notebook
-runs on a fresh runtime without the repository and the packages stay the one source of truth.
-
-An inlined module loses only what ties it to the package layout: its imports from other
-inlined modules (the notebook defined those names in earlier cells) and the registration
-decorators (``@register_strategy(...)``) with their imports. An import from a project module
-that the notebook does not inline is an error, as is a name imported from an inlined module
-that it does not define. Examples::
+The template's cells are kept byte for byte. The project's cells come from
+``scripts/notebook_cells.py``: markdown, glue code, and package modules inlined as code cells,
+so that the notebook runs without the repository. An inlined module loses its imports from
+earlier inlined modules and its registration decorators (``@register_strategy(...)``); an
+import from a module the notebook does not inline, or of a name that module does not define,
+is an error. Examples::
 
     python scripts/build_notebook.py                 # write notebook.ipynb
     python scripts/build_notebook.py --check         # exit 1 if notebook.ipynb is out of date
@@ -27,12 +23,13 @@ from pathlib import Path
 
 import nbformat
 
-from common.cli import run
+from common.cli import run, script_parser
+from common.errors import UserError
+from evaluation.submission import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
-PROJECT_PACKAGES = {"cam", "classifier", "evaluation", "plots", "metrics", "prompting"}
-PROJECT_PACKAGES |= {"sam_pipelines", "shapes", "supervised"}
+PROJECT_PACKAGES = set(PACKAGES)
 REGISTRATION_DECORATORS = {"register_strategy"}
 
 
@@ -106,12 +103,9 @@ class Inliner:
 
     def module_source(self, relpath: str) -> str:
         """The code cell for ``relpath`` (e.g. ``"cam/base.py"``); see the module docstring."""
-        path = self.root / relpath
-        source = path.read_text(encoding="utf-8")
-        lines = source.splitlines()
+        source = (self.root / relpath).read_text(encoding="utf-8")
         tree = ast.parse(source, filename=relpath)
         drop: set[int] = set()  # 0-based line numbers
-        dropped_names: set[str] = set()
         for node in tree.body:
             if isinstance(node, ast.ImportFrom | ast.Import):
                 is_from = isinstance(node, ast.ImportFrom)
@@ -124,9 +118,8 @@ class Inliner:
                 for deco in node.decorator_list:
                     target = deco.func if isinstance(deco, ast.Call) else deco
                     if isinstance(target, ast.Name) and target.id in REGISTRATION_DECORATORS:
-                        dropped_names.add(target.id)
                         drop.update(range(deco.lineno - 1, deco.end_lineno))
-        kept = [line for i, line in enumerate(lines) if i not in drop]
+        kept = [line for i, line in enumerate(source.splitlines()) if i not in drop]
         self.defined[_module_name(relpath)] = _top_level_names(tree)
         text = "\n".join(kept)
         text = re.sub(r"\n{3,}(?=\S)", "\n\n\n", text)  # no gaps left where imports were
@@ -198,14 +191,12 @@ def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = RO
         else:
             raise BuildError(f"unknown cell kind {kind!r} in the notebook's cell list")
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["accelerator"] = "GPU"
-    nb.metadata["colab"] = {"provenance": [], "gpuType": "T4"}
+    nb.metadata.update(
+        kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
+        language_info={"name": "python"},
+        accelerator="GPU",
+        colab={"provenance": [], "gpuType": "T4"},
+    )
     return nb
 
 
@@ -219,13 +210,8 @@ def main(args: argparse.Namespace) -> int:
     from notebook_cells import NOTEBOOK_CELLS  # scripts/notebook_cells.py
 
     if not args.template.is_file():
-        print(f"error: template {args.template} not found (pass --template PATH)", file=sys.stderr)
-        return 2
-    try:
-        nb = build(args.template.read_text(encoding="utf-8"), NOTEBOOK_CELLS)
-    except BuildError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise UserError(f"template {args.template} not found (pass --template PATH)")
+    nb = build(args.template.read_text(encoding="utf-8"), NOTEBOOK_CELLS)
     text = nbformat.writes(nb) + "\n"
     if args.check:
         current = args.out.read_text() if args.out.exists() else ""
@@ -240,7 +226,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     p.add_argument("--out", type=Path, default=ROOT / "notebook.ipynb")
     p.add_argument("--check", action="store_true", help="exit 1 if the notebook is out of date")
@@ -248,4 +234,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    run(main, build_parser())
+    run(main, build_parser(), user_errors=(BuildError,))

@@ -12,12 +12,10 @@ Examples::
     python scripts/compare_strategies.py --segmenter sam --device cuda --sam-batch-size 32
     python scripts/compare_strategies.py --clear-embedding-cache      # free the disk, then exit
 
---device auto (the default) uses CUDA when available, else the CPU; the device used is printed
-and saved in metrics.json (settings.device). With SAM, the image encoder runs first over
-batches of images (a progress bar with ETA; bfloat16 autocast on CUDA with --sam-precision
-auto, float32 on the CPU) and its embeddings persist in <--cache-dir>/sam_embeddings, so a
-rerun over the same images with other strategies skips it; all the prompt sets of one image
-then go through the mask decoder together (--no-sam-batched: the old per-prompt path).
+--device auto (the default) uses CUDA when available, else the CPU (printed, and saved as
+settings.device). With SAM, the image encoder runs first over batches of images and its
+embeddings persist in <--cache-dir>/sam_embeddings (a rerun over the same images skips it);
+all the prompt sets of one image then go through the mask decoder together.
 
 Writes metrics.json (settings + rows), metrics.csv, per_image.csv, metrics.tex and
 predictions.npz into --out (all together, or none on a failure) and prints the table. The
@@ -29,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES
@@ -41,7 +40,6 @@ from sam_pipelines.embedding_cache import clear_embedding_cache
 from sam_pipelines.sam_backend import PRECISIONS
 
 DEFAULTS = CompareConfig()
-SELECTION_HELP = "how to pick among the segmenter's candidate masks"
 #: The on/off options (``--x`` / ``--no-x``).
 SWITCHES = {
     "generate": "generate a dataset at --data (with --backgrounds) when it does not exist",
@@ -56,56 +54,46 @@ SWITCHES = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = script_parser(__doc__)
+
+    def option(flag: str, text: str, **kwargs: Any) -> None:
+        """``flag`` with CompareConfig's default for the field of the same name."""
+        kwargs.setdefault("default", getattr(DEFAULTS, flag[2:].replace("-", "_")))
+        p.add_argument(flag, help=text, **kwargs)
+
     p.add_argument("--list", action="store_true", help="print the registries and exit")
-    # the data
     data = "dataset folder in the course layout; only the default location is generated when "
-    data += "missing (elsewhere pass --generate)"
-    p.add_argument("--data", type=Path, default=DEFAULTS.data, help=data)
-    p.add_argument("--backgrounds", default=DEFAULTS.backgrounds, help="for a generated --data")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="torch and generation seed")
-    p.add_argument("--split", default=DEFAULTS.split, help="train, val or test")
-    p.add_argument("--limit", type=int, default=DEFAULTS.limit, help="only the first N images")
-    # the method
-    names = "strategy names or wildcards (see --list)"
-    p.add_argument("--strategies", nargs="+", default=list(DEFAULTS.strategies), help=names)
-    segmenter = "auto, sam or a classical one (see --list)"
-    p.add_argument("--segmenter", default=DEFAULTS.segmenter, help=segmenter)
-    p.add_argument("--sam-checkpoint", type=Path, default=None, help="SAM weights file")
-    p.add_argument("--sam-model-type", default=DEFAULTS.sam_model_type, help="SAM variant")
-    p.add_argument("--cam-method", default=DEFAULTS.cam_method, help=", ".join(CAM_METHODS))
-    p.add_argument("--target-layer", default=DEFAULTS.target_layer, help="CAM layer, e.g. layer1")
-    p.add_argument("--mask-selection", default=DEFAULTS.mask_selection, help=SELECTION_HELP)
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="CAM batch size")
-    p.add_argument("--device", default=DEFAULTS.device, help=DEVICE_CHOICES)
+    option("--data", data + "missing (elsewhere pass --generate)", type=Path)
+    option("--backgrounds", "for a generated --data")
+    option("--seed", "torch and generation seed", type=int)
+    option("--split", "train, val or test")
+    option("--limit", "only the first N images", type=int)
+    strategies = "strategy names or wildcards (see --list)"
+    option("--strategies", strategies, nargs="+", default=list(DEFAULTS.strategies))
+    option("--segmenter", "auto, sam or a classical one (see --list)")
+    option("--sam-checkpoint", "SAM weights file", type=Path)
+    option("--sam-model-type", "SAM variant")
+    option("--cam-method", ", ".join(CAM_METHODS))
+    option("--target-layer", "CAM layer, e.g. layer1")
+    option("--mask-selection", "how to pick among the segmenter's candidate masks")
+    option("--batch-size", "CAM batch size", type=int)
+    option("--device", DEVICE_CHOICES)
     encoder_batch = "images per SAM image-encoder call (batched path)"
-    sam_batch = DEFAULTS.sam_batch_size
-    p.add_argument("--sam-batch-size", type=positive_int, default=sam_batch, help=encoder_batch)
+    option("--sam-batch-size", encoder_batch, type=positive_int)
     precision = "SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU"
-    p.add_argument(
-        "--sam-precision", default=DEFAULTS.sam_precision, choices=PRECISIONS, help=precision
-    )
+    option("--sam-precision", precision, choices=PRECISIONS)
     cap = "size cap of the SAM embedding cache folder (least recently used files go first)"
-    p.add_argument(
-        "--embedding-cache-gib", type=float, default=DEFAULTS.embedding_cache_gib, help=cap
-    )
+    option("--embedding-cache-gib", cap, type=float)
     clear = "delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit"
     p.add_argument("--clear-embedding-cache", action="store_true", help=clear)
-    # the classifier
-    preset = "classifier training recipe (see scripts/train_classifier.py)"
-    p.add_argument("--classifier-preset", default=DEFAULTS.classifier_preset, help=preset)
+    option("--classifier-preset", "classifier training recipe (see scripts/train_classifier.py)")
     checkpoint = "use this cached classifier checkpoint (.pt with its .json) instead of the "
     checkpoint += "preset's; it must have been trained on --data"
-    p.add_argument("--classifier-checkpoint", type=Path, help=checkpoint)
-    # where things go
-    p.add_argument("--out", type=Path, default=DEFAULTS.out, help="output folder")
-    p.add_argument(
-        "--cache-dir", type=Path, default=DEFAULTS.cache_dir, help="CAM and embedding caches"
-    )
-    p.add_argument("--checkpoints", type=Path, default=DEFAULTS.checkpoints, help="model cache")
+    option("--classifier-checkpoint", checkpoint, type=Path)
+    option("--out", "output folder", type=Path)
+    option("--cache-dir", "CAM and embedding caches", type=Path)
+    option("--checkpoints", "model cache", type=Path)
     for name, text in SWITCHES.items():
-        switch = argparse.BooleanOptionalAction
-        flag, default = f"--{name.replace('_', '-')}", getattr(DEFAULTS, name)
-        p.add_argument(flag, action=switch, default=default, help=text)
+        option(f"--{name.replace('_', '-')}", text, action=argparse.BooleanOptionalAction)
     return p
 
 
@@ -119,9 +107,8 @@ def main(args: argparse.Namespace) -> int:
         for name, entry in SEGMENTERS.items():
             print(f"  {name:<24} {entry.description}")
         return 0
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CompareConfig)}
     if args.clear_embedding_cache:
-        folder = embedding_cache_dir(CompareConfig(**{**values, "strategies": ("*",)}))
+        folder = embedding_cache_dir(args.cache_dir)
         files, freed = clear_embedding_cache(folder)
         print(f"cleared {folder}: {files} file(s), {freed / 2**20:.1f} MiB")
         return 0

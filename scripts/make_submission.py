@@ -8,9 +8,8 @@ Examples::
     python scripts/make_submission.py --colab URL --report other/report.pdf --out submission.zip
     python scripts/make_submission.py --colab URL --no-report      # pack without the report
 
-The report defaults to report/report.pdf (what make_report.py writes); a missing report is
-refused unless --no-report is given. The Colab link must be an https:// link to
-colab.research.google.com or drive.google.com. Exit status 2 on a refused input.
+A missing report is refused unless --no-report is given. The Colab link must be an https://
+link to colab.research.google.com or drive.google.com. Exit status 2 on a refused input.
 """
 
 from __future__ import annotations
@@ -38,21 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    report = None if args.no_report else args.report
     try:
         colab = validate_colab_url(args.colab)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    report = None if args.no_report else args.report
-    if report is not None and not report.is_file():
-        print(
-            f"error: report PDF {report} not found: make it with "
-            f"'{REPORT_COMMAND} --colab {colab}' (or pass --report PATH, or --no-report to pack "
-            "without it)",
-            file=sys.stderr,
-        )
-        return 2
-    try:
+        if report is not None and not report.is_file():
+            raise FileNotFoundError(
+                f"report PDF {report} not found: make it with '{REPORT_COMMAND} --colab {colab}' "
+                "(or pass --report PATH, or --no-report to pack without it)"
+            )
         names = pack_submission(args.out, args.notebook, colab, report)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -202,10 +202,6 @@ for row in rows:
     print(f"{row['strategy']}: per-class mIoU {per_class}")
 """
 
-LATEX = """
-print(latex_table(rows, caption, label="tab:pipelines"))
-"""
-
 EXAMPLES = """
 for result in results[1:]:
     examples_figure(result, indices=(0, 1, 2, 3))
@@ -263,7 +259,7 @@ NOTEBOOK_CELLS: list[tuple[str, ...]] = [
     ("module", "evaluation/pipeline_eval.py"),
     ("md", EVALUATION_MD),
     ("code", EVALUATION),
-    ("code", LATEX),
+    ("code", 'print(latex_table(rows, caption, label="tab:pipelines"))'),
     ("md", "## Examples"),
     ("code", EXAMPLES),
     ("md", CLOSING_MD),

@@ -1,10 +1,9 @@
 """Rehearse the submission notebook on a simulated fresh Colab runtime and time each section.
 
-A local HTTP server on 127.0.0.1 serves a generated course-layout zip and a SAM ViT-B
-checkpoint with random weights (timings are real, masks are not); the notebook runs cell by
-cell in IPython in an empty folder where the project's packages cannot be imported (see
-``evaluation/rehearsal.py``). Prints the wall time of every section and writes them to
-``--out``. Needs ``segment-anything`` and ``ipython``. Examples::
+A local server serves a generated course zip and a random-weight SAM ViT-B checkpoint
+(timings are real, masks are not); the notebook runs cell by cell in IPython where the
+project cannot be imported (see ``evaluation/rehearsal.py``). Prints each section's wall time
+and writes them to ``--out``. Needs ``segment-anything`` and ``ipython``. Examples::
 
     python scripts/rehearse_colab.py --workdir /tmp/rehearsal            # 3500/1000/500 images
     python scripts/rehearse_colab.py --sizes 12 6 43 --limit 2 --workdir /tmp/small
@@ -24,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from common.cli import run  # noqa: E402
 from evaluation.rehearsal import (  # noqa: E402
-    clean_environ,
     fresh_runtime_env,
     make_course_zip,
     make_random_sam_checkpoint,
@@ -52,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
             base_url, md5, work / "torch_home", blocker, args.limit, args.extra_path
         )
         t1 = time.perf_counter()
-        rows = run_notebook_cells(args.notebook, runtime, clean_environ(env), args.out)
+        rows = run_notebook_cells(args.notebook, runtime, env, args.out)
         total = time.perf_counter() - t1
     per_section: dict[str, float] = defaultdict(float)
     for row in rows:
