@@ -69,15 +69,15 @@ def _image_limits(axes: Any, pred: Predictions) -> None:
 
 
 @report_style
-def _example_rows(
+def example_rows(
     results: ComparisonResults,
     rows: Sequence[tuple[str, int, str | None]],
     title: str,
     label_size: float | None = None,
 ) -> Figure:
     """One row of :data:`EXAMPLE_COLUMNS` per (strategy, image index, row label; None for
-    ``"#<index> <class>"``): the image, its JET heat map, the strategy's points on the image,
-    its predicted mask (with its IoU and the points) and the ground truth.
+    ``"#<index> <class>"``), top to bottom: the image, its JET heat map, the strategy's points
+    on the image, its predicted mask (with its IoU and the points) and the ground truth.
 
     Raises:
         KeyError: a strategy has no saved predictions.
@@ -114,22 +114,9 @@ def _example_rows(
     return fig
 
 
-def example_grid(
-    results: ComparisonResults, strategy: str, indices: Sequence[int], title: str
-) -> Figure:
-    """One row per image index (top to bottom): image, JET heat map, ``strategy``'s points on
-    the image, its predicted mask (with its IoU) and the ground truth.
-
-    Raises:
-        KeyError: ``strategy`` has no saved predictions.
-        ValueError: ``indices`` is empty or holds an index outside the split.
-    """
-    return _example_rows(results, [(strategy, int(i), None) for i in indices], title)
-
-
 def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figure:
-    """:func:`example_grid` on the first image of each class, titled with the strategy, its
-    kind and segmenter, and the split."""
+    """:func:`example_rows` of ``strategy`` on the first image of each class, titled with the
+    strategy, its kind and segmenter, and the split."""
     row = results.row(strategy)
     indices = first_of_each_class(results.predictions.classes, len(CLASSES))
     score = "" if row.get("miou") is None else f", mIoU {100 * row['miou']:.1f} %"
@@ -137,14 +124,14 @@ def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figur
         f"{_strategy_label(row)}: first image of each class\n"
         f"{results.caption(segmenter=False)}{score}"
     )
-    return example_grid(results, strategy, indices, title)
+    return example_rows(results, [(strategy, i, None) for i in indices], title)
 
 
 def approach_rows_figure(
     results: ComparisonResults, strategies: Sequence[str], index: int
 ) -> Figure:
     """The report's examples: one row per strategy, all on image ``index``, with the columns of
-    :func:`example_grid`; rows are labelled with the strategy and its kind, the title names the
+    :func:`example_rows`; rows are labelled with the strategy and its kind, the title names the
     image, the split and the segmenter.
 
     Raises:
@@ -158,7 +145,7 @@ def approach_rows_figure(
         f"{results.split} #{index} ({CLASSES[int(results.predictions.classes[index])]}), "
         f"one row per approach\nsegmenter: {results.segmenter}"
     )
-    return _example_rows(results, rows, title, label_size=7)
+    return example_rows(results, rows, title, label_size=7)
 
 
 def worst_indices(ious: np.ndarray, n: int) -> list[int]:
@@ -168,7 +155,7 @@ def worst_indices(ious: np.ndarray, n: int) -> list[int]:
 
 
 def worst_failures_figure(results: ComparisonResults, n: int = 6) -> Figure:
-    """The ``n`` lowest-IoU images of the best label-free strategy as an :func:`example_grid`."""
+    """The ``n`` lowest-IoU images of the best label-free strategy as :func:`example_rows`."""
     row = results.best_automatic()
     indices = worst_indices(results.ious(row["strategy"]), n)
     if not indices:
@@ -177,7 +164,7 @@ def worst_failures_figure(results: ComparisonResults, n: int = 6) -> Figure:
         f"Lowest-IoU images of {_strategy_label(row)}, the best label-free strategy\n"
         f"{results.caption(segmenter=False)}"
     )
-    return example_grid(results, row["strategy"], indices, title)
+    return example_rows(results, [(row["strategy"], i, None) for i in indices], title)
 
 
 @report_style

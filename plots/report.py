@@ -200,11 +200,8 @@ def _tt(name: str) -> str:
 
 def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption: str) -> str:
     """A booktabs table (7 columns, fits an A4 text width at 2 cm margins): strategy, kind,
-    foreground hit rate and distance, background hit rate and distance, mean IoU +- std.
-
-    It is set in the text flow (not a float), caption above, so it stays between the approaches
-    and the discussion that reads it; the block is kept on one page.
-    """
+    foreground hit rate and distance, background hit rate and distance, mean IoU +- std. Set in
+    the text flow (not a float), caption above, kept on one page."""
     lines = [
         r"\par\medskip\noindent\begin{minipage}{\linewidth}",
         r"\refstepcounter{table}\label{tab:metrics}",
@@ -451,7 +448,7 @@ KIND_LABELS = {"fg": "foreground points only", "fg+bg": "foreground and backgrou
 
 def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
     """Document class, the four packages, compact spacing, and the title block."""
-    lines = [
+    return [
         f"% report.tex: drafted by {REPORT_COMMAND} from the results in {folder}",
         "% Every number comes from those results; the discussion is a DRAFT to edit.",
         r"\documentclass[11pt,a4paper]{article}",
@@ -472,23 +469,19 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
         r"\begin{document}",
         r"\begin{center}",
         rf"{{\Large\bfseries {tex_escape(title)}}}\\[0.3em]",
+        *([rf"{tex_escape(author)}\\[0.2em]"] if author else []),
+        rf"{{\small Drafted from the saved results by {_tt(REPORT_COMMAND)}}}",
+        r"\end{center}",
     ]
-    if author:
-        lines.append(rf"{tex_escape(author)}\\[0.2em]")
-    lines.append(rf"{{\small Drafted from the saved results by {_tt(REPORT_COMMAND)}}}")
-    lines.append(r"\end{center}")
-    return lines
 
 
 def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
     """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
     if seg.is_sam:
         return []
-    why = (
-        "a classical back end"
-        if seg.kind == "classical"
-        else "a segmenter whose kind the results do not record"
-    )
+    why = "a segmenter whose kind the results do not record"
+    if seg.kind == "classical":
+        why = "a classical back end"
     model = settings.get("config", {}).get("sam_model_type", "vit_b")
     return [
         r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
@@ -530,9 +523,8 @@ def _setup_and_approaches(
 def _gradcam_beside(
     inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
 ) -> list[str]:
-    """The Grad-CAM figure in a column beside ``text`` (a float across the page would leave
-    its sides empty): the compact figure (3 rows) takes a wider column than the full check
-    (one row per template index and per class: tall and narrow)."""
+    """The Grad-CAM figure in a column beside ``text``, wider for the compact figure (3 rows)
+    than for the full check (a row per template index and per class: tall and narrow)."""
     caption = (
         rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
         + ", ".join(str(i) for i in TEMPLATE_INDICES)
@@ -597,8 +589,7 @@ def _reproduction(colab_url: str | None) -> list[str]:
         r"\section*{Reproduction}",
         r"{\raggedright",
         link,
-        rf"Results: {_tt(COMPARE_COMMAND)}; figures: "
-        rf"{_tt(FIGURES_COMMAND)}; this report: "
+        rf"Results: {_tt(COMPARE_COMMAND)}; figures: {_tt(FIGURES_COMMAND)}; this report: "
         rf"{_tt(REPORT_COMMAND)}.\par}}",
     ]
 
@@ -606,11 +597,9 @@ def _reproduction(colab_url: str | None) -> list[str]:
 def build_report_tex(
     inputs: ComparisonResults, figures: dict[str, ReportFigure], options: ReportOptions
 ) -> str:
-    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
-
-    Page 1: title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and
-    the approaches, the metrics table; page 2: the examples, the draft discussion, the Colab
-    link and the commands.
+    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref):
+    title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and the
+    approaches, the metrics table; the examples, the draft discussion, the Colab link, commands.
 
     Raises:
         UserError: an approach has no row in the results.
@@ -671,9 +660,8 @@ def checksum_line(body: str) -> str:
 
 @dataclass
 class ReportOutcome:
-    """What :func:`write_report` did: the written ``report.tex``, its compilation (None when no
-    engine is installed or compiling was off) and warnings (missing figures, no engine, no
-    Colab link)."""
+    """What :func:`write_report` did: the ``report.tex`` written, its compilation (None when
+    not compiled) and warnings (missing figures, no engine, no Colab link)."""
 
     tex: Path
     compiled: CompileResult | None

@@ -28,7 +28,7 @@ from plots.charts import (
 from plots.examples import (
     EXAMPLE_COLUMNS,
     dataset_example_figure,
-    example_grid,
+    example_rows,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
@@ -193,11 +193,13 @@ def test_every_saved_strategy_has_an_examples_figure(results, tmp_path: Path) ->
         assert_saved(strategy_examples_figure(results, name), tmp_path, f"examples_{name}")
 
 
-def test_example_grid_rejects_unknown_strategy_and_bad_indices(results) -> None:
+def test_example_rows_rejects_unknown_strategy_and_bad_indices(results) -> None:
     with pytest.raises(KeyError, match="nope"):
-        example_grid(results, "nope", [0], "t")
+        example_rows(results, [("nope", 0, None)], "t")
     with pytest.raises(ValueError):
-        example_grid(results, "cam_argmax", [N_IMAGES], "t")
+        example_rows(results, [("cam_argmax", N_IMAGES, None)], "t")
+    with pytest.raises(ValueError):
+        example_rows(results, [], "t")
 
 
 def test_chart_figures(results, tmp_path: Path) -> None:
