@@ -44,9 +44,8 @@ def bounded_density(values: np.ndarray, bins: int = 20) -> tuple[np.ndarray, np.
     """
     values = np.asarray(values, dtype=np.float64)
     counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
-    smooth = np.convolve(
-        np.pad(counts.astype(float), 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid"
-    )
+    padded = np.pad(counts.astype(float), 1, mode="edge")
+    smooth = np.convolve(padded, [0.25, 0.5, 0.25], mode="valid")
     centres = (edges[:-1] + edges[1:]) / 2
     coords = np.concatenate([[0.0], centres, [1.0]])
     density = np.concatenate([[smooth[0]], smooth, [smooth[-1]]])
