@@ -1,7 +1,5 @@
-"""Charts of the comparison numbers: IoU distributions, per-class mean IoU, point metrics.
-
-Everything is read from ``metrics.json`` and ``per_image.csv``; nothing is recomputed.
-"""
+"""Charts of the comparison numbers, read from ``metrics.json`` and ``per_image.csv`` (nothing is
+recomputed): IoU distributions, per-class mean IoU, point metrics, the classifier's curve."""
 
 from __future__ import annotations
 
@@ -14,17 +12,21 @@ from matplotlib.patches import Patch
 
 from evaluation.results import ComparisonResults
 from evaluation.tables import AUTOMATIC_KINDS
-from plots.style import FULL_WIDTH, KIND_COLOURS, KIND_NAMES, new_figure, report_style, set_title
+from plots.style import (
+    FULL_WIDTH,
+    KIND_COLOURS,
+    KIND_NAMES,
+    new_figure,
+    num,
+    report_style,
+    set_title,
+)
 from shapes import CLASSES
 
 #: The public solution's numbers (real course data, SAM ViT-B, ImageNet-pretrained ResNet-18).
 PUBLIC_SOLUTION = {"miou": 0.726, "fg_hit_rate": 0.684, "fg_distance_px": 5.99}
 PUBLIC_LABEL = "public solution (real data)"
 HATCHES = {"oracle": "///", "supervised": "..."}
-
-
-def _num(value: Any) -> float:
-    return float("nan") if value is None or value == "" else float(value)
 
 
 def _kind_legend(kinds: Sequence[str]) -> list[Patch]:
@@ -42,9 +44,8 @@ def bounded_density(values: np.ndarray, bins: int = 20) -> tuple[np.ndarray, np.
     """
     values = np.asarray(values, dtype=np.float64)
     counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
-    smooth = np.convolve(
-        np.pad(counts.astype(float), 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid"
-    )
+    padded = np.pad(counts.astype(float), 1, mode="edge")
+    smooth = np.convolve(padded, [0.25, 0.5, 0.25], mode="valid")
     centres = (edges[:-1] + edges[1:]) / 2
     coords = np.concatenate([[0.0], centres, [1.0]])
     density = np.concatenate([[smooth[0]], smooth, [smooth[-1]]])
@@ -77,10 +78,8 @@ def iou_distribution_figure(
     hidden = {"showmeans": False, "showextrema": False, "showmedians": False}
     parts = ax.violin(stats, positions=pos, orientation="horizontal", widths=0.85, **hidden)
     for body, (r, _) in zip(parts["bodies"], data, strict=True):
-        body.set_facecolor(KIND_COLOURS.get(r["kind"], "#333333"))
-        body.set_edgecolor("black")
-        body.set_linewidth(0.5)
-        body.set_alpha(0.8)
+        colour = KIND_COLOURS.get(r["kind"], "#333333")
+        body.set(facecolor=colour, edgecolor="black", linewidth=0.5, alpha=0.8)
     means, medians = [s["mean"] for s in stats], [s["median"] for s in stats]
     ax.scatter(means, pos, marker="D", s=14, c="black", zorder=3, label="mean IoU")
     ringed = {"edgecolors": "black", "linewidths": 0.6, "zorder": 3}
@@ -137,7 +136,7 @@ def per_class_miou_figure(results: ComparisonResults, top: int = 4) -> Figure:
     colours = [f"C{i % 10}" for i in range(n)]
     for j, r in enumerate(rows):
         per_class = r.get("per_class_miou") or {}
-        values = [_num(per_class.get(c)) for c in CLASSES] + [_num(r.get("miou"))]
+        values = [num(per_class.get(c)) for c in CLASSES] + [num(r.get("miou"))]
         x = np.arange(len(groups)) - 0.4 + bar * (j + 0.5)
         style = {"hatch": HATCHES.get(r["kind"]), "edgecolor": "black", "linewidth": 0.4}
         label = f"{r['strategy']} ({r['kind']})"
@@ -180,7 +179,7 @@ def points_metrics_figure(
     pos = np.arange(len(rows))[::-1]
     colours = [KIND_COLOURS.get(r["kind"], "#333333") for r in rows]
     for ax, (key, label, scale) in zip(axes, panels, strict=True):
-        values = np.array([_num(r.get(key)) for r in rows]) * scale
+        values = np.array([num(r.get(key)) for r in rows]) * scale
         ax.barh(pos, np.nan_to_num(values), color=colours, height=0.7)
         top = np.nanmax(values) if np.isfinite(values).any() else 1.0
         for p, v in zip(pos, values, strict=True):

@@ -1,22 +1,18 @@
 """Where the strategies fail: foreground hit rate and IoU against the shape's contrast (and its
-opacity, when the dataset records it), per strategy and per class.
-
-Everything is read from ``per_image.csv`` (columns ``contrast`` and ``opacity``, see
-:mod:`evaluation.results`); nothing is recomputed. Images are binned by quantiles of the
-column over the whole split (quintiles by default), the same bins in every panel.
+opacity, when the dataset records it), per strategy and per class, from ``per_image.csv``.
+Images are binned by quantiles of the column over the whole split, the same bins in every panel.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from evaluation.results import ComparisonResults
 from plots.charts import select_rows
-from plots.style import FULL_WIDTH, new_figure, report_style, set_title
+from plots.style import FULL_WIDTH, new_figure, num, report_style, set_title
 from shapes import CLASSES
 
 #: The per-image columns these figures bin by: (axis label, format of a bin edge).
@@ -24,10 +20,6 @@ DIAGNOSTIC_COLUMNS = {
     "contrast": ("shape contrast (RGB distance to its 2-px ring)", "{:.0f}"),
     "opacity": ("shape opacity (1 = opaque)", "{:.2f}"),
 }
-
-
-def _num(value: Any) -> float:
-    return float("nan") if value is None or value == "" else float(value)
 
 
 def per_image_values(
@@ -39,7 +31,7 @@ def per_image_values(
     out = np.full(results.n_images, np.nan)
     for r in results.per_image:
         if strategy is None or r["strategy"] == strategy:
-            out[int(r["index"])] = _num(r.get(column))
+            out[int(r["index"])] = num(r.get(column))
     return out
 
 
@@ -142,17 +134,9 @@ def diagnostic_figure(
     axes[1, 0].set_ylabel("mean IoU")
     axes[1, 0].set_ylim(0, 1.02)
     axes[0, 0].set_ylim(0, 102)
-    handles, names = axes[1, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        names,
-        loc="outside lower center",
-        ncols=3,
-        frameon=False,
-        fontsize=6,
-        title=f"x: {axis_label}, bins with equal shares of images (range, images in the bin)",
-        title_fontsize=6,
-    )
+    title = f"x: {axis_label}, bins with equal shares of images (range, images in the bin)"
+    legend = {"loc": "outside lower center", "ncols": 3, "frameon": False, "fontsize": 6}
+    fig.legend(*axes[1, 0].get_legend_handles_labels(), **legend, title=title, title_fontsize=6)
     set_title(
         fig,
         f"Hit rate and IoU against the shape's {column} (dashed: oracle / supervised)\n"

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cam.overlay import heatmap_to_rgb
+from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from plots.style import (
     FULL_WIDTH,
@@ -19,7 +20,6 @@ from plots.style import (
     first_of_each_class,
     image_axis,
     new_figure,
-    pick_indices,
     report_style,
     set_title,
     wrap_text,
@@ -50,35 +50,53 @@ def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
     ax.imshow(mask.astype(bool), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 
 
-def _image_limits(axes: Sequence[Axes], height: int, width: int) -> None:
+def _image_grid(pred: Predictions, n_rows: int, n_cols: int, extra: float) -> tuple[Figure, Any]:
+    """A full-width figure of ``n_rows`` x ``n_cols`` panels of the images' aspect ratio, with
+    ``extra`` inches for the titles; returns it and its 2-D array of axes."""
+    height, width = pred.images.shape[1:3]
+    panel = FULL_WIDTH / n_cols
+    fig = new_figure(FULL_WIDTH, n_rows * panel * height / width * 1.2 + extra)
+    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
+
+
+def _image_limits(axes: Any, pred: Predictions) -> None:
     """Image panels without ticks or frame, each showing exactly the (height, width) image."""
-    for ax in axes:
+    height, width = pred.images.shape[1:3]
+    for ax in axes.flat:
         image_axis(ax)
         ax.set_xlim(-0.5, width - 0.5)
         ax.set_ylim(height - 0.5, -0.5)
 
 
 @report_style
-def _example_rows(
+def example_rows(
     results: ComparisonResults,
-    rows: Sequence[tuple[str, int, str]],
+    rows: Sequence[tuple[str, int, str | None]],
     title: str,
     label_size: float | None = None,
 ) -> Figure:
-    """One row of :data:`EXAMPLE_COLUMNS` per (strategy, image index, row label): the image, its
-    JET heat map, the strategy's points on the image, its predicted mask (with its IoU and the
-    points) and the ground truth."""
+    """One row of :data:`EXAMPLE_COLUMNS` per (strategy, image index, row label; None for
+    ``"#<index> <class>"``), top to bottom: the image, its JET heat map, the strategy's points
+    on the image, its predicted mask (with its IoU and the points) and the ground truth.
+
+    Raises:
+        KeyError: a strategy has no saved predictions.
+        ValueError: ``rows`` is empty or holds an index outside the split.
+    """
     pred = results.predictions
-    height, w = pred.images.shape[1:3]
-    panel = FULL_WIDTH / len(EXAMPLE_COLUMNS)
-    fig = new_figure(FULL_WIDTH, len(rows) * panel * height / w * 1.2 + 0.55)
-    axes = fig.subplots(len(rows), len(EXAMPLE_COLUMNS), squeeze=False)
-    heat = heatmap_to_rgb(pred.cams[[i for _, i, _ in rows]])
+    missing = sorted({s for s, _, _ in rows} - set(pred.pred))
+    if missing:
+        raise KeyError(f"no saved predictions for {missing}; saved: {pred.strategies}")
+    indices = [i for _, i, _ in rows]
+    if not rows or not all(0 <= i < results.n_images for i in indices):
+        raise ValueError(f"indices {indices} must be non-empty and < {results.n_images}")
+    fig, axes = _image_grid(pred, len(rows), len(EXAMPLE_COLUMNS), 0.55)
+    heat = heatmap_to_rgb(pred.cams[indices])
     for r, (strategy, i, label) in enumerate(rows):
         row = axes[r]
         coords, labels = pred.coords[strategy][i], pred.point_labels[strategy][i]
         row[0].imshow(pred.images[i], interpolation="nearest")
-        row[0].set_ylabel(label, fontsize=label_size)
+        row[0].set_ylabel(label or f"#{i} {CLASSES[int(pred.classes[i])]}", fontsize=label_size)
         row[1].imshow(heat[r], interpolation="nearest")
         row[2].imshow(pred.images[i], interpolation="nearest")
         draw_points(row[2], coords, labels)
@@ -89,83 +107,55 @@ def _example_rows(
         draw_points(row[3], coords, labels, size=14)
         _label_iou(row[3], results.ious(strategy)[i])
         _mask_panel(row[4], pred.gt_masks[i])
-        _image_limits(row, height, w)
+    _image_limits(axes, pred)
     for col, name in enumerate(EXAMPLE_COLUMNS):
         axes[0, col].set_title(name)
     set_title(fig, title)
     return fig
 
 
-def example_grid(
-    results: ComparisonResults, strategy: str, indices: Sequence[int], title: str
-) -> Figure:
-    """One row per image index (top to bottom): image, JET heat map, ``strategy``'s points on
-    the image, its predicted mask (with its IoU) and the ground truth.
-
-    Raises:
-        KeyError: ``strategy`` has no saved predictions.
-        ValueError: ``indices`` is empty or holds an index outside the split.
-    """
-    pred = results.predictions
-    if strategy not in pred.pred:
-        raise KeyError(f"no saved predictions for {strategy!r}; saved: {pred.strategies}")
-    kept, skipped = pick_indices(indices, results.n_images)
-    if skipped or not kept:
-        raise ValueError(f"indices {list(indices)} must be non-empty and < {results.n_images}")
-    rows = [(strategy, i, f"#{i} {CLASSES[int(pred.classes[i])]}") for i in kept]
-    return _example_rows(results, rows, title)
-
-
 def strategy_examples_figure(results: ComparisonResults, strategy: str) -> Figure:
-    """:func:`example_grid` on the first image of each class, titled with the strategy, its
-    kind and segmenter, and the split."""
+    """:func:`example_rows` of ``strategy`` on the first image of each class, titled with the
+    strategy, its kind and segmenter, and the split."""
     row = results.row(strategy)
     indices = first_of_each_class(results.predictions.classes, len(CLASSES))
-    miou = row.get("miou")
-    score = "" if miou is None else f", mIoU {100 * miou:.1f} %"
+    score = "" if row.get("miou") is None else f", mIoU {100 * row['miou']:.1f} %"
     title = (
         f"{_strategy_label(row)}: first image of each class\n"
         f"{results.caption(segmenter=False)}{score}"
     )
-    return example_grid(results, strategy, indices, title)
+    return example_rows(results, [(strategy, i, None) for i in indices], title)
 
 
 def approach_rows_figure(
     results: ComparisonResults, strategies: Sequence[str], index: int
 ) -> Figure:
     """The report's examples: one row per strategy, all on image ``index``, with the columns of
-    :func:`example_grid`; rows are labelled with the strategy and its kind, the title names the
+    :func:`example_rows`; rows are labelled with the strategy and its kind, the title names the
     image, the split and the segmenter.
 
     Raises:
         KeyError: a strategy has no saved predictions.
         ValueError: ``strategies`` is empty or ``index`` is outside the split.
     """
-    pred = results.predictions
-    missing = [s for s in strategies if s not in pred.pred]
-    if missing:
-        raise KeyError(f"no saved predictions for {missing}; saved: {pred.strategies}")
-    if not strategies or not 0 <= index < results.n_images:
-        raise ValueError(
-            f"need at least one strategy and an index < {results.n_images} (got {index})"
-        )
+    if not 0 <= index < results.n_images:
+        raise ValueError(f"index {index} is outside the split of {results.n_images} images")
     rows = [(s, index, f"{s}\n({results.row(s)['kind']})") for s in strategies]
     title = (
-        f"{results.split} #{index} ({CLASSES[int(pred.classes[index])]}), one row per approach"
-        f"\nsegmenter: {results.segmenter}"
+        f"{results.split} #{index} ({CLASSES[int(results.predictions.classes[index])]}), "
+        f"one row per approach\nsegmenter: {results.segmenter}"
     )
-    return _example_rows(results, rows, title, label_size=7)
+    return example_rows(results, rows, title, label_size=7)
 
 
 def worst_indices(ious: np.ndarray, n: int) -> list[int]:
     """Indices of the ``n`` lowest IoUs (ties by index; NaN IoUs are left out)."""
     order = np.argsort(np.where(np.isnan(ious), np.inf, ious), kind="stable")
-    valid = [int(i) for i in order if not np.isnan(ious[i])]
-    return valid[:n]
+    return [int(i) for i in order if not np.isnan(ious[i])][:n]
 
 
 def worst_failures_figure(results: ComparisonResults, n: int = 6) -> Figure:
-    """The ``n`` lowest-IoU images of the best label-free strategy as an :func:`example_grid`."""
+    """The ``n`` lowest-IoU images of the best label-free strategy as :func:`example_rows`."""
     row = results.best_automatic()
     indices = worst_indices(results.ious(row["strategy"]), n)
     if not indices:
@@ -174,7 +164,7 @@ def worst_failures_figure(results: ComparisonResults, n: int = 6) -> Figure:
         f"Lowest-IoU images of {_strategy_label(row)}, the best label-free strategy\n"
         f"{results.caption(segmenter=False)}"
     )
-    return example_grid(results, row["strategy"], indices, title)
+    return example_rows(results, [(row["strategy"], i, None) for i in indices], title)
 
 
 @report_style
@@ -195,27 +185,24 @@ def supervised_vs_best_figure(results: ComparisonResults) -> Figure:
     pred = results.predictions
     indices = first_of_each_class(pred.classes, len(CLASSES))
     shown = [best, *supervised]
-    ncols = 2 + len(shown)
-    panel = FULL_WIDTH / ncols
-    height, w = pred.images.shape[1:3]
-    fig = new_figure(FULL_WIDTH, len(indices) * panel * height / w * 1.2 + 0.75)
-    axes = fig.subplots(len(indices), ncols, squeeze=False)
+    n_cols = 2 + len(shown)
+    fig, axes = _image_grid(pred, len(indices), n_cols, 0.75)
     ious = {r["strategy"]: results.ious(r["strategy"]) for r in shown}
     for r, i in enumerate(indices):
         axes[r, 0].imshow(pred.images[i], interpolation="nearest")
+        axes[r, 0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
         _mask_panel(axes[r, 1], pred.gt_masks[i])
         for c, srow in enumerate(shown, start=2):
             name = srow["strategy"]
             _mask_panel(axes[r, c], pred.pred[name][i])
             draw_points(axes[r, c], pred.coords[name][i], pred.point_labels[name][i], size=14)
             _label_iou(axes[r, c], ious[name][i])
-        axes[r, 0].set_ylabel(f"#{i} {CLASSES[int(pred.classes[i])]}")
-        _image_limits(axes[r], height, w)
+    _image_limits(axes, pred)
     titles = ["Image", "Ground truth"]
     for s in shown:
         role = "supervised" if s["kind"] == "supervised" else "best label-free"
         miou = "" if s.get("miou") is None else f", mIoU {100 * s['miou']:.1f} %"
-        titles.append(wrap_text(f"{s['strategy']}\n({role}{miou})", panel, 6))
+        titles.append(wrap_text(f"{s['strategy']}\n({role}{miou})", FULL_WIDTH / n_cols, 6))
     for c, t in enumerate(titles):
         axes[0, c].set_title(t, fontsize=6)
     set_title(

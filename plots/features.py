@@ -1,14 +1,12 @@
-"""Feature-map figures (the seed's section 2.4): one generic grid, :func:`feature_map_grid`, used
-for the classifier (:func:`feature_maps_figure`, next to the Grad-CAM each layer gives) and for
-a supervised segmentation model (:func:`segmenter_feature_maps_figure`, next to the input).
-
-These are the figures that run a model: feature maps are not saved by the comparison.
+"""Feature-map figures (the seed's section 2.4): one grid, :func:`feature_map_grid`, for the
+classifier (next to the Grad-CAM each layer gives) and for a supervised segmentation model (next
+to its input). These are the figures that run a model: the comparison saves no feature maps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,16 +26,10 @@ from supervised.models import network_input
 FEATURE_LAYERS = ("conv1", "layer1", "layer2")
 
 
-@dataclass(frozen=True)
-class FeatureRow:
-    """One row of :func:`feature_map_grid`.
-
-    Attributes:
-        label: the row's y label (the layer); the maps' shape C×h×w is added under it.
-        first: RGB image (H, W, 3), uint8 or float in 0..1, shown in the first column.
-        first_title: the first column's title.
-        maps: float (C, h, w) feature maps of the layer.
-    """
+class FeatureRow(NamedTuple):
+    """One row of :func:`feature_map_grid`: the y ``label`` (the layer; its maps' shape C×h×w is
+    added under it), the RGB image (H, W, 3) shown ``first`` (uint8 or float in 0..1) with its
+    title, and the layer's float (C, h, w) feature ``maps``."""
 
     label: str
     first: np.ndarray
@@ -45,17 +37,11 @@ class FeatureRow:
     maps: Tensor
 
 
-def most_varied_channels(fmap: Tensor, n: int) -> list[int]:
-    """The ``n`` channels of a (C, h, w) map with the largest spatial standard deviation (the
-    most structured ones; a from-scratch network has many flat channels)."""
-    std = fmap.flatten(1).std(dim=1)
-    return torch.argsort(std, descending=True)[:n].tolist()
-
-
 @report_style
 def feature_map_grid(rows: Sequence[FeatureRow], n_maps: int, title: str) -> Figure:
-    """One row per layer: its ``first`` image, then the ``n_maps`` most varied feature maps
-    ("FM #<channel>", viridis, each scaled on its own).
+    """One row per layer: its ``first`` image, then the ``n_maps`` channels with the largest
+    spatial standard deviation (the most structured: a from-scratch network has many flat ones),
+    as "FM #<channel>", viridis, each scaled on its own.
 
     Raises:
         ValueError: ``n_maps`` < 1 or no row.
@@ -64,39 +50,26 @@ def feature_map_grid(rows: Sequence[FeatureRow], n_maps: int, title: str) -> Fig
         raise ValueError(f"n_maps must be >= 1, got {n_maps}")
     if not rows:
         raise ValueError("need at least one layer")
-    cols = n_maps + 1
-    panel = FULL_WIDTH / cols
+    panel = FULL_WIDTH / (n_maps + 1)
     height, w = rows[0].first.shape[:2]
     fig = new_figure(FULL_WIDTH, len(rows) * (panel * height / w + 0.22) + 0.55)
-    axes = fig.subplots(len(rows), cols, squeeze=False)
+    axes = fig.subplots(len(rows), n_maps + 1, squeeze=False)
     for r, row in enumerate(rows):
         fmap = row.maps
         axes[r, 0].imshow(row.first, interpolation="nearest")
         axes[r, 0].set_title(row.first_title, fontsize=6)
         shape = f"{fmap.shape[0]}×{fmap.shape[1]}×{fmap.shape[2]}"
         axes[r, 0].set_ylabel(f"{row.label}\n{shape}", fontsize=7)
-        channels = most_varied_channels(fmap, n_maps)
-        for c in range(1, cols):
-            ax = axes[r, c]
-            if c - 1 < len(channels):
-                ch = channels[c - 1]
-                ax.imshow(fmap[ch].numpy(), cmap="viridis", interpolation="nearest")
-                ax.set_title(f"FM #{ch}", fontsize=6)
-            else:
-                ax.set_axis_off()
+        channels = torch.argsort(fmap.flatten(1).std(dim=1), descending=True)[:n_maps].tolist()
+        for ax, ch in zip(axes[r, 1:], channels, strict=False):
+            ax.imshow(fmap[ch].numpy(), cmap="viridis", interpolation="nearest")
+            ax.set_title(f"FM #{ch}", fontsize=6)
+        for ax in axes[r, 1 + len(channels) :]:
+            ax.set_axis_off()
         for ax in axes[r]:
             image_axis(ax)
     set_title(fig, title)
     return fig
-
-
-def capture_activations(
-    model: nn.Module, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS
-) -> dict[str, Tensor]:
-    """{layer name (``conv1``, ``layer2[-1]``): float32 CPU tensor (C, h, w)}: the outputs of
-    the classifier's named layers for one uint8 RGB image (H, W, 3)."""
-    x = normalize_uint8(check_rgb(image)[None]).to(next(model.parameters()).device)
-    return layer_outputs(model, {n: resolve_layer(model, n) for n in layers}, x)
 
 
 def feature_maps_figure(
@@ -111,28 +84,26 @@ def feature_maps_figure(
     uint8 RGB (H, W, 3) image, then its ``n_maps`` most varied feature maps. ``model`` (the
     ResNet-18 classifier) is put in eval mode; ``description`` names the image in the title,
     e.g. ``"test #3"``."""
-    layers = FEATURE_LAYERS
-    maps = capture_activations(model, image, layers)
-    device = next(model.parameters()).device
-    x = normalize_uint8(np.asarray(image)[None]).to(device)
+    x = normalize_uint8(check_rgb(image)[None]).to(next(model.parameters()).device)
+    modules = {name: resolve_layer(model, name) for name in FEATURE_LAYERS}
+    maps = layer_outputs(model, modules, x)
     targets = None if label is None else [int(label)]
-    cams = {n: GradCAM(model, [resolve_layer(model, n)]).compute(x, targets) for n in layers}
-    first = cams[layers[0]]  # logits and target are the same for every layer
+    cams = {name: GradCAM(model, [m]).compute(x, targets) for name, m in modules.items()}
+    first = cams[FEATURE_LAYERS[0]]  # logits and target are the same for every layer
     probs = torch.softmax(torch.from_numpy(first.logits[0]), dim=0)
-    predicted, confidence = int(probs.argmax()), float(probs.max())
     rows = [
         FeatureRow(
             name,
-            overlay_heatmap(np.asarray(image), cams[name].heatmaps[0], alpha=0.5),
+            overlay_heatmap(image, cams[name].heatmaps[0], alpha=0.5),
             "Grad-CAM here",
             maps[name],
         )
-        for name in layers
+        for name in FEATURE_LAYERS
     ]
     title = (
-        f"ResNet-18 feature maps of {description}; predicted {CLASSES[predicted]} "
-        f"({100 * confidence:.0f} %)\nleft: Grad-CAM of {CLASSES[int(first.targets[0])]} at "
-        f"that layer; then the {n_maps} most varied channels"
+        f"ResNet-18 feature maps of {description}; predicted {CLASSES[int(probs.argmax())]} "
+        f"({100 * float(probs.max()):.0f} %)\nleft: Grad-CAM of {CLASSES[int(first.targets[0])]} "
+        f"at that layer; then the {n_maps} most varied channels"
     )
     return feature_map_grid(rows, n_maps, title)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 #: Engines in order of preference.
 ENGINES = ("pdflatex", "tectonic")
+#: Seconds one engine run may take.
+TIMEOUT_S = 180.0
 
 
 class LatexError(RuntimeError):
@@ -23,13 +25,8 @@ class LatexError(RuntimeError):
 
 @dataclass(frozen=True)
 class CompileResult:
-    """What one compilation produced.
-
-    Attributes:
-        engine: the engine that ran (``"pdflatex"`` or ``"tectonic"``).
-        pdf: the PDF written next to the ``.tex`` file.
-        pages: its page count (None when it could not be read).
-    """
+    """The ``engine`` that ran, the ``pdf`` it wrote next to the ``.tex`` file and its number of
+    ``pages`` (None when it could not be read)."""
 
     engine: str
     pdf: Path
@@ -38,41 +35,29 @@ class CompileResult:
 
 def find_engine() -> str | None:
     """The first of :data:`ENGINES` on the PATH, or None."""
-    for name in ENGINES:
-        if shutil.which(name):
-            return name
-    return None
+    return next((name for name in ENGINES if shutil.which(name)), None)
 
 
-def compile_latex(tex: Path, engine: str | None = None, timeout: float = 180.0) -> CompileResult:
+def compile_latex(tex: Path) -> CompileResult:
     """Compile ``tex`` in its own folder (figures it includes are looked up next to it) with
-    ``engine`` (``"pdflatex"`` or ``"tectonic"``; default: :func:`find_engine`), ``timeout``
-    seconds per run, and count the pages of the PDF.
+    :func:`find_engine`'s engine and count the pages of the PDF.
 
     Raises:
-        LatexError: no engine is installed, or the run failed (the message ends with its log).
+        LatexError: no engine is installed, or a run failed or took over :data:`TIMEOUT_S`
+            (the message ends with its log).
     """
-    engine = engine or find_engine()
+    engine = find_engine()
     if engine is None:
         raise LatexError(f"no LaTeX engine on the PATH (looked for {', '.join(ENGINES)})")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
     tex = Path(tex).resolve()
     once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]
     commands = [once, once] if engine == "pdflatex" else [["tectonic", "--keep-logs", tex.name]]
+    how = {"cwd": tex.parent, "capture_output": True, "text": True, "errors": "replace"}
     for cmd in commands:
         try:
-            proc = subprocess.run(
-                cmd,
-                cwd=tex.parent,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
+            proc = subprocess.run(cmd, **how, timeout=TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise LatexError(f"{engine} did not finish within {timeout:.0f} s") from exc
+            raise LatexError(f"{engine} did not finish within {TIMEOUT_S:.0f} s") from exc
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
             raise LatexError(f"{engine} failed on {tex} (exit {proc.returncode}):\n{tail}")

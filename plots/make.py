@@ -64,8 +64,7 @@ REPORT_GRADCAM = "report_gradcam"
 
 @dataclass(frozen=True)
 class FigureOptions:
-    """Choices of ``make_figures.py`` (see its ``--help``; its options are named after these
-    fields)."""
+    """Choices of ``make_figures.py`` (its options are named after these fields)."""
 
     only: Sequence[str] = FIGURE_GROUPS
     worst: int = 6
@@ -80,17 +79,12 @@ class FigureOptions:
 
 
 def add_results_options(parser: argparse.ArgumentParser, approaches_help: str) -> None:
-    """The options ``make_figures.py`` and ``make_report.py`` share: ``--results`` (the folder
-    ``compare_strategies.py --out`` wrote) and ``--approaches`` (the report's two)."""
-    results = "folder written by compare_strategies.py --out (default: figures)"
+    """The options ``make_figures.py`` and ``make_report.py`` share: ``--results`` and
+    ``--approaches`` (the report's two)."""
+    results = "folder written by compare_strategies.py --out"
     parser.add_argument("--results", type=Path, default=Path("figures"), help=results)
-    parser.add_argument(
-        "--approaches",
-        nargs=2,
-        metavar=("FG", "FGBG"),
-        default=list(DEFAULT_APPROACHES),
-        help=f"{approaches_help} (default: %(default)s)",
-    )
+    two = {"nargs": 2, "metavar": ("FG", "FGBG"), "default": list(DEFAULT_APPROACHES)}
+    parser.add_argument("--approaches", **two, help=approaches_help)
 
 
 def _note(message: str) -> None:
@@ -98,9 +92,8 @@ def _note(message: str) -> None:
 
 
 def load_classifier(results: ComparisonResults, options: FigureOptions) -> nn.Module | None:
-    """The run's classifier: the checkpoint file the run named (``--classifier-checkpoint``),
-    else ``classifier.load_or_train`` with the run's preset and checkpoint folder (None, with a
-    note, when the dataset is not available)."""
+    """The run's classifier: the checkpoint file the run named, else ``load_or_train`` with the
+    run's preset and checkpoint folder (None, with a note, when the dataset is not available)."""
     config = results.settings.get("config", {})
     root = options.data or Path(results.settings.get("dataset", {}).get("path", ""))
     if not (root / "images").is_dir():
@@ -126,24 +119,19 @@ def build_figures(
     options: FigureOptions,
     model: nn.Module | None = None,
 ) -> dict[str, Callable[[], Figure]]:
-    """{file name: function drawing it} for the selected groups that apply to these results.
-
-    Groups that do not apply (no supervised rows, no learning curve) are left out with a note on
-    stderr; the feature maps are left out without ``model`` (:func:`load_classifier` says why).
-    """
+    """{file name: function drawing it} for the selected groups that apply to these results;
+    the others (no supervised rows, no learning curve, no ``model``) are left out with a note."""
     unknown = set(options.only) - set(FIGURE_GROUPS)
     if unknown:
         raise ValueError(f"unknown figure(s) {sorted(unknown)}; expected some of {FIGURE_GROUPS}")
     reference = PUBLIC_SOLUTION if options.reference else None
-    want = set(options.only)
+    want, n = set(options.only), results.n_images
     jobs: dict[str, Callable[[], Figure]] = {}
     if "gradcam_check" in want:
-        _, skipped = pick_indices(TEMPLATE_INDICES, results.n_images)
+        _, skipped = pick_indices(TEMPLATE_INDICES, n)
         if skipped:
-            _note(
-                f"gradcam_check: skipping index(es) {skipped}, the {results.split} split has "
-                f"{results.n_images} images"
-            )
+            split = f"the {results.split} split has {n} images"
+            _note(f"gradcam_check: skipping index(es) {skipped}, {split}")
         jobs["gradcam_check"] = partial(gradcam_check_figure, results)
     if "examples" in want:
         for row in results.with_predictions():
@@ -152,29 +140,26 @@ def build_figures(
             if stem in jobs:
                 raise ValueError(f"strategies {name!r} and another map to the same file {stem}")
             jobs[stem] = partial(strategy_examples_figure, results, name)
-    if "iou_distribution" in want:
-        jobs["iou_distribution"] = partial(iou_distribution_figure, results, reference)
-    if "per_class_miou" in want:
-        jobs["per_class_miou"] = partial(per_class_miou_figure, results, options.top)
-    if "points_metrics" in want:
-        jobs["points_metrics"] = partial(points_metrics_figure, results, reference)
-    if "worst_failures" in want:
-        jobs["worst_failures"] = partial(worst_failures_figure, results, n=options.worst)
+    charts = {
+        "iou_distribution": partial(iou_distribution_figure, results, reference),
+        "per_class_miou": partial(per_class_miou_figure, results, options.top),
+        "points_metrics": partial(points_metrics_figure, results, reference),
+        "worst_failures": partial(worst_failures_figure, results, n=options.worst),
+    }
+    jobs |= {name: draw for name, draw in charts.items() if name in want}
     if "supervised_vs_best" in want:
         if results.with_predictions(("supervised",)):
             jobs["supervised_vs_best"] = partial(supervised_vs_best_figure, results)
         else:
             _note("skipping supervised_vs_best: the results have no supervised rows")
     if "dataset_example" in want:
-        if results.n_images > EXAMPLE_INDEX:
-            if results.split != "test":
-                _note(
-                    f"dataset_example shows #{EXAMPLE_INDEX} of the {results.split} split, "
-                    "not of test"
-                )
-            jobs["dataset_example"] = partial(dataset_example_figure, results, EXAMPLE_INDEX)
+        if n <= EXAMPLE_INDEX:
+            _note(f"skipping dataset_example: the split has only {n} images")
         else:
-            _note(f"skipping dataset_example: the split has only {results.n_images} images")
+            if results.split != "test":
+                shown = f"#{EXAMPLE_INDEX} of the {results.split} split"
+                _note(f"dataset_example shows {shown}, not of test")
+            jobs["dataset_example"] = partial(dataset_example_figure, results, EXAMPLE_INDEX)
     if "classifier_curve" in want:
         if classifier_curve(results) is not None:
             jobs["classifier_curve"] = partial(classifier_curve_figure, results)
@@ -182,18 +167,28 @@ def build_figures(
             _note("skipping classifier_curve: metrics.json has no classifier learning curve")
     if "feature_maps" in want and options.feature_maps and model is not None:
         jobs["feature_maps"] = partial(_feature_maps, results, model)
-    for column in ("contrast", "opacity"):
-        if column not in want:
-            continue
+    for column in [c for c in ("contrast", "opacity") if c in want]:
         if has_values(results, column):
             jobs[f"{column}_diagnostics"] = partial(diagnostic_figure, results, column, options.top)
         else:
+            why = " (the dataset records no opacities)" if column == "opacity" else ""
+            _note(f"skipping {column}: per_image.csv has no {column} values{why}")
+    if "report" in want:  # the report's compact figures
+        if pick_indices(TEMPLATE_INDICES, n)[0]:
+            compact = partial(gradcam_check_figure, results, per_class=False, panel_size=1.3)
+            jobs[REPORT_GRADCAM] = compact
+        else:
             _note(
-                f"skipping {column}: per_image.csv has no {column} values"
-                + (" (the dataset records no opacities)" if column == "opacity" else "")
+                f"skipping {REPORT_GRADCAM}: the split has none of the indices {TEMPLATE_INDICES}"
             )
-    if "report" in want:
-        jobs.update(_report_jobs(results, options))
+        examples = report_examples_name(options.approaches)
+        missing = [a for a in options.approaches if a not in results.predictions.pred]
+        if missing:
+            saved = ", ".join(results.predictions.strategies)
+            _note(f"skipping {examples}: no saved masks for {', '.join(missing)} (saved: {saved})")
+        else:
+            index = options.example_index if options.example_index < n else 0
+            jobs[examples] = partial(approach_rows_figure, results, options.approaches, index)
     return jobs
 
 
@@ -201,32 +196,6 @@ def report_examples_name(approaches: Sequence[str]) -> str:
     """Name of the report's examples figure for ``approaches``:
     ``report_examples-segment_heat-segment_heat_bg``."""
     return "-".join(["report_examples", *(file_stem(a) for a in approaches)])
-
-
-def _report_jobs(
-    results: ComparisonResults, options: FigureOptions
-) -> dict[str, Callable[[], Figure]]:
-    """The report's compact figures: Grad-CAM on the template's indices, one example row per
-    approach (left out, with a note, when an approach has no saved masks)."""
-    jobs: dict[str, Callable[[], Figure]] = {}
-    if pick_indices(TEMPLATE_INDICES, results.n_images)[0]:
-        jobs[REPORT_GRADCAM] = partial(
-            gradcam_check_figure, results, per_class=False, panel_size=1.3
-        )
-    else:
-        _note(f"skipping {REPORT_GRADCAM}: the split has none of the indices {TEMPLATE_INDICES}")
-    missing = [a for a in options.approaches if a not in results.predictions.pred]
-    index = options.example_index if options.example_index < results.n_images else 0
-    if missing:
-        _note(
-            f"skipping {report_examples_name(options.approaches)}: no saved masks for "
-            f"{', '.join(missing)} (saved: {', '.join(results.predictions.strategies)})"
-        )
-    else:
-        jobs[report_examples_name(options.approaches)] = partial(
-            approach_rows_figure, results, options.approaches, index
-        )
-    return jobs
 
 
 def file_stem(name: str) -> str:
@@ -248,10 +217,7 @@ def make_figures(
     results_dir: Path, out_dir: Path, options: FigureOptions = FigureOptions()
 ) -> dict[str, list[Path]]:
     """Load ``results_dir``, draw the selected figures and save each as PNG and PDF in
-    ``out_dir``.
-
-    Returns:
-        {figure name: [png path, pdf path]}.
+    ``out_dir``; returns {figure name: [png path, pdf path]}.
 
     Raises:
         MissingResultsError: a results file is missing (the message names the command to run).

@@ -1,11 +1,9 @@
 """The assignment's 1-2 page report, drafted as one LaTeX file from a saved comparison.
 
-Everything the report states comes from the results folder (``metrics.json``, optionally
-``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew.
-A run whose segmenter is not SAM says so in a boxed note and in every caption.
-
-The text is built by pure functions (:func:`build_report_tex` and its parts); :func:`write_report`
-copies the figures next to ``report.tex`` and compiles it (see :mod:`plots.latex`).
+Everything it states comes from the results folder (``metrics.json``, optionally
+``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew;
+a run whose segmenter is not SAM says so in a boxed note and in every caption.
+:func:`build_report_tex` is pure; :func:`write_report` copies the figures and compiles.
 """
 
 from __future__ import annotations
@@ -66,10 +64,9 @@ def bg_hit_rate(row: dict[str, Any]) -> float | None:
 def table_sections(
     rows: Sequence[dict[str, Any]], approaches: Sequence[str]
 ) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The compact table's sections: the approaches, the CAM-only baselines that exist, the best
-    published strategy (if any row is published: ``"published": true`` or a description starting
-    with "Published"), the best oracle (if any). Mask-selection / refinement variant rows are
-    left out; empty sections are dropped.
+    """The compact table's non-empty sections: the approaches, the CAM-only baselines, the best
+    published strategy (``"published": true`` or a description starting with "Published"), the
+    best oracle. Mask-selection / refinement variant rows are left out.
 
     Raises:
         UserError: an approach has no row (the message lists the known strategies).
@@ -83,15 +80,17 @@ def table_sections(
         )
     chosen = [by_name[a] for a in approaches]
     cam_only = set(CAM_BASELINES) - set(approaches)
-    baselines = sort_rows([r for r in plain if r["strategy"] in cam_only])
-    baselines = [r for r in baselines if r["kind"] in AUTOMATIC_KINDS]
-    scored = [r for r in plain if r.get("miou") is not None and r not in chosen + baselines]
+    baselines = sort_rows(
+        [r for r in plain if r["strategy"] in cam_only and r["kind"] in AUTOMATIC_KINDS]
+    )
+    scored = [r for r in plain if r.get("miou") is not None]
     published = [
         r
         for r in scored
-        if r.get("published") or str(r.get("description", "")).startswith("Published")
+        if r not in chosen + baselines
+        and (r.get("published") or str(r.get("description", "")).startswith("Published"))
     ]
-    oracles = [r for r in plain if r["kind"] == "oracle" and r.get("miou") is not None]
+    oracles = [r for r in scored if r["kind"] == "oracle"]
     by_miou = itemgetter("miou")
     sections = [
         ("Approaches", chosen),
@@ -105,9 +104,8 @@ def table_sections(
 # ------------------------------------------------------------------------------ setup facts
 @dataclass(frozen=True)
 class SegmenterFacts:
-    """The segmenter as the results record it: its short ``name`` (``"flood_fill"``, ``"sam"``)
-    from the rows, the settings' full ``description``, its ``kind`` (``"sam"``, ``"classical"``
-    or ``"unknown"``)."""
+    """The recorded segmenter: short ``name`` (``"flood_fill"``, ``"sam"``) from the rows, the
+    settings' full ``description``, ``kind`` (``"sam"``, ``"classical"`` or ``"unknown"``)."""
 
     name: str
     description: str
@@ -202,11 +200,8 @@ def _tt(name: str) -> str:
 
 def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption: str) -> str:
     """A booktabs table (7 columns, fits an A4 text width at 2 cm margins): strategy, kind,
-    foreground hit rate and distance, background hit rate and distance, mean IoU +- std.
-
-    It is set in the text flow (not a float), caption above, so it stays between the approaches
-    and the discussion that reads it; the block is kept on one page.
-    """
+    foreground hit rate and distance, background hit rate and distance, mean IoU +- std. Set in
+    the text flow (not a float), caption above, kept on one page."""
     lines = [
         r"\par\medskip\noindent\begin{minipage}{\linewidth}",
         r"\refstepcounter{table}\label{tab:metrics}",
@@ -288,14 +283,12 @@ def where_misses(
                 f"({100 * touch.sum() / n:.0f} % of the images)"
             )
         contrast = shape_contrast(predictions.images[idx], predictions.gt_masks[idx])
-        if np.isfinite(contrast).any():
-            cut = np.nanquantile(contrast, LOW_CONTRAST_SHARE)
-            low = np.isfinite(contrast) & (contrast <= cut)
-            if low.any():
-                parts.append(
-                    f"{int((miss & low).sum())} are in the lowest-contrast "
-                    f"{100 * low.sum() / n:.0f} % of the images"
-                )
+        if np.isfinite(contrast).any():  # then the lowest contrast is in ``low``
+            low = contrast <= np.nanquantile(contrast, LOW_CONTRAST_SHARE)
+            parts.append(
+                f"{int((miss & low).sum())} are in the lowest-contrast "
+                f"{100 * low.sum() / n:.0f} % of the images"
+            )
     ious: dict[str, list[float]] = {}
     for r in rows:
         if r.get("iou") not in ("", None):
@@ -341,31 +334,28 @@ def discussion_sentences(
         )
     if fg.get("miou") is not None and fgbg.get("miou") is not None:
         delta = 100 * (fgbg["miou"] - fg["miou"])
-        bg = bg_hit_rate(fgbg)
-        where = (
-            ""
-            if bg is None
-            else f"; its background points fall inside the mask in {pct(bg)} % of the cases"
-        )
-        if bg is not None and not _missing(fgbg.get("bg_distance_px")):
-            where += f" ({px(fgbg['bg_distance_px'])} px from the mask centre on average)"
+        bg, where = bg_hit_rate(fgbg), ""
+        if bg is not None:
+            where = f"; its background points fall inside the mask in {pct(bg)} % of the cases"
+            if not _missing(fgbg.get("bg_distance_px")):
+                where += f" ({px(fgbg['bg_distance_px'])} px from the mask centre on average)"
         change = (
             "does not change the mean IoU"
             if abs(delta) < 0.05
             else f"changes the mean IoU by {delta:+.1f} percentage points"
         )
         out.append(f"Adding a background point ({fgbg['strategy']}) {change}{where}.")
-    if not segmenter.is_sam:
-        out.append(
-            f"These masks come from {segmenter.phrase()}, so rerunning the comparison with "
-            "SAM (--segmenter sam and a SAM checkpoint) must come before any conclusion "
-            "about SAM."
-        )
-    else:
+    if segmenter.is_sam:
         out.append(
             f"The IoU spread (std {pct(fg.get('iou_std'))} %) points to all-or-nothing failures, "
             "which rejecting masks much larger than the heat map's hot area, or prompting "
             "several foreground points, would address."
+        )
+    else:
+        out.append(
+            f"These masks come from {segmenter.phrase()}, so rerunning the comparison with "
+            "SAM (--segmenter sam and a SAM checkpoint) must come before any conclusion "
+            "about SAM."
         )
     return out[:MAX_DISCUSSION_SENTENCES]
 
@@ -458,7 +448,7 @@ KIND_LABELS = {"fg": "foreground points only", "fg+bg": "foreground and backgrou
 
 def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
     """Document class, the four packages, compact spacing, and the title block."""
-    lines = [
+    return [
         f"% report.tex: drafted by {REPORT_COMMAND} from the results in {folder}",
         "% Every number comes from those results; the discussion is a DRAFT to edit.",
         r"\documentclass[11pt,a4paper]{article}",
@@ -479,23 +469,19 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
         r"\begin{document}",
         r"\begin{center}",
         rf"{{\Large\bfseries {tex_escape(title)}}}\\[0.3em]",
+        *([rf"{tex_escape(author)}\\[0.2em]"] if author else []),
+        rf"{{\small Drafted from the saved results by {_tt(REPORT_COMMAND)}}}",
+        r"\end{center}",
     ]
-    if author:
-        lines.append(rf"{tex_escape(author)}\\[0.2em]")
-    lines.append(rf"{{\small Drafted from the saved results by {_tt(REPORT_COMMAND)}}}")
-    lines.append(r"\end{center}")
-    return lines
 
 
 def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
     """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
     if seg.is_sam:
         return []
-    why = (
-        "a classical back end"
-        if seg.kind == "classical"
-        else "a segmenter whose kind the results do not record"
-    )
+    why = "a segmenter whose kind the results do not record"
+    if seg.kind == "classical":
+        why = "a classical back end"
     model = settings.get("config", {}).get("sam_model_type", "vit_b")
     return [
         r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
@@ -537,9 +523,8 @@ def _setup_and_approaches(
 def _gradcam_beside(
     inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
 ) -> list[str]:
-    """The Grad-CAM figure in a column beside ``text`` (a float across the page would leave
-    its sides empty): the compact figure (3 rows) takes a wider column than the full check
-    (one row per template index and per class: tall and narrow)."""
+    """The Grad-CAM figure in a column beside ``text``, wider for the compact figure (3 rows)
+    than for the full check (a row per template index and per class: tall and narrow)."""
     caption = (
         rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
         + ", ".join(str(i) for i in TEMPLATE_INDICES)
@@ -604,8 +589,7 @@ def _reproduction(colab_url: str | None) -> list[str]:
         r"\section*{Reproduction}",
         r"{\raggedright",
         link,
-        rf"Results: {_tt(COMPARE_COMMAND)}; figures: "
-        rf"{_tt(FIGURES_COMMAND)}; this report: "
+        rf"Results: {_tt(COMPARE_COMMAND)}; figures: {_tt(FIGURES_COMMAND)}; this report: "
         rf"{_tt(REPORT_COMMAND)}.\par}}",
     ]
 
@@ -613,11 +597,9 @@ def _reproduction(colab_url: str | None) -> list[str]:
 def build_report_tex(
     inputs: ComparisonResults, figures: dict[str, ReportFigure], options: ReportOptions
 ) -> str:
-    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref).
-
-    Page 1: title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and
-    the approaches, the metrics table; page 2: the examples, the draft discussion, the Colab
-    link and the commands.
+    """The whole ``report.tex`` (11 pt, A4, 2 cm margins; graphicx, booktabs, geometry, hyperref):
+    title, the not-SAM note when it applies, the Grad-CAM figure beside the setup and the
+    approaches, the metrics table; the examples, the draft discussion, the Colab link, commands.
 
     Raises:
         UserError: an approach has no row in the results.
@@ -666,34 +648,20 @@ def build_report_tex(
 
 
 # ------------------------------------------------------------------------------ writing
-#: First line of a generated report.tex; the checksum covers the rest of the file.
-CHECKSUM_PREFIX = "% make_report.py checksum: "
-
-
 class ReportEditedError(FileExistsError):
     """``report.tex`` was edited after it was generated; overwriting would lose the edits."""
 
 
-def _checksum(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def stamp(tex: str) -> str:
-    """``tex`` with a first line recording its checksum (so later edits can be noticed)."""
-    return f"{CHECKSUM_PREFIX}{_checksum(tex)}\n{tex}"
-
-
-def is_generated_unedited(text: str) -> bool:
-    """Whether ``text`` is a stamped report whose body still matches its checksum."""
-    first, _, body = text.partition("\n")
-    return first.startswith(CHECKSUM_PREFIX) and first[len(CHECKSUM_PREFIX) :] == _checksum(body)
+def checksum_line(body: str) -> str:
+    """First line of a generated report.tex: the checksum of the rest (``body``), so that later
+    edits can be noticed."""
+    return f"% make_report.py checksum: {hashlib.sha256(body.encode()).hexdigest()[:16]}"
 
 
 @dataclass
 class ReportOutcome:
-    """What :func:`write_report` did: the written ``report.tex``, its compilation (None when no
-    engine is installed or compiling was off) and warnings (missing figures, no engine, no
-    Colab link)."""
+    """What :func:`write_report` did: the ``report.tex`` written, its compilation (None when
+    not compiled) and warnings (missing figures, no engine, no Colab link)."""
 
     tex: Path
     compiled: CompileResult | None
@@ -728,17 +696,19 @@ def write_report(
     figures, sources, warnings = find_figures(
         Path(figures_dir) if figures_dir is not None else inputs.folder, options.approaches
     )
-    tex = stamp(build_report_tex(inputs, figures, options))
+    body = build_report_tex(inputs, figures, options)
     path = out_dir / "report.tex"
-    if path.is_file() and not force and not is_generated_unedited(path.read_text()):
-        raise ReportEditedError(
-            f"{path} was edited after it was generated (or not generated here); pass --force "
-            "to overwrite it, or --out another folder"
-        )
+    if path.is_file() and not force:
+        first, _, old_body = path.read_text().partition("\n")
+        if first != checksum_line(old_body):
+            raise ReportEditedError(
+                f"{path} was edited after it was generated (or not generated here); pass "
+                "--force to overwrite it, or --out another folder"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, src in sources.items():
         shutil.copyfile(src, out_dir / name)
-    path.write_text(tex)
+    path.write_text(f"{checksum_line(body)}\n{body}")
     if not options.colab_url:
         warnings.append(f"no Colab link: pass --colab URL to {REPORT_COMMAND}")
     compiled = None

@@ -1,17 +1,15 @@
 """Shared look of the report figures: sizes, colours, saving, and small panel helpers.
 
-Figures are pyplot-free ``matplotlib.figure.Figure`` objects, drawn by the Agg renderer when
-saved; importing this package does not switch the matplotlib backend (so a notebook that
-imports it keeps its inline display).
+Figures are pyplot-free ``matplotlib.figure.Figure`` objects drawn by Agg when saved, so
+importing this package leaves the matplotlib backend (and a notebook's inline display) alone.
 """
 
 from __future__ import annotations
 
-import functools
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -20,9 +18,8 @@ from matplotlib.figure import Figure
 
 #: Width of a full-width figure in inches (A4 text width with 2.5 cm margins is ~6.3 in).
 FULL_WIDTH = 6.5
-#: Resolution of the PNG files.
 PNG_DPI = 150
-#: Colour of each row kind in the charts.
+#: Colour and legend name of each row kind in the charts.
 KIND_COLOURS = {"fg": "#1f77b4", "fg+bg": "#ff7f0e", "oracle": "#7f7f7f", "supervised": "#9467bd"}
 KIND_NAMES = {
     "fg": "fg points",
@@ -36,19 +33,13 @@ BG_COLOUR = "#ff2020"
 REPORT_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "figure.titlesize": 9}
 REPORT_RC |= {"xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7, "pdf.fonttype": 42}
 
-P = ParamSpec("P")
-R = TypeVar("R")
+#: Decorator: build the figure under :data:`REPORT_RC` (no global matplotlib state changes).
+report_style = matplotlib.rc_context(REPORT_RC)
 
 
-def report_style(fn: Callable[P, R]) -> Callable[P, R]:
-    """Decorator: build the figure under :data:`REPORT_RC` (no global matplotlib state changes)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with matplotlib.rc_context(REPORT_RC):
-            return fn(*args, **kwargs)
-
-    return wrapper
+def num(value: Any) -> float:
+    """A table cell as a float: NaN for None or "" (no value)."""
+    return float("nan") if value is None or value == "" else float(value)
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -91,7 +82,7 @@ def set_title(fig: Figure, text: str) -> None:
     size = REPORT_RC["figure.titlesize"]
     width, height = fig.get_size_inches()
     wrapped = wrap_text(text, width * 0.95, size)
-    extra = max(0, wrapped.count("\n") + 1 - 2)
+    extra = max(0, wrapped.count("\n") - 1)
     if extra:
         fig.set_size_inches(width, height + extra * 1.25 * size / 72)
     fig.suptitle(wrapped, fontsize=size)
@@ -113,8 +104,7 @@ def draw_points(ax: Axes, coords: np.ndarray, labels: np.ndarray, size: float = 
     labels = np.asarray(labels).reshape(-1)
     if len(coords) != len(labels):
         raise ValueError(f"{len(coords)} points but {len(labels)} labels")
-    # (label, marker, colour, size, edge width); not clipped, or corner points would be half
-    # hidden by the panel's edge
+    # (label, marker, colour, size, edge width); not clipped, so corner points stay whole
     styles = ((1, "o", FG_COLOUR, size, 0.8), (0, "X", BG_COLOUR, size * 1.3, 0.6))
     for label, marker, colour, area, edge in styles:
         x, y = coords[labels == label].T

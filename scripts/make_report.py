@@ -40,9 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("report"), help="where the report goes")
     p.add_argument("--colab", help="https:// link to the notebook on Colab")
     p.add_argument("--author", help="author line under the title (optional)")
-    p.add_argument(
-        "--no-compile", action="store_true", help="write report.tex only, even with LaTeX"
-    )
+    no_compile = "write report.tex only, even with LaTeX"
+    p.add_argument("--no-compile", action="store_true", help=no_compile)
     p.add_argument("--force", action="store_true", help="overwrite a report.tex edited by hand")
     return p
 
@@ -54,14 +53,10 @@ def main(args: argparse.Namespace) -> int:
         author=args.author,
         full_table=str((args.results / "metrics.tex").as_posix()),
     )
+    compile_pdf = not args.no_compile
     try:
         outcome = write_report(
-            args.results,
-            args.out,
-            options,
-            args.figures,
-            compile_pdf=not args.no_compile,
-            force=args.force,
+            args.results, args.out, options, args.figures, compile_pdf, args.force
         )
     except LatexError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -69,19 +64,14 @@ def main(args: argparse.Namespace) -> int:
     for message in outcome.warnings:
         print(f"warning: {message}", file=sys.stderr)
     print(f"wrote {outcome.tex}")
-    if outcome.compiled is None:
+    compiled = outcome.compiled
+    if compiled is None:
         return 0
-    pages = outcome.compiled.pages
-    print(
-        f"compiled {outcome.compiled.pdf} with {outcome.compiled.engine}: "
-        f"{'?' if pages is None else pages} page(s)"
-    )
-    if pages is not None and pages > MAX_PAGES:
-        print(
-            f"error: {outcome.compiled.pdf} has {pages} pages; the assignment allows at most "
-            f"{MAX_PAGES} (shorten the text or the figures)",
-            file=sys.stderr,
-        )
+    pages = "?" if compiled.pages is None else compiled.pages
+    print(f"compiled {compiled.pdf} with {compiled.engine}: {pages} page(s)")
+    if compiled.pages is not None and compiled.pages > MAX_PAGES:
+        allowed = f"the assignment allows at most {MAX_PAGES} (shorten the text or the figures)"
+        print(f"error: {compiled.pdf} has {pages} pages; {allowed}", file=sys.stderr)
         return 1
     return 0
 

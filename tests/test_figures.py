@@ -28,13 +28,13 @@ from plots.charts import (
 from plots.examples import (
     EXAMPLE_COLUMNS,
     dataset_example_figure,
-    example_grid,
+    example_rows,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
     worst_indices,
 )
-from plots.features import capture_activations, feature_maps_figure
+from plots.features import feature_maps_figure
 from plots.gradcam import gradcam_check_figure
 from plots.make import FigureOptions, make_figures
 from plots.style import PNG_DPI, first_of_each_class, pick_indices, save_figure
@@ -193,11 +193,13 @@ def test_every_saved_strategy_has_an_examples_figure(results, tmp_path: Path) ->
         assert_saved(strategy_examples_figure(results, name), tmp_path, f"examples_{name}")
 
 
-def test_example_grid_rejects_unknown_strategy_and_bad_indices(results) -> None:
+def test_example_rows_rejects_unknown_strategy_and_bad_indices(results) -> None:
     with pytest.raises(KeyError, match="nope"):
-        example_grid(results, "nope", [0], "t")
+        example_rows(results, [("nope", 0, None)], "t")
     with pytest.raises(ValueError):
-        example_grid(results, "cam_argmax", [N_IMAGES], "t")
+        example_rows(results, [("cam_argmax", N_IMAGES, None)], "t")
+    with pytest.raises(ValueError):
+        example_rows(results, [], "t")
 
 
 def test_chart_figures(results, tmp_path: Path) -> None:
@@ -271,15 +273,13 @@ def test_feature_maps_of_a_resnet18(results, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = build_classifier()
     image = results.predictions.images[3]
-    maps = capture_activations(model, image)
-    assert {k: tuple(v.shape) for k, v in maps.items()} == {
-        "conv1": (64, 24, 32),
-        "layer1": (64, 12, 16),
-        "layer2": (128, 6, 8),
-    }
     fig = feature_maps_figure(model, image, label=2, n_maps=4, description="test #3")
     assert len(fig.axes) == 3 * 5
-    assert [ax.get_ylabel().split("\n")[0] for ax in fig.axes[::5]] == ["conv1", "layer1", "layer2"]
+    assert [ax.get_ylabel() for ax in fig.axes[::5]] == [
+        "conv1\n64×24×32",
+        "layer1\n64×12×16",
+        "layer2\n128×6×8",
+    ]
     assert "Grad-CAM of triangle" in fig._suptitle.get_text().replace("\n", " ")
     assert_saved(fig, tmp_path, "feature_maps")
 
