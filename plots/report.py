@@ -144,21 +144,17 @@ def segmenter_facts(settings: dict[str, Any], rows: Sequence[dict[str, Any]]) ->
 def classifier_phrase(settings: dict[str, Any]) -> str:
     """The classifier as recorded: architecture or checkpoint file, recipe, weights, accuracy."""
     c = settings.get("classifier", {})
-    parts = []
     arch = c.get("arch") or c.get("model") or c.get("architecture")
-    if arch:
-        parts.append(str(arch))
-    elif c.get("checkpoint"):
-        parts.append(f"checkpoint {Path(str(c['checkpoint'])).name}")
-    if c.get("recipe"):
-        parts.append(f"recipe {c['recipe']}")
-    if c.get("imagenet_weights") is False:
-        parts.append("trained from scratch (no ImageNet weights)")
-    elif c.get("imagenet_weights") is True:
-        parts.append("fine-tuned from ImageNet weights")
-    if c.get("test_accuracy") is not None:
-        parts.append(f"{100 * float(c['test_accuracy']):.1f} % test accuracy")
-    return ", ".join(parts) if parts else "not recorded"
+    checkpoint, weights = c.get("checkpoint"), c.get("imagenet_weights")
+    accuracy = c.get("test_accuracy")
+    parts = [
+        str(arch) if arch else checkpoint and f"checkpoint {Path(str(checkpoint)).name}",
+        c.get("recipe") and f"recipe {c['recipe']}",
+        weights is False and "trained from scratch (no ImageNet weights)",
+        weights is True and "fine-tuned from ImageNet weights",
+        accuracy is not None and f"{100 * float(accuracy):.1f} % test accuracy",
+    ]
+    return ", ".join(p for p in parts if p) or "not recorded"
 
 
 def dataset_phrase(inputs: ComparisonResults) -> str:
@@ -339,11 +335,9 @@ def discussion_sentences(
             where = f"; its background points fall inside the mask in {pct(bg)} % of the cases"
             if not _missing(fgbg.get("bg_distance_px")):
                 where += f" ({px(fgbg['bg_distance_px'])} px from the mask centre on average)"
-        change = (
-            "does not change the mean IoU"
-            if abs(delta) < 0.05
-            else f"changes the mean IoU by {delta:+.1f} percentage points"
-        )
+        change = f"changes the mean IoU by {delta:+.1f} percentage points"
+        if abs(delta) < 0.05:
+            change = "does not change the mean IoU"
         out.append(f"Adding a background point ({fgbg['strategy']}) {change}{where}.")
     if segmenter.is_sam:
         out.append(
@@ -379,17 +373,15 @@ def find_figures(
     Returns:
         ({"gradcam": ..., "examples": ...}, {file name: source path to copy}, warnings).
     """
-    figures_dir = Path(figures_dir)
     sources: dict[str, Path] = {}
     warnings: list[str] = []
     compact_cmd = f"{FIGURES_COMMAND} --only report --approaches {' '.join(approaches)}"
 
     def pick(stem: str) -> str | None:
-        for ext in (".pdf", ".png"):
-            if (figures_dir / f"{stem}{ext}").is_file():
-                sources[f"{stem}{ext}"] = figures_dir / f"{stem}{ext}"
-                return f"{stem}{ext}"
-        return None
+        files = [stem + ext for ext in (".pdf", ".png") if (figures_dir / (stem + ext)).is_file()]
+        if files:
+            sources[files[0]] = figures_dir / files[0]
+        return files[0] if files else None
 
     figures: dict[str, ReportFigure] = {}
     examples = [f"examples_{file_stem(a)}" for a in approaches]
@@ -436,10 +428,8 @@ def _sentence_tex(text: str, names: Sequence[str] = ()) -> str:
     known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     pattern = r"(--[a-z][a-z-]*(?: [a-z_]+)?|\b[a-z]+(?:_[a-z0-9]+)+\b"
     pattern += rf"|(?<![\w-])(?:{known})(?![\w-]))" if known else ")"
-    parts = re.split(pattern, text)
-    return "".join(_tt(p) if i % 2 else tex_escape(p) for i, p in enumerate(parts)).replace(
-        "±", r"$\pm$"
-    )
+    parts = enumerate(re.split(pattern, text))
+    return "".join(_tt(p) if i % 2 else tex_escape(p) for i, p in parts).replace("±", r"$\pm$")
 
 
 #: How the text names each kind of approach.
@@ -521,10 +511,10 @@ def _setup_and_approaches(
 
 
 def _gradcam_beside(
-    inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, text: list[str]
+    inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, approaches: Sequence[str]
 ) -> list[str]:
-    """The Grad-CAM figure in a column beside ``text``, wider for the compact figure (3 rows)
-    than for the full check (a row per template index and per class: tall and narrow)."""
+    """The Grad-CAM figure in a column beside the setup and the approaches, wider for the compact
+    figure (3 rows) than for the full check (a row per template index and per class)."""
     caption = (
         rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
         + ", ".join(str(i) for i in TEMPLATE_INDICES)
@@ -543,7 +533,7 @@ def _gradcam_beside(
         rf"{{\small\raggedright Figure~\thefigure: {caption}\par}}",
         r"\end{minipage}\hfill",
         rf"\begin{{minipage}}[t]{{{0.97 - left:.2f}\linewidth}}\vspace{{0pt}}\raggedright",
-        *text,
+        *_setup_and_approaches(inputs, seg, approaches),
         r"\end{minipage}",
         "",
     ]
@@ -578,13 +568,10 @@ def _examples_figure(
 
 def _reproduction(colab_url: str | None) -> list[str]:
     """The Colab link (or a visible request for it) and the commands."""
-    if colab_url:
-        link = rf"Colab version of the notebook: \url{{{colab_url}}}."
-    else:
-        link = (
-            r"\textbf{Colab link missing:} pass \texttt{--colab URL} to "
-            rf"{_tt(REPORT_COMMAND)}."
-        )
+    link = rf"Colab version of the notebook: \url{{{colab_url}}}."
+    if not colab_url:
+        command = _tt(REPORT_COMMAND)
+        link = rf"\textbf{{Colab link missing:}} pass \texttt{{--colab URL}} to {command}."
     return [
         r"\section*{Reproduction}",
         r"{\raggedright",
@@ -607,12 +594,10 @@ def build_report_tex(
     approaches = options.approaches
     sections = table_sections(inputs.rows, approaches)
     seg = segmenter_facts(inputs.settings, inputs.rows)
-    seg_caption = f"Segmenter: {tex_escape(seg.name)}" + (
-        "" if seg.is_sam else r" (\textbf{not SAM})"
-    )
-    title = "Segmentation without user input: Grad-CAM points as " + (
-        "SAM prompts" if seg.is_sam else "segmentation prompts"
-    )
+    not_sam = "" if seg.is_sam else r" (\textbf{not SAM})"
+    seg_caption = f"Segmenter: {tex_escape(seg.name)}{not_sam}"
+    prompts = "SAM prompts" if seg.is_sam else "segmentation prompts"
+    title = f"Segmentation without user input: Grad-CAM points as {prompts}"
     table_caption = (
         rf"Metrics on {tex_escape(dataset_phrase(inputs))}. {seg_caption}. Hit: share of the "
         r"points inside the ground-truth mask (\%); dist: their mean distance to the mask's "
@@ -628,9 +613,7 @@ def build_report_tex(
     doc = [
         *_preamble(title, options.author, inputs.folder),
         *_not_sam_note(seg, inputs.settings),
-        *_gradcam_beside(
-            inputs, seg, figures["gradcam"], _setup_and_approaches(inputs, seg, approaches)
-        ),
+        *_gradcam_beside(inputs, seg, figures["gradcam"], approaches),
         compact_table(sections, table_caption),
         "",
         *_examples_figure(figures["examples"], approaches, seg_caption),
