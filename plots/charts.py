@@ -94,14 +94,11 @@ def iou_distribution_figure(
     ax.grid(axis="x", alpha=0.3)
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
-    right.set_yticks(
-        pos,
-        [
-            f"{100 * v.mean():5.1f} {100 * (v < 0.1).mean():5.0f} {100 * (v >= 0.9).mean():5.0f}"
-            for _, v in data
-        ],
-        family="monospace",
-    )
+    shares = [
+        f"{100 * v.mean():5.1f} {100 * (v < 0.1).mean():5.0f} {100 * (v >= 0.9).mean():5.0f}"
+        for _, v in data
+    ]
+    right.set_yticks(pos, shares, family="monospace")
     right.set_title(
         " mean  <0.1  ≥0.9\n  IoU share (%)", loc="right", family="monospace", fontsize=6, x=1.17
     )

@@ -91,15 +91,8 @@ def feature_maps_figure(
     cams = {name: GradCAM(model, [m]).compute(x, targets) for name, m in modules.items()}
     first = cams[FEATURE_LAYERS[0]]  # logits and target are the same for every layer
     probs = torch.softmax(torch.from_numpy(first.logits[0]), dim=0)
-    rows = [
-        FeatureRow(
-            name,
-            overlay_heatmap(image, cams[name].heatmaps[0], alpha=0.5),
-            "Grad-CAM here",
-            maps[name],
-        )
-        for name in FEATURE_LAYERS
-    ]
+    overlays = {name: overlay_heatmap(image, c.heatmaps[0], alpha=0.5) for name, c in cams.items()}
+    rows = [FeatureRow(n, overlays[n], "Grad-CAM here", maps[n]) for n in FEATURE_LAYERS]
     title = (
         f"ResNet-18 feature maps of {description}; predicted {CLASSES[int(probs.argmax())]} "
         f"({100 * float(probs.max()):.0f} %)\nleft: Grad-CAM of {CLASSES[int(first.targets[0])]} "
