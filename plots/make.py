@@ -178,9 +178,8 @@ def build_figures(
             compact = partial(gradcam_check_figure, results, per_class=False, panel_size=1.3)
             jobs[REPORT_GRADCAM] = compact
         else:
-            _note(
-                f"skipping {REPORT_GRADCAM}: the split has none of the indices {TEMPLATE_INDICES}"
-            )
+            none = f"the split has none of the indices {TEMPLATE_INDICES}"
+            _note(f"skipping {REPORT_GRADCAM}: {none}")
         examples = report_examples_name(options.approaches)
         missing = [a for a in options.approaches if a not in results.predictions.pred]
         if missing:

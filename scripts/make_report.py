@@ -53,10 +53,9 @@ def main(args: argparse.Namespace) -> int:
         author=args.author,
         full_table=str((args.results / "metrics.tex").as_posix()),
     )
-    compile_pdf = not args.no_compile
     try:
         outcome = write_report(
-            args.results, args.out, options, args.figures, compile_pdf, args.force
+            args.results, args.out, options, args.figures, not args.no_compile, args.force
         )
     except LatexError as exc:
         print(f"error: {exc}", file=sys.stderr)
