@@ -1,5 +1,5 @@
-"""The regression set of hard images (tests/hard_cases.py) and where segment_heat's point lands
-on it."""
+"""The regression set of hard images (tests/hard_cases.py) and where the image-aware strategies'
+points land on it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from prompting import get_strategy
 from shapes import CLASSES, IMAGE_SIZE
 
 CASES = {case.name: case for case in hard_cases()}
-#: Images whose point segment_heat puts outside the shape today (issue #17): kept as strict
-#: xfails, so a fix shows up as an XPASS to remove from this set.
-SEGMENT_HEAT_MISSES = {"translucent_triangle_on_texture", "small_translucent_star"}
+#: Images whose point each strategy puts outside the shape today (issue #17): kept as strict
+#: xfails, so a fix shows up as an XPASS to remove from its set.
+MISSES = {
+    "segment_heat": {"translucent_triangle_on_texture", "small_translucent_star"},
+    "multiscale_heat": {"small_translucent_star"},
+}
 
 
 def test_hard_cases_are_deterministic_and_well_formed() -> None:
@@ -52,20 +55,22 @@ def test_hard_cases_are_hard() -> None:
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("strategy", "name"),
     [
         pytest.param(
+            strategy,
             name,
-            marks=pytest.mark.xfail(strict=True, reason="segment_heat misses it (issue #17)"),
+            marks=[pytest.mark.xfail(strict=True, reason=f"{strategy} misses it (issue #17)")]
+            if name in misses
+            else [],
         )
-        if name in SEGMENT_HEAT_MISSES
-        else name
+        for strategy, misses in MISSES.items()
         for name in CASES
     ],
 )
-def test_segment_heat_point_lands_inside_the_shape(name: str) -> None:
+def test_point_lands_inside_the_shape(strategy: str, name: str) -> None:
     case = CASES[name]
-    coords, labels = get_strategy("segment_heat")(case.cam[None], case.image[None])
+    coords, labels = get_strategy(strategy)(case.cam[None], case.image[None])
     fg = coords[0][labels[0] == 1]
     assert len(fg) >= 1
     x, y = fg[0]

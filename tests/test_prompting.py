@@ -331,7 +331,9 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cam.astype(np.float32), np.clip(image, 0, 255).astype(np.uint8), mask
 
 
-@pytest.mark.parametrize("name", ["segment_heat", "segment_heat_bg", "flood_heat", "flood_heat_bg"])
+@pytest.mark.parametrize(
+    "name", ["segment_heat", "segment_heat_bg", "multiscale_heat", "flood_heat", "flood_heat_bg"]
+)
 def test_region_strategies_find_the_flat_shape(name: str) -> None:
     scenes = [_scene(s) for s in range(4)]
     cams, images, masks = (np.stack(a) for a in zip(*scenes, strict=True))
@@ -342,6 +344,22 @@ def test_region_strategies_find_the_flat_shape(name: str) -> None:
     # the heat peak itself is off the disc in these scenes: the image is what finds it
     argmax, _ = get_strategy("cam_argmax")(cams, images)
     assert not all(masks[b, y, x] for b, (x, y) in enumerate(argmax[:, 0]))
+
+
+def test_multiscale_heat_point_is_the_faint_square_interior() -> None:
+    # a square only 12 grey levels above a flat background, a stronger step away from the heat:
+    # the point is exactly the square's interior point (where it differs from segment_heat, on
+    # a translucent triangle over texture, is tests/test_hard_cases.py)
+    image = np.full((48, 64, 3), 100, np.uint8)
+    image[:, 32:] = 160  # a strong step elsewhere, away from the heat
+    square = np.zeros((48, 64), bool)
+    square[14:26, 8:20] = True
+    image[square] = 112
+    yy, xx = np.mgrid[:48, :64]
+    cam = np.exp(-((xx - 14) ** 2 + (yy - 20) ** 2) / 80.0).astype(np.float32)
+    coords, labels = get_strategy("multiscale_heat")(cam[None], image[None])
+    assert labels[0].tolist() == [1]
+    assert tuple(coords[0, 0]) == interior_point(square)
 
 
 def test_oracles_inside_and_outside() -> None:
