@@ -1,16 +1,11 @@
-"""The results folder of a comparison: written by ``scripts/compare_strategies.py``, read by the
-figures and the report (nothing is recomputed from it).
+"""The results folder of a comparison, written by ``scripts/compare_strategies.py`` as one set
+(:func:`save_results`) and read by the figures and the report (nothing is recomputed from it):
 
-Files:
-
-- ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (the
-  row format is described in :mod:`evaluation.tables`); ``metrics.csv``: its flat columns;
+- ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (see
+  :mod:`evaluation.tables`); ``metrics.csv``: its flat columns;
 - ``per_image.csv``: one row per image and strategy (see :func:`evaluation.compare.add_result`);
-- ``metrics.tex``: the booktabs table of :func:`evaluation.tables.latex_table`;
-- ``predictions.npz``: see :mod:`evaluation.predictions`.
-
-:func:`save_results` writes them as one set (:func:`common.atomic.staged_files`), so a failure
-never leaves new metrics beside old predictions.
+- ``metrics.tex``: :func:`evaluation.tables.latex_table`; ``predictions.npz``: see
+  :mod:`evaluation.predictions`.
 """
 
 from __future__ import annotations
@@ -55,22 +50,6 @@ class ComparisonResults:
     per_image: list[dict[str, Any]] = field(default_factory=list)
     predictions: Predictions | None = None
     folder: Path | None = None
-
-    def add(
-        self,
-        row: dict[str, Any],
-        per_image: list[dict[str, Any]],
-        coords: np.ndarray,
-        labels: np.ndarray,
-        pred: np.ndarray,
-    ) -> None:
-        """Append one strategy's summary row, its per-image rows and its arrays: points int
-        (N, K, 2) as (X, Y) with labels int (N, K) (K = 0 for a model without points) and
-        masks bool (N, H, W)."""
-        assert self.predictions is not None, "these results hold no predictions to add to"
-        self.rows.append(row)
-        self.per_image.extend(per_image)
-        self.predictions.add(row["strategy"], coords, labels, pred)
 
     @property
     def split(self) -> str:

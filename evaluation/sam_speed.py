@@ -23,9 +23,8 @@ from sam_pipelines.sam_backend import SamSegmenter
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """Settings of a benchmark run, saved with its numbers: ``scripts/benchmark_sam.py``'s
-    options (``device`` resolved, as text; ``checkpoint`` None for random weights) and the data
-    seed."""
+    """``scripts/benchmark_sam.py``'s options (``device`` resolved, as text; ``checkpoint`` None
+    for random weights) and the data seed, saved with the numbers."""
 
     device: str = "cpu"
     model_type: str = "vit_b"
@@ -55,18 +54,16 @@ def benchmark_data(n: int, seed: int = 0) -> Predictions:
     return Predictions(names, images, masks, classes, cams)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA), so that wall times are the work's."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
-    """(seconds, result) of ``fn()``, synchronised on ``device`` before and after."""
-    synchronize(device)
+    """(seconds, result) of ``fn()``, with the device's queued work (CUDA) waited for before
+    and after, so that the wall time is the work's."""
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
     start = time.perf_counter()
     out = fn()
-    synchronize(device)
+    if cuda:
+        torch.cuda.synchronize(device)
     return time.perf_counter() - start, out
 
 
