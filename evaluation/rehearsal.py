@@ -1,13 +1,7 @@
-"""A rehearsal of the submission notebook on a simulated fresh Colab runtime.
-
-Nothing here is used by the notebook itself: these are the stand-ins that let the tests and
-``scripts/rehearse_colab.py`` run it as Colab would, without the internet. A local HTTP server
-on 127.0.0.1 serves the course zip (a generated look-alike dataset) and a SAM checkpoint (the
-real architecture with random weights, so masks are meaningless and timings real); ImageNet
-weights are a stand-in file in a private ``TORCH_HOME``; a ``sitecustomize`` hides the
-project's packages from the notebook's Python; the notebook finds the server through the
-``CAMSAM_DATA_URL`` / ``CAMSAM_SAM_URL`` / ``CAMSAM_SAM_MD5`` overrides of
-:mod:`evaluation.colab`.
+"""Stand-ins that let the tests and ``scripts/rehearse_colab.py`` run the submission notebook as
+on a fresh Colab runtime, without the internet: a local HTTP server serves the course zip (a
+generated dataset) and a random-weight SAM checkpoint, ImageNet weights are a stand-in file in a
+private ``TORCH_HOME``, and a ``sitecustomize`` hides the project's packages.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ class Inliner:
                     if isinstance(target, ast.Name) and target.id in REGISTRATION_DECORATORS:
                         drop.update(range(deco.lineno - 1, deco.end_lineno))
         kept = [line for i, line in enumerate(source.splitlines()) if i not in drop]
-        self.defined[_module_name(relpath)] = _top_level_names(tree)
+        module = relpath.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        self.defined[module] = _top_level_names(tree)
         text = "\n".join(kept)
         text = re.sub(r"\n{3,}(?=\S)", "\n\n\n", text)  # no gaps left where imports were
         return f"# ---- inlined from {relpath} ----\n{text.strip()}\n"
@@ -141,10 +142,6 @@ class Inliner:
         missing = names - self.defined[module] - REGISTRATION_DECORATORS
         if missing:
             raise BuildError(f"{relpath} imports {sorted(missing)} that {module} does not define")
-
-
-def _module_name(relpath: str) -> str:
-    return relpath.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:

@@ -12,11 +12,6 @@ Examples::
     python scripts/compare_strategies.py --segmenter sam --device cuda --sam-batch-size 32
     python scripts/compare_strategies.py --clear-embedding-cache      # free the disk, then exit
 
---device auto (the default) uses CUDA when available, else the CPU (printed, and saved as
-settings.device). With SAM, the image encoder runs first over batches of images and its
-embeddings persist in <--cache-dir>/sam_embeddings (a rerun over the same images skips it);
-all the prompt sets of one image then go through the mask decoder together.
-
 Writes metrics.json (settings + rows), metrics.csv, per_image.csv, metrics.tex and
 predictions.npz into --out (all together, or none on a failure) and prints the table. The
 options, --out and the dataset's files are checked before anything is trained or computed.
