@@ -33,17 +33,10 @@ class MissingResultsError(FileNotFoundError):
 
 @dataclass
 class ComparisonResults:
-    """Everything one comparison run produced (in memory) or saved (read back).
-
-    Attributes:
-        settings: the run's settings (``config``, ``dataset``, ``classifier``, ``segmenter``,
-            ``segmenter_kind``).
-        rows: the summary rows (read back: sorted as in the report table, automatic by mean
-            IoU, then oracle, then supervised).
-        per_image: one dict per image and strategy (read back from ``per_image.csv``: strings).
-        predictions: the arrays of ``predictions.npz`` (None when read without that file).
-        folder: where the files were read from (None for a run in memory).
-    """
+    """Everything one comparison run produced (in memory) or saved (read back): ``settings``
+    (``config``, ``dataset``, ``classifier``, ``segmenter``, ...), the summary ``rows`` (read
+    back: in table order), ``per_image`` rows (read back: strings), ``predictions`` (None when
+    read without ``predictions.npz``) and the ``folder`` read from (None in memory)."""
 
     settings: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
