@@ -90,11 +90,8 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
 
 
 def ensure_pip_package(module: str, requirement: str) -> str:
-    """Make ``module`` importable, pip-installing ``requirement`` (alone: segment-anything
-    declares no dependencies, so the runtime's torch stays) first if it is missing.
-
-    Returns:
-        what was done, for the notebook's output.
+    """Make ``module`` importable, pip-installing ``requirement`` alone (segment-anything declares
+    no dependencies, so the runtime's torch stays) when it is missing; returns what was done.
 
     Raises:
         SetupError: pip failed (its output is shown) or the module still cannot be imported.

@@ -143,9 +143,8 @@ class Points:
 
 # ------------------------------------------------------------------------------ 1. checks
 def ensure_dataset(config: CompareConfig) -> Path:
-    """``config.data`` if it holds a dataset, else generate one there (``config.backgrounds``).
-
-    Only the default location, or any location with ``config.generate``, is generated.
+    """``config.data`` if it holds a dataset, else a dataset generated there (from
+    ``config.backgrounds``) when it is the default location or ``config.generate`` is set.
 
     Raises:
         common.UserError: ``--data`` is no dataset, or is missing and may not be generated.
@@ -170,11 +169,9 @@ def ensure_dataset(config: CompareConfig) -> Path:
 
 
 def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
-    """Open (header and checksums only) every file of the evaluation split and, when the
-    classifier is to be trained (no ``--classifier-checkpoint``), of every split.
-
-    Returns:
-        The splits present in ``root``, in ``SPLITS`` order.
+    """The splits present in ``root`` (in ``SPLITS`` order), after opening (header and checksums
+    only) every file of the evaluation split and, when the classifier is to be trained (no
+    ``--classifier-checkpoint``), of every split.
 
     Raises:
         common.UserError: a needed split is missing, or one of its files is unreadable.
@@ -221,12 +218,8 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 def check_inputs(config: CompareConfig) -> Inputs:
     """Every check of the user's input, cheapest first (strategy patterns, device, segmenter
-    name, CAM method, a writable ``--out``, the dataset and its splits); the segmenter is opened
-    last.
-
-    Raises:
-        common.UserError: the first problem found.
-    """
+    name, CAM method, a writable ``--out``, the dataset and its splits), then the segmenter is
+    opened; the first problem found raises a :class:`common.UserError`."""
     names = select_strategies(config.strategies)
     device = resolve_device(config.device)
     try:
@@ -421,7 +414,6 @@ def evaluate_rows(
     (:func:`sam_pipelines.segment_image`), each row's ``segment_s`` its own time.
     """
     data = results.predictions
-    assert data is not None
     if not rows:
         return 0.0
     n = len(data.images)
@@ -493,7 +485,6 @@ def segment_rows(
         of the variants' rows, and the back end's counters where it has them.
     """
     data = results.predictions
-    assert data is not None
     batched = config.sam_batched
     timing: dict[str, Any] = {"path": "batched" if batched else "per-prompt"}
     start = time.perf_counter()
@@ -523,7 +514,6 @@ def segment_rows(
 def evaluate_supervised(results: ComparisonResults, cache_dir: Path, fingerprint: str) -> None:
     """Add a row per trained supervised reference model whose checkpoint exists (else none)."""
     data = results.predictions
-    assert data is not None
     n = len(data.names)
     no_coords, no_labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)
     for name, model, info in load_reference_models(cache_dir, data_fingerprint=fingerprint):

@@ -127,15 +127,8 @@ def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
         )
 
     sep = "-" * len(line(header))
-    return "\n".join(
-        [
-            title,
-            sep,
-            line(header),
-            sep,
-            *(line(b) for b in body),
-            sep,
-            "rates and IoU in %, distances in pixels to the mask's centre of mass; "
-            "BG hit: share of background points inside the mask (lower is better)",
-        ]
+    note = (
+        "rates and IoU in %, distances in pixels to the mask's centre of mass; "
+        "BG hit: share of background points inside the mask (lower is better)"
     )
+    return "\n".join([title, sep, line(header), sep, *(line(b) for b in body), sep, note])
