@@ -197,11 +197,8 @@ def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
 
 
 def select_strategies(patterns: tuple[str, ...]) -> list[str]:
-    """Sorted names of the registered strategies matching any pattern (fnmatch wildcards).
-
-    Raises:
-        common.UserError: a pattern matches no strategy (with the closest name).
-    """
+    """Sorted names of the registered strategies matching any pattern (fnmatch wildcards); a
+    pattern that matches none raises a :class:`common.UserError` naming the closest."""
     known = list_strategies()
     names: set[str] = set()
     for pattern in patterns:
@@ -373,8 +370,7 @@ def add_result(
 
 @dataclass(frozen=True)
 class Row:
-    """One row to segment: its label, the strategy whose points it uses, and how the masks
-    are made from them."""
+    """One row to segment: its label, the strategy whose points it uses, how masks are made."""
 
     label: str
     strategy: str

@@ -128,9 +128,9 @@ def fresh_runtime_env(
     limit: int | None = None,
     extra_path: str = "",
 ) -> dict[str, str]:
-    """Environment variables of the rehearsed runtime (to add to ``os.environ``): the local
-    server's URLs, the stand-in checkpoint's MD5, ``TORCH_HOME``, the import blocker first on
-    ``PYTHONPATH`` (then ``extra_path``), and ``CAMSAM_LIMIT`` when given."""
+    """Environment variables of the rehearsed runtime (added to ``os.environ``): the server's
+    URLs, the checkpoint's MD5, ``TORCH_HOME``, ``PYTHONPATH`` (the import blocker, then
+    ``extra_path``) and ``CAMSAM_LIMIT``."""
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (str(blocker), extra_path) if p),
         "TORCH_HOME": str(torch_home),
@@ -150,12 +150,8 @@ OFFLINE_SWITCHES = ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_C
 
 def run_notebook_cells(notebook: Path, cwd: Path, env: Mapping[str, str], timings: Path) -> list:
     """Run the notebook's code cells in a fresh IPython process in ``cwd``, with ``os.environ``
-    less :data:`OFFLINE_SWITCHES` plus ``env``, and return ``[{"cell", "section", "seconds"}]``,
-    also written to ``timings``.
-
-    Raises:
-        RuntimeError: a cell failed; the message holds the end of the output.
-    """
+    less :data:`OFFLINE_SWITCHES` plus ``env``; returns ``[{"cell", "section", "seconds"}]``,
+    also written to ``timings``. A failed cell raises a RuntimeError with the output's end."""
     environ = {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES} | dict(env)
     done = subprocess.run(
         [sys.executable, "-c", CELL_RUNNER, str(notebook), str(timings)],

@@ -93,14 +93,12 @@ class ComparisonResults:
     def ious(self, strategy: str) -> np.ndarray:
         """float64 (N,) per-image IoU of ``strategy`` in image-index order, from the per-image
         rows (NaN where they have no value)."""
-        out = np.full(self.n_images, np.nan)
-        found = False
-        for r in self.per_image:
-            if r["strategy"] == strategy:
-                out[int(r["index"])] = float(r["iou"]) if r["iou"] not in ("", None) else np.nan
-                found = True
-        if not found:
+        rows = [r for r in self.per_image if r["strategy"] == strategy]
+        if not rows:
             raise KeyError(f"per_image.csv has no rows for strategy {strategy!r}")
+        out = np.full(self.n_images, np.nan)
+        for r in rows:
+            out[int(r["index"])] = float(r["iou"]) if r["iou"] not in ("", None) else np.nan
         return out
 
     def with_predictions(self, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
@@ -161,10 +159,8 @@ def load_results(
     present ([] and None otherwise).
 
     Raises:
-        MissingResultsError: a required file is missing; the message names it and the command
-            to run.
-        common.UserError: a file is truncated or of an older format (named, with the command
-            that rewrites it).
+        MissingResultsError: a required file is missing (named, with the command to run).
+        common.UserError: a file is truncated or of an older format (named, with the command).
     """
     folder = Path(folder)
     required = tuple(dict.fromkeys(("metrics.json", *required)))

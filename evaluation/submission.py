@@ -21,12 +21,8 @@ REPORT_COMMAND = "python scripts/make_report.py"
 
 def validate_colab_url(url: str) -> str:
     """``url`` without surrounding spaces, when it is an ``https://`` link to Colab or Google
-    Drive (``https://colab.research.google.com/drive/ID``, ``https://drive.google.com/...``).
-
-    Raises:
-        ValueError: anything else (``"not a url"``, ``file:///etc/passwd``, ``http://``, another
-            host, a user-info trick like ``https://colab.research.google.com@evil.example``).
-    """
+    Drive; anything else (``file://``, ``http://``, another host, a user-info trick like
+    ``https://colab.research.google.com@evil.example``) raises a ValueError."""
     url = url.strip()
     parts = urlsplit(url)
     if (

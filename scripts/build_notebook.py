@@ -1,11 +1,7 @@
-"""Build ``notebook.ipynb``: the assignment's template, in order, with the project's cells.
-
-The template's cells are kept byte for byte. The project's cells come from
-``scripts/notebook_cells.py``: markdown, glue code, and package modules inlined as code cells,
-so that the notebook runs without the repository. An inlined module loses its imports from
-earlier inlined modules and its registration decorators (``@register_strategy(...)``); an
-import from a module the notebook does not inline, or of a name that module does not define,
-is an error. Examples::
+"""Build ``notebook.ipynb``: the assignment's template, kept byte for byte and in order, with
+the cells of ``scripts/notebook_cells.py`` (package modules inlined as code cells, without their
+imports from earlier inlined modules and their ``@register_strategy(...)`` decorators; an import
+the notebook cannot satisfy is an error). Examples::
 
     python scripts/build_notebook.py                 # write notebook.ipynb
     python scripts/build_notebook.py --check         # exit 1 if notebook.ipynb is out of date
