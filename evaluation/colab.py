@@ -1,13 +1,9 @@
-"""Setting up a fresh runtime (Google Colab) for the submission notebook.
-
-Online: ``segment-anything`` is pip-installed when missing (Colab's torch is never touched),
-the SAM ViT-B checkpoint is downloaded with its MD5 check, and the course dataset is downloaded
-and unpacked; what cannot be had stops the notebook with a :class:`SetupError` saying what to
-do. The project's offline stand-ins run only when :func:`plan_runtime` says so.
+"""Setting up a fresh runtime (Google Colab) for the submission notebook: what cannot be had
+stops the notebook with a :class:`SetupError` saying what to do.
 
 ``CAMSAM_DATA_URL``, ``CAMSAM_SAM_URL`` and ``CAMSAM_SAM_MD5`` replace the official URLs and
-checksum (for tests serving stand-ins from 127.0.0.1). The notebook inlines this module after
-:mod:`sam_pipelines.checkpoint` and :mod:`shapes.course_zip`, whose downloaders it uses.
+checksum (tests). The notebook inlines this module after :mod:`sam_pipelines.checkpoint` and
+:mod:`shapes.course_zip`, whose downloaders it uses.
 """
 
 from __future__ import annotations
@@ -94,11 +90,8 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
 
 
 def ensure_pip_package(module: str, requirement: str) -> str:
-    """Make ``module`` importable, pip-installing ``requirement`` (alone: segment-anything
-    declares no dependencies, so the runtime's torch stays) first if it is missing.
-
-    Returns:
-        what was done, for the notebook's output.
+    """Make ``module`` importable, pip-installing ``requirement`` alone (segment-anything declares
+    no dependencies, so the runtime's torch stays) when it is missing; returns what was done.
 
     Raises:
         SetupError: pip failed (its output is shown) or the module still cannot be imported.

@@ -1,18 +1,12 @@
 """The comparison behind ``scripts/compare_strategies.py``; :func:`run_comparison` runs:
 
 1. :func:`check_inputs`: every check of the user's input before any expensive step;
-2. the evaluation split in memory;
-3. :func:`get_classifier`: the ``--classifier-checkpoint``, or the preset's classifier (cached,
-   trained first when not);
-4. :func:`cached_cams`: the split's CAMs, computed once and cached on disk;
-5. :func:`segment_rows`: every selected strategy's points, then masks for them and for the
-   mask-selection and refinement variants of the best ones, each scored into one summary row
-   and one row per image (:func:`add_result`). Batched path (default): SAM's image encoder
-   over batches of images first (embeddings cached in :func:`embedding_cache_dir`), then all of
-   one image's prompt sets through the mask decoder together; per-prompt path
-   (``--no-sam-batched``): one image and one prompt set per call. Both give the same masks;
-6. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
-7. what the run used, saved with the results as ``settings``.
+2. the evaluation split in memory, the classifier (:func:`get_classifier`) and its CAMs
+   (:func:`cached_cams`);
+3. :func:`segment_rows`: every selected strategy's points and masks, then the mask-selection and
+   refinement variants of the best ones, each scored by :func:`add_result`;
+4. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
+5. what the run used, saved with the results as ``settings``.
 """
 
 from __future__ import annotations
@@ -149,9 +143,8 @@ class Points:
 
 # ------------------------------------------------------------------------------ 1. checks
 def ensure_dataset(config: CompareConfig) -> Path:
-    """``config.data`` if it holds a dataset, else generate one there (``config.backgrounds``).
-
-    Only the default location, or any location with ``config.generate``, is generated.
+    """``config.data`` if it holds a dataset, else a dataset generated there (from
+    ``config.backgrounds``) when it is the default location or ``config.generate`` is set.
 
     Raises:
         common.UserError: ``--data`` is no dataset, or is missing and may not be generated.
@@ -176,11 +169,9 @@ def ensure_dataset(config: CompareConfig) -> Path:
 
 
 def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
-    """Open (header and checksums only) every file of the evaluation split and, when the
-    classifier is to be trained (no ``--classifier-checkpoint``), of every split.
-
-    Returns:
-        The splits present in ``root``, in ``SPLITS`` order.
+    """The splits present in ``root`` (in ``SPLITS`` order), after opening (header and checksums
+    only) every file of the evaluation split and, when the classifier is to be trained (no
+    ``--classifier-checkpoint``), of every split.
 
     Raises:
         common.UserError: a needed split is missing, or one of its files is unreadable.
@@ -206,11 +197,8 @@ def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
 
 
 def select_strategies(patterns: tuple[str, ...]) -> list[str]:
-    """Sorted names of the registered strategies matching any pattern (fnmatch wildcards).
-
-    Raises:
-        common.UserError: a pattern matches no strategy (with the closest name).
-    """
+    """Sorted names of the registered strategies matching any pattern (fnmatch wildcards); a
+    pattern that matches none raises a :class:`common.UserError` naming the closest."""
     known = list_strategies()
     names: set[str] = set()
     for pattern in patterns:
@@ -227,12 +215,8 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 def check_inputs(config: CompareConfig) -> Inputs:
     """Every check of the user's input, cheapest first (strategy patterns, device, segmenter
-    name, CAM method, a writable ``--out``, the dataset and its splits); the segmenter is opened
-    last.
-
-    Raises:
-        common.UserError: the first problem found.
-    """
+    name, CAM method, a writable ``--out``, the dataset and its splits), then the segmenter is
+    opened; the first problem found raises a :class:`common.UserError`."""
     names = select_strategies(config.strategies)
     device = resolve_device(config.device)
     try:
@@ -347,24 +331,14 @@ def add_result(
     **extra: Any,
 ) -> None:
     """Score one row's points (int (N, K, 2) as (X, Y), labels (N, K); K = 0 for a model
-    without points) and masks bool (N, H, W) on ``data``, and add its summary row (the
-    :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one per-image row
-    per image (its points, their hits and distances, the IoU, the shape's ``contrast`` of
-    :func:`metrics.shape_contrast` and its ``opacity`` when the dataset records it; columns
-    empty where there is no such value). The images and true masks are those of
-    ``results.predictions``."""
+    without points) and masks bool (N, H, W) against ``results.predictions``, and add its
+    summary row (the :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one
+    per-image row per image (points, hits, distances, IoU, the shape's ``contrast`` and
+    ``opacity``; empty where there is no such value)."""
     data = results.predictions
-    if data is None:
-        raise ValueError("these results hold no predictions to add to")
     summary = summarize_run(coords, labels, data.gt_masks, pred, data.classes, CLASSES)
-    row = {
-        "strategy": name,
-        "kind": kind,
-        "segmenter": segmenter,
-        "n_images": len(data.names),
-        **summary,
-        **extra,
-    }
+    ident = {"strategy": name, "kind": kind, "segmenter": segmenter}
+    row = {**ident, "n_images": len(data.names), **summary, **extra}
     inside = points_inside(coords, data.gt_masks)
     dist = point_distances(coords, data.gt_masks)
     ious = iou_per_image(pred, data.gt_masks)
@@ -376,9 +350,7 @@ def add_result(
             "image": str(data.names[i]),
             "index": i,
             "class": CLASSES[int(data.classes[i])],
-            "strategy": name,
-            "kind": kind,
-            "segmenter": segmenter,
+            **ident,
         }
         for prefix, label in (("fg", 1), ("bg", 0)):
             chosen = labels[i] == label
@@ -391,13 +363,14 @@ def add_result(
         image_row["contrast"] = "" if np.isnan(contrast[i]) else round(float(contrast[i]), 3)
         image_row["opacity"] = "" if np.isnan(opacity[i]) else round(float(opacity[i]), 4)
         rows.append(image_row)
-    results.add(row, rows, coords, labels, pred)
+    results.rows.append(row)
+    results.per_image.extend(rows)
+    data.add(name, coords, labels, pred)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row to segment: its label, the strategy whose points it uses, and how the masks
-    are made from them."""
+    """One row to segment: its label, the strategy whose points it uses, how masks are made."""
 
     label: str
     strategy: str
@@ -429,18 +402,14 @@ def evaluate_rows(
     rows: list[Row],
     batched: bool,
 ) -> float:
-    """Segment ``rows`` (masks bool (N, H, W)) and add one result row each, in order.
+    """Segment ``rows`` (masks bool (N, H, W)) and add one result row each, in order; returns
+    the wall time in seconds.
 
-    Batched: image by image, all of one image's prompt sets together
-    (:func:`sam_pipelines.prompt_batch.segment_prompt_sets`), each row's ``segment_s`` its
-    share of the pass. Per-prompt: row by row, one image and one prompt set per segmenter call
+    Batched: all of one image's prompt sets together (:func:`segment_prompt_sets`), each row's
+    ``segment_s`` its share. Per-prompt: one image and one prompt set per call
     (:func:`sam_pipelines.segment_image`), each row's ``segment_s`` its own time.
-
-    Returns:
-        The wall time of the segmentation in seconds.
     """
     data = results.predictions
-    assert data is not None
     if not rows:
         return 0.0
     n = len(data.images)
@@ -503,16 +472,15 @@ def strategy_points(name: str, data: Predictions) -> Points:
 def segment_rows(
     results: ComparisonResults, segmenter: Any, names: list[str], config: CompareConfig
 ) -> dict[str, Any]:
-    """Step 5: a row per strategy in ``names`` (in order), then (``config.variants``) the
+    """A row per strategy in ``names`` (in order), then (``config.variants``) the
     :func:`variant_rows`, on ``results.predictions``; the path is ``config.sam_batched``'s.
+    With SAM's batched path, the image encoder runs over batches of images first.
 
     Returns:
-        What the step did: ``path``, seconds of the encoder pass (batched path only), of the
-        strategies' rows and of the variants' rows, and the back end's counters (images
-        encoded, decoder calls, embedding-cache hits) where it has them.
+        ``path``, seconds of the encoder pass (batched path only), of the strategies' rows and
+        of the variants' rows, and the back end's counters where it has them.
     """
     data = results.predictions
-    assert data is not None
     batched = config.sam_batched
     timing: dict[str, Any] = {"path": "batched" if batched else "per-prompt"}
     start = time.perf_counter()
@@ -533,19 +501,15 @@ def segment_rows(
             timing[counter] = getattr(segmenter, counter)
     cache = getattr(segmenter, "cache", None)
     if cache is not None:
-        timing["embedding_cache"] = {
-            "directory": str(cache.directory) if cache.directory is not None else None,
-            "hits": cache.hits,
-            "disk_hits": cache.disk_hits,
-            "misses": cache.misses,
-        }
+        directory = str(cache.directory) if cache.directory is not None else None
+        counts = {key: getattr(cache, key) for key in ("hits", "disk_hits", "misses")}
+        timing["embedding_cache"] = {"directory": directory, **counts}
     return timing
 
 
 def evaluate_supervised(results: ComparisonResults, cache_dir: Path, fingerprint: str) -> None:
     """Add a row per trained supervised reference model whose checkpoint exists (else none)."""
     data = results.predictions
-    assert data is not None
     n = len(data.names)
     no_coords, no_labels = np.zeros((n, 0, 2), np.int64), np.zeros((n, 0), np.int64)
     for name, model, info in load_reference_models(cache_dir, data_fingerprint=fingerprint):

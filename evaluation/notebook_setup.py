@@ -1,12 +1,6 @@
-"""Offline stand-ins that let the submission notebook run start to end without the internet.
-
-Used only when :func:`evaluation.colab.plan_runtime` says so; an online runtime never imports
-this module. In place of the template's downloads, :func:`prepare_dataset` generates a
-look-alike dataset and :func:`prepare_classifier_checkpoint` trains the classifier from scratch
-(the template loads that checkpoint over every weight of its ImageNet stand-in);
-:func:`offline_segmenter` is SAM when a checkpoint is on disk, else a classical back end.
-``CAMSAM_SMOKE=1`` (tests) makes all three tiny: dataset, few-step classifier, classical
-segmenter.
+"""Offline stand-ins that let the submission notebook run without the internet, used only when
+:func:`evaluation.colab.plan_runtime` says so. ``CAMSAM_SMOKE=1`` (tests) makes them tiny:
+dataset, few-step classifier, classical segmenter.
 """
 
 from __future__ import annotations
@@ -45,13 +39,6 @@ class NotebookSettings:
             limit=int(limit) if limit else None,
         )
 
-    @property
-    def sizes(self) -> dict[str, int]:
-        """Split sizes to generate when the course dataset is unreachable."""
-        if self.smoke:
-            return {"train": 60, "val": 20, "test": 45}
-        return {"train": 3500, "val": 1000, "test": 500}
-
 
 def prepare_dataset(dataset_path: Path, settings: NotebookSettings) -> str:
     """Write a generated look-alike dataset to ``dataset_path`` (unless one is there already);
@@ -61,8 +48,10 @@ def prepare_dataset(dataset_path: Path, settings: NotebookSettings) -> str:
     from shapes.backgrounds import load_backgrounds
     from shapes.generate import GenerationConfig, generate_dataset
 
+    sizes = (60, 20, 45) if settings.smoke else (3500, 1000, 500)
     bank = load_backgrounds(settings.backgrounds, cache_dir=dataset_path.parent)
-    generate_dataset(dataset_path, bank, GenerationConfig(sizes=settings.sizes))
+    config = GenerationConfig(sizes=dict(zip(("train", "val", "test"), sizes, strict=True)))
+    generate_dataset(dataset_path, bank, config)
     return f"generated a look-alike dataset at {dataset_path} (backgrounds: {bank.source})"
 
 
@@ -84,11 +73,9 @@ def prepare_classifier_checkpoint(
 ) -> dict[str, Any]:
     """Make the template's classifier cell work offline; returns a description of what happened.
 
-    If ``checkpoint_path`` exists, nothing is done. Otherwise the classifier is trained from
-    scratch with the project's recipe (cached under ``cache_dir``) on ``device`` (``auto``:
-    CUDA when available, else the CPU), its weights are saved (on the CPU) to
-    ``checkpoint_path``, and a stand-in ImageNet file (random weights, replaced entirely when
-    the template loads the checkpoint) is put in a private torch hub directory.
+    Unless ``checkpoint_path`` exists, the classifier is trained from scratch (cached under
+    ``cache_dir``) on ``device`` and its weights saved to ``checkpoint_path``, and a stand-in
+    ImageNet file (random weights, all replaced by the checkpoint) is put in a private torch hub.
     """
     from classifier import TrainConfig, load_or_train
     from classifier.pretrained import cached_weights_path

@@ -30,25 +30,18 @@ def evaluate_pipeline(
     batch_size: int = 5,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Run ``pipeline`` over ``dataset`` and score its points and masks.
-
-    Args:
-        pipeline: a ``BasicSamPipeline`` (or subclass): ``pipeline(images)`` returns bool
-            (B, H, W) and leaves the prompts it used in ``pipeline.last_prompts``.
-        dataset: yields (normalised image (3, H, W), class index, bool mask (H, W)), like the
-            template's ``SyntheticData`` with its transform.
-        class_names: names of the class indices, for the per-class IoU.
-        name: the row's name (default: the pipeline's class name).
-        batch_size: the template's evaluation batch size is 5.
-        limit: evaluate only the first ``limit`` images.
+    """Run ``pipeline`` (a ``BasicSamPipeline``: ``pipeline(images)`` returns bool (B, H, W) and
+    leaves its prompts in ``last_prompts``) over the first ``limit`` images of ``dataset``
+    (yields normalised image (3, H, W), class index, bool mask (H, W)) in batches of
+    ``batch_size`` (the template's is 5), and score its points and masks.
 
     Returns:
-        a row for :mod:`evaluation.tables`: ``strategy`` (the name), ``kind`` (``fg`` or
-        ``fg+bg``), ``segmenter``, ``n_images`` and every :func:`metrics.summary.summarize_run`
-        number (foreground and background hit rates and distances, IoU mean / median / std,
-        per class), plus the arrays under ``"arrays"``: ``images`` uint8 (N, H, W, 3), ``cams``
-        float32 (N, H, W) (None for a pipeline without heat maps), ``coords`` int64 (N, K, 2)
-        as (X, Y), ``labels`` int64 (N, K), ``pred`` and ``gt`` bool (N, H, W), ``classes``.
+        a row for :mod:`evaluation.tables` named ``name`` (default: the pipeline's class name):
+        ``strategy``, ``kind`` (``fg`` or ``fg+bg``), ``segmenter``, ``n_images`` and every
+        :func:`metrics.summary.summarize_run` number (per class by ``class_names``), plus
+        ``"arrays"``: ``images`` uint8 (N, H, W, 3), ``cams`` float32 (N, H, W) (None without
+        heat maps), ``coords`` int64 (N, K, 2) as (X, Y), ``labels`` int64 (N, K), ``pred`` and
+        ``gt`` bool (N, H, W), ``classes``.
     """
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))

@@ -4,8 +4,8 @@ Arrays (N images of size H x W):
 
 - ``names`` str (N,), ``images`` uint8 (N, H, W, 3), ``gt_masks`` bool (N, H, W),
   ``classes`` int64 (N,), ``cams`` float16 (N, H, W) in 0..1;
-- optionally ``opacity`` float32 (N,): each shape's opacity in 0..1 when the dataset records it
-  (a generated one, see :mod:`shapes.params`), NaN for an image it does not list;
+- optionally ``opacity`` float32 (N,): each shape's opacity in 0..1 (see :mod:`shapes.params`),
+  NaN for an image the dataset does not list;
 - per strategy ``S``: ``coords:S`` int16 (N, K, 2) points (X, Y), ``point_labels:S`` int8 (N, K)
   (1 = foreground, 0 = background), ``pred:S`` bool (N, H, W) predicted masks.
 """

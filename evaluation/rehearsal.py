@@ -1,13 +1,7 @@
-"""A rehearsal of the submission notebook on a simulated fresh Colab runtime.
-
-Nothing here is used by the notebook itself: these are the stand-ins that let the tests and
-``scripts/rehearse_colab.py`` run it as Colab would, without the internet. A local HTTP server
-on 127.0.0.1 serves the course zip (a generated look-alike dataset) and a SAM checkpoint (the
-real architecture with random weights, so masks are meaningless and timings real); ImageNet
-weights are a stand-in file in a private ``TORCH_HOME``; a ``sitecustomize`` hides the
-project's packages from the notebook's Python; the notebook finds the server through the
-``CAMSAM_DATA_URL`` / ``CAMSAM_SAM_URL`` / ``CAMSAM_SAM_MD5`` overrides of
-:mod:`evaluation.colab`.
+"""Stand-ins that let the tests and ``scripts/rehearse_colab.py`` run the submission notebook as
+on a fresh Colab runtime, without the internet: a local HTTP server serves the course zip (a
+generated dataset) and a random-weight SAM checkpoint, ImageNet weights are a stand-in file in a
+private ``TORCH_HOME``, and a ``sitecustomize`` hides the project's packages.
 """
 
 from __future__ import annotations
@@ -134,9 +128,9 @@ def fresh_runtime_env(
     limit: int | None = None,
     extra_path: str = "",
 ) -> dict[str, str]:
-    """Environment variables of the rehearsed runtime (to add to ``os.environ``): the local
-    server's URLs, the stand-in checkpoint's MD5, ``TORCH_HOME``, the import blocker first on
-    ``PYTHONPATH`` (then ``extra_path``), and ``CAMSAM_LIMIT`` when given."""
+    """Environment variables of the rehearsed runtime (added to ``os.environ``): the server's
+    URLs, the checkpoint's MD5, ``TORCH_HOME``, ``PYTHONPATH`` (the import blocker, then
+    ``extra_path``) and ``CAMSAM_LIMIT``."""
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (str(blocker), extra_path) if p),
         "TORCH_HOME": str(torch_home),
@@ -156,12 +150,8 @@ OFFLINE_SWITCHES = ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_C
 
 def run_notebook_cells(notebook: Path, cwd: Path, env: Mapping[str, str], timings: Path) -> list:
     """Run the notebook's code cells in a fresh IPython process in ``cwd``, with ``os.environ``
-    less :data:`OFFLINE_SWITCHES` plus ``env``, and return ``[{"cell", "section", "seconds"}]``,
-    also written to ``timings``.
-
-    Raises:
-        RuntimeError: a cell failed; the message holds the end of the output.
-    """
+    less :data:`OFFLINE_SWITCHES` plus ``env``; returns ``[{"cell", "section", "seconds"}]``,
+    also written to ``timings``. A failed cell raises a RuntimeError with the output's end."""
     environ = {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES} | dict(env)
     done = subprocess.run(
         [sys.executable, "-c", CELL_RUNNER, str(notebook), str(timings)],

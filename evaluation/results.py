@@ -1,16 +1,11 @@
-"""The results folder of a comparison: written by ``scripts/compare_strategies.py``, read by the
-figures and the report (nothing is recomputed from it).
+"""The results folder of a comparison, written by ``scripts/compare_strategies.py`` as one set
+(:func:`save_results`) and read by the figures and the report (nothing is recomputed from it):
 
-Files:
-
-- ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (the
-  row format is described in :mod:`evaluation.tables`); ``metrics.csv``: its flat columns;
+- ``metrics.json``: ``{"settings": {...}, "rows": [...]}``, one summary row per strategy (see
+  :mod:`evaluation.tables`); ``metrics.csv``: its flat columns;
 - ``per_image.csv``: one row per image and strategy (see :func:`evaluation.compare.add_result`);
-- ``metrics.tex``: the booktabs table of :func:`evaluation.tables.latex_table`;
-- ``predictions.npz``: see :mod:`evaluation.predictions`.
-
-:func:`save_results` writes them as one set (:func:`common.atomic.staged_files`), so a failure
-never leaves new metrics beside old predictions.
+- ``metrics.tex``: :func:`evaluation.tables.latex_table`; ``predictions.npz``: see
+  :mod:`evaluation.predictions`.
 """
 
 from __future__ import annotations
@@ -38,39 +33,16 @@ class MissingResultsError(FileNotFoundError):
 
 @dataclass
 class ComparisonResults:
-    """Everything one comparison run produced (in memory) or saved (read back).
-
-    Attributes:
-        settings: the run's settings (``config``, ``dataset``, ``classifier``, ``segmenter``,
-            ``segmenter_kind``).
-        rows: the summary rows (read back: sorted as in the report table, automatic by mean
-            IoU, then oracle, then supervised).
-        per_image: one dict per image and strategy (read back from ``per_image.csv``: strings).
-        predictions: the arrays of ``predictions.npz`` (None when read without that file).
-        folder: where the files were read from (None for a run in memory).
-    """
+    """Everything one comparison run produced (in memory) or saved (read back): ``settings``
+    (``config``, ``dataset``, ``classifier``, ``segmenter``, ...), the summary ``rows`` (read
+    back: in table order), ``per_image`` rows (read back: strings), ``predictions`` (None when
+    read without ``predictions.npz``) and the ``folder`` read from (None in memory)."""
 
     settings: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     per_image: list[dict[str, Any]] = field(default_factory=list)
     predictions: Predictions | None = None
     folder: Path | None = None
-
-    def add(
-        self,
-        row: dict[str, Any],
-        per_image: list[dict[str, Any]],
-        coords: np.ndarray,
-        labels: np.ndarray,
-        pred: np.ndarray,
-    ) -> None:
-        """Append one strategy's summary row, its per-image rows and its arrays: points int
-        (N, K, 2) as (X, Y) with labels int (N, K) (K = 0 for a model without points) and
-        masks bool (N, H, W)."""
-        assert self.predictions is not None, "these results hold no predictions to add to"
-        self.rows.append(row)
-        self.per_image.extend(per_image)
-        self.predictions.add(row["strategy"], coords, labels, pred)
 
     @property
     def split(self) -> str:
@@ -121,14 +93,12 @@ class ComparisonResults:
     def ious(self, strategy: str) -> np.ndarray:
         """float64 (N,) per-image IoU of ``strategy`` in image-index order, from the per-image
         rows (NaN where they have no value)."""
-        out = np.full(self.n_images, np.nan)
-        found = False
-        for r in self.per_image:
-            if r["strategy"] == strategy:
-                out[int(r["index"])] = float(r["iou"]) if r["iou"] not in ("", None) else np.nan
-                found = True
-        if not found:
+        rows = [r for r in self.per_image if r["strategy"] == strategy]
+        if not rows:
             raise KeyError(f"per_image.csv has no rows for strategy {strategy!r}")
+        out = np.full(self.n_images, np.nan)
+        for r in rows:
+            out[int(r["index"])] = float(r["iou"]) if r["iou"] not in ("", None) else np.nan
         return out
 
     def with_predictions(self, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
@@ -189,10 +159,8 @@ def load_results(
     present ([] and None otherwise).
 
     Raises:
-        MissingResultsError: a required file is missing; the message names it and the command
-            to run.
-        common.UserError: a file is truncated or of an older format (named, with the command
-            that rewrites it).
+        MissingResultsError: a required file is missing (named, with the command to run).
+        common.UserError: a file is truncated or of an older format (named, with the command).
     """
     folder = Path(folder)
     required = tuple(dict.fromkeys(("metrics.json", *required)))

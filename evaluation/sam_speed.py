@@ -23,9 +23,8 @@ from sam_pipelines.sam_backend import SamSegmenter
 
 @dataclass(frozen=True)
 class SpeedConfig:
-    """Settings of a benchmark run, saved with its numbers: ``scripts/benchmark_sam.py``'s
-    options (``device`` resolved, as text; ``checkpoint`` None for random weights) and the data
-    seed."""
+    """``scripts/benchmark_sam.py``'s options (``device`` resolved, as text; ``checkpoint`` None
+    for random weights) and the data seed, saved with the numbers."""
 
     device: str = "cpu"
     model_type: str = "vit_b"
@@ -55,18 +54,16 @@ def benchmark_data(n: int, seed: int = 0) -> Predictions:
     return Predictions(names, images, masks, classes, cams)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA), so that wall times are the work's."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
-    """(seconds, result) of ``fn()``, synchronised on ``device`` before and after."""
-    synchronize(device)
+    """(seconds, result) of ``fn()``, with the device's queued work (CUDA) waited for before
+    and after, so that the wall time is the work's."""
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
     start = time.perf_counter()
     out = fn()
-    synchronize(device)
+    if cuda:
+        torch.cuda.synchronize(device)
     return time.perf_counter() - start, out
 
 
@@ -74,14 +71,14 @@ def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
 def encoder_speed(
     model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
 ) -> list[dict[str, Any]]:
-    """Images per second of ``SamPredictor.set_image`` (one image per call, float32: the old
-    path) and of :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` images
-    per call, float32 and, when ``precision`` is ``bfloat16``, bfloat16 autocast) on uint8
-    ``images`` (N, H, W, 3); ``model`` is a ``Sam`` on ``device`` in eval mode.
+    """Images per second of ``SamPredictor.set_image`` (one image per call, float32) and of
+    :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` per call, float32 and,
+    unless ``precision`` is ``float32``, bfloat16 autocast) on uint8 ``images`` (N, H, W, 3);
+    ``model`` is a ``Sam`` on ``device`` in eval mode.
 
     Returns:
         Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel``: the largest
-        absolute deviation of its embeddings from float32's over their largest magnitude.
+        deviation of its embeddings from float32's over their largest magnitude.
     """
     from segment_anything import SamPredictor
 
@@ -112,16 +109,14 @@ def comparison_speed(
     config: SpeedConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Step 5 of the comparison (:func:`evaluation.compare.segment_rows`) on the first
-    ``config.images`` images of ``data``: the per-prompt path (float32, no disk cache) against
-    the batched one (a fresh disk cache), each with a fresh back end from ``make_segmenter``
-    (keywords ``precision``, ``cache_dir``).
+    """:func:`evaluation.compare.segment_rows` on the first ``config.images`` images of
+    ``data``: the per-prompt path (float32, no disk cache) against the batched one (a fresh disk
+    cache), each with a fresh back end from ``make_segmenter`` (``precision``, ``cache_dir``).
 
     Returns:
-        ``old`` and ``new``: seconds, number of rows, the step's own timing record; ``speedup``
-        (old seconds / new seconds); ``max_miou_diff`` (largest |mean IoU difference| over the
-        rows), ``rows_identical`` (rows whose masks are all identical) and ``pixels_equal``
-        (over the rows, the smallest fraction of mask pixels that agree).
+        ``old`` and ``new`` (seconds, rows, the step's timing record), ``speedup`` (old / new),
+        ``max_miou_diff``, ``rows_identical`` (rows whose masks all agree) and ``pixels_equal``
+        (the smallest fraction of agreeing mask pixels over the rows).
     """
     base = CompareConfig(
         strategies=config.strategies,

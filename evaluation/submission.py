@@ -21,12 +21,8 @@ REPORT_COMMAND = "python scripts/make_report.py"
 
 def validate_colab_url(url: str) -> str:
     """``url`` without surrounding spaces, when it is an ``https://`` link to Colab or Google
-    Drive (``https://colab.research.google.com/drive/ID``, ``https://drive.google.com/...``).
-
-    Raises:
-        ValueError: anything else (``"not a url"``, ``file:///etc/passwd``, ``http://``, another
-            host, a user-info trick like ``https://colab.research.google.com@evil.example``).
-    """
+    Drive; anything else (``file://``, ``http://``, another host, a user-info trick like
+    ``https://colab.research.google.com@evil.example``) raises a ValueError."""
     url = url.strip()
     parts = urlsplit(url)
     if (
@@ -75,16 +71,17 @@ def pack_submission(
             https:// link to Colab or Google Drive (see :func:`validate_colab_url`).
         FileNotFoundError: the notebook, the report or a package is missing.
     """
-    if not colab_url.strip():
-        raise ValueError("a Colab link is required (--colab URL)")
     colab_url = validate_colab_url(colab_url)
+    if report is not None and not report.is_file():
+        raise FileNotFoundError(
+            f"report PDF {report} not found: make it with '{REPORT_COMMAND} --colab {colab_url}' "
+            "(or pass --report PATH, or --no-report to pack without it)"
+        )
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook {notebook} not found")
     ok, why = notebook_is_executed(notebook)
     if not ok:
         raise ValueError(f"refusing to pack an unexecuted notebook: {why}")
-    if report is not None and not report.is_file():
-        raise FileNotFoundError(f"report {report} not found: make it with '{REPORT_COMMAND}'")
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.write(notebook, notebook.name)

@@ -3,10 +3,8 @@
 A *row* is a dict with at least ``strategy``, ``kind`` (``fg``, ``fg+bg``, ``oracle`` or
 ``supervised``), ``segmenter``, ``n_images``, ``miou`` and ``iou_std``, and the point metrics of
 :func:`metrics.summary.summarize_points` (``fg_hit_rate``, ``fg_distance_px``, ``bg_hit_rate``,
-``bg_distance_px``; None or absent where they do not apply, e.g. no background points). Rates
-are fractions in 0..1; they are printed as percentages. Foreground and background points get
-the same two numbers, read in opposite directions: a background point should miss the mask
-(low hit rate) and lie far from its centre.
+``bg_distance_px``; None or absent where they do not apply). Rates are fractions in 0..1,
+printed as percentages; a background point should miss the mask and lie far from its centre.
 
 The module depends on nothing else in the project; the submission notebook inlines it.
 """
@@ -129,15 +127,8 @@ def text_table(rows: Sequence[dict[str, Any]], title: str) -> str:
         )
 
     sep = "-" * len(line(header))
-    return "\n".join(
-        [
-            title,
-            sep,
-            line(header),
-            sep,
-            *(line(b) for b in body),
-            sep,
-            "rates and IoU in %, distances in pixels to the mask's centre of mass; "
-            "BG hit: share of background points inside the mask (lower is better)",
-        ]
+    note = (
+        "rates and IoU in %, distances in pixels to the mask's centre of mass; "
+        "BG hit: share of background points inside the mask (lower is better)"
     )
+    return "\n".join([title, sep, line(header), sep, *(line(b) for b in body), sep, note])

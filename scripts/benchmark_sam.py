@@ -1,10 +1,6 @@
-"""Benchmark SAM where the comparison waits on it: today's one-at-a-time path against the batched
-one, measured in the same run (see ``evaluation.sam_speed``).
-
-1. Image encoder, in images per second: ``SamPredictor.set_image`` against batches of
-   ``--batch-size`` in float32 and (``--precision``, on CUDA) bfloat16, with the deviation.
-2. The comparison's SAM step over ``--images`` images: the per-prompt float32 path against the
-   batched path, with the ratio and how far their masks and mean IoUs are apart.
+"""Benchmark SAM, the one-at-a-time path against the batched one in the same run (see
+``evaluation.sam_speed``): 1. the image encoder in images per second; 2. the comparison's SAM
+step over ``--images`` images, with how far the two paths' masks and mean IoUs are apart.
 
 Weights are random unless ``--checkpoint`` is given: timings are real, masks are not.
 ``--model-type tiny`` is a tiny random SAM, to check the script on a CPU. Examples::

@@ -1,9 +1,5 @@
-"""Point metrics and per-image cost of every registered prompt strategy on one split.
-
-Computes the classifier's CAMs of the split once (cached under runs/cams/), runs each strategy
-on them and prints foreground hit rate, background correctness, mean and median distance of
-the foreground points to the mask centre, and milliseconds per image (wall clock and CPU time;
-the CPU time and the wall-time ratio to ``cam_argmax`` are steadier on a shared CPU).
+"""Point metrics and per-image cost (wall clock, CPU time, ratio to ``cam_argmax``) of every
+registered prompt strategy on one split's CAMs (computed once, cached under runs/cams/).
 
 Examples::
 

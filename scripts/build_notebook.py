@@ -1,11 +1,7 @@
-"""Build ``notebook.ipynb``: the assignment's template, in order, with the project's cells.
-
-The template's cells are kept byte for byte. The project's cells come from
-``scripts/notebook_cells.py``: markdown, glue code, and package modules inlined as code cells,
-so that the notebook runs without the repository. An inlined module loses its imports from
-earlier inlined modules and its registration decorators (``@register_strategy(...)``); an
-import from a module the notebook does not inline, or of a name that module does not define,
-is an error. Examples::
+"""Build ``notebook.ipynb``: the assignment's template, kept byte for byte and in order, with
+the cells of ``scripts/notebook_cells.py`` (package modules inlined as code cells, without their
+imports from earlier inlined modules and their ``@register_strategy(...)`` decorators; an import
+the notebook cannot satisfy is an error). Examples::
 
     python scripts/build_notebook.py                 # write notebook.ipynb
     python scripts/build_notebook.py --check         # exit 1 if notebook.ipynb is out of date
@@ -120,7 +116,8 @@ class Inliner:
                     if isinstance(target, ast.Name) and target.id in REGISTRATION_DECORATORS:
                         drop.update(range(deco.lineno - 1, deco.end_lineno))
         kept = [line for i, line in enumerate(source.splitlines()) if i not in drop]
-        self.defined[_module_name(relpath)] = _top_level_names(tree)
+        module = relpath.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        self.defined[module] = _top_level_names(tree)
         text = "\n".join(kept)
         text = re.sub(r"\n{3,}(?=\S)", "\n\n\n", text)  # no gaps left where imports were
         return f"# ---- inlined from {relpath} ----\n{text.strip()}\n"
@@ -141,10 +138,6 @@ class Inliner:
         missing = names - self.defined[module] - REGISTRATION_DECORATORS
         if missing:
             raise BuildError(f"{relpath} imports {sorted(missing)} that {module} does not define")
-
-
-def _module_name(relpath: str) -> str:
-    return relpath.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:

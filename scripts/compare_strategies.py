@@ -12,11 +12,6 @@ Examples::
     python scripts/compare_strategies.py --segmenter sam --device cuda --sam-batch-size 32
     python scripts/compare_strategies.py --clear-embedding-cache      # free the disk, then exit
 
---device auto (the default) uses CUDA when available, else the CPU (printed, and saved as
-settings.device). With SAM, the image encoder runs first over batches of images and its
-embeddings persist in <--cache-dir>/sam_embeddings (a rerun over the same images skips it);
-all the prompt sets of one image then go through the mask decoder together.
-
 Writes metrics.json (settings + rows), metrics.csv, per_image.csv, metrics.tex and
 predictions.npz into --out (all together, or none on a failure) and prints the table. The
 options, --out and the dataset's files are checked before anything is trained or computed.
@@ -77,17 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     option("--mask-selection", "how to pick among the segmenter's candidate masks")
     option("--batch-size", "CAM batch size", type=int)
     option("--device", DEVICE_CHOICES)
-    encoder_batch = "images per SAM image-encoder call (batched path)"
-    option("--sam-batch-size", encoder_batch, type=positive_int)
+    option("--sam-batch-size", "images per SAM encoder call (batched path)", type=positive_int)
     precision = "SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU"
     option("--sam-precision", precision, choices=PRECISIONS)
-    cap = "size cap of the SAM embedding cache folder (least recently used files go first)"
-    option("--embedding-cache-gib", cap, type=float)
+    option("--embedding-cache-gib", "size cap of the SAM embedding cache (LRU)", type=float)
     clear = "delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit"
     p.add_argument("--clear-embedding-cache", action="store_true", help=clear)
     option("--classifier-preset", "classifier training recipe (see scripts/train_classifier.py)")
-    checkpoint = "use this cached classifier checkpoint (.pt with its .json) instead of the "
-    checkpoint += "preset's; it must have been trained on --data"
+    checkpoint = "a cached classifier checkpoint (.pt + .json) trained on --data, not the preset's"
     option("--classifier-checkpoint", checkpoint, type=Path)
     option("--out", "output folder", type=Path)
     option("--cache-dir", "CAM and embedding caches", type=Path)

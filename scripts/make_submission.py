@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from common.cli import run, script_parser
-from evaluation.submission import REPORT_COMMAND, pack_submission, validate_colab_url
+from evaluation.submission import REPORT_COMMAND, pack_submission
 
 DEFAULT_REPORT = Path("report/report.pdf")
 
@@ -39,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     report = None if args.no_report else args.report
     try:
-        colab = validate_colab_url(args.colab)
-        if report is not None and not report.is_file():
-            raise FileNotFoundError(
-                f"report PDF {report} not found: make it with '{REPORT_COMMAND} --colab {colab}' "
-                "(or pass --report PATH, or --no-report to pack without it)"
-            )
-        names = pack_submission(args.out, args.notebook, colab, report)
+        names = pack_submission(args.out, args.notebook, args.colab, report)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common.cli import run  # noqa: E402
+from common.cli import run, script_parser  # noqa: E402
 from evaluation.rehearsal import (  # noqa: E402
     fresh_runtime_env,
     make_course_zip,
@@ -63,14 +63,14 @@ def main(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__)
     p.add_argument("--workdir", type=Path, required=True, help="a new folder for everything")
     p.add_argument("--notebook", type=Path, default=ROOT / "notebook.ipynb")
-    p.add_argument(
-        "--sizes", type=int, nargs=3, default=(3500, 1000, 500), metavar=("TRAIN", "VAL", "TEST")
-    )
+    sizes = ("TRAIN", "VAL", "TEST")
+    p.add_argument("--sizes", type=int, nargs=3, default=(3500, 1000, 500), metavar=sizes)
     p.add_argument("--limit", type=int, default=None, help="evaluate only N test images")
-    p.add_argument("--extra-path", default="", help="more PYTHONPATH for the notebook (wheels)")
+    extra = "more PYTHONPATH for the notebook, e.g. wheels (default: none)"
+    p.add_argument("--extra-path", default="", help=extra)
     p.add_argument("--out", type=Path, default=Path("rehearsal_timings.json"))
     return p
 
