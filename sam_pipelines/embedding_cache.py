@@ -132,21 +132,20 @@ class EmbeddingCache:
         return None
 
     def put(self, key: str, entry: CachedEmbedding) -> None:
-        """Store ``entry`` in memory and, when a directory is set, on disk (written atomically)."""
+        """Store ``entry`` in memory and, when a directory is set, on disk (written atomically;
+        past ``max_disk_bytes`` the least recently used files are deleted)."""
         self._remember(key, entry)
-        if self.directory is not None:
-            payload = {
-                "features": entry.features.detach().cpu(),
-                "input_size": list(entry.input_size),
-                "original_size": list(entry.original_size),
-            }
-            path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
-            self.disk_bytes += path.stat().st_size
-            if self.disk_bytes > self.max_disk_bytes:
-                self._enforce_disk_cap()
-
-    def _enforce_disk_cap(self) -> None:
-        """Delete the least recently used ``.pt`` files until the folder is within the cap."""
+        if self.directory is None:
+            return
+        payload = {
+            "features": entry.features.detach().cpu(),
+            "input_size": list(entry.input_size),
+            "original_size": list(entry.original_size),
+        }
+        path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
+        self.disk_bytes += path.stat().st_size
+        if self.disk_bytes <= self.max_disk_bytes:
+            return
         files = sorted(_entries(self.directory), key=lambda item: item[1].st_mtime_ns)
         total = sum(info.st_size for _, info in files)
         deleted = 0

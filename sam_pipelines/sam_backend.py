@@ -46,24 +46,6 @@ def import_segment_anything():
     return segment_anything
 
 
-def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str = "cpu") -> Sam:
-    """Build ``sam_model_registry[model_type]``, load ``checkpoint`` (weights only), eval mode.
-
-    Raises:
-        SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
-    """
-    registry = import_segment_anything().sam_model_registry
-    try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = registry[model_type](checkpoint=None)
-        model.load_state_dict(state)
-    except Exception as err:  # any failure here means "not this model's checkpoint"
-        raise SamCheckpointError(
-            f"{checkpoint} could not be loaded as a SAM {model_type} checkpoint: {err}"
-        ) from err
-    return model.to(device).eval()
-
-
 #: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
 #: ``auto`` (bfloat16 on CUDA, float32 elsewhere).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -130,16 +112,21 @@ class SamSegmenter:
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        self.checkpoint: Path | None = None
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
-            self.checkpoint: Path | None = path
-            model = load_sam(model_type, path, self.device)
+            self.checkpoint = path
+            try:  # any failure here means "not this model's checkpoint"
+                model = segment_anything.sam_model_registry[model_type](checkpoint=None)
+                model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            except Exception as err:
+                raise SamCheckpointError(
+                    f"{path} could not be loaded as a SAM {model_type} checkpoint: {err}"
+                ) from err
             model_id = model_id or checkpoint_identity(path)
-        else:
-            if not model_id:
-                raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
-            self.checkpoint = None
-            model = model.to(self.device).eval()
+        elif not model_id:
+            raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
+        model = model.to(self.device).eval()
         self.model_id = model_id
         self.cache_id = model_identity(model_type, model_id, self.precision)
         self.predictor = segment_anything.SamPredictor(model)
