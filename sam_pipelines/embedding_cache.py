@@ -1,13 +1,9 @@
-"""A cache of SAM image embeddings keyed by image content and model, so that K prompt
-strategies on the same images cost one image-encoder pass per image, not K.
+"""A cache of SAM image embeddings keyed by image content and model (:func:`embedding_key`),
+so that K prompt strategies on the same images cost one image-encoder pass per image, not K.
 
-Entries live in memory (LRU, bounded by their total size; a ViT-B embedding is
-256 x 64 x 64 float32 = 4 MiB) and, optionally, in a folder as ``<key>.pt`` files that later
-runs reuse. The key (:func:`embedding_key`) hashes the image with :func:`model_identity`: model
-type, checkpoint identity (:func:`checkpoint_identity`, no file hash) and encoder precision.
-Disk files are written atomically; an unreadable one is reported, deleted and counted as a
-miss. Past ``max_disk_bytes`` the least recently used files (oldest modification time; a disk
-hit refreshes it) are deleted. :func:`clear_embedding_cache` empties the folder.
+Entries live in memory (LRU, bounded by total size; a ViT-B embedding is 4 MiB) and optionally
+as ``<key>.pt`` files in a folder that later runs reuse (written atomically; an unreadable one
+is deleted and counted as a miss; past ``max_disk_bytes`` the least recently used go first).
 """
 
 from __future__ import annotations
