@@ -92,8 +92,7 @@ def load_checkpoint(
         stored = payload.get(key)
         if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
-                f"checkpoint {path} was made for another {key}: stored {stored!r}, "
-                f"wanted {value!r}"
+                f"checkpoint {path} was made for another {key}: stored {stored!r}, wanted {value!r}"
             )
     model = build_classifier()
     try:
