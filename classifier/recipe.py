@@ -1,8 +1,6 @@
-"""The from-scratch recipe's schedules and its stream of training batches.
-
-Training ResNet-18 from scratch on the real shape distribution stays at chance; starting with
-opaque, large shapes and moving to the real distribution works. Every batch is drawn fresh
-(backgrounds from the TRAIN pool only), optionally mixed with the fixed train split.
+"""The from-scratch recipe's schedules and its stream of training batches: opaque, large shapes
+first, then the real distribution, drawn fresh (TRAIN-pool backgrounds) and mixed with the
+fixed train split.
 """
 
 from __future__ import annotations
