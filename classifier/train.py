@@ -1,6 +1,5 @@
-"""Training the ResNet-18 classifier: the template's ImageNet fine-tune and the from-scratch
-curriculum. Images enter the model ImageNet-normalised, (B, 3, H, W) float32.
-"""
+"""Training the ResNet-18 classifier (ImageNet-normalised float32 (B, 3, H, W) inputs): the
+template's ImageNet fine-tune and the from-scratch curriculum."""
 
 from __future__ import annotations
 

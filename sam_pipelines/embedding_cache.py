@@ -62,15 +62,10 @@ def embedding_key(image: np.ndarray, model_id: str) -> str:
 class EmbeddingCache:
     """LRU memory cache plus an optional on-disk cache of :class:`CachedEmbedding`.
 
-    Args:
-        max_bytes: memory bound on the entries' total tensor size (0: no memory level).
-        directory: folder for ``<key>.pt`` files, or None for memory only.
-        max_disk_bytes: cap on the folder's ``.pt`` files (least recently used go first).
-
-    Attributes:
-        hits, disk_hits, misses: lookup counters (a disk hit is also counted in ``hits``).
-        evicted: disk files deleted by the cap.
-        disk_bytes: the folder's ``.pt`` bytes as last counted.
+    ``max_bytes`` bounds the entries' total tensor size in memory (0: none kept), ``directory``
+    holds ``<key>.pt`` files (None: memory only), ``max_disk_bytes`` caps them. Counters:
+    ``hits`` (disk hits included), ``disk_hits``, ``misses``, ``evicted`` (files deleted by the
+    cap); ``disk_bytes`` is the folder's ``.pt`` bytes as last counted.
     """
 
     def __init__(

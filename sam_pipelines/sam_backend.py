@@ -1,7 +1,5 @@
 """``sam``: segment_anything's ``SamPredictor`` behind the embedding cache: ``set_image`` runs
-the image encoder only for an image (by content) not embedded yet, else restores the cached
-embedding. :meth:`SamSegmenter.predict_batch` groups prompt sets by point count (SAM's prompt
-tokens attend to each other, so padding would change the masks).
+the image encoder only for an image (by content) not embedded yet.
 """
 
 from __future__ import annotations
@@ -221,7 +219,7 @@ class SamSegmenter:
         multimask_output: bool = True,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """:meth:`predict` for many prompt sets of the current image, one mask-decoder call
-        (``SamPredictor.predict_torch``) per distinct point count.
+        (``SamPredictor.predict_torch``) per distinct point count (padding would change masks).
 
         Args:
             point_coords: per set, float (N_i, 2) points (X, Y) in pixels, as for :meth:`predict`.
