@@ -1,11 +1,10 @@
 """Shared machinery of gradient-based class activation maps (Grad-CAM and its relatives).
 
 `BaseCAM` takes the gradients of the pre-softmax class scores with respect to the target layers'
-outputs only (``torch.autograd.grad``), then upsamples each layer's map, rescales it to 0..1 and
-averages over layers; a method overrides `BaseCAM.channel_weights` (or `layer_map`). Autograd
-stays off until the first target layer's output starts the recorded graph, so the backward pass
-stops there and forms no parameter gradient. Inputs are cast to the model's dtype and device;
-the caller's ``torch.autocast`` applies to the forward pass; maps are float32.
+outputs only, upsamples each layer's map, rescales it to 0..1 and averages over layers; a method
+overrides `BaseCAM.channel_weights` (or `layer_map`). Autograd starts at the first target layer,
+so no parameter gradient is formed. The caller's ``torch.autocast`` applies to the forward pass;
+maps are float32.
 """
 
 from __future__ import annotations
@@ -19,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+#: A map whose (max - min) is at most this fraction of max(|max|, |min|) is constant (zeros).
 CONSTANT_RTOL = 1e-5
-"""A map whose (max - min) is at most this fraction of max(|max|, |min|) counts as constant
-(float rounding noise, not worth rescaling to 0..1): it becomes all zeros."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,9 @@ class BaseCAM:
         with GradCAM(model, [model.layer4]) as cam:  # also a context manager
             result = cam.compute(images)             # CAMResult with low-resolution maps too
 
-    No side effect outlives a call: hooks exist only during it, the model runs in eval mode and
-    every module's train flag is restored, parameters' ``requires_grad`` and ``.grad`` are never
-    touched; the caller's grad mode (``no_grad``, ``inference_mode``) does not matter.
+    No side effect outlives a call: hooks exist only during it, the model runs in eval mode
+    (train flags restored), parameters' ``requires_grad`` and ``.grad`` are never touched; the
+    caller's grad mode does not matter.
     """
 
     def __init__(self, model: nn.Module, target_layers: Iterable[nn.Module]) -> None:
@@ -191,7 +189,7 @@ class BaseCAM:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        return None  # nothing to release: hooks exist only while a call runs
+        """Nothing to release: hooks exist only while a call runs."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target_layers={list(self.layer_names)})"

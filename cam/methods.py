@@ -23,11 +23,9 @@ class GradCAM(BaseCAM):
 
 
 class GradCAMPlusPlus(BaseCAM):
-    """Grad-CAM++ (Chattopadhay et al., 2018, https://arxiv.org/abs/1710.11063).
-
-    Channel weight w_k = sum_ij alpha_ij^k ReLU(g_ij^k) with the closed form of eq. 19,
-    alpha_ij^k = g^2 / (2 g^2 + (sum_ab A_ab^k) g^3), g = d(score) / d(A_ij^k); alpha is 0 where
-    the denominator is 0.
+    """Grad-CAM++ (Chattopadhay et al., 2018, https://arxiv.org/abs/1710.11063): channel weight
+    w_k = sum_ij alpha_ij^k ReLU(g_ij^k), alpha_ij^k = g^2 / (2 g^2 + (sum_ab A_ab^k) g^3) (eq. 19,
+    0 where the denominator is 0), g = d(score) / d(A_ij^k).
     """
 
     def __init__(
@@ -51,11 +49,8 @@ class GradCAMPlusPlus(BaseCAM):
 
 
 class LayerCAM(BaseCAM):
-    """LayerCAM (Jiang et al., 2021, IEEE TIP 30): element-wise weights ReLU(gradient).
-
-    The map is ReLU(sum_k ReLU(g^k) * A^k); it keeps finer detail than Grad-CAM's one weight per
-    channel, which helps shallow layers.
-    """
+    """LayerCAM (Jiang et al., 2021, IEEE TIP 30): the map is ReLU(sum_k ReLU(g^k) * A^k),
+    element-wise weights that keep finer detail than Grad-CAM's one per channel."""
 
     def layer_map(self, activations: Tensor, gradients: Tensor) -> Tensor:
         """ReLU(sum over channels of ReLU(gradients) * activations): (B, C, h, w) -> (B, h, w)."""

@@ -1,9 +1,6 @@
-"""The checkpoint cache: one file per (dataset fingerprint, training settings).
-
-``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the state dict, the settings,
-the fingerprint and the :class:`TrainingInfo` (repeated in a ``.json`` beside it), written
-atomically. A checkpoint that cannot be read or was made for other inputs is reported, deleted
-and retrained, never used.
+"""The checkpoint cache: ``<cache_dir>/resnet18_<fingerprint>_<settings hash>.pt`` holds the
+state dict, settings, fingerprint and :class:`TrainingInfo` (also in a ``.json``). One that is
+unreadable or made for other inputs is reported, deleted and retrained.
 """
 
 from __future__ import annotations
@@ -92,8 +89,7 @@ def load_checkpoint(
         stored = payload.get(key)
         if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
-                f"checkpoint {path} was made for another {key}: stored {stored!r}, "
-                f"wanted {value!r}"
+                f"checkpoint {path} was made for another {key}: stored {stored!r}, wanted {value!r}"
             )
     model = build_classifier()
     try:

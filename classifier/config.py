@@ -16,8 +16,7 @@ from shapes.draw import ShapeStyle
 SCRATCH = "scratch-curriculum"
 FINETUNE = "imagenet-finetune"
 
-#: The curriculum's first shapes: opaque and large, anywhere inside the image (not centred:
-#: that taught the network a centre prior that its Grad-CAM kept).
+#: The curriculum's first shapes: opaque and large, anywhere inside the image.
 EASY_STYLE = ShapeStyle(
     size_range=(16.0, 24.0), alpha_range=(1.0, 1.0), opaque_prob=1.0, border_overhang=0.0
 )
@@ -106,16 +105,8 @@ class TrainConfig:
     @classmethod
     def tiny(cls, **overrides: Any) -> TrainConfig:
         """A few-second run for tests and the notebook's smoke mode (not a useful model)."""
-        base = dict(
-            recipe=SCRATCH,
-            batch_size=8,
-            steps=6,
-            warmup_steps=2,
-            easy_steps=2,
-            anneal_steps=2,
-            eval_every=3,
-            finetune_epochs=1,
-        )
+        base = dict(recipe=SCRATCH, batch_size=8, steps=6, warmup_steps=2, easy_steps=2)
+        base |= dict(anneal_steps=2, eval_every=3, finetune_epochs=1)
         return cls(**{**base, **overrides})
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,7 +1,4 @@
-"""How well a classifier's Grad-CAM localises the shape: the CAM argmax hit rate, the share of
-images whose Grad-CAM maximum (``layer2[-1]``, top predicted class, upsampled to the image) lies
-inside the shape's mask (what the ``cam_argmax`` strategy scores), on a whole split at once.
-"""
+"""How well a classifier's Grad-CAM localises the shape: the CAM argmax hit rate."""
 
 from __future__ import annotations
 

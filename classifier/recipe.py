@@ -1,8 +1,6 @@
-"""The from-scratch recipe's schedules and its stream of training batches.
-
-Training ResNet-18 from scratch on the real shape distribution stays at chance; starting with
-opaque, large shapes and moving to the real distribution works. Every batch is drawn fresh
-(backgrounds from the TRAIN pool only), optionally mixed with the fixed train split.
+"""The from-scratch recipe's schedules and its stream of training batches: opaque, large shapes
+first, then the real distribution, drawn fresh (TRAIN-pool backgrounds) and mixed with the
+fixed train split.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import fields, replace
-from typing import NamedTuple
 
 import numpy as np
 
@@ -56,14 +53,6 @@ def interpolate_style(easy: ShapeStyle, real: ShapeStyle, t: float) -> ShapeStyl
     )
 
 
-class Batch(NamedTuple):
-    """One training batch: uint8 images (B, H, W, 3), int64 labels (B,), and its difficulty."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    difficulty: float
-
-
 def draw_batch(
     step: int,
     config: TrainConfig,
@@ -72,11 +61,12 @@ def draw_batch(
     fixed_images: np.ndarray | None,
     fixed_labels: np.ndarray | None,
     rng: np.random.Generator,
-) -> Batch:
-    """The :class:`Batch` (``config.batch_size`` images in random order) for 0-based ``step``,
-    drawn with ``rng`` on uint8 TRAIN-pool backgrounds ``pool`` (N, h, w, 3) at size ``hw`` =
-    (H, W), mixed with the fixed train split (uint8 ``fixed_images`` (M, H, W, 3), int64
-    ``fixed_labels`` (M,); None: fresh images only)."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """One batch for 0-based ``step``: uint8 images (B, H, W, 3) (B = ``config.batch_size``,
+    random order), int64 labels (B,) and :func:`difficulty`, drawn with ``rng`` on uint8
+    TRAIN-pool backgrounds ``pool`` (N, h, w, 3) at size ``hw`` = (H, W), mixed with the fixed
+    train split (uint8 ``fixed_images`` (M, H, W, 3), int64 ``fixed_labels`` (M,); None: fresh
+    images only)."""
     n = config.batch_size
     d = difficulty(step, config)
     parts_x, parts_y = [], []
@@ -104,7 +94,7 @@ def draw_batch(
     images = np.concatenate(parts_x)
     labels = np.concatenate(parts_y).astype(np.int64)
     order = rng.permutation(n)
-    return Batch(images[order], labels[order], d)
+    return images[order], labels[order], d
 
 
 def batch_stream(
@@ -113,7 +103,7 @@ def batch_stream(
     hw: tuple[int, int],
     fixed_images: np.ndarray | None,
     fixed_labels: np.ndarray | None,
-) -> Iterator[Batch]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
     """Yield the batches of steps 0 .. ``config.steps - 1``, rendered up to 2 ahead by one
     thread in order from one generator seeded by ``config.seed`` (so deterministically).
     Errors in the thread are re-raised here."""

@@ -1,6 +1,5 @@
-"""Training the ResNet-18 classifier: the template's ImageNet fine-tune and the from-scratch
-curriculum. Images enter the model ImageNet-normalised, (B, 3, H, W) float32.
-"""
+"""Training the ResNet-18 classifier (ImageNet-normalised float32 (B, 3, H, W) inputs): the
+template's ImageNet fine-tune and the from-scratch curriculum."""
 
 from __future__ import annotations
 
@@ -211,11 +210,10 @@ def scratch_run(
     """The curriculum recipe (see :mod:`classifier.recipe`): ``config.steps`` batches drawn
     fresh (backgrounds from ``bank.train`` only) and mixed with the fixed train split."""
     model = _init_model(config, imagenet=False, device=device)
-    decay = [p for p in model.parameters() if p.ndim > 1]  # no decay on norms and biases
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+    params = list(model.parameters())
+    groups = [  # no decay on norms and biases
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=config.lr)
     fixed = (train.images, train.labels) if config.fixed_fraction > 0 else (None, None)

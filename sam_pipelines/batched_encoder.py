@@ -1,10 +1,5 @@
-"""SAM's image encoder on batches of images, optionally under bfloat16 autocast.
-
-``SamPredictor.set_image`` embeds one image per encoder call in float32, which leaves most of a
-GPU idle. :func:`encode_images` prepares images exactly as ``set_image`` does
-(``ResizeLongestSide``, then ``Sam.preprocess``: normalise and pad) and runs the encoder on
-batches of them, under ``torch.autocast`` when asked. ``tests/test_batched_encoder.py`` states
-the tolerance bfloat16 keeps against float32.
+"""SAM's image encoder on batches of images (``SamPredictor.set_image`` embeds one per call),
+prepared exactly as ``set_image`` prepares one, optionally under bfloat16 autocast.
 """
 
 from __future__ import annotations

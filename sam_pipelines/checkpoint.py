@@ -8,10 +8,8 @@ Resolution order (the first that applies wins):
    ``checkpoints/sam_vit_b_01ec64.pth`` for ``vit_b``;
 4. a download from the official URL into that path, with a progress bar and an MD5 check.
 
-The module depends on nothing else in the project (stdlib and tqdm only): the submission
-notebook inlines it. Meta publishes no checksums; the MD5s below are the ones independent
-downloaders (e.g. IOPaint) verify against, and each starts with the six hex digits of its
-official file name (the tests check it).
+Stdlib and tqdm only (the notebook inlines it). The MD5s are those independent downloaders
+(e.g. IOPaint) verify against; each starts with its file name's six hex digits.
 """
 
 from __future__ import annotations
@@ -90,12 +88,8 @@ def download_file(
 ) -> Path:
     """Download ``url`` to ``dest`` (via ``dest.part``), check its MD5, then rename into place.
 
-    Args:
-        url: http(s) or file URL.
-        dest: final path; its folder is created. Nothing is left at ``dest`` on failure.
-        md5: expected hex MD5 of the whole file, or None to skip the check.
-        progress: show a tqdm bar (bytes).
-        timeout: seconds to wait for the server to answer.
+    ``url`` is http(s) or file; ``dest``'s folder is created and nothing is left there on
+    failure; ``md5`` None skips the check; ``timeout``: seconds to wait for the server.
 
     Raises:
         DownloadError: no answer or a broken transfer (the message says how to fetch by hand).
@@ -111,13 +105,8 @@ def download_file(
         dest.parent.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=f"downloading {dest.name}",
-                disable=not progress,
-            ) as bar:
+            bar_options = {"unit": "B", "unit_scale": True, "disable": not progress}
+            with tqdm(total=total, desc=f"downloading {dest.name}", **bar_options) as bar:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
@@ -149,14 +138,9 @@ def resolve_sam_checkpoint(
     """The resolution order of the module docstring: explicit path, ``SAM_CHECKPOINT``,
     ``checkpoint_dir / <official file name>``, then a download to that path.
 
-    Args:
-        model_type: ``vit_b``, ``vit_l`` or ``vit_h``.
-        path: explicit checkpoint path, or None.
-        checkpoint_dir: where the default file name is looked for and downloaded to.
-        environ: environment to read ``SAM_CHECKPOINT`` from (default ``os.environ``).
-        download: False turns step 4 into a :class:`DownloadError`.
-        url, md5: download source and its MD5 (default: the official ones).
-        progress, timeout: as for :func:`download_file`.
+    ``environ`` replaces ``os.environ``; ``download=False`` turns step 4 into a
+    :class:`DownloadError`; ``url`` and ``md5`` replace the official ones; ``progress`` and
+    ``timeout`` go to :func:`download_file`.
 
     Raises:
         SamCheckpointError: an explicit path or ``SAM_CHECKPOINT`` names a missing file, or

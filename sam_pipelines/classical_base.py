@@ -1,12 +1,6 @@
-"""The shared machinery of the weight-free back ends: ``SamPredictor``'s contract on top of
-"propose candidate masks, score them by how strong their boundary is".
-
-A back end implements :meth:`ClassicalSegmenter._candidates`; the base class validates
-prompts, scores every candidate and returns the best ``C`` (3, or 1 without
-``multimask_output``) as SAM does. The score is the mean Lab colour contrast across the
-candidate's boundary, mapped to 0..1 (a pasted shape has a hard edge all along its outline; a
-region that leaked into the background or stopped inside the shape has weak edges somewhere);
-candidates holding a background point or covering more than ``max_area_fraction`` score 0.
+"""The weight-free back ends' shared machinery: ``SamPredictor``'s contract on top of "propose
+candidate masks (:meth:`ClassicalSegmenter._candidates`), score them by the mean Lab contrast
+across their boundary" (a pasted shape has a hard edge all along its outline), best ``C`` first.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
-"""A cache of SAM image embeddings keyed by image content and model, so that K prompt
-strategies on the same images cost one image-encoder pass per image, not K.
+"""A cache of SAM image embeddings keyed by image content and model (:func:`embedding_key`),
+so that K prompt strategies on the same images cost one image-encoder pass per image, not K.
 
-Entries live in memory (LRU, bounded by their total size; a ViT-B embedding is
-256 x 64 x 64 float32 = 4 MiB) and, optionally, in a folder as ``<key>.pt`` files that later
-runs reuse. The key (:func:`embedding_key`) hashes the image with :func:`model_identity`: model
-type, checkpoint identity (:func:`checkpoint_identity`, no file hash) and encoder precision.
-Disk files are written atomically; an unreadable one is reported, deleted and counted as a
-miss. Past ``max_disk_bytes`` the least recently used files (oldest modification time; a disk
-hit refreshes it) are deleted. :func:`clear_embedding_cache` empties the folder.
+Entries live in memory (LRU, bounded by total size; a ViT-B embedding is 4 MiB) and optionally
+as ``<key>.pt`` files in a folder that later runs reuse (written atomically; an unreadable one
+is deleted and counted as a miss; past ``max_disk_bytes`` the least recently used go first).
 """
 
 from __future__ import annotations
@@ -66,15 +62,10 @@ def embedding_key(image: np.ndarray, model_id: str) -> str:
 class EmbeddingCache:
     """LRU memory cache plus an optional on-disk cache of :class:`CachedEmbedding`.
 
-    Args:
-        max_bytes: memory bound on the entries' total tensor size (0: no memory level).
-        directory: folder for ``<key>.pt`` files, or None for memory only.
-        max_disk_bytes: cap on the folder's ``.pt`` files (least recently used go first).
-
-    Attributes:
-        hits, disk_hits, misses: lookup counters (a disk hit is also counted in ``hits``).
-        evicted: disk files deleted by the cap.
-        disk_bytes: the folder's ``.pt`` bytes as last counted.
+    ``max_bytes`` bounds the entries' total tensor size in memory (0: none kept), ``directory``
+    holds ``<key>.pt`` files (None: memory only), ``max_disk_bytes`` caps them. Counters:
+    ``hits`` (disk hits included), ``disk_hits``, ``misses``, ``evicted`` (files deleted by the
+    cap); ``disk_bytes`` is the folder's ``.pt`` bytes as last counted.
     """
 
     def __init__(
@@ -132,21 +123,20 @@ class EmbeddingCache:
         return None
 
     def put(self, key: str, entry: CachedEmbedding) -> None:
-        """Store ``entry`` in memory and, when a directory is set, on disk (written atomically)."""
+        """Store ``entry`` in memory and, when a directory is set, on disk (written atomically;
+        past ``max_disk_bytes`` the least recently used files are deleted)."""
         self._remember(key, entry)
-        if self.directory is not None:
-            payload = {
-                "features": entry.features.detach().cpu(),
-                "input_size": list(entry.input_size),
-                "original_size": list(entry.original_size),
-            }
-            path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
-            self.disk_bytes += path.stat().st_size
-            if self.disk_bytes > self.max_disk_bytes:
-                self._enforce_disk_cap()
-
-    def _enforce_disk_cap(self) -> None:
-        """Delete the least recently used ``.pt`` files until the folder is within the cap."""
+        if self.directory is None:
+            return
+        payload = {
+            "features": entry.features.detach().cpu(),
+            "input_size": list(entry.input_size),
+            "original_size": list(entry.original_size),
+        }
+        path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
+        self.disk_bytes += path.stat().st_size
+        if self.disk_bytes <= self.max_disk_bytes:
+            return
         files = sorted(_entries(self.directory), key=lambda item: item[1].st_mtime_ns)
         total = sum(info.st_size for _, info in files)
         deleted = 0

@@ -2,9 +2,7 @@
 
 For every tolerance ``t``, the region is the pixels connected to a foreground point through
 neighbours whose 8-bit Lab colours differ by at most ``t`` per channel (OpenCV's floating-range
-``floodFill``: a slow colour drift stays inside, a hard edge stops the fill); several
-foreground points give the union. The base class scores each region, so the tolerance adapts
-to every image's contrast.
+``floodFill``); the base class scores each region, so the tolerance adapts to every image.
 """
 
 from __future__ import annotations

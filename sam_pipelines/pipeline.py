@@ -7,11 +7,8 @@
 ``predict(..., multimask_output=True)`` per image and keeps the highest-scoring mask
 (``mask_selection`` and ``refine`` change that, off by default).
 
-Points are integer pixels (X, Y), sent at the pixel's centre (X + 0.5, Y + 0.5): SAM's prompt
-encoder treats coordinates as positions in its 1024-pixel input, where an integer X would land
-on the corner of that pixel's 16 x 16 block rather than its middle.
-
-The submission notebook inlines this module; it imports only modules inlined before it.
+Points are integer pixels (X, Y), sent at the pixel's centre (X + 0.5, Y + 0.5): SAM reads
+continuous positions, where an integer X is the pixel's corner. The notebook inlines this module.
 """
 
 from __future__ import annotations
@@ -31,8 +28,8 @@ PIXEL_CENTRE = 0.5  # from an integer pixel index to the pixel's centre
 
 
 def segmenter_name(predictor: Any) -> str:
-    """What produced the masks, for tables: the back end's ``name`` (``"sam"``,
-    ``"flood_fill"``, ...); a plain ``segment_anything.SamPredictor`` is ``"sam"``."""
+    """The back end's ``name`` (``"sam"``, ``"flood_fill"``, ...) for tables; a plain
+    ``SamPredictor`` is ``"sam"``."""
     name = getattr(predictor, "name", None)
     if name:
         return str(name)

@@ -1,7 +1,5 @@
 """``sam``: segment_anything's ``SamPredictor`` behind the embedding cache: ``set_image`` runs
-the image encoder only for an image (by content) not embedded yet, else restores the cached
-embedding. :meth:`SamSegmenter.predict_batch` groups prompt sets by point count (SAM's prompt
-tokens attend to each other, so padding would change the masks).
+the image encoder only for an image (by content) not embedded yet.
 """
 
 from __future__ import annotations
@@ -44,24 +42,6 @@ def import_segment_anything():
             "the sam back end needs the segment-anything package: pip install segment-anything"
         ) from err
     return segment_anything
-
-
-def load_sam(model_type: str, checkpoint: Path | str, device: torch.device | str = "cpu") -> Sam:
-    """Build ``sam_model_registry[model_type]``, load ``checkpoint`` (weights only), eval mode.
-
-    Raises:
-        SamCheckpointError: the file is not a loadable checkpoint for ``model_type``.
-    """
-    registry = import_segment_anything().sam_model_registry
-    try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = registry[model_type](checkpoint=None)
-        model.load_state_dict(state)
-    except Exception as err:  # any failure here means "not this model's checkpoint"
-        raise SamCheckpointError(
-            f"{checkpoint} could not be loaded as a SAM {model_type} checkpoint: {err}"
-        ) from err
-    return model.to(device).eval()
 
 
 #: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
@@ -130,16 +110,21 @@ class SamSegmenter:
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        self.checkpoint: Path | None = None
         if model is None:
             path = resolve_sam_checkpoint(model_type, checkpoint, checkpoint_dir, environ, download)
-            self.checkpoint: Path | None = path
-            model = load_sam(model_type, path, self.device)
+            self.checkpoint = path
+            try:  # any failure here means "not this model's checkpoint"
+                model = segment_anything.sam_model_registry[model_type](checkpoint=None)
+                model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            except Exception as err:
+                raise SamCheckpointError(
+                    f"{path} could not be loaded as a SAM {model_type} checkpoint: {err}"
+                ) from err
             model_id = model_id or checkpoint_identity(path)
-        else:
-            if not model_id:
-                raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
-            self.checkpoint = None
-            model = model.to(self.device).eval()
+        elif not model_id:
+            raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
+        model = model.to(self.device).eval()
         self.model_id = model_id
         self.cache_id = model_identity(model_type, model_id, self.precision)
         self.predictor = segment_anything.SamPredictor(model)
@@ -234,7 +219,7 @@ class SamSegmenter:
         multimask_output: bool = True,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """:meth:`predict` for many prompt sets of the current image, one mask-decoder call
-        (``SamPredictor.predict_torch``) per distinct point count.
+        (``SamPredictor.predict_torch``) per distinct point count (padding would change masks).
 
         Args:
             point_coords: per set, float (N_i, 2) points (X, Y) in pixels, as for :meth:`predict`.

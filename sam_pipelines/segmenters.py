@@ -8,8 +8,8 @@ Every back end has ``SamPredictor``'s ``set_image`` / ``predict`` (the contract 
     seg.set_image(image)                      # uint8 RGB (H, W, 3)
     masks, scores, low_res = seg.predict(point_coords, point_labels)  # (X, Y) pixel points
 
-``auto`` is SAM when a checkpoint is found or downloaded, else :data:`BEST_CLASSICAL` (best
-with oracle points in ``scripts/benchmark_segmenters.py``) with a warning, under its own name.
+``auto`` is SAM when a checkpoint is found or downloaded, else :data:`BEST_CLASSICAL` with a
+warning, under its own name.
 """
 
 from __future__ import annotations
@@ -50,13 +50,9 @@ def auto_segmenter(
     **sam_options: Any,
 ) -> Segmenter:
     """SAM (``model_type``), its checkpoint resolved as ``sam`` does; only when none is on disk
-    and the download gets no answer (or ``download=False``), the classical ``fallback``.
-
-    An explicit ``checkpoint`` (or ``SAM_CHECKPOINT``) naming a missing file is an error, not a
-    reason to fall back; ``url`` replaces the official download source (tests use a local
-    server); ``sam_options`` go to :class:`SamSegmenter`. Falling back warns
-    (:class:`SegmenterFallbackWarning`); a checkpoint found or downloaded but unusable (wrong
-    MD5, not loadable) raises :class:`SamCheckpointError` instead.
+    and the download gets no answer (or ``download=False``), the classical ``fallback``, with a
+    :class:`SegmenterFallbackWarning`. A missing explicit file or an unusable checkpoint raises
+    instead. ``url`` replaces the official source; ``sam_options`` go to :class:`SamSegmenter`.
     """
     try:
         path = resolve_sam_checkpoint(
@@ -133,9 +129,8 @@ def make_segmenter(
     **options: Any,
 ) -> Segmenter:
     """A new back end ``name``; ``checkpoint``, ``model_type`` and ``device`` go to ``sam`` and
-    ``auto``. A classical back end ignores ``model_type`` and ``device`` (it runs on the CPU)
-    but refuses a checkpoint, which would otherwise be silently unused. ``options`` go to the
-    back end's constructor.
+    ``auto``; a classical back end ignores the last two but refuses a checkpoint. ``options``
+    go to the back end's constructor.
 
     Raises:
         SegmenterError: unknown name (listing the known ones) or a checkpoint for a classical

@@ -1,7 +1,5 @@
-"""A tiny randomly initialised SAM built from segment_anything's own modules, so
-``SamPredictor`` runs its real code path (resize to :data:`TINY_SAM_IMG_SIZE`, padding, prompt
-encoding, mask upsampling). Its image embedding is 8 x 8 and its low-resolution masks 32 x 32
-(ViT-B: 64 x 64 and 256 x 256). For the tests and ``scripts/benchmark_sam.py --model-type tiny``.
+"""A tiny random SAM from segment_anything's own modules, so ``SamPredictor`` runs its real code
+path (8 x 8 embedding, 32 x 32 low-resolution masks), for the tests and ``benchmark_sam.py``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""Background sources: 32 x 32 natural images, kept in two disjoint pools.
+"""Background sources: 32 x 32 natural images in two disjoint pools (``train`` for the train
+and val splits, ``test`` for the test split):
 
-``train`` images serve the train and val splits, ``test`` images the test split. Sources:
-
-- ``cifar10``: torchvision's CIFAR-10 (downloads 170 MiB; needs the internet).
-- a path: an ``.npz`` with ``images`` (N, H, W, 3) uint8 (a channels-first (N, 3, H, W) array is
-  detected, transposed and reported; anything else is refused) and optionally ``batch`` (names
-  of the source batches; ``test_batch`` rows form the test pool), or a folder of image files
-  (16-bit images are scaled to 8 bits, see :mod:`shapes.imageio`).
-- ``builtin``: random crops of the photographs that ship inside scikit-image and scikit-learn
-  (no network); different photographs feed the two pools.
+- ``cifar10``: torchvision's CIFAR-10 (downloads 170 MiB);
+- a path: an ``.npz`` with uint8 ``images`` (N, H, W, 3) (channels-first is transposed) and
+  optionally ``batch`` (``test_batch`` rows form the test pool), or a folder of image files;
+- ``builtin``: random crops of the photographs bundled with scikit-image and scikit-learn.
 """
 
 from __future__ import annotations

@@ -32,16 +32,6 @@ class DatasetError(UserError):
     """A dataset on disk does not follow the course layout; the message names the bad file."""
 
 
-def _read_rgb(path: Path) -> PIL.Image.Image:
-    try:
-        with PIL.Image.open(path) as img:
-            return to_rgb8(img, path)
-    except ImageFormatError as exc:
-        raise DatasetError(f"cannot read image {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DatasetError(f"cannot read image {path}: {exc}") from exc
-
-
 def _check_file(path: Path, kind: str) -> tuple[int, int]:
     """Open ``path``, check its header and chunk checksums (no decoding) and return (H, W)."""
     try:
@@ -56,14 +46,6 @@ def _check_file(path: Path, kind: str) -> tuple[int, int]:
             "known value range; save it as an 8-bit or 16-bit PNG"
         )
     return size[1], size[0]
-
-
-def _read_mask(path: Path) -> np.ndarray:
-    try:
-        with PIL.Image.open(path) as img:
-            return np.array(img, dtype=bool)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DatasetError(f"cannot read mask {path}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -158,8 +140,17 @@ class SyntheticData(Dataset, Generic[T]):
     def read_raw(self, idx: int) -> tuple[PIL.Image.Image, int, np.ndarray]:
         """Item ``idx`` without the transform: (RGB PIL image, label, bool mask (H, W))."""
         img_path, mask_path, _ = self.files(idx)
-        img = _read_rgb(img_path)
-        mask = _read_mask(mask_path)
+        img = None
+        try:
+            with PIL.Image.open(img_path) as image:
+                img = to_rgb8(image, img_path)
+            with PIL.Image.open(mask_path) as image:
+                mask = np.array(image, dtype=bool)
+        except ImageFormatError as exc:
+            raise DatasetError(f"cannot read image {exc}") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            kind, path = ("image", img_path) if img is None else ("mask", mask_path)
+            raise DatasetError(f"cannot read {kind} {path}: {exc}") from exc
         if mask.ndim != 2 or mask.shape != (img.height, img.width):
             raise DatasetError(
                 f"mask {mask_path} has shape {mask.shape}, but its image {img_path} is "

@@ -1,8 +1,7 @@
 """Rasterising the five upright shapes and pasting them onto a background.
 
-Coordinates: masks are bool arrays (H, W); a shape's centre is given as (cx, cy) in pixels,
-x to the right, y down, measured at pixel centres (pixel (row r, col c) has centre
-(c + 0.5, r + 0.5)). Edges are hard: a pixel belongs to the shape when its centre does.
+Masks are bool (H, W); a centre (cx, cy) is in pixels, x right, y down, pixel (row r, col c)
+centred at (c + 0.5, r + 0.5). Edges are hard: a pixel belongs to the shape when its centre does.
 """
 
 from __future__ import annotations

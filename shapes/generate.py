@@ -1,11 +1,9 @@
 """Generating a dataset in the course's exact layout, and fresh samples in memory.
 
-The same seed, background source and sizes give byte-identical files. A generation writes
-into a hidden temporary folder beside ``out`` and renames it into place only when complete (a
-killed run's folder is removed by the next one). ``overwrite`` replaces only a folder with this
-project's marker (``generation.json``, the :class:`GenerationConfig`; :mod:`shapes.marker`),
-never the working directory, its parents, home or ``/``. ``shape_params.csv`` records each
-shape's opacity and colour (:mod:`shapes.params`).
+The same seed, background source and sizes give byte-identical files, written to a temporary
+folder renamed into place when complete. ``overwrite`` replaces only a folder with this
+project's marker (``generation.json``; :mod:`shapes.marker`), never the working directory, its
+parents, home or ``/``. ``shape_params.csv`` records each shape's opacity and colour.
 """
 
 from __future__ import annotations

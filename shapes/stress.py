@@ -1,9 +1,6 @@
-"""Harder variants of the look-alike data: how much a shape stands out from its background,
-and the named presets of the stress suite (``scripts/prepare_data.py --preset``).
-
-:class:`ContrastStyle` adds what :class:`shapes.draw.ShapeStyle` does not cover (separate, so
-that the classifier's ``TrainConfig``, which embeds ``ShapeStyle``, keeps its cache key). Its
-defaults draw no extra random numbers: a default generation writes the same bytes as before.
+"""Harder variants of the look-alike data: how much a shape stands out from its background
+(:class:`ContrastStyle`, apart from ``ShapeStyle`` so the classifier's cache key stays; its
+defaults draw no random numbers) and the stress suite's presets (``prepare_data.py --preset``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The supervised reference (second seed): smp FPN / PSPNet segmenters trained on the masks.
-
-A reference ("uses masks") for the label-free CAM + SAM pipelines, scored with the same
-:mod:`metrics` IoU. Modules: ``models``, ``train``, ``checkpoint`` (the cache), ``reference``
-(train-or-load and test), ``features`` (the seed's feature-map layers), ``schedules``.
+"""The supervised reference (second seed): smp FPN / PSPNet segmenters trained on the masks,
+scored with the same :mod:`metrics` IoU as the label-free CAM + SAM pipelines.
 """
 
 from supervised.checkpoint import load_reference_models

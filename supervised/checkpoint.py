@@ -1,8 +1,5 @@
-"""Checkpoint cache of trained supervised models, keyed by dataset fingerprint and settings.
-
-Layout: ``<cache_dir>/supervised/<model>-<fingerprint>-<settings hash>.pt`` holds
-``{"state_dict": ..., "info": ...}``; a ``.json`` next to it repeats ``info`` (written by
-:func:`supervised.reference.train_or_load`: model, encoder weights, config, scores, history).
+"""Checkpoint cache of trained supervised models: ``<cache_dir>/supervised/<model>-<dataset
+fingerprint>-<settings hash>.pt`` holds ``{"state_dict", "info"}``, a ``.json`` repeats ``info``.
 """
 
 from __future__ import annotations
@@ -83,13 +80,9 @@ def load_reference_models(
     data_fingerprint: str | None = None,
     device: torch.device | str = "cpu",
 ) -> list[tuple[str, nn.Module, dict[str, object]]]:
-    """Every trained supervised model for the dataset of ``data_fingerprint``
-    (``shapes.dataset_fingerprint``) in ``cache_dir``, ready for :func:`predict_masks`: per
-    model name (``MODEL_SPECS`` order) the checkpoint with the best val mean IoU; none: [].
-
-    Returns:
-        list of (model name, model in eval mode, info dict -- see the module docstring).
-    """
+    """(model name, model in eval mode, info dict) per model name (``MODEL_SPECS`` order) with
+    a checkpoint for the dataset of ``data_fingerprint`` in ``cache_dir``: the one with the best
+    val mean IoU."""
     if not data_fingerprint:
         raise ValueError("data_fingerprint is required (shapes.dataset_fingerprint(root))")
     out = []

@@ -11,11 +11,8 @@ from supervised.models import network_input
 
 
 def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[str, nn.Module]]:
-    """The encoder's Conv2d layers in the order a forward pass runs them.
-
-    smp keeps the unused stages of a shallow encoder (e.g. ``layer4`` at depth 3), so module
-    registration order is not enough: a dummy forward of one padded image tells.
-    """
+    """The encoder's Conv2d layers in the order a dummy forward pass runs them (smp keeps the
+    unused stages of a shallow encoder, so registration order is not enough)."""
     named = [(n, m) for n, m in model.encoder.named_modules() if isinstance(m, nn.Conv2d)]  # type: ignore[union-attr]
     order: list[int] = []
     handles = [
@@ -38,19 +35,11 @@ def _executed_convs(model: nn.Module, image_hw: tuple[int, int]) -> list[tuple[s
 def feature_layers(
     model: nn.Module, image_hw: tuple[int, int] = (48, 64)
 ) -> dict[str, tuple[str, nn.Module]]:
-    """The three layers the seed looks at, as {title: (module path, module)}.
-
-    - ``encoder first layer``: the first convolution the encoder runs (ResNet ``conv1``, VGG
-      ``features.0``).
-    - ``encoder last layer``: the last convolution the encoder runs (ResNet-50
-      ``layer4.2.conv3`` for FPN, ``layer2.3.conv3`` for PSPNet's depth-3 encoder, VGG-19's
-      last conv).
-    - ``decoder last block``: FPN's last segmentation block ``decoder.seg_blocks[-1]`` (the
-      finest pyramid level, the seed's ``seg_blocks[3]``; after its GroupNorm + ReLU), or
-      PSPNet's ``decoder.conv`` (after the pyramid pooling).
-
-    ``model`` comes from :func:`supervised.build_model`; ``image_hw`` is the image size of the
-    dummy pass that orders the encoder's convolutions.
+    """The three layers the seed looks at, as {title: (module path, module)}: ``encoder first
+    layer`` and ``encoder last layer`` (the first and last convolution the encoder runs, e.g.
+    ResNet ``conv1`` and ``layer4.2.conv3``), ``decoder last block`` (FPN's
+    ``decoder.seg_blocks[-1]``, the seed's ``seg_blocks[3]``, or PSPNet's ``decoder.conv``).
+    ``image_hw`` is the size of the dummy pass that orders the encoder's convolutions.
     """
     enc = _executed_convs(model, image_hw)
     decoder = model.decoder  # type: ignore[union-attr]

@@ -1,11 +1,8 @@
 """The seed's supervised segmenters: smp FPN / PSPNet with one sigmoid output channel.
 
 Every model here takes ImageNet-normalised float images (B, 3, H, W) of any size: inputs are
-optionally enlarged by an integer ``input_scale`` (bilinear), zero-padded (symmetrically) to the
-multiple of the encoder's output stride that the architecture needs, and the output logits are
-cropped and averaged back to (H, W). At 48 x 64 and scale 1 the FPNs (stride 32) see 64 x 64
-inputs; PSPNet (encoder depth 3, stride 8) takes 48 x 64 as it is. FPN predicts at a quarter of
-its input resolution, too coarse for 8-20 px shapes; scale 4 puts its grid at the image's pixels.
+optionally enlarged by an integer ``input_scale`` (bilinear), zero-padded symmetrically to the
+encoder's output stride, and the output logits are cropped and averaged back to (H, W).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The default training schedule per kind of device: :func:`device_schedule`.
-
-On the CPU every model trains with its ``MODEL_DEFAULTS``; on CUDA only FPN ResNet-50, at input
-scale 4 for 25 epochs (the rest as in ``MODEL_DEFAULTS``). Other models named by ``--models``
-train on CUDA with their CPU defaults.
+"""The default training schedule per kind of device (:func:`device_schedule`): every model
+with its ``MODEL_DEFAULTS`` on the CPU, only FPN ResNet-50 (scale 4, 25 epochs) on CUDA.
 """
 
 from __future__ import annotations

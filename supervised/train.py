@@ -1,8 +1,5 @@
-"""Training the supervised segmenters on class-agnostic foreground masks.
-
-Adam with a linear warm-up and a cosine decay, BCE + soft Dice on the logits, random flips,
-model selection on the validation split's mean IoU (metrics' per-image IoU, as the SAM
-pipelines report it). Reported IoUs are computed in float32.
+"""Training the supervised segmenters on class-agnostic foreground masks: Adam with warm-up and
+cosine decay, BCE + soft Dice, random flips, selection on the val split's mean IoU.
 """
 
 from __future__ import annotations
@@ -83,8 +80,7 @@ class TrainConfig:
         return asdict(self)
 
 
-#: Per-model defaults that differ from :class:`TrainConfig`'s (each trains in under 15 minutes on
-#: a 2-core CPU, see the README). VGG-19 has no batch normalisation and needs Adam 1e-4.
+#: Per-model defaults that differ from :class:`TrainConfig`'s (see the README).
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "fpn_resnet50": {"input_scale": 2, "epochs": 2, "batch_size": 16, "val_limit": 250},
     "fpn_vgg19": {"input_scale": 1, "epochs": 1, "batch_size": 16, "lr": 1e-4, "val_limit": 500},
@@ -93,10 +89,8 @@ MODEL_DEFAULTS: dict[str, dict[str, object]] = {
 
 
 def default_config(name: str, **overrides: object) -> TrainConfig:
-    """The default schedule of model ``name`` (``MODEL_DEFAULTS``), with ``overrides`` applied.
-
-    ``overrides`` whose value is None are ignored (unset command-line options).
-    """
+    """The default schedule of model ``name`` (``MODEL_DEFAULTS``) with ``overrides`` applied
+    (None values, i.e. unset command-line options, are ignored)."""
     model_spec(name)  # an unknown name raises, listing the known ones
     settings = {**MODEL_DEFAULTS[name], **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig(**settings)  # type: ignore[arg-type]

@@ -117,29 +117,29 @@ def test_interpolate_style_endpoints():
 def test_draw_batch_takes_the_fixed_share_from_the_train_split(bank, tiny_root):
     train = SyntheticData(tiny_root, "train").arrays()
     cfg = TrainConfig(batch_size=16, easy_steps=0, anneal_steps=0, fixed_fraction=1.0)
-    batch = draw_batch(
+    images, labels, _ = draw_batch(
         0, cfg, bank.train, (24, 32), train.images, train.labels, np.random.default_rng(0)
     )
-    assert batch.images.shape == (16, 24, 32, 3) and batch.images.dtype == np.uint8
-    assert batch.labels.dtype == np.int64
+    assert images.shape == (16, 24, 32, 3) and images.dtype == np.uint8
+    assert labels.dtype == np.int64
     known = {im.tobytes(): lab for im, lab in zip(train.images, train.labels, strict=True)}
     known.update(
         {im[:, ::-1].tobytes(): lab for im, lab in zip(train.images, train.labels, strict=True)}
     )
-    for img, lab in zip(batch.images, batch.labels, strict=True):
+    for img, lab in zip(images, labels, strict=True):
         assert known[img.tobytes()] == lab  # every image is a (flipped) train image
 
 
 def test_draw_batch_is_fresh_only_during_the_easy_phase(bank, tiny_root):
     train = SyntheticData(tiny_root, "train").arrays()
     cfg = TrainConfig(batch_size=16, easy_steps=5, fixed_fraction=1.0)
-    batch = draw_batch(
+    images, labels, level = draw_batch(
         0, cfg, bank.train, (24, 32), train.images, train.labels, np.random.default_rng(0)
     )
     known = {im.tobytes() for im in train.images}
-    assert not any(img.tobytes() in known for img in batch.images)
-    assert batch.difficulty == 0.0
-    assert set(batch.labels.tolist()) <= set(range(5))
+    assert not any(img.tobytes() in known for img in images)
+    assert level == 0.0
+    assert set(labels.tolist()) <= set(range(5))
 
 
 # --- training -------------------------------------------------------------------------
