@@ -148,17 +148,16 @@ def background_points(
 
 def _prompt_best_region(
     labels: np.ndarray,
-    n: int,
+    stats: RegionStats,
+    scores: np.ndarray,
     cam: np.ndarray,
-    steps: tuple[np.ndarray, np.ndarray],
     n_bg: int,
     settings: RegionSettings,
     avoid_top: int = 3,
 ) -> Points:
-    """Score the regions of ``labels`` (int (H, W) in 0..n-1), prompt the best one's interior
-    (and ``n_bg`` background points away from it and from the next ``avoid_top`` regions)."""
-    stats = region_stats(labels, n, cam, steps)
-    scores = region_scores(stats, settings)
+    """Prompt the interior of the best-scoring region of ``labels`` (int (H, W) in 0..n-1, with
+    its :class:`RegionStats` and float (n,) ``scores``), and ``n_bg`` background points away
+    from it and from the next ``avoid_top`` regions."""
     order = np.argsort(-scores, kind="stable")
     chosen = labels == order[0]
     fg = interior_point(chosen)
@@ -169,21 +168,32 @@ def _prompt_best_region(
     return make_points([fg], background_points(cam, chosen, avoid, n_bg))
 
 
+def _scored_regions(
+    labels: np.ndarray,
+    n: int,
+    cam: np.ndarray,
+    steps: tuple[np.ndarray, np.ndarray],
+    s: RegionSettings,
+) -> tuple[RegionStats, np.ndarray]:
+    """(:func:`region_stats`, float64 (n,) :func:`region_scores`) of ``labels`` in 0..n-1."""
+    stats = region_stats(labels, n, cam, steps)
+    return stats, region_scores(stats, s)
+
+
 def _felzenszwalb_heat(
     cam: np.ndarray, image: np.ndarray, scales: tuple[float, ...], n_bg: int, s: RegionSettings
 ) -> Points:
     """Felzenszwalb segmentations of ``image`` at each of ``scales``; the one whose best segment
     scores highest (the first on ties) is prompted by :func:`_prompt_best_region`."""
     steps = neighbour_steps(image)
-    best: tuple[float, np.ndarray, int] | None = None
+    best: tuple[np.ndarray, RegionStats, np.ndarray] | None = None
     for scale in scales:
         labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=s.min_size)
-        n = int(labels.max()) + 1
-        top = float(region_scores(region_stats(labels, n, cam, steps), s).max())
-        if best is None or top > best[0]:
-            best = (top, labels, n)
+        stats, scores = _scored_regions(labels, int(labels.max()) + 1, cam, steps, s)
+        if best is None or scores.max() > best[2].max():
+            best = (labels, stats, scores)
     assert best is not None, "scales must not be empty"
-    return _prompt_best_region(best[1], best[2], cam, steps, n_bg, s)
+    return _prompt_best_region(*best, cam, n_bg, s)
 
 
 @register_strategy(emits_background=False)
@@ -260,7 +270,7 @@ def flood_heat(
     s = RegionSettings(**settings)
     steps = neighbour_steps(image)
     labels, n = tolerance_components(steps, s.tolerance)
-    return _prompt_best_region(labels, n, cam, steps, n_bg, s)
+    return _prompt_best_region(labels, *_scored_regions(labels, n, cam, steps, s), cam, n_bg, s)
 
 
 @register_strategy(emits_background=True)
