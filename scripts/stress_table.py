@@ -1,11 +1,5 @@
-"""Issue #17's goals table from comparison runs: one row per run folder (a dataset of the stress
-suite), for its best automatic strategy (highest foreground hit rate, then mean IoU; oracles
-excluded).
-
-Columns: the classifier's test accuracy, the strategy, its foreground hit rate overall, in the
-lowest-contrast fifth of images (``contrast`` of ``per_image.csv``, at or below its 20 %
-quantile) and in its worst class, its mean IoU and the oracle's (``oracle_interior``, same
-segmenter). Prints a Markdown table.
+"""Issue #17's goals table from comparison runs, one Markdown row per run folder (a dataset of
+the stress suite): see :func:`evaluation.stress_goals.goal_cells`.
 
 Examples::
 
@@ -17,16 +11,11 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 from pathlib import Path
 
-import numpy as np
-
 from common.cli import run, script_parser
-from common.errors import UserError
-
-ORACLE = "oracle_interior"
+from evaluation.results import load_results
+from evaluation.stress_goals import GOAL_HEADER, goal_cells
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,50 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def goal_row(folder: Path) -> str:
-    """The Markdown row of one run folder (metrics.json and per_image.csv)."""
-    if not (folder / "per_image.csv").is_file():
-        raise UserError(f"{folder} has no per_image.csv; run compare_strategies.py --out {folder}")
-    settings = json.loads((folder / "metrics.json").read_text())["settings"]
-    with (folder / "per_image.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    by = {}
-    for r in rows:
-        by.setdefault(r["strategy"], []).append(r)
-    if ORACLE not in by:
-        raise UserError(f"{folder}: the run has no {ORACLE} row to compare the IoU with")
-
-    def col(name: str, key: str) -> np.ndarray:
-        return np.array([float(r[key]) if r[key] else np.nan for r in by[name]])
-
-    auto = [n for n in by if by[n][0]["kind"] != "oracle"]
-    best = max(auto, key=lambda n: (np.nanmean(col(n, "fg_hit_rate")), np.nanmean(col(n, "iou"))))
-    hit, contrast = col(best, "fg_hit_rate"), col(best, "contrast")
-    low = contrast <= np.nanquantile(contrast, 0.2)
-    classes = np.array([r["class"] for r in by[best]])
-    per_class = {c: hit[classes == c].mean() for c in sorted(set(classes))}
-    worst = min(per_class, key=per_class.get)
-    iou, oracle_iou = np.nanmean(col(best, "iou")), np.nanmean(col(ORACLE, "iou"))
-    cells = [
-        Path(settings["dataset"]["path"]).name,
-        f"{100 * settings['classifier']['test_accuracy']:.1f} %",
-        f"`{best}`",
-        f"{100 * hit.mean():.1f} %",
-        f"{100 * hit[low].mean():.1f} %",
-        f"{100 * per_class[worst]:.1f} % ({worst})",
-        f"{iou:.3f} / {oracle_iou:.3f} ({iou - oracle_iou:+.3f})",
-    ]
-    return "| " + " | ".join(cells) + " |"
-
-
 def main(args: argparse.Namespace) -> int:
-    print(
-        "| dataset | classifier test acc. | best automatic | fg hit | lowest-contrast fifth "
-        "| worst class | mean IoU / oracle's |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    print("| " + " | ".join(GOAL_HEADER) + " |")
+    print("|" + "---|" * len(GOAL_HEADER))
     for folder in args.runs:
-        print(goal_row(folder))
+        results = load_results(folder, required=("metrics.json", "per_image.csv"))
+        print("| " + " | ".join(goal_cells(results)) + " |")
     return 0
 
 

@@ -1,0 +1,62 @@
+"""Issue #17's goals for one comparison run (a dataset of the stress suite): its best automatic
+strategy's foreground hit rate overall, in the lowest-contrast fifth of images and in its worst
+class, and its mean IoU against the oracle's (``oracle_interior``, same segmenter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import UserError
+from evaluation.results import ComparisonResults
+from evaluation.tables import AUTOMATIC_KINDS
+
+ORACLE = "oracle_interior"
+GOAL_HEADER = (
+    "dataset",
+    "segmenter",
+    "classifier test acc.",
+    "best automatic",
+    "fg hit",
+    "lowest-contrast fifth",
+    "worst class",
+    "mean IoU / oracle's",
+)
+
+
+def goal_cells(results: ComparisonResults) -> list[str]:
+    """The cells of :data:`GOAL_HEADER` for one run (summary rows and ``per_image`` rows).
+
+    The best automatic row has the highest ``fg_hit_rate``, then ``miou``. The lowest-contrast
+    fifth is the images whose ``contrast`` is at or below its 20 % quantile.
+
+    Raises:
+        common.UserError: the run has no ``oracle_interior`` row or no automatic row.
+    """
+    rows = {r["strategy"]: r for r in results.rows}
+    auto = [r for r in results.rows if r["kind"] in AUTOMATIC_KINDS]
+    if ORACLE not in rows or not auto:
+        raise UserError(
+            f"{results.folder}: the run needs an automatic strategy and {ORACLE} (--strategies)"
+        )
+    best = max(auto, key=lambda r: (r["fg_hit_rate"], r["miou"]))
+    mine = [r for r in results.per_image if r["strategy"] == best["strategy"]]
+    hit = np.array([float(r["fg_hit_rate"]) for r in mine])
+    contrast = np.array([float(r["contrast"]) if r["contrast"] else np.nan for r in mine])
+    classes = np.array([r["class"] for r in mine])
+    per_class = {c: hit[classes == c].mean() for c in sorted(set(classes))}
+    worst = min(per_class, key=per_class.get)
+    low = contrast <= np.nanquantile(contrast, 0.2)
+    iou, oracle_iou = best["miou"], rows[ORACLE]["miou"]
+    kind = results.settings.get("segmenter_kind")
+    return [
+        Path(results.settings["dataset"]["path"]).name,
+        best["segmenter"] + (f" ({kind})" if kind else ""),
+        f"{100 * results.settings['classifier']['test_accuracy']:.1f} %",
+        f"`{best['strategy']}`",
+        f"{100 * best['fg_hit_rate']:.1f} %",
+        f"{100 * hit[low].mean():.1f} %",
+        f"{100 * per_class[worst]:.1f} % ({worst})",
+        f"{iou:.3f} / {oracle_iou:.3f} ({iou - oracle_iou:+.3f})",
+    ]

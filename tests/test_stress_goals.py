@@ -1,0 +1,59 @@
+"""evaluation.stress_goals: the goals row of a comparison run, on a hand-made run."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.errors import UserError
+from evaluation.results import ComparisonResults
+from evaluation.stress_goals import GOAL_HEADER, goal_cells
+
+SETTINGS = {
+    "dataset": {"path": "data/stress/x"},
+    "classifier": {"test_accuracy": 0.9},
+    "segmenter_kind": "classical",
+}
+
+
+def _row(strategy: str, kind: str, hit: float, miou: float) -> dict:
+    row = {"strategy": strategy, "kind": kind, "segmenter": "flood_fill"}
+    return row | {"fg_hit_rate": hit, "miou": miou}
+
+
+def _per_image(strategy: str, hits: list[int]) -> list[dict[str, str]]:
+    # 5 images, contrasts 10..50 (the lowest-contrast fifth is image 0 alone), 3 circles, 2 stars
+    classes, contrasts = ["circle"] * 3 + ["star"] * 2, [10, 20, 30, 40, 50]
+    return [
+        {"strategy": strategy, "class": c, "fg_hit_rate": str(h), "contrast": str(k)}
+        for c, h, k in zip(classes, hits, contrasts, strict=True)
+    ]
+
+
+def test_goal_cells_of_the_best_automatic_strategy() -> None:
+    rows = [
+        _row("bad", "fg", 0.2, 0.9),
+        _row("good", "fg+bg", 0.6, 0.5),
+        _row("tied_worse_iou", "fg", 0.6, 0.4),
+        _row("oracle_interior", "oracle", 1.0, 0.75),
+    ]
+    per_image = _per_image("good", [0, 1, 1, 1, 0]) + _per_image("bad", [1, 0, 0, 0, 0])
+    cells = goal_cells(ComparisonResults(SETTINGS, rows, per_image))
+    assert len(cells) == len(GOAL_HEADER)
+    assert cells == [
+        "x",
+        "flood_fill (classical)",
+        "90.0 %",
+        "`good`",
+        "60.0 %",
+        "0.0 %",
+        "50.0 % (star)",
+        "0.500 / 0.750 (-0.250)",
+    ]
+
+
+def test_goal_cells_need_the_oracle() -> None:
+    results = ComparisonResults(
+        SETTINGS, [_row("good", "fg", 1.0, 0.5)], _per_image("good", [1] * 5)
+    )
+    with pytest.raises(UserError, match="oracle_interior"):
+        goal_cells(results)
