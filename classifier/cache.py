@@ -11,7 +11,6 @@ import logging
 import pickle
 import time
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -19,7 +18,7 @@ from torch import nn
 
 from classifier.config import SCRATCH, TrainConfig, TrainingInfo
 from classifier.model import build_classifier
-from classifier.train import resolve_background_spec, resolve_recipe, train_classifier
+from classifier.train import resolve_data_settings, resolve_recipe, train_classifier
 from common.atomic import atomic_write, atomic_write_text
 from common.errors import UserError
 from shapes.classes import SPLITS
@@ -129,8 +128,8 @@ def load_or_train(
         SyntheticData(data_root, split).check_files()  # type: ignore[arg-type]
     fingerprint = dataset_fingerprint(data_root)
     recipe = resolve_recipe(config)
-    if recipe[0] == SCRATCH:  # the background source is part of the settings
-        config = replace(config, backgrounds=resolve_background_spec(data_root, config.backgrounds))
+    if recipe[0] == SCRATCH:  # the dataset's backgrounds and styles are part of the settings
+        config = resolve_data_settings(data_root, config)
     path = checkpoint_path(cache_dir, fingerprint, recipe[0], config)
     if path.exists() and not retrain:
         start = time.perf_counter()

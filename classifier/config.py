@@ -7,10 +7,11 @@ the dataset's fingerprint it keys the checkpoint cache (see :mod:`classifier.cac
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from shapes.draw import ShapeStyle
+from shapes.stress import ContrastStyle
 
 #: Names of the two recipes; ``TrainConfig.recipe = "auto"`` picks one (see ``resolve_recipe``).
 SCRATCH = "scratch-curriculum"
@@ -41,6 +42,9 @@ class TrainConfig:
         easy_steps, anneal_steps: ``easy_steps`` batches of ``easy_style`` shapes, then over
             ``anneal_steps`` the share of the real distribution grows from 0 to 1 (per sample,
             ``curriculum="mix"``) or each shape's style moves to ``real_style`` (``"interp"``).
+        real_style, real_contrast: shapes and contrast of the fresh real-distribution samples;
+            None: the dataset's own (``style`` and ``contrast`` of its ``generation.json``),
+            else the defaults (the look-alike of the course data).
         fixed_fraction: share of each batch's real part taken from the fixed train split
             (randomly flipped left-right) instead of freshly drawn.
         backgrounds: background source of fresh samples (``"builtin"``, ``"cifar10"``, a path;
@@ -72,7 +76,8 @@ class TrainConfig:
     anneal_steps: int = 240
     curriculum: Literal["mix", "interp"] = "mix"
     easy_style: ShapeStyle = EASY_STYLE
-    real_style: ShapeStyle = field(default_factory=ShapeStyle)
+    real_style: ShapeStyle | None = None
+    real_contrast: ContrastStyle | None = None
     fixed_fraction: float = 0.25
     backgrounds: str | None = None
     zero_init_residual: bool = False
@@ -121,10 +126,16 @@ class TrainConfig:
             raise ValueError(f"unknown TrainConfig field(s) {unknown}")
         kwargs = dict(data)
         for key in ("easy_style", "real_style"):
-            if key in kwargs and isinstance(kwargs[key], dict):
-                style = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs[key].items()}
-                kwargs[key] = ShapeStyle(**style)
+            if isinstance(kwargs.get(key), dict):
+                kwargs[key] = style_from_dict(kwargs[key])
+        if isinstance(kwargs.get("real_contrast"), dict):
+            kwargs["real_contrast"] = ContrastStyle(**kwargs["real_contrast"])
         return cls(**kwargs)
+
+
+def style_from_dict(data: dict[str, Any]) -> ShapeStyle:
+    """The :class:`ShapeStyle` of a JSON dict (lists become the tuples of its ranges)."""
+    return ShapeStyle(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 @dataclass

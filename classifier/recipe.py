@@ -6,8 +6,6 @@ fixed train split.
 from __future__ import annotations
 
 import math
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import fields, replace
 
@@ -69,18 +67,20 @@ def draw_batch(
     images only)."""
     n = config.batch_size
     d = difficulty(step, config)
+    real = config.real_style if config.real_style is not None else ShapeStyle()
     parts_x, parts_y = [], []
     if config.curriculum == "interp":
-        n_real, style_easy = n, interpolate_style(config.easy_style, config.real_style, d)
+        n_real, style_easy = n, interpolate_style(config.easy_style, real, d)
     else:
         n_real, style_easy = round(d * n), config.easy_style
     use_fixed = fixed_images is not None and len(fixed_images) > 0
     n_fixed = round(config.fixed_fraction * d * n) if use_fixed else 0
     n_fresh_real = n_real - n_fixed if config.curriculum == "mix" else 0
     n_easy = n - n_fixed - n_fresh_real
-    for count, style in ((n_easy, style_easy), (n_fresh_real, config.real_style)):
+    parts = ((n_easy, style_easy, None), (n_fresh_real, real, config.real_contrast))
+    for count, style, contrast in parts:
         if count:
-            drawn = render(pool, count, rng, style, hw)
+            drawn = render(pool, count, rng, style, hw, contrast=contrast)
             parts_x.append(drawn.images)
             parts_y.append(drawn.labels)
     if n_fixed:
@@ -104,34 +104,10 @@ def batch_stream(
     fixed_images: np.ndarray | None,
     fixed_labels: np.ndarray | None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """Yield the batches of steps 0 .. ``config.steps - 1``, rendered up to 2 ahead by one
-    thread in order from one generator seeded by ``config.seed`` (so deterministically).
-    Errors in the thread are re-raised here."""
+    """Yield the batches of steps 0 .. ``config.steps - 1`` in order, drawn from one generator
+    seeded by ``config.seed`` (so deterministically). Rendered in the calling thread: on a
+    2-core CPU a renderer thread beside torch's two slowed training (0.50 against 0.46 s a
+    step, measured alone)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0xC1A55]))
-    out: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for step in range(config.steps):
-                if stop.is_set():
-                    return
-                out.put(draw_batch(step, config, pool, hw, fixed_images, fixed_labels, rng))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            out.put(exc)
-
-    worker = threading.Thread(target=produce, name="batch-renderer", daemon=True)
-    worker.start()
-    try:
-        for _ in range(config.steps):
-            item = out.get()
-            if isinstance(item, BaseException):
-                raise RuntimeError("rendering a training batch failed") from item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                out.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
+    for step in range(config.steps):
+        yield draw_batch(step, config, pool, hw, fixed_images, fixed_labels, rng)

@@ -27,10 +27,12 @@ from classifier import (
 from classifier.cache import checkpoint_path
 from classifier.localisation import argmax_inside, cam_argmax_hit_rate, spread_subset
 from classifier.recipe import difficulty, draw_batch, interpolate_style, learning_rate
+from classifier.train import resolve_data_settings
 from shapes import SyntheticData, dataset_fingerprint
 from shapes.backgrounds import load_backgrounds
 from shapes.draw import ShapeStyle
 from shapes.generate import GenerationConfig, generate_dataset
+from shapes.stress import ContrastStyle
 
 TINY = TrainConfig.tiny(channels_last=False)
 
@@ -112,6 +114,44 @@ def test_interpolate_style_endpoints():
     assert interpolate_style(easy, real, 1.0) == real
     mid = interpolate_style(easy, real, 0.5)
     assert mid.size_range == pytest.approx((12.0, 22.0))
+
+
+def test_fresh_samples_follow_the_datasets_own_style(tmp_path, bank):
+    style = ShapeStyle(size_range=(6.0, 9.0), alpha_range=(0.3, 0.5), opaque_prob=0.0)
+    contrast = ContrastStyle(background_contrast=0.0)
+    sizes = {"train": 4, "val": 2, "test": 2}
+    gen = GenerationConfig(seed=1, sizes=sizes, hw=(24, 32), style=style, contrast=contrast)
+    root = generate_dataset(tmp_path / "faint", bank, gen, progress=False)
+    resolved = resolve_data_settings(root, TINY)
+    assert resolved.real_style == style and resolved.real_contrast == contrast
+    kept = resolve_data_settings(root, replace(TINY, real_style=ShapeStyle()))
+    assert kept.real_style == ShapeStyle() and kept.real_contrast == contrast  # set: kept
+    (root / "generation.json").unlink()
+    plain = resolve_data_settings(root, TINY)
+    assert plain.real_style == ShapeStyle() and plain.real_contrast == ContrastStyle()
+    # the real part of a batch is drawn in that style: flat backgrounds, so few colours
+    cfg = replace(resolved, batch_size=8, easy_steps=0, anneal_steps=0, fixed_fraction=0.0)
+    flat, _, _ = draw_batch(0, cfg, bank.train, (24, 32), None, None, np.random.default_rng(0))
+    busy, _, _ = draw_batch(
+        0,
+        replace(cfg, real_contrast=ContrastStyle()),
+        bank.train,
+        (24, 32),
+        None,
+        None,
+        np.random.default_rng(0),
+    )
+    colours = [len(np.unique(im.reshape(-1, 3), axis=0)) for im in (*flat, *busy)]
+    assert max(colours[:8]) < min(colours[8:])
+
+
+def test_unusable_generation_json_is_named(tmp_path, tiny_root):
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_root, root)
+    meta = json.loads((root / "generation.json").read_text())
+    (root / "generation.json").write_text(json.dumps({**meta, "contrast": {"glow": 1}}))
+    with pytest.raises(ValueError, match=r"generation\.json has an unusable style"):
+        resolve_data_settings(root, TINY)
 
 
 def test_draw_batch_takes_the_fixed_share_from_the_train_split(bank, tiny_root):
@@ -221,7 +261,8 @@ def test_second_call_loads_the_identical_model(trained, tiny_root):
 def test_sidecar_json_holds_settings_and_curve(trained):
     _, _, info = trained
     meta = json.loads(Path(info.checkpoint).with_suffix(".json").read_text())
-    assert TrainConfig.from_dict(meta["config"]) == replace(TINY, backgrounds="builtin")
+    resolved = replace(TINY, backgrounds="builtin", real_style=ShapeStyle())
+    assert TrainConfig.from_dict(meta["config"]) == replace(resolved, real_contrast=ContrastStyle())
     assert TrainingInfo.from_dict(meta).curve == info.curve
 
 
@@ -241,7 +282,7 @@ def test_corrupt_checkpoint_is_retrained_with_a_message(trained, tiny_root, tmp_
 def test_checkpoint_for_other_settings_is_not_used(trained, tiny_root, tmp_path, caplog):
     cache = tmp_path / "cache"
     cache.mkdir()
-    other = replace(TINY, seed=7, backgrounds="builtin")
+    other = resolve_data_settings(tiny_root, replace(TINY, seed=7))
     fp = dataset_fingerprint(tiny_root)
     shutil.copy(trained[2].checkpoint, checkpoint_path(cache, fp, SCRATCH, other))  # stale file
     with caplog.at_level(logging.WARNING):
