@@ -85,8 +85,11 @@ def gradcam_check_figure(
     return fig
 
 
-def _label_iou(ax: Axes, iou: float) -> None:
-    """The IoU under the panel (not on it, where it could hide mask pixels)."""
+def _predicted_mask(ax: Axes, pred: Predictions, strategy: str, i: int, iou: float) -> None:
+    """``strategy``'s mask of image ``i`` with its points, and its IoU under the panel (not on
+    it, where it could hide mask pixels)."""
+    _mask_panel(ax, pred.pred[strategy][i])
+    draw_points(ax, pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
     ax.set_xlabel("IoU n/a" if np.isnan(iou) else f"IoU {iou:.2f}", fontsize=6, labelpad=4)
 
 
@@ -101,21 +104,18 @@ def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
 
 
 def _image_grid(pred: Predictions, n_rows: int, n_cols: int, extra: float) -> tuple[Figure, Any]:
-    """A full-width figure of ``n_rows`` x ``n_cols`` panels of the images' aspect ratio, with
-    ``extra`` inches for the titles; returns it and its 2-D array of axes."""
+    """A full-width figure of ``n_rows`` x ``n_cols`` image panels (no ticks or frame, each
+    showing exactly one (height, width) image at its aspect ratio), with ``extra`` inches for
+    the titles; returns it and its 2-D array of axes."""
     height, width = pred.images.shape[1:3]
     panel = FULL_WIDTH / n_cols
     fig = new_figure(FULL_WIDTH, n_rows * panel * height / width * 1.2 + extra)
-    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
-
-
-def _image_limits(axes: Any, pred: Predictions) -> None:
-    """Image panels without ticks or frame, each showing exactly the (height, width) image."""
-    height, width = pred.images.shape[1:3]
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in axes.flat:
         image_axis(ax)
         ax.set_xlim(-0.5, width - 0.5)
         ax.set_ylim(height - 0.5, -0.5)
+    return fig, axes
 
 
 @report_style
@@ -153,11 +153,8 @@ def example_rows(
         if pred.coords[strategy].shape[1] == 0:
             centre = {"transform": row[2].transAxes, "ha": "center", "va": "center"}
             row[2].text(0.5, 0.5, "no points", fontsize=6, color="white", **centre)
-        _mask_panel(row[3], pred.pred[strategy][i])
-        draw_points(row[3], coords, labels, size=14)
-        _label_iou(row[3], results.ious(strategy)[i])
+        _predicted_mask(row[3], pred, strategy, i, results.ious(strategy)[i])
         _mask_panel(row[4], pred.gt_masks[i])
-    _image_limits(axes, pred)
     for col, name in enumerate(EXAMPLE_COLUMNS):
         axes[0, col].set_title(name)
     set_title(fig, title)
@@ -244,10 +241,7 @@ def supervised_vs_best_figure(results: ComparisonResults) -> Figure:
         _mask_panel(axes[r, 1], pred.gt_masks[i])
         for c, srow in enumerate(shown, start=2):
             name = srow["strategy"]
-            _mask_panel(axes[r, c], pred.pred[name][i])
-            draw_points(axes[r, c], pred.coords[name][i], pred.point_labels[name][i], size=14)
-            _label_iou(axes[r, c], ious[name][i])
-    _image_limits(axes, pred)
+            _predicted_mask(axes[r, c], pred, name, i, ious[name][i])
     titles = ["Image", "Ground truth"]
     for s in shown:
         role = "supervised" if s["kind"] == "supervised" else "best label-free"
