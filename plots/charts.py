@@ -190,8 +190,7 @@ def points_metrics_figure(
         ax.set_xlabel(label)
         ax.grid(axis="x", alpha=0.3)
         if reference and key in reference:
-            ref = reference[key] * scale
-            ax.axvline(ref, color="black", ls="--", lw=0.8, label=PUBLIC_LABEL)
+            ax.axvline(reference[key] * scale, color="black", ls="--", lw=0.8, label=PUBLIC_LABEL)
     axes[0].set_yticks(pos, [r["strategy"] for r in rows])
     axes[0].set_ylim(-0.6, len(rows) - 0.4)
     handles = _kind_legend([r["kind"] for r in rows])

@@ -466,24 +466,6 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
     ]
 
 
-def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
-    """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
-    if seg.is_sam:
-        return []
-    why = "a segmenter whose kind the results do not record"
-    if seg.kind == "classical":
-        why = "a classical back end"
-    model = settings.get("config", {}).get("sam_model_type", "vit_b")
-    return [
-        r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
-        rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
-        rf"{_tt(seg.description)}. SAM numbers need a rerun of "
-        rf"{_tt(COMPARE_COMMAND + ' --segmenter sam')} with the "
-        rf"{_tt(model)} checkpoint, then of this report.}}}}",
-        "",
-    ]
-
-
 def _gradcam_beside(
     inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, approaches: Sequence[str]
 ) -> list[str]:
@@ -570,6 +552,20 @@ def build_report_tex(
     approaches = options.approaches
     sections = table_sections(inputs.rows, approaches)
     seg = segmenter_facts(inputs.settings, inputs.rows)
+    note: list[str] = []  # the boxed note of a run whose segmenter is not recorded as SAM
+    if not seg.is_sam:
+        why = "a segmenter whose kind the results do not record"
+        if seg.kind == "classical":
+            why = "a classical back end"
+        model = inputs.settings.get("config", {}).get("sam_model_type", "vit_b")
+        note = [
+            r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
+            rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
+            rf"{_tt(seg.description)}. SAM numbers need a rerun of "
+            rf"{_tt(COMPARE_COMMAND + ' --segmenter sam')} with the "
+            rf"{_tt(model)} checkpoint, then of this report.}}}}",
+            "",
+        ]
     not_sam = "" if seg.is_sam else r" (\textbf{not SAM})"
     seg_caption = f"Segmenter: {tex_escape(seg.name)}{not_sam}"
     prompts = "SAM prompts" if seg.is_sam else "segmentation prompts"
@@ -592,7 +588,7 @@ def build_report_tex(
         link = rf"\textbf{{Colab link missing:}} pass \texttt{{--colab URL}} to {command}."
     doc = [
         *_preamble(title, options.author, inputs.folder),
-        *_not_sam_note(seg, inputs.settings),
+        *note,
         *_gradcam_beside(inputs, seg, figures["gradcam"], approaches),
         compact_table(sections, table_caption),
         "",
@@ -662,15 +658,14 @@ def compile_latex(tex: Path, engine: str) -> CompileResult:
     pdf = tex.with_suffix(".pdf")
     if not pdf.is_file():
         raise LatexError(f"{engine} ran but wrote no {pdf}")
-    log = tex.with_suffix(".log")
-    return CompileResult(engine, pdf, count_pdf_pages(pdf, log if log.is_file() else None))
+    return CompileResult(engine, pdf, count_pdf_pages(pdf, tex.with_suffix(".log")))
 
 
 def count_pdf_pages(pdf: Path, log: Path | None = None) -> int | None:
     """Pages of ``pdf``: from the LaTeX log's "Output written on X (N pages" line (pdflatex and
-    tectonic write it), else the largest ``/Count`` of an uncompressed page tree; None when both
-    fail."""
-    if log is not None:
+    tectonic write it; ``log`` may be None or missing), else the largest ``/Count`` of an
+    uncompressed page tree; None when both fail."""
+    if log is not None and log.is_file():
         match = re.search(r"Output written on .*?\((\d+) pages?", log.read_text(errors="replace"))
         if match:
             return int(match.group(1))
