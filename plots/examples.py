@@ -1,5 +1,6 @@
-"""Image galleries: examples of a strategy, its worst failures, supervised vs label-free, and the
-dataset example. All read saved arrays only (``predictions.npz`` and ``per_image.csv``)."""
+"""Image galleries: the template's Grad-CAM check, examples of a strategy, its worst failures,
+supervised vs label-free, and the dataset example. All read saved arrays only
+(``predictions.npz`` and ``per_image.csv``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cam.overlay import heatmap_to_rgb
+from cam.visualize import gradcam_figure
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from plots.style import (
@@ -20,6 +22,7 @@ from plots.style import (
     first_of_each_class,
     image_axis,
     new_figure,
+    pick_indices,
     report_style,
     set_title,
     wrap_text,
@@ -33,10 +36,60 @@ EXAMPLE_COLUMNS = (
     "Predicted mask",
     "Ground truth",
 )
+#: The test indices the assignment's Grad-CAM cell shows.
+TEMPLATE_INDICES = (3, 10, 42)
 
 
-def _label_iou(ax: Axes, iou: float) -> None:
-    """The IoU under the panel (not on it, where it could hide mask pixels)."""
+@report_style
+def gradcam_check_figure(
+    results: ComparisonResults,
+    indices: Sequence[int] = TEMPLATE_INDICES,
+    per_class: bool = True,
+    panel_size: float = 1.45,
+) -> Figure:
+    """Input, JET heat map, overlay and ground truth for ``indices`` of the evaluated split and
+    (``per_class``) the first image of each class, from the CAMs saved in ``predictions.npz``;
+    ``panel_size`` is one panel's width in inches (4 a row). Indices past the end of the split
+    are skipped; the figure's footer says which.
+
+    Raises:
+        ValueError: no index is left to show.
+    """
+    pred = results.predictions
+    kept, skipped = pick_indices(indices, results.n_images)
+    rows = [(i, f"#{i} {CLASSES[int(pred.classes[i])]}") for i in kept]
+    if per_class:
+        rows += [
+            (i, f"first {CLASSES[int(pred.classes[i])]}: #{i}")
+            for i in first_of_each_class(pred.classes, len(CLASSES))
+        ]
+    if not rows:
+        raise ValueError(
+            f"none of the indices {list(indices)} exists in a split of {results.n_images} images"
+        )
+    idx = [i for i, _ in rows]
+    arrays = (pred.images[idx], pred.cams[idx], pred.gt_masks[idx])
+    fig = gradcam_figure(*arrays, [t for _, t in rows], panel_size=panel_size)
+    fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.45)
+    set_title(
+        fig,
+        f"Grad-CAM check: {results.cam_description}, CAM of the predicted class\n"
+        f"{results.caption(segmenter=False)}",
+    )
+    if skipped:
+        fig.supxlabel(
+            f"skipped index(es) {', '.join(map(str, skipped))}: the split has only "
+            f"{results.n_images} images",
+            fontsize=7,
+        )
+    return fig
+
+
+def _predicted_mask(ax: Axes, pred: Predictions, strategy: str, i: int, iou: float) -> None:
+    """``strategy``'s mask of image ``i`` with its points, and its IoU under the panel (not on
+    it, where it could hide mask pixels)."""
+    _mask_panel(ax, pred.pred[strategy][i])
+    draw_points(ax, pred.coords[strategy][i], pred.point_labels[strategy][i], size=14)
     ax.set_xlabel("IoU n/a" if np.isnan(iou) else f"IoU {iou:.2f}", fontsize=6, labelpad=4)
 
 
@@ -51,21 +104,18 @@ def _mask_panel(ax: Axes, mask: np.ndarray) -> None:
 
 
 def _image_grid(pred: Predictions, n_rows: int, n_cols: int, extra: float) -> tuple[Figure, Any]:
-    """A full-width figure of ``n_rows`` x ``n_cols`` panels of the images' aspect ratio, with
-    ``extra`` inches for the titles; returns it and its 2-D array of axes."""
+    """A full-width figure of ``n_rows`` x ``n_cols`` image panels (no ticks or frame, each
+    showing exactly one (height, width) image at its aspect ratio), with ``extra`` inches for
+    the titles; returns it and its 2-D array of axes."""
     height, width = pred.images.shape[1:3]
     panel = FULL_WIDTH / n_cols
     fig = new_figure(FULL_WIDTH, n_rows * panel * height / width * 1.2 + extra)
-    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
-
-
-def _image_limits(axes: Any, pred: Predictions) -> None:
-    """Image panels without ticks or frame, each showing exactly the (height, width) image."""
-    height, width = pred.images.shape[1:3]
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in axes.flat:
         image_axis(ax)
         ax.set_xlim(-0.5, width - 0.5)
         ax.set_ylim(height - 0.5, -0.5)
+    return fig, axes
 
 
 @report_style
@@ -103,11 +153,8 @@ def example_rows(
         if pred.coords[strategy].shape[1] == 0:
             centre = {"transform": row[2].transAxes, "ha": "center", "va": "center"}
             row[2].text(0.5, 0.5, "no points", fontsize=6, color="white", **centre)
-        _mask_panel(row[3], pred.pred[strategy][i])
-        draw_points(row[3], coords, labels, size=14)
-        _label_iou(row[3], results.ious(strategy)[i])
+        _predicted_mask(row[3], pred, strategy, i, results.ious(strategy)[i])
         _mask_panel(row[4], pred.gt_masks[i])
-    _image_limits(axes, pred)
     for col, name in enumerate(EXAMPLE_COLUMNS):
         axes[0, col].set_title(name)
     set_title(fig, title)
@@ -194,10 +241,7 @@ def supervised_vs_best_figure(results: ComparisonResults) -> Figure:
         _mask_panel(axes[r, 1], pred.gt_masks[i])
         for c, srow in enumerate(shown, start=2):
             name = srow["strategy"]
-            _mask_panel(axes[r, c], pred.pred[name][i])
-            draw_points(axes[r, c], pred.coords[name][i], pred.point_labels[name][i], size=14)
-            _label_iou(axes[r, c], ious[name][i])
-    _image_limits(axes, pred)
+            _predicted_mask(axes[r, c], pred, name, i, ious[name][i])
     titles = ["Image", "Ground truth"]
     for s in shown:
         role = "supervised" if s["kind"] == "supervised" else "best label-free"

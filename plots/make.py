@@ -21,20 +21,22 @@ from plots.charts import (
     PUBLIC_SOLUTION,
     classifier_curve,
     classifier_curve_figure,
+    diagnostic_figure,
+    has_values,
     iou_distribution_figure,
     per_class_miou_figure,
     points_metrics_figure,
 )
-from plots.diagnostics import diagnostic_figure, has_values
 from plots.examples import (
+    TEMPLATE_INDICES,
     approach_rows_figure,
     dataset_example_figure,
+    gradcam_check_figure,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
 )
 from plots.features import feature_maps_figure
-from plots.gradcam import TEMPLATE_INDICES, gradcam_check_figure
 from plots.style import pick_indices, save_figure
 from shapes import CLASSES, dataset_fingerprint
 

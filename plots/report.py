@@ -3,7 +3,10 @@
 Everything it states comes from the results folder (``metrics.json``, optionally
 ``per_image.csv`` and ``predictions.npz``) or from the figures ``scripts/make_figures.py`` drew;
 a run whose segmenter is not SAM says so in a boxed note and in every caption.
-:func:`build_report_tex` is pure; :func:`write_report` copies the figures and compiles.
+:func:`build_report_tex` is pure; :func:`write_report` copies the figures and compiles with
+:func:`compile_latex`: ``pdflatex`` is preferred (run twice, so references resolve), then
+``tectonic`` (which reruns by itself). Neither is a Python dependency: without one,
+:func:`find_engine` returns None and the caller keeps the ``.tex`` file.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import math
 import re
 import shutil
+import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +32,7 @@ from evaluation.predictions import Predictions
 from evaluation.results import COMPARE_COMMAND, ComparisonResults, load_results
 from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
-from plots.gradcam import TEMPLATE_INDICES
-from plots.latex import CompileResult, compile_latex, find_engine
+from plots.examples import TEMPLATE_INDICES
 from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
 from prompting import get_strategy
 
@@ -142,13 +145,11 @@ def segmenter_facts(settings: dict[str, Any], rows: Sequence[dict[str, Any]]) ->
 
 
 def classifier_phrase(settings: dict[str, Any]) -> str:
-    """The classifier as recorded: architecture or checkpoint file, recipe, weights, accuracy."""
+    """The classifier as recorded: checkpoint file, recipe, weights, accuracy."""
     c = settings.get("classifier", {})
-    arch = c.get("arch") or c.get("model") or c.get("architecture")
-    checkpoint, weights = c.get("checkpoint"), c.get("imagenet_weights")
-    accuracy = c.get("test_accuracy")
+    weights, accuracy = c.get("imagenet_weights"), c.get("test_accuracy")
     parts = [
-        str(arch) if arch else checkpoint and f"checkpoint {Path(str(checkpoint)).name}",
+        c.get("checkpoint") and f"checkpoint {Path(str(c['checkpoint'])).name}",
         c.get("recipe") and f"recipe {c['recipe']}",
         weights is False and "trained from scratch (no ImageNet weights)",
         weights is True and "fine-tuned from ImageNet weights",
@@ -465,29 +466,30 @@ def _preamble(title: str, author: str | None, folder: Path) -> list[str]:
     ]
 
 
-def _not_sam_note(seg: SegmenterFacts, settings: dict[str, Any]) -> list[str]:
-    """The boxed note of a run whose segmenter is not recorded as SAM ([] for a SAM run)."""
-    if seg.is_sam:
-        return []
-    why = "a segmenter whose kind the results do not record"
-    if seg.kind == "classical":
-        why = "a classical back end"
-    model = settings.get("config", {}).get("sam_model_type", "vit_b")
-    return [
-        r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
-        rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
-        rf"{_tt(seg.description)}. SAM numbers need a rerun of "
-        rf"{_tt(COMPARE_COMMAND + ' --segmenter sam')} with the "
-        rf"{_tt(model)} checkpoint, then of this report.}}}}",
-        "",
-    ]
-
-
-def _setup_and_approaches(
-    inputs: ComparisonResults, seg: SegmenterFacts, approaches: Sequence[str]
+def _gradcam_beside(
+    inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, approaches: Sequence[str]
 ) -> list[str]:
-    """The setup as the results record it, then each approach in its own words."""
+    """The Grad-CAM figure in a column (wider for the compact figure, 3 rows, than for the full
+    check, a row per template index and per class) beside the setup as the results record it
+    and each approach in its own words."""
+    caption = (
+        rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
+        + ", ".join(str(i) for i in TEMPLATE_INDICES)
+        + " (the assignment's check)"
+        + ("" if gradcam.compact else " and the first image of each class")
+        + r": input, heat map (blue 0, red 1), overlay, ground truth. The heat maps do not "
+        rf"depend on the segmenter; the run's segmenter: {tex_escape(seg.name)}"
+        + ("" if seg.is_sam else r" (not SAM)")
+        + "."
+    )
+    left = 0.42 if gradcam.compact else 0.33
     lines = [
+        rf"\noindent\begin{{minipage}}[t]{{{left}\linewidth}}\vspace{{0pt}}\centering",
+        _graphic(gradcam.files[0], r"width=\linewidth", f"{REPORT_GRADCAM}.pdf"),
+        r"\refstepcounter{figure}\label{fig:gradcam}",
+        rf"{{\small\raggedright Figure~\thefigure: {caption}\par}}",
+        r"\end{minipage}\hfill",
+        rf"\begin{{minipage}}[t]{{{0.97 - left:.2f}\linewidth}}\vspace{{0pt}}\raggedright",
         r"\section*{Setup}",
         rf"Dataset: {tex_escape(dataset_phrase(inputs))}. "
         rf"Classifier: {tex_escape(classifier_phrase(inputs.settings))}. "
@@ -507,36 +509,7 @@ def _setup_and_approaches(
             rf"Its points prompt {tex_escape(seg.phrase())}.",
             "",
         ]
-    return lines
-
-
-def _gradcam_beside(
-    inputs: ComparisonResults, seg: SegmenterFacts, gradcam: ReportFigure, approaches: Sequence[str]
-) -> list[str]:
-    """The Grad-CAM figure in a column beside the setup and the approaches, wider for the compact
-    figure (3 rows) than for the full check (a row per template index and per class)."""
-    caption = (
-        rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
-        + ", ".join(str(i) for i in TEMPLATE_INDICES)
-        + " (the assignment's check)"
-        + ("" if gradcam.compact else " and the first image of each class")
-        + r": input, heat map (blue 0, red 1), overlay, ground truth. The heat maps do not "
-        rf"depend on the segmenter; the run's segmenter: {tex_escape(seg.name)}"
-        + ("" if seg.is_sam else r" (not SAM)")
-        + "."
-    )
-    left = 0.42 if gradcam.compact else 0.33
-    return [
-        rf"\noindent\begin{{minipage}}[t]{{{left}\linewidth}}\vspace{{0pt}}\centering",
-        _graphic(gradcam.files[0], r"width=\linewidth", f"{REPORT_GRADCAM}.pdf"),
-        r"\refstepcounter{figure}\label{fig:gradcam}",
-        rf"{{\small\raggedright Figure~\thefigure: {caption}\par}}",
-        r"\end{minipage}\hfill",
-        rf"\begin{{minipage}}[t]{{{0.97 - left:.2f}\linewidth}}\vspace{{0pt}}\raggedright",
-        *_setup_and_approaches(inputs, seg, approaches),
-        r"\end{minipage}",
-        "",
-    ]
+    return [*lines, r"\end{minipage}", ""]
 
 
 def _examples_figure(
@@ -566,21 +539,6 @@ def _examples_figure(
     ]
 
 
-def _reproduction(colab_url: str | None) -> list[str]:
-    """The Colab link (or a visible request for it) and the commands."""
-    link = rf"Colab version of the notebook: \url{{{colab_url}}}."
-    if not colab_url:
-        command = _tt(REPORT_COMMAND)
-        link = rf"\textbf{{Colab link missing:}} pass \texttt{{--colab URL}} to {command}."
-    return [
-        r"\section*{Reproduction}",
-        r"{\raggedright",
-        link,
-        rf"Results: {_tt(COMPARE_COMMAND)}; figures: {_tt(FIGURES_COMMAND)}; this report: "
-        rf"{_tt(REPORT_COMMAND)}.\par}}",
-    ]
-
-
 def build_report_tex(
     inputs: ComparisonResults, figures: dict[str, ReportFigure], options: ReportOptions
 ) -> str:
@@ -594,6 +552,20 @@ def build_report_tex(
     approaches = options.approaches
     sections = table_sections(inputs.rows, approaches)
     seg = segmenter_facts(inputs.settings, inputs.rows)
+    note: list[str] = []  # the boxed note of a run whose segmenter is not recorded as SAM
+    if not seg.is_sam:
+        why = "a segmenter whose kind the results do not record"
+        if seg.kind == "classical":
+            why = "a classical back end"
+        model = inputs.settings.get("config", {}).get("sam_model_type", "vit_b")
+        note = [
+            r"\noindent\fbox{\parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{",
+            rf"\textbf{{Note: these results are not SAM's.}} The masks come from {why}, "
+            rf"{_tt(seg.description)}. SAM numbers need a rerun of "
+            rf"{_tt(COMPARE_COMMAND + ' --segmenter sam')} with the "
+            rf"{_tt(model)} checkpoint, then of this report.}}}}",
+            "",
+        ]
     not_sam = "" if seg.is_sam else r" (\textbf{not SAM})"
     seg_caption = f"Segmenter: {tex_escape(seg.name)}{not_sam}"
     prompts = "SAM prompts" if seg.is_sam else "segmentation prompts"
@@ -610,9 +582,13 @@ def build_report_tex(
     discussion = " ".join(
         _sentence_tex(s, names) for s in discussion_sentences(inputs, approaches, sections, seg)
     )
+    link = rf"Colab version of the notebook: \url{{{options.colab_url}}}."
+    if not options.colab_url:
+        command = _tt(REPORT_COMMAND)
+        link = rf"\textbf{{Colab link missing:}} pass \texttt{{--colab URL}} to {command}."
     doc = [
         *_preamble(title, options.author, inputs.folder),
-        *_not_sam_note(seg, inputs.settings),
+        *note,
         *_gradcam_beside(inputs, seg, figures["gradcam"], approaches),
         compact_table(sections, table_caption),
         "",
@@ -623,11 +599,78 @@ def build_report_tex(
         r"\textit{[Draft generated from the measured numbers: edit before submitting.]} "
         + discussion,
         "",
-        *_reproduction(options.colab_url),
+        r"\section*{Reproduction}",
+        r"{\raggedright",
+        link,
+        rf"Results: {_tt(COMPARE_COMMAND)}; figures: {_tt(FIGURES_COMMAND)}; this report: "
+        rf"{_tt(REPORT_COMMAND)}.\par}}",
         r"\end{document}",
         "",
     ]
     return "\n".join(doc)
+
+
+# ------------------------------------------------------------------------------ LaTeX
+#: Engines in order of preference.
+ENGINES = ("pdflatex", "tectonic")
+#: Seconds one engine run may take.
+TIMEOUT_S = 180.0
+
+
+class LatexError(RuntimeError):
+    """The engine failed; the message holds the end of its log."""
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """The ``engine`` that ran, the ``pdf`` it wrote next to the ``.tex`` file and its number of
+    ``pages`` (None when it could not be read)."""
+
+    engine: str
+    pdf: Path
+    pages: int | None
+
+
+def find_engine() -> str | None:
+    """The first of :data:`ENGINES` on the PATH, or None."""
+    return next((name for name in ENGINES if shutil.which(name)), None)
+
+
+def compile_latex(tex: Path, engine: str) -> CompileResult:
+    """Compile ``tex`` in its own folder (figures it includes are looked up next to it) with
+    ``engine`` (one of :data:`ENGINES`, see :func:`find_engine`) and count the PDF's pages.
+
+    Raises:
+        LatexError: a run failed or took over :data:`TIMEOUT_S` (the message ends with its log).
+    """
+    tex = Path(tex).resolve()
+    once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]
+    commands = [once, once] if engine == "pdflatex" else [["tectonic", "--keep-logs", tex.name]]
+    how = {"cwd": tex.parent, "capture_output": True, "text": True, "errors": "replace"}
+    for cmd in commands:
+        try:
+            proc = subprocess.run(cmd, **how, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise LatexError(f"{engine} did not finish within {TIMEOUT_S:.0f} s") from exc
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+            raise LatexError(f"{engine} failed on {tex} (exit {proc.returncode}):\n{tail}")
+    pdf = tex.with_suffix(".pdf")
+    if not pdf.is_file():
+        raise LatexError(f"{engine} ran but wrote no {pdf}")
+    return CompileResult(engine, pdf, count_pdf_pages(pdf, tex.with_suffix(".log")))
+
+
+def count_pdf_pages(pdf: Path, log: Path | None = None) -> int | None:
+    """Pages of ``pdf``: from the LaTeX log's "Output written on X (N pages" line (pdflatex and
+    tectonic write it; ``log`` may be None or missing), else the largest ``/Count`` of an
+    uncompressed page tree; None when both fail."""
+    if log is not None and log.is_file():
+        match = re.search(r"Output written on .*?\((\d+) pages?", log.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    counts = re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", Path(pdf).read_bytes())
+    return max(int(c) for c in counts) if counts else None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -696,11 +739,11 @@ def write_report(
         warnings.append(f"no Colab link: pass --colab URL to {REPORT_COMMAND}")
     compiled = None
     if compile_pdf:
-        if find_engine() is None:
+        if (engine := find_engine()) is None:
             warnings.append(
                 "neither pdflatex nor tectonic is on the PATH: wrote report.tex only "
                 "(compile it elsewhere, e.g. on Overleaf, with the figures next to it)"
             )
         else:
-            compiled = compile_latex(path)
+            compiled = compile_latex(path, engine)
     return ReportOutcome(path, compiled, warnings)

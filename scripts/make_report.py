@@ -23,9 +23,8 @@ from pathlib import Path
 
 from common.cli import run, script_parser
 from evaluation.results import MissingResultsError
-from plots.latex import LatexError
 from plots.make import add_results_options
-from plots.report import MAX_PAGES, ReportEditedError, ReportOptions, write_report
+from plots.report import MAX_PAGES, LatexError, ReportEditedError, ReportOptions, write_report
 
 #: Exit status 2 (an unknown approach is a UserError, a bad Colab link a ValueError).
 USER_ERRORS = (MissingResultsError, ReportEditedError, ValueError)

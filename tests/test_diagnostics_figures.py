@@ -1,5 +1,5 @@
 """The contrast / opacity columns of per_image.csv and the figures drawn from them
-(plots.diagnostics), on tiny fake results (see fake_results.py)."""
+(plots.charts), on tiny fake results (see fake_results.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from test_figures import assert_saved
 
 from evaluation.results import load_results
 from metrics import shape_contrasts
-from plots.diagnostics import (
+from plots.charts import (
     bin_labels,
     binned_means,
     diagnostic_figure,

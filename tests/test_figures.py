@@ -29,13 +29,13 @@ from plots.examples import (
     EXAMPLE_COLUMNS,
     dataset_example_figure,
     example_rows,
+    gradcam_check_figure,
     strategy_examples_figure,
     supervised_vs_best_figure,
     worst_failures_figure,
     worst_indices,
 )
 from plots.features import feature_maps_figure
-from plots.gradcam import gradcam_check_figure
 from plots.make import FigureOptions, make_figures
 from plots.style import PNG_DPI, first_of_each_class, pick_indices, save_figure
 from shapes import CLASSES

@@ -18,9 +18,7 @@ from fake_results import FakeStrategy, argmax_points, inner_points, write_fake_r
 
 from common.errors import UserError
 from evaluation.results import load_results
-from plots.examples import strategy_examples_figure
-from plots.gradcam import TEMPLATE_INDICES
-from plots.latex import count_pdf_pages, find_engine
+from plots.examples import TEMPLATE_INDICES, strategy_examples_figure
 from plots.make import FigureOptions, make_figures, report_examples_name
 from plots.report import (
     MAX_DISCUSSION_SENTENCES,
@@ -29,7 +27,9 @@ from plots.report import (
     ReportOptions,
     bg_hit_rate,
     build_report_tex,
+    count_pdf_pages,
     discussion_sentences,
+    find_engine,
     find_figures,
     segmenter_facts,
     table_sections,
