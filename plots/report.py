@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from common.errors import UserError
 from evaluation.predictions import Predictions
 from evaluation.results import COMPARE_COMMAND, ComparisonResults, load_results
 from evaluation.submission import REPORT_COMMAND, validate_colab_url
 from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
+from metrics import shape_contrasts
 from plots.examples import TEMPLATE_INDICES
 from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
 from prompting import get_strategy
@@ -232,18 +232,6 @@ def touches_border(masks: np.ndarray) -> np.ndarray:
     return masks[:, [0, -1], :].any(axis=(1, 2)) | masks[:, :, [0, -1]].any(axis=(1, 2))
 
 
-def shape_contrast(images: np.ndarray, masks: np.ndarray, ring: int = 3) -> np.ndarray:
-    """float (N,): Euclidean RGB distance between the mean colour inside each mask and the mean
-    colour of a ``ring``-pixel band around it (NaN for an empty mask or band)."""
-    out = np.full(len(images), np.nan)
-    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
-        band = ndimage.binary_dilation(mask, iterations=ring) & ~mask
-        if mask.any() and band.any():
-            pixels = image.astype(np.float64)
-            out[i] = float(np.linalg.norm(pixels[mask].mean(0) - pixels[band].mean(0)))
-    return out
-
-
 def where_misses(
     per_image: Sequence[dict[str, str]],
     strategy: str,
@@ -252,8 +240,9 @@ def where_misses(
 ) -> str | None:
     """One sentence on where ``strategy``'s foreground points miss the shape (per class; with
     ``predictions``, also on shapes cut by the image border and in the lowest-contrast
-    :data:`LOW_CONTRAST_SHARE` of the images), or None when ``per_image`` has no hit values for
-    it."""
+    :data:`LOW_CONTRAST_SHARE` of the images by :func:`metrics.shape_contrasts`, the measure of
+    ``per_image.csv``'s ``contrast`` column), or None when ``per_image`` has no hit values for it.
+    """
     rows = [
         r for r in per_image if r["strategy"] == strategy and r.get("fg_hit_rate") not in ("", None)
     ]
@@ -279,7 +268,7 @@ def where_misses(
                 f"{int((miss & touch).sum())} of the misses are shapes cut by the image border "
                 f"({100 * touch.sum() / n:.0f} % of the images)"
             )
-        contrast = shape_contrast(predictions.images[idx], predictions.gt_masks[idx])
+        contrast = shape_contrasts(predictions.images[idx], predictions.gt_masks[idx])
         if np.isfinite(contrast).any():  # then the lowest contrast is in ``low``
             low = contrast <= np.nanquantile(contrast, LOW_CONTRAST_SHARE)
             parts.append(
