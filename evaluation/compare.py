@@ -479,9 +479,8 @@ def segment_rows(
     if config.variants:
         variants = variant_rows(results, config)
         timing["variants_s"] = evaluate_rows(results, segmenter, points, variants, batched)
-    for counter in ("encoder_calls", "decoder_calls"):
-        if hasattr(segmenter, counter):
-            timing[counter] = getattr(segmenter, counter)
+    counters = [c for c in ("encoder_calls", "decoder_calls") if hasattr(segmenter, c)]
+    timing |= {counter: getattr(segmenter, counter) for counter in counters}
     cache = getattr(segmenter, "cache", None)
     if cache is not None:
         directory = str(cache.directory) if cache.directory is not None else None
