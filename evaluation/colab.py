@@ -38,9 +38,9 @@ class RuntimePlan:
     reason: str
 
 
-def course_data_url(environ: Mapping[str, str] | None = None) -> str:
+def course_data_url(environ: Mapping[str, str] = os.environ) -> str:
     """The course zip's URL: ``CAMSAM_DATA_URL`` when set (tests), else the official one."""
-    return (os.environ if environ is None else environ).get("CAMSAM_DATA_URL") or COURSE_DATA_URL
+    return environ.get("CAMSAM_DATA_URL") or COURSE_DATA_URL
 
 
 def network_answers(url: str, timeout: float = 10.0) -> bool:
@@ -59,7 +59,7 @@ def project_importable() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in PROJECT_PACKAGES)
 
 
-def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0) -> RuntimePlan:
+def plan_runtime(environ: Mapping[str, str] = os.environ, timeout: float = 10.0) -> RuntimePlan:
     """Decide between the real artefacts and the offline stand-ins.
 
     Offline when ``CAMSAM_OFFLINE`` or ``CAMSAM_SMOKE`` is set, or when the course server does
@@ -68,11 +68,10 @@ def plan_runtime(environ: Mapping[str, str] | None = None, timeout: float = 10.0
     Raises:
         SetupError: the server does not answer and no offline stand-in is available.
     """
-    env = os.environ if environ is None else environ
     for name in ("CAMSAM_OFFLINE", "CAMSAM_SMOKE"):
-        if env.get(name, "0").strip().lower() not in ("", "0", "false", "no"):
+        if environ.get(name, "0").strip().lower() not in ("", "0", "false", "no"):
             return RuntimePlan(False, f"{name} is set: the project's offline stand-ins are used")
-    url = course_data_url(env)
+    url = course_data_url(environ)
     if network_answers(url, timeout):
         return RuntimePlan(True, f"{url} answers: the course data, ImageNet weights and SAM")
     if project_importable():
@@ -111,7 +110,7 @@ def ensure_pip_package(module: str, requirement: str) -> str:
 
 
 def fetch_sam_checkpoint(
-    checkpoint_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
+    checkpoint_dir: Path, environ: Mapping[str, str] = os.environ, timeout: float = 60.0
 ) -> Path:
     """The SAM ViT-B checkpoint in ``checkpoint_dir``, downloaded when it is not there yet
     (to a temporary name, checked against the official MD5 or ``CAMSAM_SAM_MD5``, renamed).
@@ -119,14 +118,13 @@ def fetch_sam_checkpoint(
     Raises:
         SetupError: the download or the MD5 check failed; says where to put the file.
     """
-    env = os.environ if environ is None else environ
     try:
         return resolve_sam_checkpoint(
             "vit_b",
             checkpoint_dir=checkpoint_dir,
             environ={},  # this runtime's checkpoint is the one in checkpoint_dir
-            url=env.get("CAMSAM_SAM_URL") or None,
-            md5=env.get("CAMSAM_SAM_MD5") or None,
+            url=environ.get("CAMSAM_SAM_URL") or None,
+            md5=environ.get("CAMSAM_SAM_MD5") or None,
             timeout=timeout,
         )
     except RuntimeError as err:
@@ -134,7 +132,7 @@ def fetch_sam_checkpoint(
 
 
 def fetch_course_data(
-    data_dir: Path, environ: Mapping[str, str] | None = None, timeout: float = 60.0
+    data_dir: Path, environ: Mapping[str, str] = os.environ, timeout: float = 60.0
 ) -> Path:
     """``data_dir / "synthetic_shapes"`` with the course dataset (see
     :func:`shapes.course_zip.unpack_course_zip`), from ``CAMSAM_DATA_URL`` or the official URL.

@@ -168,34 +168,6 @@ def ensure_dataset(config: CompareConfig) -> Path:
     return generate_dataset(config.data, bank, GenerationConfig(seed=config.seed))
 
 
-def check_splits(root: Path, config: CompareConfig) -> tuple[str, ...]:
-    """The splits present in ``root`` (in ``SPLITS`` order), after opening (header and checksums
-    only) every file of the evaluation split and, when the classifier is to be trained (no
-    ``--classifier-checkpoint``), of every split.
-
-    Raises:
-        common.UserError: a needed split is missing, or one of its files is unreadable.
-    """
-    present = tuple(s for s in SPLITS if (root / "images" / s).is_dir())
-    if config.split not in present:
-        raise UserError(
-            f"--split {config.split}: {root} has no {config.split} split (no "
-            f"{root / 'images' / config.split} folder)"
-        )
-    needed: tuple[str, ...] = (config.split,)
-    if config.classifier_checkpoint is None:
-        missing = [s for s in SPLITS if s not in present]
-        if missing:
-            raise UserError(
-                f"{root} has no {' / '.join(missing)} split, which training the classifier "
-                "needs; give a trained one with --classifier-checkpoint"
-            )
-        needed = SPLITS
-    for split in needed:
-        SyntheticData(root, split).check_files()  # type: ignore[arg-type]
-    return present
-
-
 def select_strategies(patterns: tuple[str, ...]) -> list[str]:
     """Sorted names of the registered strategies matching any pattern (fnmatch wildcards); a
     pattern that matches none raises a :class:`common.UserError` naming the closest."""
@@ -215,8 +187,10 @@ def select_strategies(patterns: tuple[str, ...]) -> list[str]:
 
 def check_inputs(config: CompareConfig) -> Inputs:
     """Every check of the user's input, cheapest first (strategy patterns, device, segmenter
-    name, CAM method, a writable ``--out``, the dataset and its splits), then the segmenter is
-    opened; the first problem found raises a :class:`common.UserError`."""
+    name, CAM method, a writable ``--out``, the dataset and its splits: every file of the
+    evaluation split, and of every split when the classifier is to be trained, is opened, header
+    and checksums only), then the segmenter is opened; the first problem found raises a
+    :class:`common.UserError`."""
     names = select_strategies(config.strategies)
     device = resolve_device(config.device)
     try:
@@ -226,21 +200,33 @@ def check_inputs(config: CompareConfig) -> Inputs:
     _one_of("--cam-method", config.cam_method, CAM_METHODS)
     ensure_writable_dir(config.out, "--out")
     root = ensure_dataset(config)
-    present = check_splits(root, config)
-    sam_options: dict[str, Any] = {}
-    if entry.kind != "classical":
-        sam_options = {
-            "precision": config.sam_precision,
-            "cache_dir": embedding_cache_dir(config.cache_dir) if config.embedding_cache else None,
-            "disk_cache_bytes": int(config.embedding_cache_gib * 2**30),
-        }
+    present = tuple(s for s in SPLITS if (root / "images" / s).is_dir())
+    if config.split not in present:
+        raise UserError(
+            f"--split {config.split}: {root} has no {config.split} split (no "
+            f"{root / 'images' / config.split} folder)"
+        )
+    trains = config.classifier_checkpoint is None
+    missing = [s for s in SPLITS if s not in present]
+    if trains and missing:
+        raise UserError(
+            f"{root} has no {' / '.join(missing)} split, which training the classifier "
+            "needs; give a trained one with --classifier-checkpoint"
+        )
+    for split in SPLITS if trains else (config.split,):
+        SyntheticData(root, split).check_files()  # type: ignore[arg-type]
+    sam_options = {
+        "precision": config.sam_precision,
+        "cache_dir": embedding_cache_dir(config.cache_dir) if config.embedding_cache else None,
+        "disk_cache_bytes": int(config.embedding_cache_gib * 2**30),
+    }
     try:
         segmenter = make_segmenter(
             config.segmenter,
             checkpoint=config.sam_checkpoint,
             model_type=config.sam_model_type,
             device=str(device),
-            **sam_options,
+            **({} if entry.kind == "classical" else sam_options),
         )
     except (SegmenterError, SamCheckpointError) as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
@@ -461,14 +447,6 @@ def evaluate_rows(
     return total
 
 
-def strategy_points(name: str, data: Predictions) -> Points:
-    """The registered strategy ``name``'s points on every image of ``data``, timed."""
-    strategy = get_strategy(name)
-    start = time.perf_counter()
-    coords, labels = strategy(data.cams, data.images, data.gt_masks if strategy.oracle else None)
-    return Points(coords, labels, time.perf_counter() - start)
-
-
 def segment_rows(
     results: ComparisonResults, segmenter: Any, names: list[str], config: CompareConfig
 ) -> dict[str, Any]:
@@ -484,7 +462,12 @@ def segment_rows(
     batched = config.sam_batched
     timing: dict[str, Any] = {"path": "batched" if batched else "per-prompt"}
     start = time.perf_counter()
-    points = {name: strategy_points(name, data) for name in names}
+    points = {}
+    for name in names:  # each strategy's points on every image, timed
+        strategy, strategy_start = get_strategy(name), time.perf_counter()
+        oracle_masks = data.gt_masks if strategy.oracle else None
+        coords, labels = strategy(data.cams, data.images, oracle_masks)
+        points[name] = Points(coords, labels, time.perf_counter() - strategy_start)
     encode = getattr(segmenter, "encode", None)
     if batched and encode is not None:
         encode_start = time.perf_counter()
@@ -496,9 +479,8 @@ def segment_rows(
     if config.variants:
         variants = variant_rows(results, config)
         timing["variants_s"] = evaluate_rows(results, segmenter, points, variants, batched)
-    for counter in ("encoder_calls", "decoder_calls"):
-        if hasattr(segmenter, counter):
-            timing[counter] = getattr(segmenter, counter)
+    counters = [c for c in ("encoder_calls", "decoder_calls") if hasattr(segmenter, c)]
+    timing |= {counter: getattr(segmenter, counter) for counter in counters}
     cache = getattr(segmenter, "cache", None)
     if cache is not None:
         directory = str(cache.directory) if cache.directory is not None else None

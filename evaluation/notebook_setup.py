@@ -23,20 +23,16 @@ class NotebookSettings:
     backgrounds: str = "builtin"
     segmenter: str = "auto"
     sam_checkpoint: str | None = None
-    limit: int | None = None
 
     @classmethod
     def from_env(cls) -> NotebookSettings:
-        """``CAMSAM_SMOKE``, ``CAMSAM_BACKGROUNDS``, ``CAMSAM_SEGMENTER``, ``SAM_CHECKPOINT``,
-        ``CAMSAM_LIMIT``."""
+        """``CAMSAM_SMOKE``, ``CAMSAM_BACKGROUNDS``, ``CAMSAM_SEGMENTER``, ``SAM_CHECKPOINT``."""
         smoke = os.environ.get("CAMSAM_SMOKE", "0") not in ("", "0", "false", "False")
-        limit = os.environ.get("CAMSAM_LIMIT")
         return cls(
             smoke=smoke,
             backgrounds=os.environ.get("CAMSAM_BACKGROUNDS", "builtin"),
             segmenter=os.environ.get("CAMSAM_SEGMENTER", "flood_fill" if smoke else "auto"),
             sam_checkpoint=os.environ.get("SAM_CHECKPOINT"),
-            limit=int(limit) if limit else None,
         )
 
 
@@ -65,17 +61,14 @@ def offline_segmenter(settings: NotebookSettings, device: torch.device | str = "
 
 
 def prepare_classifier_checkpoint(
-    checkpoint_path: Path,
-    dataset_path: Path,
-    settings: NotebookSettings,
-    cache_dir: Path = Path("checkpoints"),
-    device: torch.device | str = "auto",
+    checkpoint_path: Path, dataset_path: Path, settings: NotebookSettings
 ) -> dict[str, Any]:
     """Make the template's classifier cell work offline; returns a description of what happened.
 
     Unless ``checkpoint_path`` exists, the classifier is trained from scratch (cached under
-    ``cache_dir``) on ``device`` and its weights saved to ``checkpoint_path``, and a stand-in
-    ImageNet file (random weights, all replaced by the checkpoint) is put in a private torch hub.
+    ``checkpoints/``; CUDA when available) and its weights saved to ``checkpoint_path``, and a
+    stand-in ImageNet file (random weights, all replaced by the checkpoint) is put in a private
+    torch hub (``checkpoints/offline_torch_hub``).
     """
     from classifier import TrainConfig, load_or_train
     from classifier.pretrained import cached_weights_path
@@ -83,7 +76,7 @@ def prepare_classifier_checkpoint(
     if checkpoint_path.exists():
         return {"action": f"using the existing {checkpoint_path}"}
     config = TrainConfig.tiny() if settings.smoke else TrainConfig()
-    dev = resolve_device(device)
+    dev, cache_dir = resolve_device("auto"), Path("checkpoints")
     model, info = load_or_train(dataset_path, config, cache_dir=cache_dir, device=str(dev))
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, checkpoint_path)
     hub = (cache_dir / "offline_torch_hub").resolve()

@@ -59,49 +59,39 @@ for index, cell in enumerate(cells):
 """
 
 
-def make_course_zip(dest: Path, work: Path, sizes: Mapping[str, int], seed: int = 0) -> Path:
-    """Write a course-layout zip (``synthetic_shapes/{images,masks,labels}/<split>/...``) of a
-    generated look-alike dataset with ``sizes`` images per split (builtin backgrounds)."""
+def stage_fresh_runtime(work: Path, sizes: Mapping[str, int]) -> str:
+    """Write under ``work`` what a rehearsed runtime needs; returns the SAM checkpoint's MD5.
+
+    - ``served/synthetic_shapes.zip``: a course-layout zip
+      (``synthetic_shapes/{images,masks,labels}/<split>/...``) of a look-alike dataset generated
+      in ``dataset/`` with ``sizes`` images per split (builtin backgrounds, seed 0);
+    - ``served/sam_vit_b_01ec64.pth``: a randomly initialised SAM ViT-B state dict (seed 0);
+    - random ResNet-18 weights where torchvision looks for the ImageNet file under
+      ``torch_home/`` (the template's constructor then loads them without a download);
+    - ``fresh_runtime/sitecustomize.py``, which hides the project (see :func:`fresh_runtime_env`).
+    """
+    import torchvision
+    from segment_anything import sam_model_registry
+
     from shapes.backgrounds import load_backgrounds
     from shapes.generate import GenerationConfig, generate_dataset
 
-    root = work / "synthetic_shapes"
-    generate_dataset(
-        root, load_backgrounds("builtin"), GenerationConfig(sizes=dict(sizes), seed=seed)
-    )
-    with zipfile.ZipFile(dest, "w") as zf:
+    served, root = work / "served", work / "dataset" / "synthetic_shapes"
+    served.mkdir(parents=True, exist_ok=True)
+    generate_dataset(root, load_backgrounds("builtin"), GenerationConfig(sizes=dict(sizes), seed=0))
+    with zipfile.ZipFile(served / "synthetic_shapes.zip", "w") as zf:
         for path in sorted(root.rglob("*")):
             if path.is_file() and path.parts[-3] in ("images", "masks", "labels"):
-                zf.write(path, path.relative_to(work))
-    return dest
-
-
-def make_random_sam_checkpoint(dest: Path, model_type: str = "vit_b", seed: int = 0) -> str:
-    """Save a randomly initialised SAM ``model_type`` state dict at ``dest``; returns its MD5."""
-    from segment_anything import sam_model_registry
-
-    torch.manual_seed(seed)
-    torch.save(sam_model_registry[model_type]().state_dict(), dest)
-    return file_md5(dest)
-
-
-def make_stand_in_imagenet(torch_home: Path) -> Path:
-    """Random ResNet-18 weights where torchvision looks for the ImageNet file under
-    ``torch_home`` (the template's constructor then loads them without a download)."""
-    import torchvision
-
+                zf.write(path, path.relative_to(root.parent))
+    torch.manual_seed(0)
+    torch.save(sam_model_registry["vit_b"]().state_dict(), served / "sam_vit_b_01ec64.pth")
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
-    path = torch_home / "hub" / "checkpoints" / Path(weights.url).name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
-    return path
-
-
-def write_import_blocker(folder: Path) -> Path:
-    """A folder with the ``sitecustomize.py`` that hides the project; put it on PYTHONPATH."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    return folder
+    imagenet = work / "torch_home" / "hub" / "checkpoints" / Path(weights.url).name
+    imagenet.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), imagenet)
+    (work / "fresh_runtime").mkdir(parents=True, exist_ok=True)
+    (work / "fresh_runtime" / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return file_md5(served / "sam_vit_b_01ec64.pth")
 
 
 @contextlib.contextmanager
@@ -121,19 +111,15 @@ def serve_folder(folder: Path) -> Iterator[str]:
 
 
 def fresh_runtime_env(
-    base_url: str,
-    sam_md5: str,
-    torch_home: Path,
-    blocker: Path,
-    limit: int | None = None,
-    extra_path: str = "",
+    base_url: str, work: Path, sam_md5: str, limit: int | None = None, extra_path: str = ""
 ) -> dict[str, str]:
-    """Environment variables of the rehearsed runtime (added to ``os.environ``): the server's
-    URLs, the checkpoint's MD5, ``TORCH_HOME``, ``PYTHONPATH`` (the import blocker, then
-    ``extra_path``) and ``CAMSAM_LIMIT``."""
+    """Environment variables of the runtime that :func:`stage_fresh_runtime` staged in ``work``
+    (added to ``os.environ``): the server's URLs, the checkpoint's MD5, ``TORCH_HOME``,
+    ``PYTHONPATH`` (the import blocker, then ``extra_path``) and ``CAMSAM_LIMIT``."""
+    blocker = str(work / "fresh_runtime")
     env = {
-        "PYTHONPATH": os.pathsep.join(p for p in (str(blocker), extra_path) if p),
-        "TORCH_HOME": str(torch_home),
+        "PYTHONPATH": os.pathsep.join(p for p in (blocker, extra_path) if p),
+        "TORCH_HOME": str(work / "torch_home"),
         "CAMSAM_DATA_URL": f"{base_url}/synthetic_shapes.zip",
         "CAMSAM_SAM_URL": f"{base_url}/sam_vit_b_01ec64.pth",
         "CAMSAM_SAM_MD5": sam_md5,

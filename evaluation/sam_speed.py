@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,22 +19,6 @@ from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from sam_pipelines.batched_encoder import encode_images
 from sam_pipelines.sam_backend import SamSegmenter
-
-
-@dataclass(frozen=True)
-class SpeedConfig:
-    """``scripts/benchmark_sam.py``'s options (``device`` resolved, as text; ``checkpoint`` None
-    for random weights) and the data seed, saved with the numbers."""
-
-    device: str = "cpu"
-    model_type: str = "vit_b"
-    checkpoint: str | None = None
-    encoder_images: int = 64
-    batch_size: int = 16
-    precision: str = "auto"
-    images: int = 500
-    strategies: tuple[str, ...] = ("*",)
-    seed: int = 0
 
 
 def benchmark_data(n: int, seed: int = 0) -> Predictions:
@@ -106,36 +90,32 @@ def encoder_speed(
 def comparison_speed(
     make_segmenter: Callable[..., SamSegmenter],
     data: Predictions,
-    config: SpeedConfig,
+    base: CompareConfig,
+    n_images: int,
     device: torch.device,
 ) -> dict[str, Any]:
-    """:func:`evaluation.compare.segment_rows` on the first ``config.images`` images of
-    ``data``: the per-prompt path (float32, no disk cache) against the batched one (a fresh disk
-    cache), each with a fresh back end from ``make_segmenter`` (``precision``, ``cache_dir``).
+    """:func:`evaluation.compare.segment_rows` with ``base``'s strategies, SAM batch size and
+    precision on the first ``n_images`` images of ``data``: the per-prompt path (float32, no
+    disk cache) against the batched one (a fresh disk cache), each with a fresh back end from
+    ``make_segmenter`` (``precision``, ``cache_dir``).
 
     Returns:
         ``old`` and ``new`` (seconds, rows, the step's timing record), ``speedup`` (old / new),
         ``max_miou_diff``, ``rows_identical`` (rows whose masks all agree) and ``pixels_equal``
         (the smallest fraction of agreeing mask pixels over the rows).
     """
-    base = CompareConfig(
-        strategies=config.strategies,
-        sam_batch_size=config.batch_size,
-        sam_precision=config.precision,
-        supervised=False,
-    )
-    names = select_strategies(config.strategies)
+    names = select_strategies(base.strategies)
     arrays = (data.names, data.images, data.gt_masks, data.classes, data.cams)
     runs: dict[str, Any] = {}
     preds, mious = {}, {}
     with tempfile.TemporaryDirectory(prefix="sam_embeddings_") as folder:
         paths = {
             "old": (replace(base, sam_batched=False), {"precision": "float32"}),
-            "new": (base, {"precision": config.precision, "cache_dir": folder}),
+            "new": (base, {"precision": base.sam_precision, "cache_dir": folder}),
         }
         for label, (compare, options) in paths.items():
             segmenter = make_segmenter(**options)
-            fresh = Predictions(*(array[: config.images] for array in arrays))
+            fresh = Predictions(*(array[:n_images] for array in arrays))
             results = ComparisonResults({}, predictions=fresh)
             seconds, timing = timed(
                 lambda s=segmenter, r=results, c=compare: segment_rows(r, s, names, c), device

@@ -13,7 +13,6 @@ Weights are random unless ``--checkpoint`` is given: timings are real, masks are
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
@@ -21,7 +20,8 @@ import torch
 
 from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES, describe_device, resolve_device
-from evaluation.sam_speed import SpeedConfig, benchmark_data, comparison_speed, encoder_speed
+from evaluation.compare import CompareConfig
+from evaluation.sam_speed import benchmark_data, comparison_speed, encoder_speed
 from sam_pipelines.sam_backend import PRECISIONS, SamSegmenter, resolve_precision
 
 MODEL_TYPES = ("vit_b", "vit_l", "vit_h", "tiny")
@@ -42,19 +42,20 @@ def build_model(model_type: str, checkpoint: Path | None, device: torch.device):
 def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     precision = resolve_precision(args.precision, device)
-    config = SpeedConfig(
-        device=describe_device(device),
-        model_type=args.model_type,
-        checkpoint=str(args.checkpoint) if args.checkpoint else None,
-        encoder_images=args.encoder_images,
-        batch_size=args.batch_size,
-        precision=precision,
-        images=args.images,
-        strategies=tuple(args.strategies),
-    )
+    settings = {  # saved with the numbers
+        "device": describe_device(device),
+        "model_type": args.model_type,
+        "checkpoint": str(args.checkpoint) if args.checkpoint else None,
+        "encoder_images": args.encoder_images,
+        "batch_size": args.batch_size,
+        "precision": precision,
+        "images": args.images,
+        "strategies": args.strategies,
+        "seed": 0,  # benchmark_data's
+    }
     model = build_model(args.model_type, args.checkpoint, device)
     weights = "checkpoint" if args.checkpoint else "random weights"
-    print(f"SAM {args.model_type} ({weights}) on {config.device}, torch {torch.__version__}")
+    print(f"SAM {args.model_type} ({weights}) on {settings['device']}, torch {torch.__version__}")
 
     data = benchmark_data(max(args.images, args.encoder_images))
     encoder_images = data.images[: args.encoder_images]
@@ -81,7 +82,13 @@ def main(args: argparse.Namespace) -> int:
             cache_dir=cache_dir,
         )
 
-    comparison = comparison_speed(make_segmenter, data, config, device)
+    base = CompareConfig(
+        strategies=tuple(args.strategies),
+        sam_batch_size=args.batch_size,
+        sam_precision=precision,
+        supervised=False,
+    )
+    comparison = comparison_speed(make_segmenter, data, base, args.images, device)
     print(f"\n2. the comparison's SAM step, {args.images} images:")
     for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}")):
         step = comparison[label]
@@ -99,7 +106,6 @@ def main(args: argparse.Namespace) -> int:
         f"largest |mean IoU difference| {comparison['max_miou_diff']:.5f}"
     )
     if args.out:
-        settings = dataclasses.asdict(config)
         record = {"settings": settings, "encoder": encoder, "comparison": comparison}
         args.out.write_text(json.dumps(record, indent=1, default=str))
         print(f"wrote {args.out}")

@@ -152,12 +152,10 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def md(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(text.strip("\n"))
+def cell(kind: str, text: str) -> nbformat.NotebookNode:
+    """A markdown (``kind`` ``"md"``) or code cell holding ``text`` less its outer newlines."""
+    new = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+    return new(text.strip("\n"))
 
 
 def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = ROOT):
@@ -170,17 +168,14 @@ def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = RO
             start = _section_index(sections, args[0])
             stop = _section_index(sections, args[1]) if len(args) > 1 else start + 1
             for section in sections[start:stop]:
-                for piece_kind, text in section.pieces:
-                    if piece_kind == "md":
-                        cells.append(md(text))
-                    elif kind == "template":
-                        cells.append(code(text))
-        elif kind == "md":
-            cells.append(md(args[0]))
-        elif kind == "code":
-            cells.append(code(args[0]))
+                pieces = [
+                    (k, text) for k, text in section.pieces if k == "md" or kind == "template"
+                ]
+                cells += [cell(k, text) for k, text in pieces]
+        elif kind in ("md", "code"):
+            cells.append(cell(kind, args[0]))
         elif kind == "module":
-            cells.append(code(inliner.module_source(args[0])))
+            cells.append(cell("code", inliner.module_source(args[0])))
         else:
             raise BuildError(f"unknown cell kind {kind!r} in the notebook's cell list")
     nb = nbformat.v4.new_notebook(cells=cells)

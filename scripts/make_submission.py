@@ -15,7 +15,6 @@ link to colab.research.google.com or drive.google.com. Exit status 2 on a refuse
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from common.cli import run, script_parser
@@ -38,14 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     report = None if args.no_report else args.report
-    try:
-        names = pack_submission(args.out, args.notebook, args.colab, report)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    names = pack_submission(args.out, args.notebook, args.colab, report)
     print(f"wrote {args.out} ({len(names)} files{'' if report else ', no report'})")
     return 0
 
 
 if __name__ == "__main__":
-    run(main, build_parser())
+    run(main, build_parser(), user_errors=(ValueError,))  # refused inputs: exit status 2

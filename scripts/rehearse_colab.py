@@ -24,12 +24,9 @@ sys.path.insert(0, str(ROOT))
 from common.cli import run, script_parser  # noqa: E402
 from evaluation.rehearsal import (  # noqa: E402
     fresh_runtime_env,
-    make_course_zip,
-    make_random_sam_checkpoint,
-    make_stand_in_imagenet,
     run_notebook_cells,
     serve_folder,
-    write_import_blocker,
+    stage_fresh_runtime,
 )
 
 
@@ -40,15 +37,10 @@ def main(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=False)
     t0 = time.perf_counter()
     sizes = dict(zip(("train", "val", "test"), args.sizes, strict=True))
-    make_course_zip(served / "synthetic_shapes.zip", work / "dataset", sizes)
-    md5 = make_random_sam_checkpoint(served / "sam_vit_b_01ec64.pth")
-    make_stand_in_imagenet(work / "torch_home")
-    blocker = write_import_blocker(work / "fresh_runtime")
+    md5 = stage_fresh_runtime(work, sizes)
     print(f"prepared the served files in {time.perf_counter() - t0:.1f} s", flush=True)
     with serve_folder(served) as base_url:
-        env = fresh_runtime_env(
-            base_url, md5, work / "torch_home", blocker, args.limit, args.extra_path
-        )
+        env = fresh_runtime_env(base_url, work, md5, args.limit, args.extra_path)
         t1 = time.perf_counter()
         rows = run_notebook_cells(args.notebook, runtime, env, args.out)
         total = time.perf_counter() - t1

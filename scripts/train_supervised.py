@@ -32,7 +32,6 @@ from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
 from plots.features import segmenter_feature_maps_figure
 from shapes import dataset_fingerprint
-from shapes.dataset import SplitArrays
 from supervised import (
     MODEL_DEFAULTS,
     MODEL_SPECS,
@@ -125,14 +124,6 @@ def _config(args: argparse.Namespace, name: str, schedule: DeviceSchedule) -> Tr
     return dataclasses.replace(config, encoder_weights=weights)
 
 
-def _save_feature_maps(name: str, model: torch.nn.Module, test: SplitArrays, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    title = f"{name} feature maps, test image {test.names[0]}"
-    out = folder / f"feature_maps_{name}.png"
-    segmenter_feature_maps_figure(model, test.images[0], title=title).savefig(out, dpi=120)
-    print(f"{name}: feature maps -> {out}")
-
-
 def main(args: argparse.Namespace) -> int:
     resolved = resolve_device(args.device)
     device = str(resolved)
@@ -174,7 +165,11 @@ def main(args: argparse.Namespace) -> int:
         if args.summary:
             print(model_summary(model))
         if not args.no_figures:
-            _save_feature_maps(name, model, splits["test"], args.figures)
+            args.figures.mkdir(parents=True, exist_ok=True)
+            test, out = splits["test"], args.figures / f"feature_maps_{name}.png"
+            title = f"{name} feature maps, test image {test.names[0]}"
+            segmenter_feature_maps_figure(model, test.images[0], title=title).savefig(out, dpi=120)
+            print(f"{name}: feature maps -> {out}")
     if results:
         print()
         print(_table([info for _, _, info in results]))

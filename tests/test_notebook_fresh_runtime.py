@@ -17,14 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evaluation.rehearsal import (
-    fresh_runtime_env,
-    make_course_zip,
-    make_random_sam_checkpoint,
-    make_stand_in_imagenet,
-    serve_folder,
-    write_import_blocker,
-)
+from evaluation.rehearsal import fresh_runtime_env, serve_folder, stage_fresh_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebook.ipynb"
@@ -44,19 +37,14 @@ def test_notebook_runs_on_a_fresh_runtime_with_sam(
 ) -> None:
     from nbclient import NotebookClient
 
-    served = tmp_path / "served"
-    served.mkdir()
-    make_course_zip(served / "synthetic_shapes.zip", tmp_path / "dataset", SPLIT_SIZES)
-    md5 = make_random_sam_checkpoint(served / "sam_vit_b_01ec64.pth")
-    make_stand_in_imagenet(tmp_path / "torch_home")
-    blocker = write_import_blocker(tmp_path / "fresh_runtime")
+    md5 = stage_fresh_runtime(tmp_path, SPLIT_SIZES)
     runtime = tmp_path / "colab"  # the kernel's empty working folder
     runtime.mkdir()
     for name in ("CAMSAM_SMOKE", "CAMSAM_OFFLINE", "CAMSAM_SEGMENTER", "SAM_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
 
-    with serve_folder(served) as base_url:
-        env = fresh_runtime_env(base_url, md5, tmp_path / "torch_home", blocker, limit=2)
+    with serve_folder(tmp_path / "served") as base_url:
+        env = fresh_runtime_env(base_url, tmp_path, md5, limit=2)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         probe = "import importlib.util as u; print([u.find_spec(m) for m in ('cam', 'evaluation')])"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import runpy
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -104,8 +106,11 @@ def _script():
 
 
 def _script_main(*args: str) -> int:
-    module = _script()
-    return module.main(module.build_parser().parse_args(list(args)))
+    """The exit status of ``make_submission.py args`` (run in this process, as __main__)."""
+    path = ROOT / "scripts" / "make_submission.py"
+    with mock.patch.object(sys, "argv", [str(path), *args]), pytest.raises(SystemExit) as done:
+        runpy.run_path(str(path), run_name="__main__")
+    return done.value.code
 
 
 def test_script_takes_report_pdf_from_report_folder_by_default() -> None:
