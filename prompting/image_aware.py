@@ -168,18 +168,6 @@ def _prompt_best_region(
     return make_points([fg], background_points(cam, chosen, avoid, n_bg))
 
 
-def _scored_regions(
-    labels: np.ndarray,
-    n: int,
-    cam: np.ndarray,
-    steps: tuple[np.ndarray, np.ndarray],
-    s: RegionSettings,
-) -> tuple[RegionStats, np.ndarray]:
-    """(:func:`region_stats`, float64 (n,) :func:`region_scores`) of ``labels`` in 0..n-1."""
-    stats = region_stats(labels, n, cam, steps)
-    return stats, region_scores(stats, s)
-
-
 def _felzenszwalb_heat(
     cam: np.ndarray, image: np.ndarray, scales: tuple[float, ...], n_bg: int, s: RegionSettings
 ) -> Points:
@@ -189,7 +177,8 @@ def _felzenszwalb_heat(
     best: tuple[np.ndarray, RegionStats, np.ndarray] | None = None
     for scale in scales:
         labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=s.min_size)
-        stats, scores = _scored_regions(labels, int(labels.max()) + 1, cam, steps, s)
+        stats = region_stats(labels, int(labels.max()) + 1, cam, steps)
+        scores = region_scores(stats, s)
         if best is None or scores.max() > best[2].max():
             best = (labels, stats, scores)
     assert best is not None, "scales must not be empty"
@@ -270,7 +259,8 @@ def flood_heat(
     s = RegionSettings(**settings)
     steps = neighbour_steps(image)
     labels, n = tolerance_components(steps, s.tolerance)
-    return _prompt_best_region(labels, *_scored_regions(labels, n, cam, steps, s), cam, n_bg, s)
+    stats = region_stats(labels, n, cam, steps)
+    return _prompt_best_region(labels, stats, region_scores(stats, s), cam, n_bg, s)
 
 
 @register_strategy(emits_background=True)
