@@ -20,6 +20,7 @@ from segmentation_models_pytorch.encoders import encoders as smp_encoders
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from common.lookup import lookup
 from shapes.transforms import normalize_uint8
 
 
@@ -39,10 +40,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The spec of a model name; raises ``KeyError`` listing the known names."""
-    if name not in MODEL_SPECS:
-        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_SPECS)}")
-    return MODEL_SPECS[name]
+    """The spec of a model name; raises ``KeyError`` naming the closest and the known names."""
+    return lookup(name, MODEL_SPECS, "supervised model", error=KeyError)
 
 
 def _hub_files(encoder: str, weights: str) -> tuple[str, str]:
