@@ -6,20 +6,14 @@ import cv2
 import numpy as np
 
 
-def heatmap_to_rgb(
-    heatmap: np.ndarray, vmin: float | None = 0.0, vmax: float | None = 1.0
-) -> np.ndarray:
+def heatmap_to_rgb(heatmap: np.ndarray) -> np.ndarray:
     """uint8 RGB (H, W, 3) or (N, H, W, 3): float heat maps (H, W) or (N, H, W) coloured with
-    OpenCV's JET colour map, as the template's ``heatmap_to_rgb_image``. ``vmin`` / ``vmax``
-    map to the ends of the colour map (blue, red; values outside are clipped); ``None`` uses
-    the array's own min / max."""
+    OpenCV's JET colour map, as the template's ``heatmap_to_rgb_image(heat, 0, 1)``: 0 is blue,
+    1 red, values outside 0..1 are clipped."""
     heat = np.asarray(heatmap, dtype=np.float32)
     if heat.ndim not in (2, 3):
         raise ValueError(f"heatmap must have shape (H, W) or (N, H, W), got {heat.shape}")
-    lo = float(heat.min()) if vmin is None else float(vmin)
-    hi = float(heat.max()) if vmax is None else float(vmax)
-    scaled = np.clip((heat - lo) / (hi - lo + 1e-8), 0.0, 1.0)
-    gray = (scaled * 255).astype(np.uint8)
+    gray = (np.clip(heat, 0.0, 1.0) * 255).astype(np.uint8)
     flat = gray.reshape(-1, gray.shape[-1])  # cv2 colours 2-D arrays; stack images vertically
     rgb = cv2.cvtColor(cv2.applyColorMap(flat, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
     return rgb.reshape(*gray.shape, 3)

@@ -54,10 +54,8 @@ def gradcam_figure(
         for col, panel in enumerate(panels):
             ax = axes[row, col]
             ax.imshow(panel, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
+            ax.set(xticks=[], yticks=[])
+            ax.spines[:].set_visible(False)
             if row == 0:
                 ax.set_title(COLUMN_TITLES[col])
         if titles is not None:

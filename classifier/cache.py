@@ -46,7 +46,6 @@ def checkpoint_path(
 
 def save_checkpoint(path: Path, model: nn.Module, info: TrainingInfo) -> None:
     """Write the checkpoint and its ``.json`` sidecar atomically (no half-written files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     info.checkpoint = str(path)
     payload = {
         "format": FORMAT,

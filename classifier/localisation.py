@@ -12,6 +12,8 @@ from metrics import points_inside
 from shapes.dataset import SplitArrays
 from shapes.transforms import normalize_uint8
 
+BATCH_SIZE = 250  # images per Grad-CAM call in cam_argmax_hit_rate
+
 
 def argmax_inside(heatmaps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """bool (N,): whether each map's first maximum (row-major, as ``cam_argmax`` picks it)
@@ -35,11 +37,7 @@ def spread_subset(split: SplitArrays, n: int) -> SplitArrays:
 
 
 def cam_argmax_hit_rate(
-    model: nn.Module,
-    split: SplitArrays,
-    device: torch.device | str = "cpu",
-    bf16: bool = False,
-    batch_size: int = 250,
+    model: nn.Module, split: SplitArrays, device: torch.device | str = "cpu", bf16: bool = False
 ) -> float:
     """Share in [0, 1] of ``split``'s images (uint8 (N, H, W, 3), bool masks (N, H, W)) whose
     Grad-CAM argmax at ``layer2[-1]`` (top predicted class) falls inside the mask.
@@ -50,9 +48,9 @@ def cam_argmax_hit_rate(
     device = torch.device(device)
     inside = []
     with GradCAM(model, [default_target_layer(model)]) as cam:
-        for i in range(0, len(split), batch_size):
-            x = normalize_uint8(split.images[i : i + batch_size]).to(device)
+        for i in range(0, len(split), BATCH_SIZE):
+            x = normalize_uint8(split.images[i : i + BATCH_SIZE]).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 maps = cam(x)
-            inside.append(argmax_inside(maps, split.masks[i : i + batch_size]))
+            inside.append(argmax_inside(maps, split.masks[i : i + BATCH_SIZE]))
     return float(np.concatenate(inside).mean())

@@ -11,7 +11,6 @@ import pkgutil
 
 from prompting.points import PointsError, make_points, validate_points
 from prompting.registry import (
-    Strategy,
     StrategyError,
     get_strategy,
     list_strategies,
@@ -24,7 +23,6 @@ for _module in pkgutil.iter_modules(__path__, f"{__name__}."):
 
 __all__ = [
     "PointsError",
-    "Strategy",
     "StrategyError",
     "get_strategy",
     "list_strategies",

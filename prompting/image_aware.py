@@ -125,21 +125,16 @@ def region_scores(stats: RegionStats, s: RegionSettings) -> np.ndarray:
 
 
 def background_points(
-    cam: np.ndarray,
-    chosen: np.ndarray,
-    avoid: np.ndarray,
-    n: int,
-    *,
-    hot_threshold: float = 0.3,
+    cam: np.ndarray, chosen: np.ndarray, avoid: np.ndarray, n: int
 ) -> list[tuple[int, int]]:
     """``n`` background points (X, Y) far from the ``chosen`` region, spread apart.
 
     Candidates exclude ``avoid`` (other shape-like regions) and pixels with heat at least
-    ``hot_threshold`` times the maximum; when that leaves nothing, only ``chosen`` is
+    0.3 times the maximum; when that leaves nothing, only ``chosen`` is
     excluded (and when even that is empty, nothing). Each pick maximises the distance to
     ``chosen`` and to the points already picked.
     """
-    allowed = ~chosen & ~avoid & (cam < hot_threshold * float(cam.max()))
+    allowed = ~chosen & ~avoid & (cam < 0.3 * float(cam.max()))
     if not allowed.any():
         allowed = ~chosen if (~chosen).any() else np.ones_like(chosen)
     ys, xs = np.nonzero(allowed)
@@ -153,31 +148,18 @@ def _prompt_best_region(
     cam: np.ndarray,
     n_bg: int,
     settings: RegionSettings,
-    avoid_top: int = 3,
 ) -> Points:
     """Prompt the interior of the best-scoring region of ``labels`` (int (H, W) in 0..n-1, with
     its :class:`RegionStats` and float (n,) ``scores``), and ``n_bg`` background points away
-    from it and from the next ``avoid_top`` regions."""
+    from it and from the next 3 regions (those not too large)."""
     order = np.argsort(-scores, kind="stable")
     chosen = labels == order[0]
     fg = interior_point(chosen)
     if n_bg <= 0:
         return make_points([fg])
-    others = order[1 : 1 + avoid_top]
+    others = order[1:4]
     avoid = np.isin(labels, others[stats.area[others] <= settings.max_area])
     return make_points([fg], background_points(cam, chosen, avoid, n_bg))
-
-
-def _scored_regions(
-    labels: np.ndarray,
-    n: int,
-    cam: np.ndarray,
-    steps: tuple[np.ndarray, np.ndarray],
-    s: RegionSettings,
-) -> tuple[RegionStats, np.ndarray]:
-    """(:func:`region_stats`, float64 (n,) :func:`region_scores`) of ``labels`` in 0..n-1."""
-    stats = region_stats(labels, n, cam, steps)
-    return stats, region_scores(stats, s)
 
 
 def _felzenszwalb_heat(
@@ -189,7 +171,8 @@ def _felzenszwalb_heat(
     best: tuple[np.ndarray, RegionStats, np.ndarray] | None = None
     for scale in scales:
         labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=s.min_size)
-        stats, scores = _scored_regions(labels, int(labels.max()) + 1, cam, steps, s)
+        stats = region_stats(labels, int(labels.max()) + 1, cam, steps)
+        scores = region_scores(stats, s)
         if best is None or scores.max() > best[2].max():
             best = (labels, stats, scores)
     assert best is not None, "scales must not be empty"
@@ -270,7 +253,8 @@ def flood_heat(
     s = RegionSettings(**settings)
     steps = neighbour_steps(image)
     labels, n = tolerance_components(steps, s.tolerance)
-    return _prompt_best_region(labels, *_scored_regions(labels, n, cam, steps, s), cam, n_bg, s)
+    stats = region_stats(labels, n, cam, steps)
+    return _prompt_best_region(labels, stats, region_scores(stats, s), cam, n_bg, s)
 
 
 @register_strategy(emits_background=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prompting.points import Points, farthest_point, interior_point, make_points
+from prompting.points import Points, argmax_xy, distance_from, interior_point, make_points
 from prompting.registry import register_strategy
 
 
@@ -23,4 +23,4 @@ def oracle_interior_bg(cam: np.ndarray, image: np.ndarray, mask: np.ndarray) -> 
     """Oracle: the mask's most interior pixel as foreground plus the pixel farthest from
     the mask as background."""
     fg, _ = oracle_interior(cam, image, mask)
-    return make_points(fg, [farthest_point(mask)])
+    return make_points(fg, [argmax_xy(distance_from(mask))])

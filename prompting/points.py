@@ -118,11 +118,6 @@ def distance_from(region: np.ndarray) -> np.ndarray:
     return ndimage.distance_transform_edt(~region)
 
 
-def farthest_point(region: np.ndarray) -> tuple[int, int]:
-    """The pixel (X, Y) farthest from a bool (H, W) region (from the centre if it is empty)."""
-    return argmax_xy(distance_from(region))
-
-
 def spread_points(
     xs: np.ndarray, ys: np.ndarray, score: np.ndarray, n: int
 ) -> list[tuple[int, int]]:

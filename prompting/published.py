@@ -23,17 +23,6 @@ def weighted_centroid(cam: np.ndarray, region: np.ndarray) -> tuple[int, int]:
     return round(float((weights * xs).sum() / total)), round(float((weights * ys).sum() / total))
 
 
-def snap_to_region(point: tuple[int, int], region: np.ndarray) -> tuple[int, int]:
-    """``point`` (X, Y) if it lies in the bool (H, W) ``region``, else the region's nearest
-    pixel (Euclidean; the first in row-major order on ties)."""
-    x, y = point
-    if region[y, x] or not region.any():
-        return point
-    ys, xs = np.nonzero(region)
-    k = int(np.argmin((xs - x) ** 2 + (ys - y) ** 2))
-    return int(xs[k]), int(ys[k])
-
-
 @register_strategy(emits_background=False)
 def published_cam_centroid(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """Published (quantumFeline/DNN-all): one foreground point at the CAM-weighted centroid of
@@ -47,7 +36,12 @@ def published_cam_centroid_snap(cam: np.ndarray, image: np.ndarray, mask: np.nda
     """published_cam_centroid, with the centroid moved to the nearest pixel with CAM > 0.6
     when it falls outside them."""
     region = cam > 0.6
-    return make_points([snap_to_region(weighted_centroid(cam, region), region)])
+    x, y = weighted_centroid(cam, region)
+    if not region[y, x] and region.any():  # Euclidean, the first in row-major order on ties
+        ys, xs = np.nonzero(region)
+        k = int(np.argmin((xs - x) ** 2 + (ys - y) ** 2))
+        x, y = int(xs[k]), int(ys[k])
+    return make_points([(x, y)])
 
 
 @register_strategy(emits_background=True)

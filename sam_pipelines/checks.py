@@ -1,9 +1,4 @@
-"""Input checks shared by the segmenter back ends, with errors that name the bad input.
-
-A point is (X, Y) in pixels, X = column, Y = row, as in ``SamPredictor.predict``; the back
-ends' ``predict`` takes continuous coordinates, where pixel (c, r) spans [c, c + 1) x
-[r, r + 1) and its centre is (c + 0.5, r + 0.5).
-"""
+"""Input checks shared by the segmenter back ends, with errors that name the bad input."""
 
 from __future__ import annotations
 
@@ -38,9 +33,10 @@ def check_point_prompts(
     where: str = "predict",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate one image's point prompts and return coords float64 (N, 2) and labels int64
-    (N,): (N, 2) numbers, each point (X, Y) in continuous pixel coordinates inside the ``hw``
-    (H, W) image (0 <= X < W, 0 <= Y < H; pixel centres at c + 0.5), and (N,) labels 1 =
-    foreground, 0 = background (-1 = padding, ignored). ``where`` names the caller in errors."""
+    (N,): (N, 2) numbers, each point (X, Y) = (column, row) in continuous pixel coordinates
+    inside the ``hw`` (H, W) image (0 <= X < W, 0 <= Y < H; pixel (c, r) spans [c, c + 1) x
+    [r, r + 1), its centre is (c + 0.5, r + 0.5)), and (N,) labels 1 = foreground, 0 =
+    background (-1 = padding, ignored). ``where`` names the caller in errors."""
     if point_coords is None or point_labels is None:
         raise ValueError(f"{where}: point_coords and point_labels are both required")
     coords = np.asarray(point_coords)

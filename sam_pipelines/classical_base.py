@@ -17,17 +17,6 @@ from sam_pipelines.checks import SegmenterError, check_image, check_point_prompt
 CONTRAST_HALF_SCORE = 20.0  # a boundary contrast that scores 0.5
 
 
-def boundary_contrast(mask: np.ndarray, dh: np.ndarray, dv: np.ndarray) -> float:
-    """Mean of ``dh`` / ``dv`` over the 4-neighbour pairs that ``mask`` (bool (H, W)) separates
-    (the image border is not a boundary); 0.0 when nothing is separated."""
-    cross_h = mask[:, 1:] != mask[:, :-1]
-    cross_v = mask[1:] != mask[:-1]
-    n = int(cross_h.sum()) + int(cross_v.sum())
-    if n == 0:
-        return 0.0
-    return float((dh[cross_h].sum() + dv[cross_v].sum()) / n)
-
-
 def mask_to_logits(mask: np.ndarray) -> np.ndarray:
     """Signed distance in pixels, float32 (H, W): >= 1 inside ``mask``, <= -1 outside."""
     m = mask.astype(np.uint8)
@@ -167,7 +156,8 @@ class ClassicalSegmenter(abc.ABC):
     def score(self, mask: np.ndarray, bg: np.ndarray, prior: np.ndarray | None = None) -> float:
         """Quality in 0..1 of a candidate ``mask`` (bool (H, W)) for the current image: 0 when
         it contains a background pixel of ``bg`` (int (M, 2), (X, Y)), is empty or too large;
-        else its boundary contrast ``c`` as ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask,
+        else its boundary contrast ``c`` (the mean Lab step across the 4-neighbour pairs it
+        separates; the image border is none) as ``c / (c + 20)``, times ``0.5 + 0.5 * IoU(mask,
         prior)`` given a prior."""
         assert self._dh is not None and self._dv is not None
         area = int(mask.sum())
@@ -175,7 +165,10 @@ class ClassicalSegmenter(abc.ABC):
             return 0.0
         if len(bg) and mask[bg[:, 1], bg[:, 0]].any():
             return 0.0
-        c = boundary_contrast(mask, self._dh, self._dv)
+        cross_h = mask[:, 1:] != mask[:, :-1]
+        cross_v = mask[1:] != mask[:-1]
+        n = int(cross_h.sum()) + int(cross_v.sum())
+        c = float((self._dh[cross_h].sum() + self._dv[cross_v].sum()) / n) if n else 0.0
         quality = c / (c + CONTRAST_HALF_SCORE)
         if prior is not None:
             union = int((mask | prior).sum())

@@ -1,14 +1,7 @@
 """``BasicSamPipeline``: the assignment's contract, around any object with ``SamPredictor``'s
-``set_image`` / ``predict``.
-
-``__call__(images)`` takes an ImageNet-normalised batch (B, 3, H, W) and returns bool masks
-(B, H, W), prompting one foreground point at the image centre ``(W // 2, H // 2)``;
-``segment(images, point_coords, point_labels)`` calls ``set_image`` and
-``predict(..., multimask_output=True)`` per image and keeps the highest-scoring mask
-(``mask_selection`` and ``refine`` change that, off by default).
-
-Points are integer pixels (X, Y), sent at the pixel's centre (X + 0.5, Y + 0.5): SAM reads
-continuous positions, where an integer X is the pixel's corner. The notebook inlines this module.
+``set_image`` / ``predict``. Points are integer pixels (X, Y), sent at the pixel's centre
+(X + 0.5, Y + 0.5): SAM reads continuous positions, where an integer X is the pixel's corner.
+The notebook inlines this module.
 """
 
 from __future__ import annotations

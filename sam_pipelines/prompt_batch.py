@@ -53,16 +53,12 @@ def _predict_many(
 
 
 def segment_prompt_sets(
-    predictor: Any,
-    image: np.ndarray,
-    jobs: list[PromptJob],
-    cam: np.ndarray | None = None,
-    max_mask_fraction: float = 0.5,
+    predictor: Any, image: np.ndarray, jobs: list[PromptJob], cam: np.ndarray | None = None
 ) -> list[np.ndarray]:
     """The mask of every job on ``image`` (uint8 RGB (H, W, 3)): bool (H, W) per job, in order,
     each what ``segment_image(predictor, image, job.coords, job.labels, cam,
-    job.mask_selection, job.refine, max_mask_fraction).mask`` returns (``cam``: float (H, W)
-    heat map in 0..1, for ``mask_selection="cam"``)."""
+    job.mask_selection, job.refine).mask`` returns (``cam``: float (H, W) heat map in 0..1, for
+    ``mask_selection="cam"``)."""
     predictor.set_image(image)
     index: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}  # a distinct set's position
     sets: list[tuple[np.ndarray, np.ndarray]] = []  # distinct (coords, labels)
@@ -77,7 +73,7 @@ def segment_prompt_sets(
         job_set.append(index[key])
     first = _predict_many(predictor, [c for c, _ in sets], [lab for _, lab in sets], None, True)
     chosen = [
-        select_mask(job.mask_selection, first[s][0], first[s][1], cam, max_mask_fraction)
+        select_mask(job.mask_selection, first[s][0], first[s][1], cam)
         for job, s in zip(jobs, job_set, strict=True)
     ]
     masks = [np.asarray(first[s][0][k], dtype=bool) for s, k in zip(job_set, chosen, strict=True)]

@@ -33,17 +33,6 @@ if TYPE_CHECKING:
     from segment_anything.modeling import Sam
 
 
-def import_segment_anything():
-    """``segment_anything``, imported on first use; a missing install raises with the fix."""
-    try:
-        import segment_anything
-    except ImportError as err:
-        raise SegmenterError(
-            "the sam back end needs the segment-anything package: pip install segment-anything"
-        ) from err
-    return segment_anything
-
-
 #: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
 #: ``auto`` (bfloat16 on CUDA, float32 elsewhere).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -106,7 +95,12 @@ class SamSegmenter:
         model: Sam | None = None,
         model_id: str | None = None,
     ) -> None:
-        segment_anything = import_segment_anything()  # before any checkpoint download
+        try:  # imported on first use, before any checkpoint download
+            import segment_anything
+        except ImportError as err:
+            raise SegmenterError(
+                "the sam back end needs the segment-anything package: pip install segment-anything"
+            ) from err
         self.model_type = model_type
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
@@ -145,21 +139,24 @@ class SamSegmenter:
         images = np.asarray(images)
         keys = [embedding_key(image, self.cache_id) for image in images]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key, self.device) is None]
-        original_size = (int(images.shape[1]), int(images.shape[2]))
-        autocast = torch.bfloat16 if self.precision == "bfloat16" else None
         with tqdm(
             total=len(missing), desc="SAM image encoder", unit="img", disable=not progress
         ) as bar:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
-                features, input_size = encode_images(
-                    self.predictor.model, images[chunk], len(chunk), autocast
-                )
-                for i, f in zip(chunk, features, strict=True):
-                    self.cache.put(keys[i], CachedEmbedding(f[None], input_size, original_size))
-                self.encoder_calls += len(chunk)
+                for i, entry in zip(chunk, self._embed(images[chunk]), strict=True):
+                    self.cache.put(keys[i], entry)
                 bar.update(len(chunk))
         return len(missing)
+
+    def _embed(self, images: np.ndarray) -> list[CachedEmbedding]:
+        """One image-encoder call on uint8 RGB images (N, H, W, 3) of one size at the set
+        precision; in float32 bit for bit what ``SamPredictor.set_image`` computes."""
+        autocast = torch.bfloat16 if self.precision == "bfloat16" else None
+        features, input_size = encode_images(self.predictor.model, images, len(images), autocast)
+        self.encoder_calls += len(images)
+        original_size = (int(images.shape[1]), int(images.shape[2]))
+        return [CachedEmbedding(f[None], input_size, original_size) for f in features]
 
     def set_image(self, image: np.ndarray, image_format: str = "RGB") -> None:
         """``SamPredictor.set_image`` with the embedding cache (image uint8 (H, W, 3))."""
@@ -168,25 +165,14 @@ class SamSegmenter:
         if key == self._current_key:
             return
         entry = self.cache.get(key, self.device)
-        if entry is None and self.precision != "float32":
-            self.encode(image[None], batch_size=1, progress=False)
-            entry = self.cache.get(key, self.device)
-        if entry is None:  # float32: SamPredictor's own path
-            self.predictor.set_image(image, "RGB")
-            self.encoder_calls += 1
-            assert self.predictor.features is not None
-            entry = CachedEmbedding(
-                self.predictor.features,
-                tuple(self.predictor.input_size),
-                tuple(self.predictor.original_size),
-            )
+        if entry is None:
+            entry = self._embed(image[None])[0]
             self.cache.put(key, entry)
-        else:
-            self.predictor.reset_image()
-            self.predictor.features = entry.features.to(self.device)
-            self.predictor.input_size = entry.input_size
-            self.predictor.original_size = entry.original_size
-            self.predictor.is_image_set = True
+        self.predictor.reset_image()
+        self.predictor.features = entry.features.to(self.device)
+        self.predictor.input_size = entry.input_size
+        self.predictor.original_size = entry.original_size
+        self.predictor.is_image_set = True
         self._current_key = key
 
     def predict(

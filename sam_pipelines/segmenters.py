@@ -7,9 +7,6 @@ Every back end has ``SamPredictor``'s ``set_image`` / ``predict`` (the contract 
     seg = make_segmenter("flood_fill")
     seg.set_image(image)                      # uint8 RGB (H, W, 3)
     masks, scores, low_res = seg.predict(point_coords, point_labels)  # (X, Y) pixel points
-
-``auto`` is SAM when a checkpoint is found or downloaded, else :data:`BEST_CLASSICAL` with a
-warning, under its own name.
 """
 
 from __future__ import annotations
@@ -42,7 +39,6 @@ def auto_segmenter(
     model_type: str = "vit_b",
     checkpoint: Path | str | None = None,
     *,
-    fallback: str = BEST_CLASSICAL,
     download: bool = True,
     url: str | None = None,
     checkpoint_dir: Path | str = DEFAULT_CHECKPOINT_DIR,
@@ -50,7 +46,7 @@ def auto_segmenter(
     **sam_options: Any,
 ) -> Segmenter:
     """SAM (``model_type``), its checkpoint resolved as ``sam`` does; only when none is on disk
-    and the download gets no answer (or ``download=False``), the classical ``fallback``, with a
+    and the download gets no answer (or ``download=False``), :data:`BEST_CLASSICAL`, with a
     :class:`SegmenterFallbackWarning`. A missing explicit file or an unusable checkpoint raises
     instead. ``url`` replaces the official source; ``sam_options`` go to :class:`SamSegmenter`.
     """
@@ -62,12 +58,12 @@ def auto_segmenter(
         reason = f"the download failed: {err}" if download else "downloading is off"
         warnings.warn(
             f"no SAM {model_type} checkpoint could be had (no checkpoint found and {reason}); "
-            f"using the classical back end {fallback!r} instead, and results are labelled "
-            f"{fallback!r}, not SAM",
+            f"using the classical back end {BEST_CLASSICAL!r} instead, and results are labelled "
+            f"{BEST_CLASSICAL!r}, not SAM",
             SegmenterFallbackWarning,
             stacklevel=2,
         )
-        return make_segmenter(fallback)
+        return make_segmenter(BEST_CLASSICAL)
     return SamSegmenter(model_type=model_type, checkpoint=path, **sam_options)
 
 

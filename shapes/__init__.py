@@ -3,16 +3,13 @@
 from shapes.classes import CLASSES, IMAGE_SIZE
 from shapes.dataset import DatasetError, SyntheticData
 from shapes.fingerprint import dataset_fingerprint
-from shapes.transforms import IMAGENET_MEAN, IMAGENET_STD, imagenet_transform, to_uint8_images
+from shapes.transforms import imagenet_transform
 
 __all__ = [
     "CLASSES",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
     "IMAGE_SIZE",
     "DatasetError",
     "SyntheticData",
     "dataset_fingerprint",
     "imagenet_transform",
-    "to_uint8_images",
 ]

@@ -14,8 +14,7 @@ from pathlib import Path
 from common.atomic import make_temp_dir
 from common.errors import UserError
 from shapes.course_zip import COURSE_DATA_URL, unpack_course_zip
-from shapes.generate import check_output, publish
-from shapes.marker import GENERATOR_PREFIX
+from shapes.generate import GENERATOR_PREFIX, check_output, publish
 
 
 def download_course_dataset(

@@ -2,8 +2,9 @@
 
 The same seed, background source and sizes give byte-identical files, written to a temporary
 folder renamed into place when complete. ``overwrite`` replaces only a folder with this
-project's marker (``generation.json``; :mod:`shapes.marker`), never the working directory, its
-parents, home or ``/``. ``shape_params.csv`` records each shape's opacity and colour.
+project's marker (``generation.json`` whose ``"generator"`` starts with ``"camsam."``), never
+the working directory, its parents, home or ``/``. ``shape_params.csv`` records each shape's
+opacity and colour.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from common.guard import check_replaceable, replace_dir
 from shapes.backgrounds import BackgroundBank, stretch
 from shapes.classes import CLASSES, IMAGE_SIZE, SPLIT_SIZES, SPLITS
 from shapes.draw import ShapeStyle, paste, sample_shape
-from shapes.marker import GENERATOR_PREFIX, MARKER_DESCRIPTION, MARKER_FILE, is_project_dataset
 from shapes.params import params_rows, stem_width, write_params
 from shapes.stress import ContrastStyle, adjust_background, near_background_colour
+
+MARKER_FILE = "generation.json"
+GENERATOR_PREFIX = "camsam."
+MARKER_DESCRIPTION = f"{MARKER_FILE} marker"
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,18 @@ def publish(folder: Path, out: Path, meta: dict, overwrite: bool) -> None:
     if out.exists():
         check_output(out, overwrite)
     replace_dir(folder, out)
+
+
+def is_project_dataset(folder: Path | str) -> bool:
+    """Whether ``folder`` holds this project's marker (a readable ``generation.json``)."""
+    path = Path(folder) / MARKER_FILE
+    if not path.is_file():
+        return False
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # unreadable marker: not provably ours, so never deleted
+    return isinstance(meta, dict) and str(meta.get("generator", "")).startswith(GENERATOR_PREFIX)
 
 
 def check_output(out: Path | str, overwrite: bool, option: str = "--out") -> None:

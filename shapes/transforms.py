@@ -11,6 +11,8 @@ from torchvision.transforms import v2
 
 IMAGENET_MEAN: Final[tuple[float, float, float]] = (0.485, 0.456, 0.406)
 IMAGENET_STD: Final[tuple[float, float, float]] = (0.229, 0.224, 0.225)
+_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)  # broadcast over (B, 3, H, W)
+_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
 
 def imagenet_transform() -> v2.Compose:
@@ -27,9 +29,7 @@ def imagenet_transform() -> v2.Compose:
 def normalize_uint8(images: np.ndarray) -> Tensor:
     """uint8 RGB images (B, H, W, 3) -> normalised float32 tensor (B, 3, H, W)."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return (x - _MEAN) / _STD
 
 
 def to_uint8_images(images: Tensor) -> np.ndarray:
@@ -41,8 +41,6 @@ def to_uint8_images(images: Tensor) -> np.ndarray:
         x = x.unsqueeze(0)
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    x = (x * std + mean).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    x = (x * _STD + _MEAN).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
     out = x.permute(0, 2, 3, 1).contiguous().numpy()
     return out[0] if single else out

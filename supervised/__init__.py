@@ -3,7 +3,7 @@ scored with the same :mod:`metrics` IoU as the label-free CAM + SAM pipelines.
 """
 
 from supervised.checkpoint import load_reference_models
-from supervised.features import capture_feature_maps, feature_layers
+from supervised.features import feature_layers
 from supervised.models import (
     MODEL_SPECS,
     build_model,
@@ -12,14 +12,13 @@ from supervised.models import (
     resolve_encoder_weights,
 )
 from supervised.reference import load_splits, train_or_load
-from supervised.train import MODEL_DEFAULTS, TrainConfig, default_config, train_model
+from supervised.train import MODEL_DEFAULTS, TrainConfig, default_config
 
 __all__ = [
     "MODEL_DEFAULTS",
     "MODEL_SPECS",
     "TrainConfig",
     "build_model",
-    "capture_feature_maps",
     "default_config",
     "feature_layers",
     "load_reference_models",
@@ -27,6 +26,5 @@ __all__ = [
     "model_summary",
     "predict_masks",
     "resolve_encoder_weights",
-    "train_model",
     "train_or_load",
 ]

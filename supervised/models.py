@@ -20,6 +20,7 @@ from segmentation_models_pytorch.encoders import encoders as smp_encoders
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from common.lookup import lookup
 from shapes.transforms import normalize_uint8
 
 
@@ -39,10 +40,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The spec of a model name; raises ``KeyError`` listing the known names."""
-    if name not in MODEL_SPECS:
-        raise KeyError(f"unknown supervised model {name!r}; known: {sorted(MODEL_SPECS)}")
-    return MODEL_SPECS[name]
+    """The spec of a model name; raises ``KeyError`` naming the closest and the known names."""
+    return lookup(name, MODEL_SPECS, "supervised model", error=KeyError)
 
 
 def _hub_files(encoder: str, weights: str) -> tuple[str, str]:
@@ -197,21 +196,17 @@ def forward_logits(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def predict_masks(
-    model: nn.Module,
-    images: np.ndarray,
-    batch_size: int = 64,
-    device: torch.device | str | None = None,
-    bf16: bool = False,
+    model: nn.Module, images: np.ndarray, batch_size: int = 64, bf16: bool = False
 ) -> np.ndarray:
     """bool (N, H, W) foreground masks (sigmoid > 0.5) of uint8 RGB images (N, H, W, 3),
-    predicted by ``model`` (switched to eval mode) in batches, without gradients, on ``device``
-    (default: the model's); ``bf16`` under bfloat16 autocast (the per-epoch val selection)."""
+    predicted by ``model`` (switched to eval mode) in batches, without gradients, on the
+    model's device; ``bf16`` under bfloat16 autocast (the per-epoch val selection)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(
             f"images must be uint8 (N, H, W, 3), got {images.dtype} {tuple(images.shape)}"
         )
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    dev = next(model.parameters()).device
     model.eval()
     out = np.zeros(images.shape[:3], dtype=bool)
     with torch.inference_mode():

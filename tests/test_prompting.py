@@ -24,7 +24,7 @@ from prompting import (
     registry,
     validate_points,
 )
-from prompting.points import farthest_point, interior_point
+from prompting.points import argmax_xy, distance_from, interior_point
 
 ALL = list_strategies()
 ROOT = Path(__file__).resolve().parents[1]
@@ -405,7 +405,7 @@ def test_validate_points_rejects(coords, labels, match) -> None:
         validate_points(coords, labels, (5, 5))
 
 
-def test_interior_point_and_farthest_point() -> None:
+def test_interior_point_and_distance_from() -> None:
     region = np.zeros((10, 20), bool)
     region[2:9, 1:6] = True
     x, y = interior_point(region)
@@ -415,7 +415,7 @@ def test_interior_point_and_farthest_point() -> None:
     edge = np.zeros((10, 10), bool)
     edge[:, :3] = True
     assert interior_point(edge, centroid_min_depth=None)[0] == 1
-    assert farthest_point(region) == (19, 0)
+    assert argmax_xy(distance_from(region)) == (19, 0)  # the farthest pixel
 
 
 def test_tolerance_components_and_region_stats() -> None:
