@@ -85,6 +85,8 @@ def load_checkpoint(
         del wanted["fingerprint"]
     for key, value in wanted.items():  # compared as JSON: tuples and lists count as equal
         stored = payload.get(key)
+        if key == "config" and isinstance(stored, dict) and set(stored) < set(value):
+            stored = {**value, **stored}  # fields added since it was saved
         if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
                 f"checkpoint {path} was made for another {key}: stored {stored!r}, wanted {value!r}"

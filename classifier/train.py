@@ -4,7 +4,6 @@ template's ImageNet fine-tune and the from-scratch curriculum."""
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
 from common.device import describe_device
 from common.errors import UserError
+from common.jsonfile import read_json_object
 from shapes.backgrounds import BackgroundBank, load_backgrounds
 from shapes.classes import SPLITS
 from shapes.dataset import SplitArrays, SyntheticData
@@ -76,23 +76,6 @@ def accuracy(
     return float((torch.cat(pred).numpy() == split.labels).mean())
 
 
-def _generation_meta(data_root: Path) -> dict[str, Any]:
-    """``<data_root>/generation.json`` as a dict ({} with a warning when there is none)."""
-    meta_path = data_root / "generation.json"
-    if not meta_path.is_file():
-        log.warning("no %s: fresh samples use builtin backgrounds, default styles", meta_path)
-        return {}
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(
-            f"cannot read {meta_path} ({exc}); pass the background source with --backgrounds"
-        ) from exc
-    if not isinstance(meta, dict):
-        raise UserError(f"{meta_path} holds {type(meta).__name__}, not a JSON object")
-    return meta
-
-
 def _background_spec(data_root: Path, meta: dict[str, Any]) -> str:
     """``meta``'s ``backgrounds`` as a ``load_backgrounds`` spec: a path tried from the working
     directory, ``data_root`` and its parent; else ``"builtin"`` with a warning."""
@@ -119,7 +102,11 @@ def resolve_data_settings(data_root: Path, config: TrainConfig) -> TrainConfig:
     wanted = ("backgrounds", "real_style", "real_contrast")
     if all(getattr(config, name) is not None for name in wanted):
         return config
-    meta = _generation_meta(data_root)
+    path, meta = data_root / "generation.json", {}
+    if path.is_file():
+        meta = read_json_object(path, ("generator",), "a generated dataset's settings", "redo it")
+    else:
+        log.warning("no %s: fresh samples use builtin backgrounds, default styles", path)
     try:
         found = {
             "backgrounds": _background_spec(data_root, meta),
@@ -127,7 +114,7 @@ def resolve_data_settings(data_root: Path, config: TrainConfig) -> TrainConfig:
             "real_contrast": ContrastStyle(**meta.get("contrast", {})),
         }
     except (TypeError, ValueError) as exc:
-        raise UserError(f"{data_root / 'generation.json'} has an unusable style: {exc}") from exc
+        raise UserError(f"{path} has an unusable style: {exc}") from exc
     return replace(config, **{k: v for k, v in found.items() if getattr(config, k) is None})
 
 

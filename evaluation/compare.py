@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import sys
 import time
@@ -33,6 +32,7 @@ from classifier.loading import CLASSIFIER_PRESETS, classifier_config, load_class
 from common.atomic import atomic_write, ensure_writable_dir, read_or_discard
 from common.device import describe_device, resolve_device
 from common.errors import UserError
+from common.lookup import lookup
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from metrics import iou_per_image, point_distances, points_inside, shape_contrasts, summarize_run
@@ -171,16 +171,12 @@ def ensure_dataset(config: CompareConfig) -> Path:
 def select_strategies(patterns: tuple[str, ...]) -> list[str]:
     """Sorted names of the registered strategies matching any pattern (fnmatch wildcards); a
     pattern that matches none raises a :class:`common.UserError` naming the closest."""
-    known = list_strategies()
     names: set[str] = set()
     for pattern in patterns:
         matched = list_strategies(pattern)
         if not matched:
-            close = difflib.get_close_matches(pattern, known, n=1, cutoff=0.0)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(
-                f"--strategies: {pattern!r} matches no strategy{hint}; known: {', '.join(known)}"
-            )
+            known = dict.fromkeys(list_strategies())
+            lookup(pattern, known, "--strategies pattern", plural="strategies", error=UserError)
         names.update(matched)
     return sorted(names)
 

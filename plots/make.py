@@ -94,15 +94,17 @@ def _note(message: str) -> None:
 
 
 def load_classifier(results: ComparisonResults, options: FigureOptions) -> nn.Module | None:
-    """The run's classifier: the checkpoint file the run named, else ``load_or_train`` with the
-    run's preset and checkpoint folder (None, with a note, when the dataset is not available)."""
+    """The run's classifier: the checkpoint file the run was given or recorded (when it is still
+    there), else ``load_or_train`` with the run's preset and checkpoint folder (None, with a
+    note, when the dataset is not available)."""
     config = results.settings.get("config", {})
     root = options.data or Path(results.settings.get("dataset", {}).get("path", ""))
     if not (root / "images").is_dir():
         _note(f"skipping feature_maps: no dataset at '{root}' (pass --data)")
         return None
-    if config.get("classifier_checkpoint"):  # the run used this exact checkpoint
-        path = Path(config["classifier_checkpoint"])
+    recorded = results.settings.get("classifier", {}).get("checkpoint")
+    if config.get("classifier_checkpoint") or (recorded and Path(recorded).is_file()):
+        path = Path(config.get("classifier_checkpoint") or recorded)
         _note(f"feature_maps: loading the run's classifier checkpoint {path}")
         model, _ = load_classifier_checkpoint(path, dataset_fingerprint(root))
         return model

@@ -39,7 +39,7 @@ def build_model(model_type: str, checkpoint: Path | None, device: torch.device):
     return sam_model_registry[model_type](checkpoint=checkpoint).to(device).eval()
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     precision = resolve_precision(args.precision, device)
     settings = {  # saved with the numbers
@@ -109,7 +109,6 @@ def main(args: argparse.Namespace) -> int:
         record = {"settings": settings, "encoder": encoder, "comparison": comparison}
         args.out.write_text(json.dumps(record, indent=1, default=str))
         print(f"wrote {args.out}")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ def run_segmenter(
     return iou_per_image(pred, masks), ms_per_image
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     from prompting import get_strategy
     from shapes import SyntheticData
 
@@ -81,7 +81,6 @@ def main(args: argparse.Namespace) -> int:
                 f"{name:<26} {strategy_name:<20} {ious.mean():7.4f} {ious.std():6.3f} "
                 f"{ms:7.2f} {ms / peer_ms:6.2f}"
             )
-    return 0
 
 
 if __name__ == "__main__":

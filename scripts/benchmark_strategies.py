@@ -77,7 +77,7 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}"
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     arrays = SyntheticData(args.data, args.split).arrays()
     if args.limit is not None:
         arrays = arrays.subset(np.arange(min(args.limit, len(arrays))))
@@ -115,7 +115,6 @@ def main(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"note": note, "rows": rows}, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -52,13 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     # the options' dest names are FigureOptions' fields
     options = FigureOptions(**{f.name: getattr(args, f.name) for f in fields(FigureOptions)})
     written = make_figures(args.results, args.out, options)
     for name, paths in written.items():
         print(f"{name}: {', '.join(str(p) for p in paths)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -35,11 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     report = None if args.no_report else args.report
     names = pack_submission(args.out, args.notebook, args.colab, report)
     print(f"wrote {args.out} ({len(names)} files{'' if report else ', no report'})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def generation_config(args: argparse.Namespace) -> GenerationConfig:
     )
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     for name in SPLIT_SIZES:
         if getattr(args, name) < 0:
@@ -97,7 +97,6 @@ def main(args: argparse.Namespace) -> int:
         f"dataset at {out} (fingerprint {dataset_fingerprint(out)}), "
         f"{time.perf_counter() - start:.1f} s"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from evaluation.rehearsal import (  # noqa: E402
 )
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     work = args.workdir.resolve()
     served, runtime = work / "served", work / "colab"
     for folder in (served, runtime):
@@ -51,7 +51,6 @@ def main(args: argparse.Namespace) -> int:
     for section, seconds in per_section.items():
         print(f"  {seconds:8.1f} s  {section}")
     args.out.write_text(json.dumps({"total_s": total, "cells": rows}, indent=1))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,13 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     print("| " + " | ".join(GOAL_HEADER) + " |")
     print("|" + "---|" * len(GOAL_HEADER))
     for folder in args.runs:
         results = load_results(folder, required=("metrics.json", "per_image.csv"))
         print("| " + " | ".join(goal_cells(results)) + " |")
-    return 0
 
 
 if __name__ == "__main__":

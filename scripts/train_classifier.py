@@ -74,7 +74,7 @@ def make_config(args: argparse.Namespace) -> TrainConfig:
         raise UserError(f"bad training settings (--set or an option): {exc}") from exc
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -133,7 +133,6 @@ def main(args: argparse.Namespace) -> int:
     changed = {k: v for k, v in config.to_dict().items() if v != defaults[k]}
     if changed:
         print(f"settings changed from the defaults: {changed}")
-    return 0
 
 
 if __name__ == "__main__":

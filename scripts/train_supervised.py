@@ -124,7 +124,7 @@ def _config(args: argparse.Namespace, name: str, schedule: DeviceSchedule) -> Tr
     return dataclasses.replace(config, encoder_weights=weights)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> None:
     resolved = resolve_device(args.device)
     device = str(resolved)
     schedule = device_schedule(resolved)
@@ -175,7 +175,6 @@ def main(args: argparse.Namespace) -> int:
         print(_table([info for _, _, info in results]))
         for name, _, info in results:
             print(f"{name}: trained with `{info.get('command') or '?'}` on {info['device']}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,26 +18,6 @@ from supervised.train import TrainConfig
 SUBDIR = "supervised"
 
 
-def settings_key(
-    name: str,
-    data_fingerprint: str,
-    config: TrainConfig,
-    encoder_weights: str | None,
-    encoder_depth: int | None = None,
-) -> str:
-    """12 hex digits identifying model + dataset + TrainConfig + resolved weights (+ depth)."""
-    payload: dict[str, object] = {
-        "model": name,
-        "data_fingerprint": data_fingerprint,
-        "config": config.to_dict(),
-        "encoder_weights": encoder_weights,
-    }
-    if encoder_depth is not None:
-        payload["encoder_depth"] = encoder_depth
-    blob = json.dumps(payload, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
-
-
 def checkpoint_path(
     cache_dir: Path | str,
     name: str,
@@ -46,8 +26,17 @@ def checkpoint_path(
     encoder_weights: str | None,
     encoder_depth: int | None = None,
 ) -> Path:
-    """Where the checkpoint of these settings lives (it may not exist yet)."""
-    key = settings_key(name, data_fingerprint, config, encoder_weights, encoder_depth)
+    """Where the checkpoint of these settings lives (it may not exist yet); its name ends in 12
+    hex digits identifying model + dataset + TrainConfig + resolved weights (+ depth)."""
+    payload: dict[str, object] = {
+        "model": name,
+        "data_fingerprint": data_fingerprint,
+        "config": config.to_dict(),
+        "encoder_weights": encoder_weights,
+    }
+    if encoder_depth is not None:
+        payload["encoder_depth"] = encoder_depth
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_dir) / SUBDIR / f"{name}-{data_fingerprint}-{key}.pt"
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from metrics import iou_per_image, iou_summary
 from shapes import CLASSES, SyntheticData, dataset_fingerprint
 from shapes.dataset import SplitArrays
-from supervised.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint, settings_key
+from supervised.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from supervised.models import count_parameters, model_spec, predict_masks
 from supervised.train import TrainConfig, train_model
 
@@ -71,7 +71,7 @@ def train_or_load(
         "data_root": str(data_root),
         "data_fingerprint": fingerprint,
         "config": config.to_dict(),
-        "settings_key": settings_key(name, fingerprint, config, encoder_weights, encoder_depth),
+        "settings_key": path.stem.rsplit("-", 1)[1],
         "encoder_depth": encoder_depth,
         "params": count_parameters(result.model),
         "n_train_images": min(config.limit or len(train), len(train)),

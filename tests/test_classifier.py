@@ -291,6 +291,24 @@ def test_checkpoint_for_other_settings_is_not_used(trained, tiny_root, tmp_path,
     assert not info.from_cache and info.config["seed"] == 7
 
 
+def test_checkpoint_saved_before_a_config_field_existed_still_loads(trained, tmp_path):
+    from classifier.loading import load_classifier_checkpoint
+
+    path = tmp_path / Path(trained[2].checkpoint).name
+    payload = torch.load(trained[2].checkpoint, weights_only=True)
+    del payload["config"]["real_contrast"]  # as written before the field was added
+    torch.save(payload, path)
+    meta = json.loads(Path(trained[2].checkpoint).with_suffix(".json").read_text())
+    del meta["config"]["real_contrast"]
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    _, info = load_classifier_checkpoint(path, None)
+    assert info.test_accuracy == trained[2].test_accuracy
+    payload["config"]["seed"] = 99  # a stored value that differs is still refused
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="another config"):
+        load_classifier_checkpoint(path, None)
+
+
 def test_checkpoint_of_another_dataset_is_rejected(trained):
     info = trained[2]
     cfg = TrainConfig.from_dict(info.config)

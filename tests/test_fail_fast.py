@@ -129,9 +129,7 @@ def test_every_strategy_pattern_must_match(
     args.insert(args.index("center") + 1, "centr")
     status, err = _run("compare_strategies", args, capsys)
     assert status == 2
-    assert err.startswith(
-        "error: --strategies: 'centr' matches no strategy (did you mean 'center'?)"
-    )
+    assert err.startswith("error: unknown --strategies pattern 'centr'. Did you mean 'center'?")
     assert not (tmp_path / "out").exists()
 
 
