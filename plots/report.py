@@ -227,11 +227,6 @@ def compact_table(sections: Sequence[tuple[str, list[dict[str, Any]]]], caption:
 
 
 # ------------------------------------------------------------------------------ discussion
-def touches_border(masks: np.ndarray) -> np.ndarray:
-    """bool (N,): the mask has a pixel on the image's outer rows or columns."""
-    return masks[:, [0, -1], :].any(axis=(1, 2)) | masks[:, :, [0, -1]].any(axis=(1, 2))
-
-
 def where_misses(
     per_image: Sequence[dict[str, str]],
     strategy: str,
@@ -262,7 +257,8 @@ def where_misses(
     if predictions is not None and len(predictions.gt_masks) > max(missed):
         idx = np.array(sorted(missed))
         miss = np.array([missed[i] for i in idx])
-        touch = touches_border(predictions.gt_masks[idx])
+        gt = predictions.gt_masks[idx]  # touch: a mask pixel on the outer rows or columns
+        touch = gt[:, [0, -1], :].any(axis=(1, 2)) | gt[:, :, [0, -1]].any(axis=(1, 2))
         if touch.any():
             parts.append(
                 f"{int((miss & touch).sum())} of the misses are shapes cut by the image border "
