@@ -32,7 +32,12 @@ def tiny_root(tmp_path: Path) -> Path:
 
 
 def _run(cli: ModuleType, argv: list[str]) -> int:
-    return cli.main(cli.build_parser().parse_args(argv))
+    """The script's exit status for ``argv``, as ``common.cli.run`` gives it."""
+    from common.cli import run
+
+    with pytest.raises(SystemExit) as done:
+        run(cli.main, cli.build_parser(), argv)
+    return int(done.value.code or 0)
 
 
 def test_unknown_model_exits_with_the_list(
