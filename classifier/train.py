@@ -104,7 +104,8 @@ def resolve_data_settings(data_root: Path, config: TrainConfig) -> TrainConfig:
         return config
     path, meta = data_root / "generation.json", {}
     if path.is_file():
-        meta = read_json_object(path, ("generator",), "a generated dataset's settings", "redo it")
+        hint = "regenerate it with scripts/prepare_data.py, or delete it to train on the defaults"
+        meta = read_json_object(path, ("generator",), "a generated dataset's settings", hint)
     else:
         log.warning("no %s: fresh samples use builtin backgrounds, default styles", path)
     try:
