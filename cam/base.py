@@ -9,8 +9,9 @@ maps are float32.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,35 @@ def upsample_bilinear(maps: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+def smoothed_heatmaps(
+    images: Tensor, plain: CAMResult, compute: Callable[[Tensor], CAMResult]
+) -> np.ndarray:
+    """The `BaseCAM` ``aug_smooth`` map: float32 (B, H, W) in 0..1.
+
+    ``plain`` is the result for the float ``images`` (B, C, H, W) themselves; ``compute(view)``
+    returns the result for a view (B, C, H', W') of them (same targets). The views are the
+    left-right mirror and, with ``s`` the largest stride min(H // h_l, W // w_l) over the target
+    layers and p = s // 2, the image and its mirror padded by p px on each side (edge
+    replication), which moves every layer's cell grid by p px (half a cell of the coarsest
+    layer; no shifted views when p = 0).
+    Each view's heat map is cropped back to (H, W) and un-mirrored; their mean over the views,
+    ``plain`` included, is rescaled to 0..1 per image (see `minmax_normalize`).
+    """
+    h, w = images.shape[2], images.shape[3]
+    stride = max(min(h // m.shape[1], w // m.shape[2]) for m in plain.layer_maps)
+    pad = stride // 2
+    total = plain.heatmaps.astype(np.float64)
+    views = 1
+    for mirror, shift in [(True, 0)] + ([(False, pad), (True, pad)] if pad else []):
+        view = images.flip(-1) if mirror else images
+        if shift:
+            view = F.pad(view, (shift, shift, shift, shift), mode="replicate")
+        heat = compute(view).heatmaps[:, shift : shift + h, shift : shift + w]
+        total += heat[:, :, ::-1] if mirror else heat
+        views += 1
+    return minmax_normalize(torch.from_numpy(total / views)).numpy().astype(np.float32)
+
+
 class BaseCAM:
     """Base class of the gradient-based CAM methods; subclasses say how channels are weighted.
 
@@ -80,11 +110,19 @@ class BaseCAM:
     caller's grad mode does not matter.
     """
 
-    def __init__(self, model: nn.Module, target_layers: Iterable[nn.Module]) -> None:
+    def __init__(
+        self, model: nn.Module, target_layers: Iterable[nn.Module], *, aug_smooth: bool = False
+    ) -> None:
         """Args:
         model: a classifier returning pre-softmax scores (B, K) for a batch (B, C, H, W).
         target_layers: submodules of ``model`` whose output (B, C_l, h_l, w_l) is explained;
             each must run exactly once per forward pass.
+        aug_smooth: average the maps of four views (test-time augmentation, 4x the cost): the
+            image, its left-right mirror, and both again with the coarsest target layer's cell
+            grid moved by half a cell (the image padded by s // 2 px on every side by edge
+            replication, s = that layer's stride in px); each view's map is mapped back to the
+            image's pixels, then the mean is rescaled to 0..1. The explained class is the
+            unaugmented image's. See `smoothed_heatmaps`.
         """
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -105,6 +143,7 @@ class BaseCAM:
         self.model = model
         self.target_layers: tuple[nn.Module, ...] = tuple(layers)
         self.layer_names: tuple[str, ...] = tuple(names[id(layer)] or "<model>" for layer in layers)
+        self.aug_smooth = bool(aug_smooth)
 
     def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
         """Float (B, C), one weight per channel and image, from a target layer's float (B, C, h, w)
@@ -150,7 +189,8 @@ class BaseCAM:
         return self.compute(images, targets).heatmaps
 
     def compute(self, images: Tensor, targets: Iterable[int] | None = None) -> CAMResult:
-        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well."""
+        """Like ``__call__`` but returns the low-resolution maps, targets and logits as well
+        (with ``aug_smooth``: those of the unaugmented pass; only the heat maps are averaged)."""
         if not isinstance(images, Tensor):
             raise TypeError(f"images must be a torch.Tensor (B, C, H, W), got {type(images)}")
         if images.ndim != 4:
@@ -161,8 +201,20 @@ class BaseCAM:
         if not bool(finite.all()):
             bad = int((~finite).sum())
             raise ValueError(f"images hold {bad} NaN or Inf value(s); Grad-CAM needs finite inputs")
-        size = (int(images.shape[2]), int(images.shape[3]))
         requested = _as_index_list(targets, images.shape[0])
+        plain = self._compute_once(images, requested)
+        if not self.aug_smooth:
+            return plain
+
+        def views(view: Tensor) -> CAMResult:
+            return self._compute_once(view, plain.targets)
+
+        return dataclasses.replace(plain, heatmaps=smoothed_heatmaps(images, plain, views))
+
+    def _compute_once(self, images: Tensor, requested: Iterable[int] | None) -> CAMResult:
+        """One forward and backward pass: the `CAMResult` of validated ``images``."""
+        size = (int(images.shape[2]), int(images.shape[3]))
+        requested = None if requested is None else [int(t) for t in requested]
         activations, gradients, logits, target_tensor = self._activations_and_gradients(
             images, requested
         )
@@ -192,7 +244,8 @@ class BaseCAM:
         """Nothing to release: hooks exist only while a call runs."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(target_layers={list(self.layer_names)})"
+        smooth = ", aug_smooth=True" if self.aug_smooth else ""
+        return f"{type(self).__name__}(target_layers={list(self.layer_names)}{smooth})"
 
     def _activations_and_gradients(
         self, images: Tensor, requested: list[int] | None

@@ -29,11 +29,17 @@ class GradCAMPlusPlus(BaseCAM):
     """
 
     def __init__(
-        self, model: nn.Module, target_layers: Iterable[nn.Module], eps: float = 0.0
+        self,
+        model: nn.Module,
+        target_layers: Iterable[nn.Module],
+        eps: float = 0.0,
+        *,
+        aug_smooth: bool = False,
     ) -> None:
         """``eps`` is added to alpha's denominator: 0 is the paper's formula; pytorch-grad-cam's
-        1e-6 is not negligible for small gradients (not scale invariant)."""
-        super().__init__(model, target_layers)
+        1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth``: see
+        `BaseCAM`."""
+        super().__init__(model, target_layers, aug_smooth=aug_smooth)
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.eps = float(eps)

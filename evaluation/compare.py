@@ -77,6 +77,7 @@ class CompareConfig:
     sam_checkpoint: Path | None = None
     sam_model_type: str = "vit_b"
     cam_method: str = "gradcam"
+    cam_aug_smooth: bool = False
     target_layer: str = "layer2[-1]"
     mask_selection: str = "score"
     refine: bool = False
@@ -263,17 +264,20 @@ def cached_cams(
     data_key: str,
     batch_size: int = 64,
     device: str = "cpu",
+    aug_smooth: bool = False,
 ) -> np.ndarray:
     """CAMs of the top class of uint8 images (N, H, W, 3) -> float32 (N, H, W) in 0..1, with an
     on-disk cache in ``cache_dir`` keyed by ``data_key`` (which images), the model's weights,
-    the method and the layer; an unreadable entry is reported, deleted and recomputed."""
+    the method, the layer and ``aug_smooth`` (:class:`cam.BaseCAM`'s test-time augmentation);
+    an unreadable entry is reported, deleted and recomputed."""
     if method not in CAM_METHODS:
         raise ValueError(f"unknown CAM method {method!r}; expected one of {sorted(CAM_METHODS)}")
     weights = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         weights.update(name.encode())
         weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    key = hashlib.sha256(f"{data_key}|{weights.hexdigest()[:16]}|{method}|{layer}".encode())
+    smooth = "|aug_smooth" if aug_smooth else ""  # plain maps keep their old cache keys
+    key = hashlib.sha256(f"{data_key}|{weights.hexdigest()[:16]}|{method}|{layer}{smooth}".encode())
     path = cache_dir / f"{key.hexdigest()[:20]}.npy"
     expected = images.shape[:3]
 
@@ -288,7 +292,7 @@ def cached_cams(
         return cached
     model = model.to(device).eval()
     cams = np.empty(expected, dtype=np.float32)
-    with CAM_METHODS[method](model, [resolve_layer(model, layer)]) as cam:
+    with CAM_METHODS[method](model, [resolve_layer(model, layer)], aug_smooth=aug_smooth) as cam:
         for start in tqdm(range(0, len(images), batch_size), desc=f"{method} CAMs", leave=False):
             x = normalize_uint8(images[start : start + batch_size]).to(device)
             cams[start : start + len(x)] = cam(x, None)
@@ -525,6 +529,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         f"{fingerprint}|{config.split}|{config.limit}",
         config.batch_size,
         str(inputs.device),
+        config.cam_aug_smooth,
     )
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)

@@ -56,10 +56,12 @@ class ComparisonResults:
 
     @property
     def cam_description(self) -> str:
-        """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"``."""
+        """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"`` (``"gradcam (aug_smooth)
+        at layer2[-1]"`` with test-time augmentation)."""
         config = self.settings.get("config", {})
-        layer = config.get("target_layer", "layer2[-1]")
-        return f"{config.get('cam_method', 'gradcam')} at {layer}"
+        method = config.get("cam_method", "gradcam")
+        smooth = " (aug_smooth)" if config.get("cam_aug_smooth") else ""
+        return f"{method}{smooth} at {config.get('target_layer', 'layer2[-1]')}"
 
     @property
     def n_images(self) -> int:

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, default=bench, help=checkpoint)
     p.add_argument("--cam-method", default="gradcam", help="gradcam, gradcam++ or layercam")
     p.add_argument("--target-layer", default="layer2[-1]", help="CAM target layer")
+    smooth = "average the CAMs of the image, its mirror and half-cell shifted copies"
+    p.add_argument("--cam-aug-smooth", action="store_true", help=smooth)
     cams = "use the 'cams' array (N, H, W) of this .npz instead of computing CAMs"
     p.add_argument("--cams-npz", type=Path, help=cams)
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cams"), help="CAM cache folder")
@@ -67,9 +69,18 @@ def load_cams(args: argparse.Namespace, images: np.ndarray) -> tuple[np.ndarray,
     model.load_state_dict(state)
     data_key = f"{dataset_fingerprint(args.data)}|{args.split}|{args.limit}"
     method, layer = args.cam_method, args.target_layer
+    smooth = args.cam_aug_smooth
     cams = cached_cams(
-        model.eval(), images, method, layer, args.cache_dir, data_key, args.batch_size
+        model.eval(),
+        images,
+        method,
+        layer,
+        args.cache_dir,
+        data_key,
+        args.batch_size,
+        aug_smooth=smooth,
     )
+    method += " (aug_smooth)" if smooth else ""
     return cams, f"{method} CAMs at {layer} of {args.checkpoint} (cached in {args.cache_dir})"
 
 

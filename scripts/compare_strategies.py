@@ -38,6 +38,8 @@ DEFAULTS = CompareConfig()
 #: The on/off options (``--x`` / ``--no-x``).
 SWITCHES = {
     "generate": "generate a dataset at --data (with --backgrounds) when it does not exist",
+    "cam_aug_smooth": "average the CAMs of the image, its mirror and half-cell shifted copies "
+    "(test-time augmentation, 4x the CAM cost; see cam.BaseCAM)",
     "refine": "feed the chosen mask's logits back once as mask_input",
     "variants": "also measure the mask-selection and refinement options on the best strategies",
     "supervised": "add rows for the trained supervised reference models (when they exist)",

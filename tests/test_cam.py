@@ -316,6 +316,36 @@ def test_heatmap_is_rescaled_upsampled_layer_map(vgg) -> None:
     np.testing.assert_allclose(result.heatmaps, expected.numpy(), atol=1e-6)
 
 
+def test_aug_smooth_averages_mirrored_and_half_cell_shifted_views(resnet) -> None:
+    x, targets = _images(3, seed=7), _targets(3)
+    plain = GradCAM(resnet, [resnet.layer2[-1]])  # 6 x 8 cells of 8 px: views shift by 4 px
+    smooth = GradCAM(resnet, [resnet.layer2[-1]], aug_smooth=True)
+    result = smooth.compute(x, targets)
+    mirrored = plain(x.flip(-1), targets)[:, :, ::-1]
+    padded = F.pad(x, (4, 4, 4, 4), mode="replicate")
+    shifted = plain(padded, targets)[:, 4 : 4 + H, 4 : 4 + W]
+    both = plain(padded.flip(-1), targets)[:, 4 : 4 + H, 4 : 4 + W][:, :, ::-1]
+    views = np.stack([plain(x, targets), mirrored, shifted, both]).mean(axis=0)
+    expected = minmax_normalize(torch.from_numpy(views)).numpy()
+    np.testing.assert_allclose(result.heatmaps, expected, atol=1e-6)
+    assert result.heatmaps.dtype == np.float32 and result.heatmaps.max() == 1.0
+    # everything but the heat maps is the unaugmented pass's
+    unaugmented = plain.compute(x, targets)
+    np.testing.assert_array_equal(result.layer_maps[0], unaugmented.layer_maps[0])
+    np.testing.assert_array_equal(result.logits, unaugmented.logits)
+    assert not np.allclose(result.heatmaps, unaugmented.heatmaps, atol=0.05)
+
+
+def test_aug_smooth_commutes_with_mirroring_and_keeps_the_top_class(resnet) -> None:
+    x, targets = _images(2, seed=8), _targets(2)
+    cam = GradCAM(resnet, [resnet.layer2[-1]], aug_smooth=True)
+    np.testing.assert_allclose(cam(x.flip(-1), targets), cam(x, targets)[:, :, ::-1], atol=1e-6)
+    with torch.no_grad():
+        top = resnet(x).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(cam.compute(x).targets, top)
+    assert "aug_smooth=True" in repr(cam)
+
+
 class _ConstantFeatures(nn.Module):
     """Target layer output is the same number everywhere; the head still depends on it."""
 
