@@ -216,6 +216,21 @@ def test_broken_cam_cache_entry_is_reported_deleted_and_recomputed(
     assert sorted(p.name for p in entry.parent.iterdir()) == [entry.name]
 
 
+def test_aug_smooth_cams_have_their_own_cache_entry_and_are_recorded(
+    work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _checkpoint_args(work, tmp_path, work / "ds")
+    assert _run("compare_strategies", args, capsys)[0] == 0
+    (plain,) = (tmp_path / "cache" / "cams").glob("*.npy")
+    assert _run("compare_strategies", [*args, "--cam-aug-smooth"], capsys)[0] == 0
+    entries = sorted((tmp_path / "cache" / "cams").glob("*.npy"))
+    assert len(entries) == 2 and plain in entries
+    (smooth,) = [e for e in entries if e != plain]
+    assert not np.allclose(np.load(smooth), np.load(plain), atol=0.05)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["settings"]["config"]["cam_aug_smooth"] is True
+
+
 def test_a_test_split_alone_is_evaluated_with_a_given_classifier(
     work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
