@@ -9,10 +9,9 @@ maps are float32.
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -207,14 +206,13 @@ class BaseCAM:
             return plain
 
         def views(view: Tensor) -> CAMResult:
-            return self._compute_once(view, plain.targets)
+            return self._compute_once(view, plain.targets.tolist())
 
-        return dataclasses.replace(plain, heatmaps=smoothed_heatmaps(images, plain, views))
+        return replace(plain, heatmaps=smoothed_heatmaps(images, plain, views))
 
-    def _compute_once(self, images: Tensor, requested: Iterable[int] | None) -> CAMResult:
+    def _compute_once(self, images: Tensor, requested: list[int] | None) -> CAMResult:
         """One forward and backward pass: the `CAMResult` of validated ``images``."""
         size = (int(images.shape[2]), int(images.shape[3]))
-        requested = None if requested is None else [int(t) for t in requested]
         activations, gradients, logits, target_tensor = self._activations_and_gradients(
             images, requested
         )
