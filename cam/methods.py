@@ -35,11 +35,14 @@ class GradCAMPlusPlus(BaseCAM):
         eps: float = 0.0,
         *,
         aug_smooth: bool = False,
+        cpu_channels_last: bool = True,
     ) -> None:
         """``eps`` is added to alpha's denominator: 0 is the paper's formula; pytorch-grad-cam's
-        1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth``: see
-        `BaseCAM`."""
-        super().__init__(model, target_layers, aug_smooth=aug_smooth)
+        1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth`` and
+        ``cpu_channels_last``: see `BaseCAM`."""
+        super().__init__(
+            model, target_layers, aug_smooth=aug_smooth, cpu_channels_last=cpu_channels_last
+        )
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.eps = float(eps)

@@ -316,6 +316,46 @@ def test_heatmap_is_rescaled_upsampled_layer_map(vgg) -> None:
     np.testing.assert_allclose(result.heatmaps, expected.numpy(), atol=1e-6)
 
 
+class _ViewsActivations(nn.Module):
+    """A net that calls ``.view`` on a 4-D activation before its target layer (``self.head``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.head = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, NUM_CLASSES)
+
+    def forward(self, x: Tensor) -> Tensor:
+        a = self.conv(x)
+        a = a.view(a.shape[0], -1).view(a.shape)  # needs a contiguous NCHW tensor
+        return self.fc(self.head(a).mean(dim=(2, 3)))
+
+
+@pytest.mark.parametrize("method", [GradCAM, GradCAMPlusPlus])
+def test_cpu_channels_last_equals_the_nchw_path(method: type[BaseCAM], resnet) -> None:
+    """The channels-last copy of the input changes the speed, not the maps (float rounding)."""
+    x, targets = _images(3, seed=4), _targets(3)
+    layers = [resnet.layer2[-1], resnet.layer3[-1]]
+    fast = method(resnet, layers).compute(x, targets)
+    plain = method(resnet, layers, cpu_channels_last=False).compute(x, targets)
+    np.testing.assert_allclose(fast.heatmaps, plain.heatmaps, atol=1e-5)
+    for a, b in zip(fast.layer_maps, plain.layer_maps, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
+    np.testing.assert_array_equal(fast.targets, plain.targets)
+    assert x.is_contiguous()  # the caller's tensor is not touched
+
+
+def test_cpu_channels_last_failure_names_the_switch() -> None:
+    torch.manual_seed(0)
+    net = _ViewsActivations().eval()
+    x = _images(2)
+    with pytest.raises(RuntimeError, match="cpu_channels_last=False"):
+        GradCAM(net, [net.head])(x, [0, 1])
+    assert not _hook_count(net)
+    out = GradCAM(net, [net.head], cpu_channels_last=False)(x, [0, 1])
+    assert out.shape == (2, H, W) and np.isfinite(out).all()
+
+
 def test_aug_smooth_averages_mirrored_and_half_cell_shifted_views(resnet) -> None:
     x, targets = _images(3, seed=7), _targets(3)
     plain = GradCAM(resnet, [resnet.layer2[-1]])  # 6 x 8 cells of 8 px: views shift by 4 px
