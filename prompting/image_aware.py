@@ -95,7 +95,10 @@ class RegionSettings:
         heat_floor: added to a region's mean heat, so a cold but clearly shape-like region
             can still win.
         contrast_offset: added to the colour variation inside a region before dividing.
-        min_area, max_area: regions outside this many pixels score 1e-3 times less.
+        min_area: regions of fewer pixels score ``(area / min_area) ** small_power`` times
+            as much (a soft prior: a tiny but clearly shape-like region can still win).
+        small_power: see ``min_area``; chosen on the stress suite's val splits (README).
+        max_area: regions of more pixels score 1e-3 times as much.
         min_compactness: compactness at and above which a region is not penalised.
     """
 
@@ -105,6 +108,7 @@ class RegionSettings:
     heat_floor: float = 0.3
     contrast_offset: float = 3.0
     min_area: int = 15
+    small_power: float = 3.0
     max_area: int = 600
     min_compactness: float = 0.5
 
@@ -112,13 +116,14 @@ class RegionSettings:
 def region_scores(stats: RegionStats, s: RegionSettings) -> np.ndarray:
     """float64 (n,) scores: (heat + floor) * edge contrast * size * border * compactness.
 
-    The size prior is 1 for ``min_area <= area <= max_area`` and 1e-3 otherwise; the border
-    penalty goes from 1 (no outline on the image border) down to 0.5 (half or more of it);
-    the compactness factor is ``min(1, compactness / min_compactness)`` (thin slivers along
-    an edge score low).
+    The size prior is 1 for ``min_area <= area <= max_area``, ``(area / min_area) **
+    small_power`` below and 1e-3 above; the border penalty goes from 1 (no outline on the
+    image border) down to 0.5 (half or more of it); the compactness factor is ``min(1,
+    compactness / min_compactness)`` (thin slivers along an edge score low).
     """
     contrast = stats.edge_step / (stats.inner_step + s.contrast_offset)
-    size_ok = np.where((stats.area >= s.min_area) & (stats.area <= s.max_area), 1.0, 1e-3)
+    small = np.clip(stats.area / s.min_area, 0.0, 1.0) ** s.small_power
+    size_ok = np.where(stats.area <= s.max_area, small, 1e-3)
     border = 1.0 - 0.5 * np.clip(2.0 * stats.border_share, 0.0, 1.0)
     compact = np.clip(stats.compactness / s.min_compactness, 0.0, 1.0)
     return (stats.heat + s.heat_floor) * contrast * size_ok * border * compact

@@ -438,6 +438,44 @@ def test_tolerance_components_and_region_stats() -> None:
     assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
 
 
+def test_region_scores_size_prior() -> None:
+    """1 inside [min_area, max_area], (area / min_area) ** small_power below, 1e-3 above."""
+    from prompting.image_aware import RegionSettings, RegionStats, region_scores
+
+    area = np.array([3.0, 7.5, 15.0, 100.0, 600.0, 601.0])
+    ones = np.ones_like(area)
+    stats = RegionStats(
+        area=area,
+        heat=ones * 0.7,  # + heat_floor 0.3 = 1
+        edge_step=ones * 4.0,  # / (inner_step 1 + contrast_offset 3) = 1
+        inner_step=ones,
+        border_share=ones * 0.0,
+        compactness=ones,
+    )
+    scores = region_scores(stats, RegionSettings())
+    np.testing.assert_allclose(scores, [0.2**3, 0.5**3, 1.0, 1.0, 1.0, 1e-3])
+    steeper = region_scores(stats, RegionSettings(small_power=5.0))
+    np.testing.assert_allclose(steeper[:2], [0.2**5, 0.5**5])
+
+
+def test_a_tiny_crisp_shape_beats_a_fuzzy_larger_region() -> None:
+    """A 12-px rectangle (below min_area) with a hard edge under the heat wins against a faint
+    larger blob away from it: the soft size prior lets a clearly shape-like region through."""
+    image = np.full((48, 64, 3), 120, np.uint8)
+    square = np.zeros((48, 64), bool)
+    square[20:23, 30:34] = True
+    image[square] = (220, 40, 40)
+    blob = np.zeros((48, 64), bool)
+    blob[5:15, 5:15] = True
+    image[blob] = 132  # a faint, larger region far from the heat
+    yy, xx = np.mgrid[:48, :64]
+    cam = np.exp(-((xx - 31) ** 2 + (yy - 21) ** 2) / 60.0).astype(np.float32)
+    for name in ("segment_heat", "multiscale_heat", "flood_heat"):
+        coords, _ = get_strategy(name)(cam[None], image[None])
+        x, y = coords[0, 0]
+        assert square[y, x], (name, x, y)
+
+
 def test_region_settings_are_keyword_parameters() -> None:
     from prompting.image_aware import flood_heat, segment_heat
 
