@@ -438,6 +438,19 @@ def test_tolerance_components_and_region_stats() -> None:
     assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
 
 
+def test_edge_step_is_the_geometric_mean_over_the_outline() -> None:
+    """Two cut pairs with colour steps 3 and 99: (4 * 100) ** 0.5 - 1 = 19, not their mean 51;
+    an outline strong on one side only scores lower than one strong all around."""
+    from prompting.image_aware import neighbour_steps, region_stats
+
+    image = np.zeros((2, 3, 3), np.uint8)
+    image[0, 0, 0], image[1, 0, 0] = 3, 99  # column 0 is region 0, columns 1-2 region 1 (black)
+    labels = np.array([[0, 1, 1], [0, 1, 1]])
+    steps = neighbour_steps(image)
+    stats = region_stats(labels, 2, np.zeros((2, 3), np.float32), steps)
+    np.testing.assert_allclose(stats.edge_step, [19.0, 19.0], rtol=1e-6)
+
+
 def test_region_scores_size_prior() -> None:
     """1 inside [min_area, max_area], (area / min_area) ** small_power below, 1e-3 above."""
     from prompting.image_aware import RegionSettings, RegionStats, region_scores
