@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -451,6 +452,28 @@ def test_edge_step_is_the_geometric_mean_over_the_outline() -> None:
     np.testing.assert_allclose(stats.edge_step, [19.0, 19.0], rtol=1e-6)
 
 
+def test_core_counts_pixels_that_survive_one_erosion() -> None:
+    """A 2-px bar has no core, a 3 x 3 block one pixel, a 4 x 5 block 2 x 3; at the image border
+    the outside counts as another region."""
+    from prompting.image_aware import neighbour_steps, region_stats
+
+    labels = np.zeros((10, 12), np.int64)
+    labels[1:3, 1:10] = 1  # a 2 x 9 bar
+    labels[4:7, 1:4] = 2  # a 3 x 3 block
+    labels[4:8, 6:11] = 3  # a 4 x 5 block
+    labels[7:10, 0:3] = 4  # a 3 x 3 block in the corner: its centre still has 8 neighbours
+    image = np.zeros((10, 12, 3), np.uint8)
+    stats = region_stats(labels, 5, np.zeros((10, 12), np.float32), neighbour_steps(image))
+    assert stats.core[1:].tolist() == [0, 1, 6, 1]
+    whole = region_stats(
+        np.zeros((3, 4), np.int64),
+        1,
+        np.zeros((3, 4), np.float32),
+        neighbour_steps(np.zeros((3, 4, 3), np.uint8)),
+    )
+    assert whole.core.tolist() == [2]  # only the two pixels off the image border
+
+
 def test_region_scores_size_prior() -> None:
     """1 inside [min_area, max_area], (area / min_area) ** small_power below, 1e-3 above."""
     from prompting.image_aware import RegionSettings, RegionStats, region_scores
@@ -464,9 +487,12 @@ def test_region_scores_size_prior() -> None:
         inner_step=ones,
         border_share=ones * 0.0,
         compactness=ones,
+        core=ones,
     )
     scores = region_scores(stats, RegionSettings())
     np.testing.assert_allclose(scores, [0.2**3, 0.5**3, 1.0, 1.0, 1.0, 1e-3])
+    thin = region_scores(replace(stats, core=np.zeros_like(area)), RegionSettings())
+    np.testing.assert_allclose(thin, 0.5 * scores)  # thin_factor: no pixel with a full 3 x 3
     steeper = region_scores(stats, RegionSettings(small_power=5.0))
     np.testing.assert_allclose(steeper[:2], [0.2**5, 0.5**5])
 
