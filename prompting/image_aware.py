@@ -220,7 +220,8 @@ def segment_heat(
 ) -> Points:
     """Felzenszwalb graph segmentation of the image; each segment is scored by its mean
     heat times its edge contrast (colour step across its outline over the variation
-    inside it), size and compactness; one foreground point at the best segment's interior.
+    inside it), size and shape (compact, wider than a 2-px sliver); one foreground point at
+    the best segment's interior.
 
     ``settings`` override :class:`RegionSettings`; ``n_bg`` background points are added
     (see :func:`background_points`).
@@ -281,7 +282,7 @@ def flood_heat(
 ) -> Points:
     """Colour flood fills from every pixel (regions of 4-connected pixels whose colours
     differ by less than a tolerance) are scored like segment_heat by heat, edge
-    contrast, size and compactness; one foreground point at the best region's interior.
+    contrast, size and shape; one foreground point at the best region's interior.
 
     ``settings`` override :class:`RegionSettings`; ``n_bg`` background points are added.
     """
