@@ -58,6 +58,11 @@ from supervised import load_reference_models, predict_masks
 DEFAULT_DATA = Path("data/synthetic_shapes")
 #: CAM method names accepted by ``--cam-method``.
 CAM_METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "layercam": LayerCAM}
+#: Help text of the scripts' --cam-aug-smooth switch (`cached_cams`' ``aug_smooth``).
+CAM_AUG_SMOOTH_HELP = (
+    "average the CAMs of the image, its mirror and half-cell shifted copies "
+    "(test-time augmentation, 4x the CAM cost; see cam.BaseCAM)"
+)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import torch
 from classifier import build_classifier
 from common.cli import positive_int, run, script_parser
 from common.errors import UserError
-from evaluation.compare import cached_cams, select_strategies
+from evaluation.compare import CAM_AUG_SMOOTH_HELP, cached_cams, select_strategies
 from metrics import summarize_points
 from prompting import get_strategy
 from prompting.timing import run_strategy
@@ -42,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, default=bench, help=checkpoint)
     p.add_argument("--cam-method", default="gradcam", help="gradcam, gradcam++ or layercam")
     p.add_argument("--target-layer", default="layer2[-1]", help="CAM target layer")
-    smooth = "average the CAMs of the image, its mirror and half-cell shifted copies"
-    p.add_argument("--cam-aug-smooth", action="store_true", help=smooth)
+    p.add_argument("--cam-aug-smooth", action="store_true", help=CAM_AUG_SMOOTH_HELP)
     cams = "use the 'cams' array (N, H, W) of this .npz instead of computing CAMs"
     p.add_argument("--cams-npz", type=Path, help=cams)
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cams"), help="CAM cache folder")

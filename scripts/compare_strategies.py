@@ -26,7 +26,13 @@ from typing import Any
 
 from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES
-from evaluation.compare import CAM_METHODS, CompareConfig, embedding_cache_dir, run_comparison
+from evaluation.compare import (
+    CAM_AUG_SMOOTH_HELP,
+    CAM_METHODS,
+    CompareConfig,
+    embedding_cache_dir,
+    run_comparison,
+)
 from evaluation.results import save_results
 from evaluation.tables import text_table
 from prompting import get_strategy, list_strategies
@@ -38,8 +44,7 @@ DEFAULTS = CompareConfig()
 #: The on/off options (``--x`` / ``--no-x``).
 SWITCHES = {
     "generate": "generate a dataset at --data (with --backgrounds) when it does not exist",
-    "cam_aug_smooth": "average the CAMs of the image, its mirror and half-cell shifted copies "
-    "(test-time augmentation, 4x the CAM cost; see cam.BaseCAM)",
+    "cam_aug_smooth": CAM_AUG_SMOOTH_HELP,
     "refine": "feed the chosen mask's logits back once as mask_input",
     "variants": "also measure the mask-selection and refinement options on the best strategies",
     "supervised": "add rows for the trained supervised reference models (when they exist)",
