@@ -392,13 +392,15 @@ def evaluate_rows(
     points: dict[str, Points],
     rows: list[Row],
     batched: bool,
+    images_per_call: int = 16,
 ) -> float:
     """Segment ``rows`` (masks bool (N, H, W)) and add one result row each, in order; returns
     the wall time in seconds.
 
-    Batched: all of one image's prompt sets together (:func:`segment_prompt_sets`), each row's
-    ``segment_s`` its share. Per-prompt: one image and one prompt set per call
-    (:func:`sam_pipelines.segment_image`), each row's ``segment_s`` its own time.
+    Batched: the prompt sets of ``images_per_call`` images together
+    (:func:`segment_prompt_sets`), each row's ``segment_s`` its share. Per-prompt: one image
+    and one prompt set per call (:func:`sam_pipelines.segment_image`), each row's
+    ``segment_s`` its own time.
     """
     data = results.predictions
     if not rows:
@@ -409,14 +411,26 @@ def evaluate_rows(
     seconds: dict[str, float] = {}
     if batched:
         row_points = [points[row.strategy] for row in rows]
-        for i in tqdm(range(n), desc=f"segment {len(rows)} rows", leave=False):
-            jobs = [
-                PromptJob(p.coords[i], p.labels[i], r.mask_selection, r.refine)
-                for r, p in zip(rows, row_points, strict=True)
-            ]
-            masks = segment_prompt_sets(segmenter, data.images[i], jobs, data.cams[i])
-            for row, mask in zip(rows, masks, strict=True):
-                preds[row.label][i] = mask
+        with tqdm(total=n, desc=f"segment {len(rows)} rows", unit="img", leave=False) as bar:
+            for first in range(0, n, images_per_call):
+                chunk = range(first, min(first + images_per_call, n))
+                jobs = [
+                    [
+                        PromptJob(p.coords[i], p.labels[i], r.mask_selection, r.refine)
+                        for r, p in zip(rows, row_points, strict=True)
+                    ]
+                    for i in chunk
+                ]
+                masks = segment_prompt_sets(
+                    segmenter,
+                    data.images[chunk.start : chunk.stop],
+                    jobs,
+                    data.cams[chunk.start : chunk.stop],
+                )
+                for i, image_masks in zip(chunk, masks, strict=True):
+                    for row, mask in zip(rows, image_masks, strict=True):
+                        preds[row.label][i] = mask
+                bar.update(len(chunk))
         seconds = dict.fromkeys(preds, (time.perf_counter() - start) / len(rows))
     else:
         for row in rows:
@@ -476,14 +490,20 @@ def segment_rows(
     encode = getattr(segmenter, "encode", None)
     if batched and encode is not None:
         encode_start = time.perf_counter()
-        encode(data.images, config.sam_batch_size, progress=True)
+        encode(data.images, config.sam_batch_size, progress=True, flush=False)
         timing["encoder_s"] = time.perf_counter() - encode_start
     rows = [Row(name, name, config.mask_selection, config.refine) for name in names]
-    evaluate_rows(results, segmenter, points, rows, batched)
+    chunk = config.sam_batch_size
+    evaluate_rows(results, segmenter, points, rows, batched, chunk)
     timing["strategies_s"] = time.perf_counter() - start
     if config.variants:
         variants = variant_rows(results, config)
-        timing["variants_s"] = evaluate_rows(results, segmenter, points, variants, batched)
+        timing["variants_s"] = evaluate_rows(results, segmenter, points, variants, batched, chunk)
+    flush = getattr(segmenter, "flush", None)
+    if flush is not None:  # the embedding cache's background writes
+        flush_start = time.perf_counter()
+        flush()
+        timing["cache_flush_s"] = time.perf_counter() - flush_start
     counters = [c for c in ("encoder_calls", "decoder_calls") if hasattr(segmenter, c)]
     timing |= {counter: getattr(segmenter, counter) for counter in counters}
     cache = getattr(segmenter, "cache", None)

@@ -56,13 +56,15 @@ def encoder_speed(
     model: Any, images: np.ndarray, batch_size: int, precision: str, device: torch.device
 ) -> list[dict[str, Any]]:
     """Images per second of ``SamPredictor.set_image`` (one image per call, float32) and of
-    :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` per call, float32 and,
-    unless ``precision`` is ``float32``, bfloat16 autocast) on uint8 ``images`` (N, H, W, 3);
-    ``model`` is a ``Sam`` on ``device`` in eval mode.
+    :func:`~sam_pipelines.batched_encoder.encode_images` (``batch_size`` per call): float32,
+    and unless ``precision`` is ``float32`` also bfloat16 autocast, then bfloat16 with the
+    attention through ``scaled_dot_product_attention`` (the comparison's path on CUDA), on
+    uint8 ``images`` (N, H, W, 3); ``model`` is a ``Sam`` on ``device`` in eval mode.
 
     Returns:
         Rows with ``path``, ``images_per_s`` and, for bfloat16, ``max_dev_rel``: the largest
-        deviation of its embeddings from float32's over their largest magnitude.
+        deviation of its embeddings from float32's over their largest magnitude. The last row
+        is the comparison's path.
     """
     from segment_anything import SamPredictor
 
@@ -70,13 +72,18 @@ def encoder_speed(
     predictor.set_image(images[0])  # warm-up
     seconds, _ = timed(lambda: [predictor.set_image(image) for image in images], device)
     rows = [{"path": "set_image, 1 image/call, float32", "images_per_s": len(images) / seconds}]
+    variants = [(None, False, "float32")]
+    if precision != "float32":
+        variants += [
+            (torch.bfloat16, False, "bfloat16 autocast"),
+            (torch.bfloat16, True, "bfloat16 autocast, SDPA attention"),
+        ]
     reference = None
-    for autocast in [None] if precision == "float32" else [None, torch.bfloat16]:
-        encode_images(model, images[:batch_size], batch_size, autocast)  # warm-up
+    for autocast, sdpa, name in variants:
+        encode_images(model, images[:batch_size], batch_size, autocast, sdpa)  # warm-up
         seconds, (features, _) = timed(
-            lambda d=autocast: encode_images(model, images, batch_size, d), device
+            lambda d=autocast, f=sdpa: encode_images(model, images, batch_size, d, f), device
         )
-        name = "bfloat16 autocast" if autocast else "float32"
         row = {"path": f"batches of {batch_size}, {name}", "images_per_s": len(images) / seconds}
         if reference is None:
             reference = features

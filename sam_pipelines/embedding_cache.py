@@ -4,6 +4,8 @@ so that K prompt strategies on the same images cost one image-encoder pass per i
 Entries live in memory (LRU, bounded by total size; a ViT-B embedding is 4 MiB) and optionally
 as ``<key>.pt`` files in a folder that later runs reuse (written atomically; an unreadable one
 is deleted and counted as a miss; past ``max_disk_bytes`` the least recently used go first).
+With ``background_writes`` the files are written by one worker thread, so the encoder does not
+wait for the disk (nor, on CUDA, for the copy of each embedding to the host).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +69,11 @@ class EmbeddingCache:
     holds ``<key>.pt`` files (None: memory only), ``max_disk_bytes`` caps them. Counters:
     ``hits`` (disk hits included), ``disk_hits``, ``misses``, ``evicted`` (files deleted by the
     cap); ``disk_bytes`` is the folder's ``.pt`` bytes as last counted.
+
+    ``background_writes``: :meth:`put` hands the file to a worker thread (at most
+    ``max_pending`` queued, each holding a host copy of its tensor) and returns; :meth:`flush`
+    waits for them and raises the first failed write's error. A :meth:`get` that goes to disk
+    flushes first.
     """
 
     def __init__(
@@ -73,6 +81,8 @@ class EmbeddingCache:
         max_bytes: int = 2 << 30,
         directory: Path | str | None = None,
         max_disk_bytes: int = DEFAULT_DISK_CAP_BYTES,
+        background_writes: bool = False,
+        max_pending: int = 32,
     ) -> None:
         if max_bytes < 0 or max_disk_bytes < 0:
             raise ValueError(
@@ -85,6 +95,9 @@ class EmbeddingCache:
         self.disk_bytes = sum(info.st_size for _, info in _entries(self.directory))
         self._memory: OrderedDict[str, CachedEmbedding] = OrderedDict()
         self.hits = self.disk_hits = self.misses = self.evicted = 0
+        self.max_pending = max(1, max_pending)
+        self._writer = ThreadPoolExecutor(1, "embedding-cache") if background_writes else None
+        self._pending: deque[Future[None]] = deque()
 
     def __len__(self) -> int:
         return len(self._memory)
@@ -101,6 +114,7 @@ class EmbeddingCache:
             self.hits += 1
             return entry
         if self.directory is not None:
+            self.flush()
 
             def read(path: Path) -> CachedEmbedding:
                 data = torch.load(path, map_location=device or "cpu", weights_only=True)
@@ -124,15 +138,40 @@ class EmbeddingCache:
 
     def put(self, key: str, entry: CachedEmbedding) -> None:
         """Store ``entry`` in memory and, when a directory is set, on disk (written atomically;
-        past ``max_disk_bytes`` the least recently used files are deleted)."""
+        past ``max_disk_bytes`` the least recently used files are deleted); with background
+        writes the file is written later (see :meth:`flush`)."""
         self._remember(key, entry)
         if self.directory is None:
             return
+        features = entry.features.detach()
+        done = None
+        if self._writer is not None and features.is_cuda:  # copy to pinned memory, no wait
+            features = features.to("cpu", non_blocking=True)
+            done = torch.cuda.Event()
+            done.record()
+        else:
+            features = features.cpu()
         payload = {
-            "features": entry.features.detach().cpu(),
+            "features": features,
             "input_size": list(entry.input_size),
             "original_size": list(entry.original_size),
         }
+        if self._writer is None:
+            self._write(key, payload, None)
+            return
+        while self._pending and (self._pending[0].done() or len(self._pending) >= self.max_pending):
+            self._pending.popleft().result()  # a failed write raises here, at the latest
+        self._pending.append(self._writer.submit(self._write, key, payload, done))
+
+    def flush(self) -> None:
+        """Wait for the queued background writes; raises the first failed write's error."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def _write(self, key: str, payload: dict, done: torch.cuda.Event | None) -> None:
+        """Write one entry's file, then apply the size cap (in the writer thread, if any)."""
+        if done is not None:
+            done.synchronize()  # the tensor's copy to the host has finished
         path = atomic_write(self._path(key), lambda tmp: torch.save(payload, tmp))
         self.disk_bytes += path.stat().st_size
         if self.disk_bytes <= self.max_disk_bytes:

@@ -1,6 +1,7 @@
-"""All the prompt sets of one image at once: :func:`segment_prompt_sets` returns the masks
-of :func:`sam_pipelines.pipeline.segment_image` with fewer decoder calls. Distinct point sets
-are decoded once (through ``predict_batch`` where the back end has it, i.e. ``SamSegmenter``),
+"""All the prompt sets of many images at once: :func:`segment_prompt_sets` returns, per image,
+the masks of :func:`sam_pipelines.pipeline.segment_image` for each of its jobs with fewer
+decoder calls. Distinct point sets of an image are decoded once (on every image together
+through ``predict_sets`` where the back end has it, i.e. ``SamSegmenter``; else image by image),
 each job selects its candidate, and the jobs that refine go through the decoder together once
 more with their chosen low-resolution logits.
 """
@@ -33,59 +34,92 @@ class PromptJob:
     refine: bool = False
 
 
-def _predict_many(
+def _predict_sets(
     predictor: Any,
+    images: np.ndarray,
+    image_index: list[int],
     coords: list[np.ndarray],
     labels: list[np.ndarray],
-    mask_inputs: list[np.ndarray] | None,
+    mask_inputs: list[Any] | None,
     multimask_output: bool,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``predictor.predict_batch`` when the back end has it, else one ``predict`` per set."""
-    if hasattr(predictor, "predict_batch"):
-        return predictor.predict_batch(coords, labels, mask_inputs, multimask_output)
-    inputs = [None] * len(coords) if mask_inputs is None else mask_inputs
-    return [
-        predictor.predict(
-            point_coords=c, point_labels=lab, mask_input=m, multimask_output=multimask_output
+) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+    """``predictor.predict_sets`` when the back end has it, else ``set_image`` once per image
+    and one ``predict`` per set; per set (masks, scores, low-resolution logits), in order."""
+    if hasattr(predictor, "predict_sets"):
+        return predictor.predict_sets(
+            images, image_index, coords, labels, mask_inputs, multimask_output
         )
-        for c, lab, m in zip(coords, labels, inputs, strict=True)
-    ]
+    out: list[Any] = [None] * len(coords)
+    inputs = [None] * len(coords) if mask_inputs is None else mask_inputs
+    for image in sorted(set(image_index)):
+        predictor.set_image(images[image])
+        for i in (i for i, owner in enumerate(image_index) if owner == image):
+            out[i] = predictor.predict(
+                point_coords=coords[i],
+                point_labels=labels[i],
+                mask_input=inputs[i],
+                multimask_output=multimask_output,
+            )
+    return out
 
 
 def segment_prompt_sets(
-    predictor: Any, image: np.ndarray, jobs: list[PromptJob], cam: np.ndarray | None = None
-) -> list[np.ndarray]:
-    """The mask of every job on ``image`` (uint8 RGB (H, W, 3)): bool (H, W) per job, in order,
-    each what ``segment_image(predictor, image, job.coords, job.labels, cam,
-    job.mask_selection, job.refine).mask`` returns (``cam``: float (H, W) heat map in 0..1, for
-    ``mask_selection="cam"``)."""
-    predictor.set_image(image)
-    index: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}  # a distinct set's position
-    sets: list[tuple[np.ndarray, np.ndarray]] = []  # distinct (coords, labels)
-    job_set = []  # per job, the index of its distinct set
-    for job in jobs:
-        coords = np.asarray(job.coords, dtype=np.float64) + PIXEL_CENTRE
-        labels = np.asarray(job.labels, dtype=np.int64)
-        key = (coords.tobytes(), labels.tobytes(), coords.shape)
-        if key not in index:
-            index[key] = len(sets)
-            sets.append((coords, labels))
-        job_set.append(index[key])
-    first = _predict_many(predictor, [c for c, _ in sets], [lab for _, lab in sets], None, True)
-    chosen = [
-        select_mask(job.mask_selection, first[s][0], first[s][1], cam)
-        for job, s in zip(jobs, job_set, strict=True)
-    ]
-    masks = [np.asarray(first[s][0][k], dtype=bool) for s, k in zip(job_set, chosen, strict=True)]
-    refine = [j for j, job in enumerate(jobs) if job.refine]
+    predictor: Any,
+    images: np.ndarray,
+    jobs: list[list[PromptJob]],
+    cams: np.ndarray | None = None,
+) -> list[list[np.ndarray]]:
+    """The mask of every job on every image.
+
+    Args:
+        predictor: a back end (``predict``; ``predict_sets`` where it has one).
+        images: uint8 RGB (N, H, W, 3).
+        jobs: per image, its jobs.
+        cams: float (N, H, W) heat maps in 0..1, for ``mask_selection="cam"``, or None.
+
+    Returns:
+        Per image, per job in order, bool (H, W): what ``segment_image(predictor, image,
+        job.coords, job.labels, cam, job.mask_selection, job.refine).mask`` returns.
+    """
+    if len(jobs) != len(images):
+        raise ValueError(f"segment_prompt_sets: {len(jobs)} job lists for {len(images)} images")
+    sets: list[tuple[np.ndarray, np.ndarray]] = []  # distinct (coords, labels) of each image
+    set_image: list[int] = []  # per distinct set, its image
+    job_set: list[list[int]] = []  # per image, per job, the index of its distinct set
+    for image, image_jobs in enumerate(jobs):
+        index: dict[tuple[bytes, bytes, tuple[int, ...]], int] = {}
+        job_set.append([])
+        for job in image_jobs:
+            coords = np.asarray(job.coords, dtype=np.float64) + PIXEL_CENTRE
+            labels = np.asarray(job.labels, dtype=np.int64)
+            key = (coords.tobytes(), labels.tobytes(), coords.shape)
+            if key not in index:
+                index[key] = len(sets)
+                sets.append((coords, labels))
+                set_image.append(image)
+            job_set[image].append(index[key])
+    coords, labels = [c for c, _ in sets], [lab for _, lab in sets]
+    first = _predict_sets(predictor, images, set_image, coords, labels, None, True)
+    masks: list[list[np.ndarray]] = []
+    refine: list[tuple[int, int, int, int]] = []  # (image, job, distinct set, chosen candidate)
+    for image, image_jobs in enumerate(jobs):
+        cam = None if cams is None else cams[image]
+        masks.append([])
+        for j, (job, s) in enumerate(zip(image_jobs, job_set[image], strict=True)):
+            chosen = select_mask(job.mask_selection, first[s][0], first[s][1], cam)
+            masks[image].append(np.asarray(first[s][0][chosen], dtype=bool))
+            if job.refine:
+                refine.append((image, j, s, chosen))
     if refine:
-        refined = _predict_many(
+        refined = _predict_sets(
             predictor,
-            [sets[job_set[j]][0] for j in refine],
-            [sets[job_set[j]][1] for j in refine],
-            [first[job_set[j]][2][chosen[j]][None] for j in refine],
+            images,
+            [image for image, _, _, _ in refine],
+            [coords[s] for _, _, s, _ in refine],
+            [labels[s] for _, _, s, _ in refine],
+            [first[s][2][chosen][None] for _, _, s, chosen in refine],
             False,
         )
-        for j, (out, _, _) in zip(refine, refined, strict=True):
-            masks[j] = np.asarray(out[0], dtype=bool)
+        for (image, j, _, _), (out, _, _) in zip(refine, refined, strict=True):
+            masks[image][j] = np.asarray(out[0], dtype=bool)
     return masks

@@ -51,6 +51,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def _wait_and_count(bar: tqdm, images: int, done: torch.cuda.Event | None) -> None:
+    """Wait for a batch's encoder work (``done``; None: it ran synchronously), then count it."""
+    if done is not None:
+        done.synchronize()
+    bar.update(images)
+
+
 class SamSegmenter:
     """SAM as a back end.
 
@@ -69,11 +76,15 @@ class SamSegmenter:
             required and no checkpoint is read.
         model_id: identifies the weights in cache keys (default: the checkpoint's
             :func:`~sam_pipelines.embedding_cache.checkpoint_identity`).
+        max_sets: most prompt sets per mask-decoder call in :meth:`predict_sets` (memory:
+            about 40 MB a set for ViT-B).
 
     Attributes:
         encoder_calls: images embedded by the image encoder so far (cache misses).
-        decoder_calls: mask-decoder calls so far (``predict`` and ``predict_batch``).
-        cache_id: the model id of the cache keys: model type, weights and precision.
+        decoder_calls: mask-decoder calls so far (``predict`` and ``predict_sets``).
+        cache_id: the model id of the cache keys: model type, weights, precision and, with
+            bfloat16, ``+sdpa`` (the encoder's attention runs through
+            :mod:`sam_pipelines.sdpa_attention`).
         predictor: the wrapped ``SamPredictor``.
     """
 
@@ -94,6 +105,7 @@ class SamSegmenter:
         environ: Mapping[str, str] | None = None,
         model: Sam | None = None,
         model_id: str | None = None,
+        max_sets: int = 64,
     ) -> None:
         try:  # imported on first use, before any checkpoint download
             import segment_anything
@@ -120,40 +132,72 @@ class SamSegmenter:
             raise SegmenterError("sam: a model passed in needs a model_id for the cache keys")
         model = model.to(self.device).eval()
         self.model_id = model_id
-        self.cache_id = model_identity(model_type, model_id, self.precision)
+        # bfloat16 (CUDA) runs the attention through scaled_dot_product_attention
+        self.sdpa = self.precision == "bfloat16"
+        encoder = f"{self.precision}+sdpa" if self.sdpa else self.precision
+        self.cache_id = model_identity(model_type, model_id, encoder)
         self.predictor = segment_anything.SamPredictor(model)
-        self.cache = EmbeddingCache(int(cache_mib * 2**20), cache_dir, disk_cache_bytes)
+        self.cache = EmbeddingCache(
+            int(cache_mib * 2**20), cache_dir, disk_cache_bytes, background_writes=True
+        )
+        if max_sets < 1:
+            raise SegmenterError(f"sam: max_sets must be >= 1, got {max_sets}")
+        self.max_sets = max_sets
         self.encoder_calls = 0
         self.decoder_calls = 0
         self._current_key: str | None = None
 
     def describe(self) -> str:
-        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16)``."""
+        """e.g. ``sam (vit_b, checkpoints/sam_vit_b_01ec64.pth, cuda, bfloat16, SDPA attention)``
+        (the attention part only where the encoder uses it)."""
         weights = str(self.checkpoint) if self.checkpoint is not None else f"model {self.model_id}"
-        return f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision})"
+        attention = ", SDPA attention" if self.sdpa else ""
+        return (
+            f"sam ({self.model_type}, {weights}, {self.device.type}, {self.precision}{attention})"
+        )
 
-    def encode(self, images: np.ndarray, batch_size: int = 16, progress: bool = True) -> int:
+    def encode(
+        self, images: np.ndarray, batch_size: int = 16, progress: bool = True, flush: bool = True
+    ) -> int:
         """Put the embedding of every image (uint8 RGB (N, H, W, 3), all of one size) into the
         cache, running the encoder on the ones it does not hold yet, ``batch_size`` images per
-        call, with a tqdm bar when ``progress``. Returns how many it ran on (the misses)."""
+        call, with a tqdm bar when ``progress``. Returns how many it ran on (the misses).
+
+        On CUDA the next batch is prepared while the GPU works on this one (the bar counts a
+        batch when it has finished). The cache's files are written in the background; with
+        ``flush`` (default) they all exist on return, else :meth:`flush` waits for them.
+        """
         images = np.asarray(images)
         keys = [embedding_key(image, self.cache_id) for image in images]
         missing = [i for i, key in enumerate(keys) if self.cache.get(key, self.device) is None]
+        cuda = self.device.type == "cuda"
         with tqdm(
             total=len(missing), desc="SAM image encoder", unit="img", disable=not progress
         ) as bar:
+            running: tuple[int, torch.cuda.Event | None] | None = None  # the batch before
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
                 for i, entry in zip(chunk, self._embed(images[chunk]), strict=True):
                     self.cache.put(keys[i], entry)
-                bar.update(len(chunk))
+                done = torch.cuda.Event() if cuda else None
+                if done is not None:
+                    done.record()
+                if running is not None:
+                    _wait_and_count(bar, *running)
+                running = (len(chunk), done)
+            if running is not None:
+                _wait_and_count(bar, *running)
+        if flush:
+            self.flush()
         return len(missing)
 
     def _embed(self, images: np.ndarray) -> list[CachedEmbedding]:
         """One image-encoder call on uint8 RGB images (N, H, W, 3) of one size at the set
         precision; in float32 bit for bit what ``SamPredictor.set_image`` computes."""
         autocast = torch.bfloat16 if self.precision == "bfloat16" else None
-        features, input_size = encode_images(self.predictor.model, images, len(images), autocast)
+        features, input_size = encode_images(
+            self.predictor.model, images, len(images), autocast, sdpa=self.sdpa
+        )
         self.encoder_calls += len(images)
         original_size = (int(images.shape[1]), int(images.shape[2]))
         return [CachedEmbedding(f[None], input_size, original_size) for f in features]
@@ -197,54 +241,112 @@ class SamSegmenter:
         self.decoder_calls += 1
         return masks, scores.astype(np.float32), low_res.astype(np.float32)
 
-    def predict_batch(
+    def flush(self) -> None:
+        """Wait for the embedding cache's queued disk writes (see ``EmbeddingCache.flush``)."""
+        self.cache.flush()
+
+    def _features(self, images: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The embeddings of uint8 RGB ``images`` (N, H, W, 3), one size, from the cache,
+        encoding the missing ones in one call: float32 (N, C, h, w) and the input size."""
+        keys = [embedding_key(image, self.cache_id) for image in images]
+        entries = [self.cache.get(key, self.device) for key in keys]
+        missing = [i for i, entry in enumerate(entries) if entry is None]
+        if missing:
+            for i, entry in zip(missing, self._embed(images[missing]), strict=True):
+                self.cache.put(keys[i], entry)
+                entries[i] = entry
+        sizes = {entry.input_size for entry in entries}  # type: ignore[union-attr]
+        if len(sizes) != 1:
+            raise SegmenterError(f"sam.predict_sets: images of several input sizes {sizes}")
+        features = torch.cat([entry.features.to(self.device) for entry in entries])  # type: ignore[union-attr]
+        return features, sizes.pop()
+
+    @torch.no_grad()
+    def predict_sets(
         self,
+        images: np.ndarray,
+        image_index: list[int],
         point_coords: list[np.ndarray],
         point_labels: list[np.ndarray],
-        mask_inputs: list[np.ndarray] | None = None,
+        mask_inputs: list[torch.Tensor] | None = None,
         multimask_output: bool = True,
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`predict` for many prompt sets of the current image, one mask-decoder call
-        (``SamPredictor.predict_torch``) per distinct point count (padding would change masks).
+    ) -> list[tuple[np.ndarray, np.ndarray, torch.Tensor]]:
+        """:meth:`predict` for many prompt sets on many images, in few mask-decoder calls.
+
+        The sets are grouped by point count (SAM's prompt tokens attend to each other, so
+        padding would change the masks) and decoded ``max_sets`` per call, each set with its
+        own image's embedding: SAM's ``MaskDecoder`` gets a zero image embedding and the
+        embedding added to the set's dense prompt embedding, the sum it forms itself, so each
+        set's outputs are what ``SamPredictor.predict_torch`` gives it alone (up to the
+        rounding of a different batch).
 
         Args:
-            point_coords: per set, float (N_i, 2) points (X, Y) in pixels, as for :meth:`predict`.
-            point_labels: per set, int (N_i,), 1 = foreground, 0 = background.
-            mask_inputs: None, or per set float32 (1, 256, 256) logits (``mask_input``).
+            images: uint8 RGB (N, H, W, 3), all of one size; embedded if not cached yet.
+            image_index: per set, the index of its image in ``images``.
+            point_coords: per set, float (K_i, 2) points (X, Y) in pixels, as for
+                :meth:`predict`.
+            point_labels: per set, int (K_i,), 1 = foreground, 0 = background.
+            mask_inputs: None, or per set float32 (1, 256, 256) logits on this back end's
+                device (a third output of an earlier call).
             multimask_output: three candidates per set (True) or one.
 
         Returns:
-            Per set, in order, what :meth:`predict` returns for it: bool masks (C, H, W),
-            float32 scores (C,), float32 low-resolution logits (C, 256, 256).
+            Per set, in order: bool masks (C, H, W) and float32 scores (C,) as numpy arrays,
+            and the float32 low-resolution logits (C, 256, 256) as a tensor on the device
+            (kept there to be fed back as ``mask_input``).
         """
-        if not self.predictor.is_image_set:
-            raise RuntimeError("sam: call set_image(...) before predict_batch(...)")
-        hw = self.predictor.original_size
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8:
+            raise SegmenterError(
+                f"sam.predict_sets: images must be uint8 (N, H, W, 3), got "
+                f"{images.dtype} {images.shape}"
+            )
+        hw = (int(images.shape[1]), int(images.shape[2]))
         sets = [
-            check_point_prompts(c, lab, hw, "sam.predict_batch")
+            check_point_prompts(c, lab, hw, "sam.predict_sets")
             for c, lab in zip(point_coords, point_labels, strict=True)
         ]
+        if len(image_index) != len(sets):
+            raise SegmenterError(
+                f"sam.predict_sets: {len(image_index)} image indices for {len(sets)} prompt sets"
+            )
+        used = sorted(set(image_index))
+        features, input_size = self._features(images[used])
+        row = {image: i for i, image in enumerate(used)}
         groups: dict[int, list[int]] = {}
         for i, (coords, _) in enumerate(sets):
             groups.setdefault(len(coords), []).append(i)
-
-        def stacked(arrays: list, members: list[int], dtype: torch.dtype) -> torch.Tensor:
-            stack = np.stack([arrays[i] for i in members])
-            return torch.as_tensor(stack, dtype=dtype, device=self.device)
-
-        all_coords = [self.predictor.transform.apply_coords(c, hw) for c, _ in sets]
-        all_labels = [labels for _, labels in sets]
+        model = self.predictor.model
+        image_pe = model.prompt_encoder.get_dense_pe()
         out: list[Any] = [None] * len(sets)
-        for members in groups.values():
-            masks_in = None if mask_inputs is None else stacked(mask_inputs, members, torch.float)
-            outputs = self.predictor.predict_torch(
-                stacked(all_coords, members, torch.float),
-                stacked(all_labels, members, torch.int),
-                mask_input=masks_in,
-                multimask_output=multimask_output,
-            )
-            self.decoder_calls += 1
-            masks, scores, low_res = (t.detach().cpu().numpy() for t in outputs)
-            for j, i in enumerate(members):
-                out[i] = (masks[j], scores[j].astype(np.float32), low_res[j].astype(np.float32))
+        for group in groups.values():
+            for start in range(0, len(group), self.max_sets):
+                members = group[start : start + self.max_sets]
+                coords = np.stack(
+                    [self.predictor.transform.apply_coords(sets[i][0], hw) for i in members]
+                )
+                labels = np.stack([sets[i][1] for i in members])
+                masks_in = None
+                if mask_inputs is not None:
+                    masks_in = torch.stack([torch.as_tensor(mask_inputs[i]) for i in members])
+                    masks_in = masks_in.to(self.device, torch.float)
+                points = (
+                    torch.as_tensor(coords, dtype=torch.float, device=self.device),
+                    torch.as_tensor(labels, dtype=torch.int, device=self.device),
+                )
+                sparse, dense = model.prompt_encoder(points=points, boxes=None, masks=masks_in)
+                index = torch.as_tensor([row[image_index[i]] for i in members], device=self.device)
+                dense = features[index] + dense  # what the decoder adds to its image embedding
+                low_res, scores = model.mask_decoder(
+                    image_embeddings=torch.zeros_like(features[:1]),
+                    image_pe=image_pe,
+                    sparse_prompt_embeddings=sparse,
+                    dense_prompt_embeddings=dense,
+                    multimask_output=multimask_output,
+                )
+                masks = model.postprocess_masks(low_res, input_size, hw) > model.mask_threshold
+                self.decoder_calls += 1
+                masks_np, scores_np = masks.cpu().numpy(), scores.float().cpu().numpy()
+                for j, i in enumerate(members):
+                    out[i] = (masks_np[j], scores_np[j], low_res[j])
         return out

@@ -93,7 +93,9 @@ def main(args: argparse.Namespace) -> None:
     for label, name in (("old", "per-prompt, float32"), ("new", f"batched, {precision}")):
         step = comparison[label]
         timing = step["timing"]
-        keys = [k for k in ("encoder_s", "strategies_s", "variants_s") if k in timing]
+        keys = [
+            k for k in ("encoder_s", "strategies_s", "variants_s", "cache_flush_s") if k in timing
+        ]
         parts = ", ".join(f"{k} {timing[k]:.1f} s" for k in keys)
         print(
             f"  {name:<40} {step['seconds']:8.1f} s for {step['rows']} rows ({parts}; "

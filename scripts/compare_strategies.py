@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     option("--mask-selection", "how to pick among the segmenter's candidate masks")
     option("--batch-size", "CAM batch size", type=int)
     option("--device", DEVICE_CHOICES)
-    option("--sam-batch-size", "images per SAM encoder call (batched path)", type=positive_int)
+    option(
+        "--sam-batch-size",
+        "images per SAM encoder call, and whose prompts are decoded together (batched path)",
+        type=positive_int,
+    )
     precision = "SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU"
     option("--sam-precision", precision, choices=PRECISIONS)
     option("--embedding-cache-gib", "size cap of the SAM embedding cache (LRU)", type=float)

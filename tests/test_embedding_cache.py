@@ -1,6 +1,7 @@
 """The SAM embedding cache on disk: hit, miss, corrupt entry (reported, deleted, recomputed),
 another checkpoint or precision misses, the size cap evicts the least recently used files, and
-the folder can be cleared (function and ``compare_strategies.py --clear-embedding-cache``)."""
+the folder can be cleared (function and ``compare_strategies.py --clear-embedding-cache``);
+background writes land on flush, a failed one raises, and a read from disk waits for them."""
 
 from __future__ import annotations
 
@@ -103,6 +104,34 @@ def test_size_cap_evicts_the_least_recently_used(tmp_path: Path) -> None:
     assert capped.evicted == 1 and capped.disk_bytes <= 2 * size
     with pytest.raises(ValueError, match="max_disk_bytes"):
         EmbeddingCache(max_disk_bytes=-1)
+
+
+def test_background_writes_land_on_flush(tmp_path: Path) -> None:
+    cache = EmbeddingCache(directory=tmp_path, background_writes=True, max_pending=2)
+    for i, key in enumerate("abcd"):
+        cache.put(key, _entry(float(i)))
+        assert len(cache._pending) <= 2  # bounded: each pending write holds a host copy
+    cache.flush()
+    assert sorted(p.stem for p in tmp_path.glob("*.pt")) == list("abcd")
+    got = EmbeddingCache(directory=tmp_path).get("c")
+    assert got is not None and float(got.features[0, 0, 0, 0]) == 2.0
+    assert cache.disk_bytes == sum(p.stat().st_size for p in tmp_path.glob("*.pt"))
+
+
+def test_a_disk_read_waits_for_the_background_writes(tmp_path: Path) -> None:
+    cache = EmbeddingCache(max_bytes=0, directory=tmp_path, background_writes=True)
+    cache.put("a", _entry(3.0))  # kept on disk only (no memory)
+    got = cache.get("a")
+    assert got is not None and cache.disk_hits == 1 and float(got.features.max()) == 3.0
+
+
+def test_a_failed_background_write_raises(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    cache = EmbeddingCache(directory=blocker / "cache", background_writes=True)
+    cache.put("a", _entry())
+    with pytest.raises(OSError):
+        cache.flush()
 
 
 def test_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,8 +1,9 @@
 """The batched SAM paths against the one-at-a-time ones, on the tiny random SAM: the batched
 encoder (``SamSegmenter.encode``) gives the low-resolution logits and selected masks of
-``set_image``; ``predict_batch`` gives each prompt set's ``predict`` outputs whatever the mix of
-point counts; ``segment_prompt_sets`` gives ``segment_image``'s mask for every selection and
-refinement; and the comparison's batched step gives the per-prompt step's rows and masks."""
+``set_image``; ``predict_sets`` gives each prompt set's ``predict`` outputs whatever the mix of
+images and point counts; ``segment_prompt_sets`` gives ``segment_image``'s mask for every
+selection and refinement, with SAM and with a classical back end; and the comparison's batched
+step gives the per-prompt step's rows and masks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from evaluation.compare import CompareConfig, segment_rows
 from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from evaluation.sam_speed import benchmark_data
-from sam_pipelines import MASK_SELECTIONS, SamSegmenter, SegmenterError, segment_image
+from sam_pipelines import (
+    MASK_SELECTIONS,
+    SamSegmenter,
+    SegmenterError,
+    make_segmenter,
+    segment_image,
+)
 from sam_pipelines.prompt_batch import PromptJob, segment_prompt_sets
 
 # Logits may differ by float32 rounding between a batch and a single call; masks are equal.
@@ -62,50 +69,81 @@ def test_batched_encoder_gives_the_one_by_one_logits_and_masks(tiny_sam) -> None
 
 
 @pytest.mark.parametrize("multimask", [True, False])
-def test_predict_batch_equals_predict_per_set(tiny_sam, multimask: bool) -> None:
-    seg = _segmenter(tiny_sam)
-    seg.set_image(_images(1)[0])
-    sets = _sets()
-    expected = [seg.predict(c, lab, multimask_output=multimask) for c, lab in sets]
+@pytest.mark.parametrize("max_sets", [64, 2])
+def test_predict_sets_equals_predict_per_set(tiny_sam, multimask: bool, max_sets: int) -> None:
+    images = _images(2, seed=5)
+    sets = _sets() + _sets()[::-1]
+    owner = [0, 1, 1, 0, 1, 0, 0, 1, 1, 0]  # images interleaved
+    seg = _segmenter(tiny_sam, max_sets=max_sets)
+    expected = []
+    for (c, lab), image in zip(sets, owner, strict=True):
+        seg.set_image(images[image])
+        expected.append(seg.predict(c, lab, multimask_output=multimask))
     calls = seg.decoder_calls
-    got = seg.predict_batch([c for c, _ in sets], [lab for _, lab in sets], None, multimask)
-    assert seg.decoder_calls - calls == 3  # one call per point count (1, 2, 3)
+    got = seg.predict_sets(
+        images, owner, [c for c, _ in sets], [lab for _, lab in sets], None, multimask
+    )
+    # one call per point count (4, 4 and 2 sets of 1, 2 and 3 points), split by max_sets
+    assert seg.decoder_calls - calls == (3 if max_sets == 64 else 5)
     for (m1, s1, low1), (m2, s2, low2) in zip(expected, got, strict=True):
         np.testing.assert_array_equal(m2, m1)
         np.testing.assert_allclose(s2, s1, **TOL)
-        np.testing.assert_allclose(low2, low1, **TOL)
-    mask_inputs = [low[:1] for _, _, low in expected]
-    refined = [
-        seg.predict(c, lab, mask_input=m, multimask_output=False)
-        for (c, lab), m in zip(sets, mask_inputs, strict=True)
-    ]
-    batch = seg.predict_batch([c for c, _ in sets], [lab for _, lab in sets], mask_inputs, False)
-    for (m1, _, low1), (m2, _, low2) in zip(refined, batch, strict=True):
+        np.testing.assert_allclose(low2.numpy(), low1, **TOL)
+    refined = []
+    for (c, lab), image, (_, _, low) in zip(sets, owner, expected, strict=True):
+        seg.set_image(images[image])
+        refined.append(seg.predict(c, lab, mask_input=low[:1], multimask_output=False))
+    mask_inputs = [low[:1] for _, _, low in got]  # tensors, as predict_sets returns them
+    again = seg.predict_sets(
+        images, owner, [c for c, _ in sets], [lab for _, lab in sets], mask_inputs, False
+    )
+    for (m1, _, low1), (m2, _, low2) in zip(refined, again, strict=True):
         np.testing.assert_array_equal(m2, m1)
-        np.testing.assert_allclose(low2, low1, **TOL)
+        np.testing.assert_allclose(low2.numpy(), low1, **TOL)
 
 
-def test_segment_prompt_sets_equals_segment_image(tiny_sam) -> None:
-    image = _images(1, seed=3)[0]
-    cam = np.zeros((48, 64), np.float32)
-    cam[10:30, 20:40] = 1.0
+def test_predict_sets_names_its_bad_input(tiny_sam) -> None:
+    seg = _segmenter(tiny_sam)
+    with pytest.raises(SegmenterError, match="1 image indices for 2 prompt sets"):
+        seg.predict_sets(_images(1), [0], [np.array([[3.5, 3.5]])] * 2, [np.array([1])] * 2)
+    with pytest.raises(SegmenterError, match="uint8"):
+        seg.predict_sets(_images(1)[0], [0], [np.array([[3.5, 3.5]])], [np.array([1])])
+    with pytest.raises(SegmenterError, match="max_sets"):
+        _segmenter(tiny_sam, max_sets=0)
+
+
+def _jobs() -> list[PromptJob]:
     points = [(np.rint(c - 0.5).astype(int), lab) for c, lab in _sets()]
-    jobs = [
+    return [
         PromptJob(c, lab, selection, refine)
         for c, lab in points
         for selection in MASK_SELECTIONS
         for refine in (False, True)
     ]
-    seg = _segmenter(tiny_sam)
-    masks = segment_prompt_sets(seg, image, jobs, cam)
-    # 3 calls for the 5 distinct sets (by point count), 3 for the refinements
-    assert seg.decoder_calls == 6
-    plain = _segmenter(tiny_sam)
-    for job, mask in zip(jobs, masks, strict=True):
-        expected = segment_image(
-            plain, image, job.coords, job.labels, cam, job.mask_selection, job.refine
-        )
-        np.testing.assert_array_equal(mask, expected.mask)
+
+
+@pytest.mark.parametrize("backend", ["sam", "flood_fill"])
+def test_segment_prompt_sets_equals_segment_image(tiny_sam, backend: str) -> None:
+    images = _images(2, seed=3)
+    cams = np.zeros((2, 48, 64), np.float32)
+    cams[:, 10:30, 20:40] = 1.0
+    jobs = [_jobs(), _jobs()[::-1]]
+
+    def make():
+        return _segmenter(tiny_sam) if backend == "sam" else make_segmenter("flood_fill")
+
+    seg = make()
+    masks = segment_prompt_sets(seg, images, jobs, cams)
+    if backend == "sam":
+        # both images together: 3 calls for the distinct sets (by point count), 3 to refine
+        assert seg.decoder_calls == 6
+    plain = make()
+    for image, cam, image_jobs, image_masks in zip(images, cams, jobs, masks, strict=True):
+        for job, mask in zip(image_jobs, image_masks, strict=True):
+            expected = segment_image(
+                plain, image, job.coords, job.labels, cam, job.mask_selection, job.refine
+            )
+            np.testing.assert_array_equal(mask, expected.mask)
 
 
 def test_bfloat16_is_for_cuda_only(tiny_sam) -> None:
