@@ -130,7 +130,9 @@ def test_segment_prompt_sets_equals_segment_image(tiny_sam, backend: str) -> Non
     jobs = [_jobs(), _jobs()[::-1]]
 
     def make():
-        return _segmenter(tiny_sam) if backend == "sam" else make_segmenter("flood_fill")
+        return (
+            _segmenter(tiny_sam, max_sets=64) if backend == "sam" else make_segmenter("flood_fill")
+        )
 
     seg = make()
     masks = segment_prompt_sets(seg, images, jobs, cams)
