@@ -21,7 +21,7 @@ from classifier.localisation import cam_argmax_hit_rate, spread_subset
 from classifier.model import build_classifier
 from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
-from common.device import describe_device
+from common.device import describe_device, native_bf16
 from common.errors import UserError
 from common.jsonfile import read_json_object
 from shapes.backgrounds import BackgroundBank, load_backgrounds
@@ -38,11 +38,7 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether ``precision`` ("auto", "bf16", "fp32") means bfloat16 autocast on ``device``."""
     if precision != "auto":
         return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    return False
+    return native_bf16(device)
 
 
 def _autocast(device: torch.device, bf16: bool) -> torch.autocast:

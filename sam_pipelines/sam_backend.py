@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from common.device import resolve_device
+from common.device import native_bf16, resolve_device
 from sam_pipelines.batched_encoder import encode_images
 from sam_pipelines.checkpoint import (
     DEFAULT_CHECKPOINT_DIR,
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 
 #: Encoder precisions: ``float32`` (``SamPredictor``'s), ``bfloat16`` (autocast; CUDA only) and
-#: ``auto`` (bfloat16 on CUDA, float32 elsewhere).
+#: ``auto`` (bfloat16 on a GPU that computes it natively, compute capability 8.0 or newer;
+#: float32 elsewhere, e.g. on a T4, which only emulates bfloat16).
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -45,7 +46,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
             f"sam precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
         )
     if precision == "auto":
-        return "bfloat16" if device.type == "cuda" else "float32"
+        return "bfloat16" if device.type == "cuda" and native_bf16(device) else "float32"
     if precision == "bfloat16" and device.type != "cuda":
         raise SegmenterError("sam precision bfloat16 is for CUDA only; the CPU keeps float32")
     return precision

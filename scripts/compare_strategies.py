@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         "images per SAM encoder call, and whose prompts are decoded together (batched path)",
         type=positive_int,
     )
-    precision = "SAM image encoder: auto = bfloat16 autocast on CUDA, float32 on the CPU"
+    precision = (
+        "SAM image encoder: auto = bfloat16 autocast on a GPU with native bfloat16 (compute "
+        "capability 8.0 or newer), else float32"
+    )
     option("--sam-precision", precision, choices=PRECISIONS)
     option("--embedding-cache-gib", "size cap of the SAM embedding cache (LRU)", type=float)
     clear = "delete the cached SAM embeddings in <--cache-dir>/sam_embeddings and exit"

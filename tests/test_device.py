@@ -1,5 +1,6 @@
 """``--device``: ``auto`` is the default of every script that takes one and resolves to CUDA when
-available, else the CPU; a bad value is one clear error naming it."""
+available, else the CPU; a bad value is one clear error naming it. ``auto`` precisions choose
+bfloat16 only where the device computes it natively."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from common.device import describe_device, resolve_device
+from classifier.train import use_bf16
+from common.device import describe_device, native_bf16, resolve_device
 from common.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,25 @@ def test_cuda_without_cuda_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(UserError, match="has 1 CUDA device"):
         resolve_device("cuda:3")
+
+
+@pytest.mark.parametrize(
+    ("capability", "native"), [((7, 5), False), ((8, 0), True), ((9, 0), True)]
+)
+def test_bfloat16_only_where_the_gpu_computes_it(
+    monkeypatch: pytest.MonkeyPatch, capability: tuple[int, int], native: bool
+) -> None:
+    """A T4 (7.5) only emulates bfloat16: ``auto`` keeps float32 there, for SAM's encoder and
+    for training; an explicit choice is kept."""
+    from sam_pipelines.sam_backend import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    cuda = torch.device("cuda")
+    assert native_bf16(cuda) is native
+    assert resolve_precision("auto", cuda) == ("bfloat16" if native else "float32")
+    assert resolve_precision("bfloat16", cuda) == "bfloat16"
+    assert use_bf16("auto", cuda) is native
+    assert use_bf16("fp32", cuda) is False
 
 
 def test_describe_cpu() -> None:
