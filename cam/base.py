@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from cam.batchnorm_fold import BatchNormFolding
 
 #: A map whose (max - min) is at most this fraction of max(|max|, |min|) is constant (zeros).
 CONSTANT_RTOL = 1e-5
@@ -116,6 +119,7 @@ class BaseCAM:
         *,
         aug_smooth: bool = False,
         cpu_channels_last: bool = True,
+        fold_batchnorm: bool = True,
     ) -> None:
         """Args:
         model: a classifier returning pre-softmax scores (B, K) for a batch (B, C, H, W).
@@ -133,6 +137,13 @@ class BaseCAM:
             NCHW); the first target layer's output is turned back into the default layout,
             whose backward pass is the faster one on CPU. The maps equal the NCHW path's within
             float rounding. Turn it off for a model that calls ``.view`` on those activations.
+        fold_batchnorm: during a call, each eval-mode BatchNorm2d that is the only user of a
+            Conv2d is folded into it (`cam.batchnorm_fold`; pairs found once with
+            ``torch.fx``, folded weights recomputed whenever the model's change; the model's
+            parameters are never written): one pass over the activations instead of two,
+            forward and backward (ResNet-18, batch 64: about 10 % less time). The maps equal
+            the unfolded ones within float rounding (about 2e-5 on maps in 0..1). A model
+            ``torch.fx`` cannot trace runs unfolded; ``fold_status`` says which happened.
         """
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -155,6 +166,12 @@ class BaseCAM:
         self.layer_names: tuple[str, ...] = tuple(names[id(layer)] or "<model>" for layer in layers)
         self.aug_smooth = bool(aug_smooth)
         self.cpu_channels_last = bool(cpu_channels_last)
+        self._folding = BatchNormFolding(model) if fold_batchnorm else None
+
+    @property
+    def fold_status(self) -> str:
+        """What BatchNorm folding does for this model (``fold_batchnorm``)."""
+        return self._folding.status if self._folding is not None else "off"
 
     def channel_weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
         """Float (B, C), one weight per channel and image, from a target layer's float (B, C, h, w)
@@ -304,7 +321,8 @@ class BaseCAM:
                 for position, layer in enumerate(self.target_layers)
             ]
             # The hook turns grad mode on mid-forward; no_grad's exit restores the caller's mode.
-            with torch.inference_mode(False), torch.no_grad():
+            folding = self._folding.applied() if self._folding is not None else nullcontext()
+            with torch.inference_mode(False), torch.no_grad(), folding:
                 try:
                     logits = model(images)
                 except RuntimeError as err:

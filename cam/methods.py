@@ -36,12 +36,17 @@ class GradCAMPlusPlus(BaseCAM):
         *,
         aug_smooth: bool = False,
         cpu_channels_last: bool = True,
+        fold_batchnorm: bool = True,
     ) -> None:
         """``eps`` is added to alpha's denominator: 0 is the paper's formula; pytorch-grad-cam's
-        1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth`` and
-        ``cpu_channels_last``: see `BaseCAM`."""
+        1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth``,
+        ``cpu_channels_last`` and ``fold_batchnorm``: see `BaseCAM`."""
         super().__init__(
-            model, target_layers, aug_smooth=aug_smooth, cpu_channels_last=cpu_channels_last
+            model,
+            target_layers,
+            aug_smooth=aug_smooth,
+            cpu_channels_last=cpu_channels_last,
+            fold_batchnorm=fold_batchnorm,
         )
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")

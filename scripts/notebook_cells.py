@@ -234,6 +234,7 @@ NOTEBOOK_CELLS: list[tuple[str, ...]] = [
     ("template", "1. GradCAM"),
     ("template_md", "GradCAM implementation (add your code)"),
     ("md", GRADCAM_MD),
+    ("module", "cam/batchnorm_fold.py"),
     ("module", "cam/base.py"),
     ("module", "cam/methods.py"),
     ("template", "GradCAM results [do not modify]"),
