@@ -322,6 +322,7 @@ class SamSegmenter:
             groups.setdefault(len(coords), []).append(i)
         model = self.predictor.model
         image_pe = model.prompt_encoder.get_dense_pe()
+        no_embedding = torch.zeros_like(features[:1])  # each set's own goes in with its prompt
         out: list[Any] = [None] * len(sets)
         for group in groups.values():
             for start in range(0, len(group), self.max_sets):
@@ -342,7 +343,7 @@ class SamSegmenter:
                 index = torch.as_tensor([row[image_index[i]] for i in members], device=self.device)
                 dense = features[index] + dense  # what the decoder adds to its image embedding
                 low_res, scores = model.mask_decoder(
-                    image_embeddings=torch.zeros_like(features[:1]),
+                    image_embeddings=no_embedding,
                     image_pe=image_pe,
                     sparse_prompt_embeddings=sparse,
                     dense_prompt_embeddings=dense,
