@@ -78,6 +78,17 @@ def make_points(
     return np.concatenate([fg_arr, bg_arr]), labels
 
 
+def weighted_centroid_xy(heat: np.ndarray, region: np.ndarray) -> tuple[float, float] | None:
+    """The ``heat``-weighted centroid (X, Y), in float pixels, of the bool (H, W) ``region`` of a
+    float (H, W) heat map; None when the region holds no heat."""
+    weights = np.where(region, heat, 0.0).astype(np.float64)
+    total = weights.sum()
+    if total <= 0:
+        return None
+    ys, xs = np.indices(heat.shape)
+    return float((weights * xs).sum() / total), float((weights * ys).sum() / total)
+
+
 def argmax_xy(values: np.ndarray) -> tuple[int, int]:
     """(X, Y) of the first maximum of a 2-D array in row-major order."""
     y, x = np.unravel_index(int(np.argmax(values)), values.shape)

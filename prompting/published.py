@@ -8,19 +8,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from prompting.points import argmax_xy, make_points
+from prompting.points import argmax_xy, make_points, weighted_centroid_xy
 from prompting.registry import register_strategy
 
 
 def weighted_centroid(cam: np.ndarray, region: np.ndarray) -> tuple[int, int]:
     """The heat-weighted centroid (X, Y) of the bool (H, W) ``region``, rounded to a pixel
     (the argmax when the region holds no heat)."""
-    weights = np.where(region, cam, 0.0).astype(np.float64)
-    total = weights.sum()
-    if total <= 0:
+    centre = weighted_centroid_xy(cam, region)
+    if centre is None:
         return argmax_xy(cam)
-    ys, xs = np.indices(cam.shape)
-    return round(float((weights * xs).sum() / total)), round(float((weights * ys).sum() / total))
+    return round(centre[0]), round(centre[1])
 
 
 @register_strategy(emits_background=False)

@@ -25,6 +25,7 @@ from prompting import (
     registry,
     validate_points,
 )
+from prompting.baselines import toward_border
 from prompting.points import argmax_xy, distance_from, interior_point
 
 ALL = list_strategies()
@@ -293,6 +294,35 @@ def test_cc_centroid_snaps_into_a_ring() -> None:
     coords, _ = get_strategy("cc_centroid")(*_one(cam))
     x, y = coords[0, 0]
     assert cam[y, x] == 1.0
+
+
+def test_toward_border_is_a_tent() -> None:
+    # distance d to the nearer end of a 64-px axis: moves push * d up to reach, then less
+    assert toward_border(8.0, 64, 0.25, 8.0) == 6.0  # d = 8: the largest move, 2 px
+    assert toward_border(4.0, 64, 0.25, 8.0) == 3.0  # d = 4: 1 px
+    assert toward_border(12.0, 64, 0.25, 8.0) == 11.0  # d = 12: push * (16 - 12)
+    assert toward_border(63.0 - 12.0, 64, 0.25, 8.0) == 52.0  # the far end: outward is +
+    assert toward_border(20.0, 64, 0.25, 8.0) == 20.0  # 16 px or more inside: no move
+    assert toward_border(0.0, 64, 0.25, 8.0) == 0.0  # never crosses the end
+
+
+def _blob(h: int, w: int, cx: float, cy: float, sigma: float = 2.0) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
+
+
+def test_cc_centroid_border_moves_toward_a_near_border_only() -> None:
+    # a symmetric blob 8 px from the left border: its centroid (8, 24) moves 2 px outward
+    coords, labels = get_strategy("cc_centroid_border")(*_one(_blob(48, 64, 8.0, 24.0)))
+    np.testing.assert_array_equal(coords[0], [[6, 24]])
+    assert labels.tolist() == [[1]]
+    # 12 px from the bottom border (y = 35 of 0..47): 1 px down; x far inside: unchanged
+    coords, _ = get_strategy("cc_centroid_border")(*_one(_blob(48, 64, 32.0, 35.0)))
+    np.testing.assert_array_equal(coords[0], [[32, 36]])
+    # the heaviest of two components wins, as in cc_centroid
+    cam = 0.9 * _blob(48, 64, 40.0, 24.0, sigma=4.0) + _blob(48, 64, 10.0, 10.0, sigma=1.0)
+    coords, _ = get_strategy("cc_centroid_border")(*_one(np.clip(cam, 0, 1)))
+    np.testing.assert_array_equal(coords[0], [[40, 24]])
 
 
 def test_peak_local_max_fg_on_peak_bg_on_far_border() -> None:
