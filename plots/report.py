@@ -37,7 +37,14 @@ from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_exa
 from prompting import get_strategy
 
 #: Strategies that read only the heat map (the "CAM-only baselines" of the table).
-CAM_BASELINES = ("cam_argmax", "cc_centroid", "peak_local_max", "gmm", "center")
+CAM_BASELINES = (
+    "cam_argmax",
+    "cc_centroid",
+    "cc_centroid_border",
+    "peak_local_max",
+    "gmm",
+    "center",
+)
 #: Marks a mask-selection / refinement variant row ("segment_heat [select=cam]").
 VARIANT_MARK = " [select="
 #: Segmenter names of the weight-free classical back ends (never SAM).

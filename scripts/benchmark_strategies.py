@@ -108,8 +108,9 @@ def main(args: argparse.Namespace) -> None:
         rows.append(row)
     peer_ms = next(r["ms_per_image"] for r in rows if r["strategy"] == PEER)
     print(f"{args.data} {args.split} ({len(arrays)} images); {note}")
+    width = max(len("strategy"), *(len(r["strategy"]) for r in rows))
     header = (
-        f"{'strategy':<20} {'kind':<7} {'fg hit %':>8} {'bg ok %':>8} "
+        f"{'strategy':<{width}} {'kind':<7} {'fg hit %':>8} {'bg ok %':>8} "
         f"{'dist px':>8} {'median':>7} {'ms/img':>7} {'cpu ms':>7} {'x ' + PEER:>14}"
     )
     print(header)
@@ -117,7 +118,7 @@ def main(args: argparse.Namespace) -> None:
     for r in rows:
         kind = get_strategy(r["strategy"]).kind
         print(
-            f"{r['strategy']:<20} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
+            f"{r['strategy']:<{width}} {kind:<7} {_pct(r['fg_hit_rate']):>8} "
             f"{_pct(r['bg_correct_rate']):>8} {r['fg_distance_px']:>8.2f} "
             f"{r['fg_distance_median_px']:>7.2f} {r['ms_per_image']:>7.2f} "
             f"{r['cpu_ms_per_image']:>7.2f} {r['ms_per_image'] / peer_ms:>14.1f}"
