@@ -109,7 +109,7 @@ def cc_centroid_border(
     push: float = 0.25,
     reach: float = 8.0,
 ) -> Points:
-    """Ours, made for the test-time augmented heat map (``aug_smooth``): the heat-weighted
+    """Ours, made for the test-time augmented heat map (aug_smooth): the heat-weighted
     centroid of the heaviest component above half the maximum, moved toward an image border
     less than 16 px away (by up to 2 px), where Grad-CAM's centroid of
     a shape cut by the border lies too far inside. A star's centroid can fall outside it.

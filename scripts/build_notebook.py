@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -158,6 +159,17 @@ def cell(kind: str, text: str) -> nbformat.NotebookNode:
     return new(text.strip("\n"))
 
 
+def _stable_ids(cells: list[nbformat.NotebookNode]) -> None:
+    """Give each cell an id derived from its type and text (nbformat draws random ones), so
+    that rebuilding the notebook changes only the ids of the cells whose text changed; a
+    repeated cell gets a counter in its hash."""
+    seen: dict[str, int] = {}
+    for c in cells:
+        key = f"{c.cell_type}\0{c.source}"
+        seen[key] = seen.get(key, 0) + 1
+        c.id = hashlib.sha1(f"{key}\0{seen[key]}".encode()).hexdigest()[:8]
+
+
 def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = ROOT):
     """The notebook for ``cells_spec`` (see ``scripts/notebook_cells.py`` for the entries)."""
     sections = template_sections(template_text)
@@ -178,6 +190,7 @@ def build(template_text: str, cells_spec: list[tuple[str, ...]], root: Path = RO
             cells.append(cell("code", inliner.module_source(args[0])))
         else:
             raise BuildError(f"unknown cell kind {kind!r} in the notebook's cell list")
+    _stable_ids(cells)
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata.update(
         kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},

@@ -19,7 +19,7 @@ NOTEBOOK = ROOT / "notebook.ipynb"
 TEMPLATE = ROOT.parent / "shared" / "seeds" / "000_3e2b199b5f0f4e62.txt"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from build_notebook import BuildError, Inliner, template_sections  # noqa: E402
+from build_notebook import BuildError, Inliner, build, template_sections  # noqa: E402
 
 needs_template = pytest.mark.skipif(not TEMPLATE.is_file(), reason=f"{TEMPLATE} not found")
 
@@ -33,6 +33,16 @@ def test_notebook_is_up_to_date_with_the_packages() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cell_ids_follow_the_cell_text() -> None:
+    spec = [("md", "# Title"), ("code", "x = 1"), ("code", "x = 1"), ("md", "end")]
+    ids = [c.id for c in build("", spec).cells]
+    assert ids == [c.id for c in build("", spec).cells]  # rebuilt: the same ids
+    assert len(set(ids)) == 4  # a repeated cell still gets its own id
+    changed = [c.id for c in build("", [*spec[:3], ("md", "the end")]).cells]
+    assert [a == b for a, b in zip(ids, changed, strict=True)] == [True, True, True, False]
+    nbformat.validate(build("", spec))
 
 
 @needs_template
