@@ -95,7 +95,8 @@ def toward_border(value: float, size: int, push: float, reach: float) -> float:
     tent: continuous in ``d``, at most ``push * reach``). It never crosses the end.
     """
     low, high = value, size - 1 - value
-    shift = push * max(0.0, min(low, high, 2 * reach - min(low, high)))
+    d = min(low, high)
+    shift = push * max(0.0, min(d, 2 * reach - d))
     return value - shift if low <= high else value + shift
 
 
@@ -111,8 +112,8 @@ def cc_centroid_border(
 ) -> Points:
     """Ours, made for the test-time augmented heat map (aug_smooth): the heat-weighted
     centroid of the heaviest component above half the maximum, moved toward an image border
-    less than 16 px away (by up to 2 px), where Grad-CAM's centroid of
-    a shape cut by the border lies too far inside. A star's centroid can fall outside it.
+    less than 16 px away (by up to 2 px), where Grad-CAM's centroid of a shape cut by the
+    border lies too far inside. A star's centroid can fall outside it.
 
     ``push`` (0.25) and ``reach`` (8 px, one ``layer2`` cell) were chosen on the benchmark's
     val split; see the README's "Published strategies".
