@@ -462,6 +462,7 @@ def evaluate_rows(
             points_ms_per_image=1000 * p.seconds / len(data.names),
             segment_s=seconds[row.label],
             description=strategy.description,
+            family=strategy.family,
         )
     return total
 

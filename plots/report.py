@@ -34,17 +34,8 @@ from evaluation.tables import AUTOMATIC_KINDS, sort_rows, tex_escape
 from metrics import shape_contrasts
 from plots.examples import TEMPLATE_INDICES
 from plots.make import DEFAULT_APPROACHES, REPORT_GRADCAM, file_stem, report_examples_name
-from prompting import get_strategy
+from prompting import get_strategy, list_strategies
 
-#: Strategies that read only the heat map (the "CAM-only baselines" of the table).
-CAM_BASELINES = (
-    "cam_argmax",
-    "cc_centroid",
-    "cc_centroid_border",
-    "peak_local_max",
-    "gmm",
-    "center",
-)
 #: Marks a mask-selection / refinement variant row ("segment_heat [select=cam]").
 VARIANT_MARK = " [select="
 #: Segmenter names of the weight-free classical back ends (never SAM).
@@ -71,12 +62,24 @@ def bg_hit_rate(row: dict[str, Any]) -> float | None:
     return None
 
 
+def row_family(row: dict[str, Any]) -> str | None:
+    """The strategy family of a result row (one of ``prompting.FAMILIES``): its ``family`` as
+    the comparison saved it, else (results saved before rows carried it) the registered
+    strategy's of that name (a variant row's base strategy); None for a name not registered
+    and for models without points."""
+    if not _missing(row.get("family")):
+        return str(row["family"])
+    name = str(row["strategy"]).split(VARIANT_MARK)[0]
+    return get_strategy(name).family if name in list_strategies() else None
+
+
 def table_sections(
     rows: Sequence[dict[str, Any]], approaches: Sequence[str]
 ) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The compact table's non-empty sections: the approaches, the CAM-only baselines, the best
-    published strategy (``"published": true`` or a description starting with "Published"), the
-    best oracle. Mask-selection / refinement variant rows are left out.
+    """The compact table's non-empty sections: the approaches, the CAM-only baselines (our
+    strategies that read the heat map alone, :func:`row_family` ``heat``), the best published
+    strategy (family ``published``), the best oracle. Mask-selection / refinement variant rows
+    are left out.
 
     Raises:
         UserError: an approach has no row (the message lists the known strategies).
@@ -89,17 +92,12 @@ def table_sections(
             f"no result row for approach(es) {', '.join(missing)}; known: {', '.join(by_name)}"
         )
     chosen = [by_name[a] for a in approaches]
-    cam_only = set(CAM_BASELINES) - set(approaches)
+    others = [r for r in plain if r["strategy"] not in approaches]
     baselines = sort_rows(
-        [r for r in plain if r["strategy"] in cam_only and r["kind"] in AUTOMATIC_KINDS]
+        [r for r in others if row_family(r) == "heat" and r["kind"] in AUTOMATIC_KINDS]
     )
-    scored = [r for r in plain if r.get("miou") is not None]
-    published = [
-        r
-        for r in scored
-        if r not in chosen + baselines
-        and (r.get("published") or str(r.get("description", "")).startswith("Published"))
-    ]
+    scored = [r for r in others if r.get("miou") is not None]
+    published = [r for r in scored if row_family(r) == "published"]
     oracles = [r for r in scored if r["kind"] == "oracle"]
     by_miou = itemgetter("miou")
     sections = [

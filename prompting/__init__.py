@@ -11,6 +11,7 @@ import pkgutil
 
 from prompting.points import PointsError, make_points, validate_points
 from prompting.registry import (
+    FAMILIES,
     StrategyError,
     get_strategy,
     list_strategies,
@@ -22,6 +23,7 @@ for _module in pkgutil.iter_modules(__path__, f"{__name__}."):
     importlib.import_module(_module.name)
 
 __all__ = [
+    "FAMILIES",
     "PointsError",
     "StrategyError",
     "get_strategy",

@@ -214,7 +214,7 @@ def _felzenszwalb_heat(
     return _prompt_best_region(*best, cam, n_bg, s)
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, reads_image=True)
 def segment_heat(
     cam: np.ndarray, image: np.ndarray, mask: None = None, *, n_bg: int = 0, **settings: Any
 ) -> Points:
@@ -230,7 +230,7 @@ def segment_heat(
     return _felzenszwalb_heat(cam, image, (s.scale,), n_bg, s)
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, reads_image=True)
 def multiscale_heat(
     cam: np.ndarray,
     image: np.ndarray,
@@ -249,7 +249,7 @@ def multiscale_heat(
     return _felzenszwalb_heat(cam, image, tuple(scales), 0, RegionSettings(**settings))
 
 
-@register_strategy(emits_background=True)
+@register_strategy(emits_background=True, reads_image=True)
 def segment_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
     """segment_heat's foreground point plus a background point as far as possible from
     the chosen segment, outside the hot area and outside other shape-like segments."""
@@ -276,7 +276,7 @@ def tolerance_components(
     return labels[::2, ::2].astype(np.int64) - 1, int(n)
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, reads_image=True)
 def flood_heat(
     cam: np.ndarray, image: np.ndarray, mask: None = None, *, n_bg: int = 0, **settings: Any
 ) -> Points:
@@ -293,7 +293,7 @@ def flood_heat(
     return _prompt_best_region(labels, stats, region_scores(stats, s), cam, n_bg, s)
 
 
-@register_strategy(emits_background=True)
+@register_strategy(emits_background=True, reads_image=True)
 def flood_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
     """flood_heat's foreground point plus a background point far from the chosen region,
     outside the hot area and other shape-like regions."""

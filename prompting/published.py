@@ -21,7 +21,7 @@ def weighted_centroid(cam: np.ndarray, region: np.ndarray) -> tuple[int, int]:
     return round(centre[0]), round(centre[1])
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, published=True)
 def published_cam_centroid(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """Published (quantumFeline/DNN-all): one foreground point at the CAM-weighted centroid of
     the pixels with CAM > 0.6; for a non-convex shape (a star) the centroid can fall outside
@@ -29,7 +29,7 @@ def published_cam_centroid(cam: np.ndarray, image: np.ndarray, mask: np.ndarray 
     return make_points([weighted_centroid(cam, cam > 0.6)])
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, published=True)
 def published_cam_centroid_snap(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """published_cam_centroid, with the centroid moved to the nearest pixel with CAM > 0.6
     when it falls outside them."""
@@ -42,7 +42,7 @@ def published_cam_centroid_snap(cam: np.ndarray, image: np.ndarray, mask: np.nda
     return make_points([(x, y)])
 
 
-@register_strategy(emits_background=True)
+@register_strategy(emits_background=True, published=True)
 def published_top10_corner(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """Published (piotrbar250/gsn-hw2): foreground point at the centroid of the 10 % hottest
     CAM pixels (can fall outside a star), background point at the image corner with the
@@ -56,7 +56,7 @@ def published_top10_corner(cam: np.ndarray, image: np.ndarray, mask: np.ndarray 
     return make_points([fg_xy], [bg])
 
 
-@register_strategy(emits_background=True)
+@register_strategy(emits_background=True, published=True)
 def published_argmax_argmin(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """Published (anastasiyakhodzina): foreground point at the CAM argmax, background point at
     the CAM argmin (the image corner farthest from the argmax on a flat map)."""
@@ -69,7 +69,7 @@ def published_argmax_argmin(cam: np.ndarray, image: np.ndarray, mask: np.ndarray
     return make_points([fg], [bg])
 
 
-@register_strategy(emits_background=False)
+@register_strategy(emits_background=False, published=True)
 def published_s2c_peaks(cam: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None):
     """Published (S2C, 'From SAM to CAMs', CVPR 2024): foreground points at the CAM argmax and
     at the local maxima above 0.5 after a 3 x 3 maximum filter (three points, strongest first;

@@ -4,8 +4,9 @@ A strategy is a per-image function ``fn(cam, image, mask=None) -> (coords, label
 decorated with :func:`register_strategy` in any module of ``prompting/`` (see the README's "Add
 a strategy"): ``cam`` float (H, W) in 0..1, ``image`` uint8 RGB (H, W, 3), ``mask`` the bool
 (H, W) ground truth (oracles only, else ``None``); coords int (N, 2) as (X, Y), labels int
-(N,). Its name is the function's name, its description the docstring's first paragraph.
-:func:`get_strategy` returns the :class:`Strategy` that pipelines call on whole batches.
+(N,). Its name is the function's name, its description the docstring's first paragraph, its
+:data:`FAMILIES` entry what it reads (declared in the decorator). :func:`get_strategy` returns
+the :class:`Strategy` that pipelines call on whole batches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from prompting.points import Points, points_for_batch
 
 PerImageFn = Callable[..., Points]
 
+#: What a strategy reads, the report's sections: ``heat`` the heat map alone (ours),
+#: ``image`` the image too, ``published`` a published strategy (the heat map alone),
+#: ``oracle`` the ground-truth mask.
+FAMILIES = ("heat", "image", "published", "oracle")
+
 
 class StrategyError(ValueError):
     """Bad strategy registration, lookup or call; the message names the strategy."""
@@ -37,6 +43,8 @@ class Strategy:
         oracle: whether it reads the ground-truth mask (a ceiling, never an automatic method).
         description: 1 to 3 sentences for tables and reports (the docstring's first paragraph).
         fn: the per-image function ``fn(cam, image, mask) -> (coords, labels)``.
+        reads_image: whether it reads the image besides the heat map.
+        published: whether it reproduces a published strategy (its source in the description).
     """
 
     name: str
@@ -44,6 +52,18 @@ class Strategy:
     oracle: bool
     description: str
     fn: PerImageFn = field(repr=False)
+    reads_image: bool = False
+    published: bool = False
+
+    @property
+    def family(self) -> str:
+        """One of :data:`FAMILIES`: ``"oracle"``, ``"published"``, ``"image"`` (reads the image)
+        or ``"heat"`` (the heat map alone)."""
+        if self.oracle:
+            return "oracle"
+        if self.published:
+            return "published"
+        return "image" if self.reads_image else "heat"
 
     @property
     def kind(self) -> str:
@@ -121,12 +141,18 @@ _REGISTRY: dict[str, Strategy] = {}
 
 
 def register_strategy(
-    *, emits_background: bool, oracle: bool = False
+    *,
+    emits_background: bool,
+    oracle: bool = False,
+    reads_image: bool = False,
+    published: bool = False,
 ) -> Callable[[PerImageFn], PerImageFn]:
     """Decorator registering a per-image strategy function under its own name: whether it
-    ``emits_background`` points, and whether it is an ``oracle`` (reads the ground-truth mask).
-    The function is returned unchanged; a taken name or a missing docstring (its first paragraph
-    is the strategy's description) raises :class:`StrategyError`."""
+    ``emits_background`` points, is an ``oracle`` (reads the ground-truth mask), ``reads_image``
+    (besides the heat map) or reproduces a ``published`` strategy; together they make its
+    :attr:`Strategy.family`. The function is returned unchanged; a taken name, a missing
+    docstring (its first paragraph is the strategy's description) or an oracle declared
+    published raises :class:`StrategyError`."""
 
     def decorator(fn: PerImageFn) -> PerImageFn:
         name = fn.__name__
@@ -135,7 +161,11 @@ def register_strategy(
         description = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
         if not description:
             raise StrategyError(f"strategy {name!r} needs a docstring (its description)")
-        _REGISTRY[name] = Strategy(name, emits_background, oracle, description, fn)
+        if oracle and published:
+            raise StrategyError(f"strategy {name!r}: an oracle cannot be a published strategy")
+        _REGISTRY[name] = Strategy(
+            name, emits_background, oracle, description, fn, reads_image, published
+        )
         return fn
 
     return decorator
@@ -147,6 +177,14 @@ def get_strategy(name: str) -> Strategy:
     return lookup(name, _REGISTRY, "strategy", plural="strategies", error=StrategyError)
 
 
-def list_strategies(pattern: str = "*") -> list[str]:
-    """Sorted names of registered strategies matching the fnmatch ``pattern``."""
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+def list_strategies(pattern: str = "*", family: str | None = None) -> list[str]:
+    """Sorted names of registered strategies matching the fnmatch ``pattern`` (and of
+    ``family``, one of :data:`FAMILIES`, when given; another value raises
+    :class:`StrategyError` listing them)."""
+    if family is not None and family not in FAMILIES:
+        raise StrategyError(f"unknown strategy family {family!r}; known: {', '.join(FAMILIES)}")
+    return sorted(
+        name
+        for name, strategy in _REGISTRY.items()
+        if fnmatch.fnmatchcase(name, pattern) and family in (None, strategy.family)
+    )

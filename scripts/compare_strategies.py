@@ -105,13 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     if args.list:
-        print("strategies:")
-        for name in list_strategies():
+        names = list_strategies()
+        width = max(len(n) for n in [*names, *SEGMENTERS])
+        print("strategies (name, kind, family: what it reads, description):")
+        for name in names:
             s = get_strategy(name)
-            print(f"  {name:<24} {s.kind:<7} {s.description}")
+            print(f"  {name:<{width}} {s.kind:<7} {s.family:<9} {s.description}")
         print("segmenters:")
         for name, entry in SEGMENTERS.items():
-            print(f"  {name:<24} {entry.description}")
+            print(f"  {name:<{width}} {entry.description}")
         return 0
     if args.clear_embedding_cache:
         folder = embedding_cache_dir(args.cache_dir)

@@ -35,12 +35,14 @@ FAKE_SEGMENTER = "fake-segmenter"
 
 @dataclass(frozen=True)
 class FakeStrategy:
-    """A fake strategy: its kind and how it places points on a CAM (None: a supervised model)."""
+    """A fake strategy: its kind, how it places points on a CAM (None: a supervised model) and
+    its row's ``family`` (None: none saved, as in results from before rows carried it)."""
 
     name: str
     kind: str
     description: str
     points: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None
+    family: str | None = None
 
 
 def argmax_points(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +188,7 @@ def write_fake_results(
             labels,
             pred,
             description=strategy.description,
+            **({} if strategy.family is None else {"family": strategy.family}),
         )
     results.settings = {
         "config": {

@@ -72,7 +72,7 @@ def test_cli_writes_all_outputs(tiny_run) -> None:
     assert settings["config"]["device"] == "auto" and settings["device"].startswith("cpu")
     assert settings["segmentation"]["path"] == "batched"  # classical: one predict per set
     assert "test_accuracy" in json.dumps(settings["classifier"])
-    from prompting import list_strategies
+    from prompting import get_strategy, list_strategies
 
     plain = {r["strategy"] for r in rows if "[" not in r["strategy"]}
     assert set(list_strategies()) <= plain
@@ -83,6 +83,9 @@ def test_cli_writes_all_outputs(tiny_run) -> None:
         assert 0.0 <= row["miou"] <= 1.0
         if row["kind"] == "fg":
             assert row["bg_correct_rate"] is None
+        if row["kind"] != "supervised":  # each strategy row names what its strategy reads
+            base = get_strategy(row["strategy"].split(" [")[0])
+            assert row["family"] == base.family
     with (out / "per_image.csv").open() as f:
         per_image = list(csv.DictReader(f))
     assert len(per_image) == 12 * len(rows)
@@ -164,6 +167,10 @@ def test_list_prints_registries(tmp_path: Path) -> None:
     done = _run("--list", cwd=tmp_path)
     assert done.returncode == 0
     assert "cam_argmax" in done.stdout and "flood_fill" in done.stdout
+    listed = done.stdout.split("segmenters:")[0].splitlines()[1:]
+    families = {line.split()[0]: line.split()[2] for line in listed}
+    assert families["published_cam_centroid_snap"] == "published"
+    assert families["multiscale_heat"] == "image" and families["oracle_interior"] == "oracle"
 
 
 def test_latex_table_bolds_best_automatic_and_sets_apart_oracles() -> None:

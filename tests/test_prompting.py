@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prompting import (
+    FAMILIES,
     PointsError,
     StrategyError,
     get_strategy,
@@ -120,6 +122,7 @@ def test_every_strategy_has_metadata(name: str) -> None:
     s = get_strategy(name)
     assert s.name == name
     assert isinstance(s.emits_background, bool) and isinstance(s.oracle, bool)
+    assert s.family in FAMILIES
     n_sentences = s.description.count(". ") + 1
     assert len(s.description) > 10 and 1 <= n_sentences <= 3
 
@@ -147,6 +150,39 @@ def test_list_strategies_pattern_and_oracles() -> None:
     assert list_strategies("*heat_bg") == ["flood_heat_bg", "segment_heat_bg"]
     assert list_strategies() == sorted(list_strategies())
     assert list_strategies("no_such_*") == []
+
+
+def test_families_partition_the_registry() -> None:
+    by_family = {f: list_strategies(family=f) for f in FAMILIES}
+    assert sorted(n for names in by_family.values() for n in names) == ALL
+    assert {"cam_argmax", "cc_centroid_border", "center", "gmm"} <= set(by_family["heat"])
+    assert {"segment_heat", "multiscale_heat", "flood_heat_bg"} <= set(by_family["image"])
+    assert by_family["published"] == list_strategies("published_*")
+    assert by_family["oracle"] == [n for n in ALL if get_strategy(n).oracle]
+    assert list_strategies("cc_*", family="heat") == ["cc_centroid", "cc_centroid_border"]
+    with pytest.raises(StrategyError, match=r"unknown strategy family 'cam'.*heat, image"):
+        list_strategies(family="cam")
+
+
+@pytest.mark.parametrize(
+    "name", list_strategies(family="heat") + list_strategies(family="published")
+)
+def test_heat_only_strategies_ignore_the_image(name: str) -> None:
+    scenes = [_scene(s) for s in range(3)]
+    cams, images, _ = (np.stack(a) for a in zip(*scenes, strict=True))
+    other = np.random.default_rng(7).integers(0, 256, images.shape).astype(np.uint8)
+    strategy = get_strategy(name)
+    for got, want in zip(strategy(cams, other), strategy(cams, images), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_an_oracle_cannot_be_published(scratch_registry) -> None:
+    with pytest.raises(StrategyError, match=r"'peeker'.*oracle cannot be a published"):
+
+        @register_strategy(emits_background=False, oracle=True, published=True)
+        def peeker(cam, image, mask=None):
+            """Reads the mask."""
+            return make_points([(0, 0)])
 
 
 def test_unknown_name_lists_known_and_suggests_closest() -> None:
@@ -362,10 +398,8 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cam.astype(np.float32), np.clip(image, 0, 255).astype(np.uint8), mask
 
 
-@pytest.mark.parametrize(
-    "name", ["segment_heat", "segment_heat_bg", "multiscale_heat", "flood_heat", "flood_heat_bg"]
-)
-def test_region_strategies_find_the_flat_shape(name: str) -> None:
+@pytest.mark.parametrize("name", list_strategies(family="image"))
+def test_image_aware_strategies_find_the_flat_shape(name: str) -> None:
     scenes = [_scene(s) for s in range(4)]
     cams, images, masks = (np.stack(a) for a in zip(*scenes, strict=True))
     coords, labels = get_strategy(name)(cams, images)
@@ -595,7 +629,7 @@ def test_a_file_dropped_into_prompting_is_a_strategy(tmp_path: Path) -> None:
     paths = [str(ROOT), os.environ.get("PYTHONPATH", ""), str(tmp_path)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     listed = _script("compare_strategies.py", "--list", env=env, cwd=tmp_path)
-    assert "dropped_corner           fg      One foreground point at the top-left" in listed
+    assert re.search(r"dropped_corner +fg +heat +One foreground point at the top-left", listed)
     assert "dropped_corner" not in list_strategies()  # this process never saw the folder
 
     data = str(tmp_path / "ds")

@@ -31,6 +31,7 @@ from plots.report import (
     discussion_sentences,
     find_engine,
     find_figures,
+    row_family,
     segmenter_facts,
     table_sections,
     write_report,
@@ -74,7 +75,9 @@ STRATEGIES = (
     ),
     FakeStrategy("cam_argmax", "fg", "One fg point at the CAM maximum.", argmax_points),
     FakeStrategy("gmm", "fg+bg", "Fake GMM split of the heat.", _with_corner(argmax_points)),
-    FakeStrategy("public_centroid", "fg", "Published: centroid of CAM > 0.6.", inner_points),
+    FakeStrategy(
+        "public_centroid", "fg", "Published: centroid of CAM > 0.6.", inner_points, "published"
+    ),
     FakeStrategy("oracle_interior", "oracle", "Oracle: innermost pixel.", inner_points),
     FakeStrategy("oracle_worse", "oracle", "Oracle: the CAM maximum.", argmax_points),
     FakeStrategy("supervised_fpn", "supervised", "supervised model", None),
@@ -135,9 +138,19 @@ def test_table_sections_pick_approaches_baselines_published_and_best_oracle(
 def test_no_published_row_leaves_the_section_out(results_dir: Path) -> None:
     rows = [r for r in load_report_inputs(results_dir).rows if r["strategy"] != "public_centroid"]
     assert "Best published strategy" not in dict(table_sections(rows, APPROACHES))
-    flagged = [{**r, "published": True} if r["strategy"] == "cam_argmax" else r for r in rows]
-    titles = dict(table_sections(flagged, APPROACHES))
-    assert "Best published strategy" not in titles  # a baseline is not listed twice
+    flagged = [{**r, "family": "published"} if r["strategy"] == "cam_argmax" else r for r in rows]
+    names = {t: [r["strategy"] for r in rs] for t, rs in table_sections(flagged, APPROACHES)}
+    assert names["Best published strategy"] == ["cam_argmax"]  # the saved family decides
+    assert "cam_argmax" not in names["CAM-only baselines"]  # and no row is listed twice
+
+
+def test_row_family_is_the_saved_one_else_the_registered_strategys() -> None:
+    assert row_family({"strategy": "cam_argmax", "family": "published"}) == "published"
+    assert row_family({"strategy": "cam_argmax"}) == "heat"  # saved before rows carried it
+    assert row_family({"strategy": "segment_heat [select=cam]"}) == "image"
+    assert row_family({"strategy": "published_cam_centroid", "family": ""}) == "published"
+    assert row_family({"strategy": "oracle_interior"}) == "oracle"
+    assert row_family({"strategy": "fpn_resnet50"}) is None
 
 
 def test_background_hit_rate_falls_back_to_what_the_row_has() -> None:
