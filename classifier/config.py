@@ -23,6 +23,10 @@ EASY_STYLE = ShapeStyle(
 )
 
 
+#: Fields whose default is not what settings saved before the field existed meant.
+VALUES_BEFORE_ADDED: dict[str, Any] = {"hot_mask_prob": 0.0}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train the ResNet-18 classifier; the defaults are the benchmark recipe.
@@ -50,6 +54,9 @@ class TrainConfig:
         backgrounds: background source of fresh samples (``"builtin"``, ``"cifar10"``, a path;
             None: from the dataset's ``generation.json``, else builtin); TRAIN pool only.
         zero_init_residual: start every residual block's last BatchNorm scale at zero.
+        hot_mask_prob, hot_mask_threshold: during training, each image's ``layer2[-1]`` output
+            is, with probability ``hot_mask_prob``, zeroed where its channel mean is below
+            ``hot_mask_threshold`` x its maximum (:mod:`classifier.hot_mask`; 0 turns it off).
         eval_every: steps between validation evaluations (the learning curve's points).
         keep_best: return the weights with the best validation score (else the last ones).
         cam_select_weight: validation score = accuracy + this x the Grad-CAM argmax hit rate
@@ -81,6 +88,8 @@ class TrainConfig:
     fixed_fraction: float = 0.25
     backgrounds: str | None = None
     zero_init_residual: bool = False
+    hot_mask_prob: float = 0.5
+    hot_mask_threshold: float = 0.5
     eval_every: int = 50
     keep_best: bool = True
     cam_select_weight: float = 0.0
@@ -101,6 +110,7 @@ class TrainConfig:
         positive = ("batch_size", "steps", "eval_every", "finetune_epochs", "cam_eval_images")
         bounds = dict.fromkeys(positive, (1, None))
         bounds |= {"fixed_fraction": (0, 1), "decay_start": (0, 1), "cam_select_weight": (0, None)}
+        bounds |= {"hot_mask_prob": (0, 1), "hot_mask_threshold": (0, 1)}
         for name, (low, high) in bounds.items():
             value = getattr(self, name)
             if value < low or (high is not None and value > high):
@@ -120,11 +130,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them. A field
+        of :data:`VALUES_BEFORE_ADDED` that ``data`` lacks (saved before the field existed)
+        takes the value that matches how it was trained, not today's default."""
         unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s) {unknown}")
-        kwargs = dict(data)
+        kwargs = {**VALUES_BEFORE_ADDED, **data}
         for key in ("easy_style", "real_style"):
             if isinstance(kwargs.get(key), dict):
                 kwargs[key] = style_from_dict(kwargs[key])

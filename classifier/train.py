@@ -17,8 +17,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from classifier.config import FINETUNE, SCRATCH, TrainConfig, TrainingInfo, style_from_dict
+from classifier.hot_mask import hot_mask
 from classifier.localisation import cam_argmax_hit_rate, spread_subset
-from classifier.model import build_classifier
+from classifier.model import build_classifier, default_target_layer
 from classifier.pretrained import find_imagenet_weights
 from classifier.recipe import batch_stream, learning_rate
 from common.device import describe_device, native_bf16
@@ -314,7 +315,9 @@ def train_classifier(
     else:
         config = resolve_data_settings(data_root, config)
         run = scratch_run(config, train, load_backgrounds(config.backgrounds), device)
-    curve, kept = _run_loop(run, val, device, config, progress)
+    prob = config.hot_mask_prob if name == SCRATCH else 0.0  # the fine-tune trains as is
+    with hot_mask(default_target_layer(run.model), prob, config.hot_mask_threshold):
+        curve, kept = _run_loop(run, val, device, config, progress)
     seconds = time.perf_counter() - start
     model = run.model.to(memory_format=torch.contiguous_format)
     bf16 = use_bf16(config.precision, device)

@@ -25,6 +25,7 @@ from classifier import (
     train_classifier,
 )
 from classifier.cache import checkpoint_path
+from classifier.hot_mask import HotMask, hot_mask
 from classifier.localisation import argmax_inside, cam_argmax_hit_rate, spread_subset
 from classifier.recipe import difficulty, draw_batch, interpolate_style, learning_rate
 from classifier.train import resolve_data_settings
@@ -74,7 +75,15 @@ def test_config_round_trips_through_json():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"recipe": "magic"}, {"steps": 0}, {"fixed_fraction": 1.5}, {"curriculum": "x"}]
+    "bad",
+    [
+        {"recipe": "magic"},
+        {"steps": 0},
+        {"fixed_fraction": 1.5},
+        {"curriculum": "x"},
+        {"hot_mask_prob": 1.5},
+        {"hot_mask_threshold": -0.1},
+    ],
 )
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
@@ -84,6 +93,65 @@ def test_config_rejects_bad_values(bad):
 def test_from_dict_names_unknown_fields():
     with pytest.raises(ValueError, match="nonsense"):
         TrainConfig.from_dict({"nonsense": 1})
+
+
+def test_settings_saved_before_the_hot_mask_mean_no_hot_mask():
+    saved = TrainConfig().to_dict()
+    del saved["hot_mask_prob"]
+    assert TrainConfig.from_dict(saved).hot_mask_prob == 0.0
+    assert TrainConfig().hot_mask_prob == 0.5  # today's recipe masks
+
+
+# --- hot-part masking -------------------------------------------------------------------
+
+
+def _feature_map() -> torch.Tensor:
+    """(2, 2, 2, 3) features whose channel means are known: image 0 [[0, 1, 4], [2, 3, 4]],
+    image 1 all 1 (nothing below half its maximum)."""
+    means = torch.tensor([[[0.0, 1.0, 4.0], [2.0, 3.0, 4.0]], [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]])
+    offset = torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)  # channels differ, their mean does not
+    return means[:, None] + offset
+
+
+def test_hot_mask_keeps_only_the_hot_part_while_training():
+    layer = torch.nn.Identity()
+    x = _feature_map()
+    with hot_mask(layer, prob=1.0, threshold=0.5):
+        layer.train()
+        out = layer(x)
+        layer.eval()
+        np.testing.assert_array_equal(layer(x).numpy(), x.numpy())  # evaluation: untouched
+    keep = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 1.0, 1.0]], [[1.0] * 3] * 2])  # mean >= 2
+    np.testing.assert_array_equal(out.numpy(), (x * keep[:, None]).numpy())
+    assert not layer._forward_hooks  # removed on exit
+    layer.train()
+    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+
+
+def test_hot_mask_draws_its_coin_per_image_and_is_off_at_zero():
+    layer = torch.nn.Identity().train()
+    x = _feature_map().repeat(200, 1, 1, 1)
+    torch.manual_seed(0)
+    with hot_mask(layer, prob=0.25, threshold=0.5):
+        out = layer(x)
+    masked = (out[0::2, :, 0, 0] == 0).all(1).float()  # image 0's coldest cell zeroed or not
+    assert 0.15 < masked.mean().item() < 0.35
+    with hot_mask(layer, prob=0.0, threshold=0.5):
+        assert not layer._forward_hooks
+    with pytest.raises(RuntimeError), hot_mask(layer, prob=1.0, threshold=0.5):
+        raise RuntimeError("a failing training step")
+    assert not layer._forward_hooks
+    with pytest.raises(ValueError, match="threshold"):
+        HotMask(prob=0.5, threshold=2.0)
+
+
+def test_training_masks_the_cam_layer_and_leaves_no_hook(tiny_root):
+    cfg = replace(TINY, steps=3, eval_every=3)
+    masked, _ = train_classifier(tiny_root, replace(cfg, hot_mask_prob=1.0), progress=False)
+    plain, _ = train_classifier(tiny_root, replace(cfg, hot_mask_prob=0.0), progress=False)
+    assert not masked.layer2[-1]._forward_hooks and not masked.layer2._forward_hooks
+    sm, sp = masked.state_dict(), plain.state_dict()
+    assert not all(torch.equal(sm[k], sp[k]) for k in sm)  # the mask changed the training
 
 
 # --- schedules and batches ------------------------------------------------------------
