@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from classifier.config import SCRATCH, TrainConfig, TrainingInfo
+from classifier.config import SCRATCH, VALUES_BEFORE_ADDED, TrainConfig, TrainingInfo
 from classifier.model import build_classifier
 from classifier.train import resolve_data_settings, resolve_recipe, train_classifier
 from common.atomic import atomic_write, atomic_write_text
@@ -86,7 +86,8 @@ def load_checkpoint(
     for key, value in wanted.items():  # compared as JSON: tuples and lists count as equal
         stored = payload.get(key)
         if key == "config" and isinstance(stored, dict) and set(stored) < set(value):
-            stored = {**value, **stored}  # fields added since it was saved
+            # fields added since it was saved: their value then, else today's
+            stored = {**value, **VALUES_BEFORE_ADDED, **stored}
         if json.dumps(stored, sort_keys=True) != json.dumps(value, sort_keys=True):
             raise CheckpointError(
                 f"checkpoint {path} was made for another {key}: stored {stored!r}, wanted {value!r}"

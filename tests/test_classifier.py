@@ -371,6 +371,13 @@ def test_checkpoint_saved_before_a_config_field_existed_still_loads(trained, tmp
     path.with_suffix(".json").write_text(json.dumps(meta))
     _, info = load_classifier_checkpoint(path, None)
     assert info.test_accuracy == trained[2].test_accuracy
+    older = {k: v for k, v in payload["config"].items() if k != "hot_mask_prob"}
+    old_config = TrainConfig.from_dict(older)
+    recipe = trained[2].recipe
+    torch.save({**payload, "config": older}, path)
+    load_checkpoint(path, None, recipe, old_config)  # saved before the mask: trained without it
+    with pytest.raises(CheckpointError, match="another config"):
+        load_checkpoint(path, None, recipe, replace(old_config, hot_mask_prob=0.5))
     payload["config"]["seed"] = 99  # a stored value that differs is still refused
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="another config"):
