@@ -109,6 +109,10 @@ def _core_sizes(labels: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(labels[inside], minlength=n)
 
 
+FACTORS = ("heat", "edge", "inner", "size", "border", "compact", "thin")
+"""The names of the score's factors, in the order of :attr:`RegionSettings.exponents`."""
+
+
 @dataclass(frozen=True)
 class RegionSettings:
     """The knobs of the image-aware strategies and their defaults.
@@ -127,6 +131,7 @@ class RegionSettings:
         thin_factor: a region without core (``RegionStats.core`` 0: nowhere wider than 2 px,
             like a sliver along an edge) scores this many times as much; chosen on the stress
             suite's val splits (README).
+        exponents: one per factor of :data:`FACTORS`, the power it enters the score with.
     """
 
     scale: float = 300.0
@@ -139,24 +144,47 @@ class RegionSettings:
     max_area: int = 600
     min_compactness: float = 0.5
     thin_factor: float = 0.5
+    exponents: tuple[float, ...] = (1.0,) * 7
+
+    def __post_init__(self) -> None:
+        if len(self.exponents) != len(FACTORS):
+            raise ValueError(
+                f"exponents: need {len(FACTORS)}, one per factor {FACTORS}, got {self.exponents}"
+            )
+
+
+def region_factors(stats: RegionStats, s: RegionSettings) -> dict[str, np.ndarray]:
+    """The score's factors, float64 (n,) each, keyed by :data:`FACTORS`; all are positive.
+
+    ``heat`` = mean heat + ``heat_floor``; ``edge`` = the outline's colour step (at least
+    1e-6); ``inner`` = 1 / (colour variation inside + ``contrast_offset``), so ``edge * inner``
+    is the edge contrast; ``size`` is 1 for ``min_area <= area <= max_area``, ``(area /
+    min_area) ** small_power`` below and 1e-3 above; ``border`` goes from 1 (no outline on the
+    image border) down to 0.5 (half or more of it); ``compact`` is ``min(1, compactness /
+    min_compactness)`` (thin slivers along an edge score low); ``thin`` is ``thin_factor``
+    for a region without core, else 1.
+    """
+    small = np.clip(stats.area / s.min_area, 0.0, 1.0) ** s.small_power
+    return {
+        "heat": stats.heat + s.heat_floor,
+        "edge": np.maximum(stats.edge_step, 1e-6),
+        "inner": 1.0 / (stats.inner_step + s.contrast_offset),
+        "size": np.maximum(np.where(stats.area <= s.max_area, small, 1e-3), 1e-12),
+        "border": 1.0 - 0.5 * np.clip(2.0 * stats.border_share, 0.0, 1.0),
+        "compact": np.maximum(np.clip(stats.compactness / s.min_compactness, 0.0, 1.0), 1e-12),
+        "thin": np.where(stats.core > 0, 1.0, s.thin_factor),
+    }
 
 
 def region_scores(stats: RegionStats, s: RegionSettings) -> np.ndarray:
-    """float64 (n,) scores: (heat + floor) * edge contrast * size * border * compactness * thin.
-
-    The size prior is 1 for ``min_area <= area <= max_area``, ``(area / min_area) **
-    small_power`` below and 1e-3 above; the border penalty goes from 1 (no outline on the
-    image border) down to 0.5 (half or more of it); the compactness factor is ``min(1,
-    compactness / min_compactness)`` (thin slivers along an edge score low); ``thin`` is
-    ``thin_factor`` for a region without core, else 1.
-    """
-    contrast = stats.edge_step / (stats.inner_step + s.contrast_offset)
-    small = np.clip(stats.area / s.min_area, 0.0, 1.0) ** s.small_power
-    size_ok = np.where(stats.area <= s.max_area, small, 1e-3)
-    border = 1.0 - 0.5 * np.clip(2.0 * stats.border_share, 0.0, 1.0)
-    compact = np.clip(stats.compactness / s.min_compactness, 0.0, 1.0)
-    thin = np.where(stats.core > 0, 1.0, s.thin_factor)
-    return (stats.heat + s.heat_floor) * contrast * size_ok * border * compact * thin
+    """float64 (n,) scores: the product of the :func:`region_factors`, each raised to its
+    exponent in ``s.exponents`` (all 1 by default: (heat + floor) * edge contrast * size *
+    border * compactness * thin)."""
+    factors = region_factors(stats, s)
+    score = np.ones_like(stats.area, dtype=np.float64)
+    for name, exponent in zip(FACTORS, s.exponents, strict=True):
+        score = score * factors[name] ** exponent
+    return score
 
 
 def background_points(

@@ -561,6 +561,43 @@ def test_region_scores_size_prior() -> None:
     np.testing.assert_allclose(steeper[:2], [0.2**5, 0.5**5])
 
 
+def test_region_score_exponents() -> None:
+    """The score is the product of the factors, each raised to its exponent: all 1 gives the
+    plain product, 0 drops a factor, 2 squares it; a wrong number of exponents is refused."""
+    from prompting.image_aware import (
+        FACTORS,
+        RegionSettings,
+        RegionStats,
+        region_factors,
+        region_scores,
+    )
+
+    rng = np.random.default_rng(0)
+    n = 20
+    stats = RegionStats(
+        area=rng.uniform(3, 700, n),
+        heat=rng.uniform(0, 1, n),
+        edge_step=rng.uniform(0, 40, n),
+        inner_step=rng.uniform(0, 10, n),
+        border_share=rng.uniform(0, 0.6, n),
+        compactness=rng.uniform(0.1, 1.2, n),
+        core=rng.integers(0, 3, n).astype(float),
+    )
+    factors = region_factors(stats, RegionSettings())
+    assert set(factors) == set(FACTORS)
+    assert all((f > 0).all() for f in factors.values())
+    product = np.prod([factors[k] for k in FACTORS], axis=0)
+    np.testing.assert_allclose(region_scores(stats, RegionSettings()), product, rtol=1e-12)
+    exps = [1.0] * len(FACTORS)
+    exps[FACTORS.index("heat")] = 0.0
+    exps[FACTORS.index("edge")] = 2.0
+    got = region_scores(stats, RegionSettings(exponents=tuple(exps)))
+    expected = product / factors["heat"] * factors["edge"]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="exponents"):
+        RegionSettings(exponents=(1.0, 1.0))
+
+
 def test_a_tiny_crisp_shape_beats_a_fuzzy_larger_region() -> None:
     """A 12-px rectangle (below min_area) with a hard edge under the heat wins against a faint
     larger blob away from it: the soft size prior lets a clearly shape-like region through."""
