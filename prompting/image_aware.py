@@ -144,7 +144,7 @@ class RegionSettings:
     max_area: int = 600
     min_compactness: float = 0.5
     thin_factor: float = 0.5
-    exponents: tuple[float, ...] = (1.0,) * 7
+    exponents: tuple[float, ...] = (1.0,) * len(FACTORS)
 
     def __post_init__(self) -> None:
         if len(self.exponents) != len(FACTORS):
