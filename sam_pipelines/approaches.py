@@ -1,13 +1,13 @@
-"""The assignment's two approaches: Grad-CAM -> point prompts -> SAM, as ``BasicSamPipeline``
+"""The assignment's two approaches: CAM heat map -> point prompts -> SAM, as ``BasicSamPipeline``
 subclasses that override ``__call__`` only (same signature).
 
 Both find the shape the heat map points at with :func:`prompting.image_aware.segment_heat`: the
-image is cut into Felzenszwalb segments, each scored by its mean Grad-CAM heat times how
+image is cut into Felzenszwalb segments, each scored by its mean heat times how
 shape-like it is (a sharp colour step along its outline, little variation inside, a plausible
 size, compact), and the best segment's most interior pixel is the foreground point. Example::
 
-    grad_cam = GradCAM(model, [model.layer2[-1]])
-    approach_1 = ForegroundPointsPipeline(predictor, grad_cam)
+    heat_map = LayerCAM(model, [model.layer2[-1]])  # the notebook's; GradCAM works too
+    approach_1 = ForegroundPointsPipeline(predictor, heat_map)
     masks = approach_1(images)  # bool (B, H, W)
 
 The submission notebook inlines this module (and the modules it imports).
@@ -24,7 +24,7 @@ from shapes.transforms import to_uint8_images
 
 
 class ForegroundPointsPipeline(BasicSamPipeline):
-    """Approach 1: one foreground point inside the segment that Grad-CAM and the image agree
+    """Approach 1: one foreground point inside the segment that the heat map and the image agree
     on (:func:`prompting.image_aware.segment_heat`), no background point."""
 
     def __call__(self, images: Tensor) -> Tensor:

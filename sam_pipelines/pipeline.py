@@ -87,8 +87,9 @@ class BasicSamPipeline:
 
     Args:
         predictor: ``segment_anything.SamPredictor`` or a back end of :mod:`sam_pipelines`.
-        grad_cam: the subclasses' heat-map source (a ``GradCAM``: normalised images
-            (B, 3, H, W) -> float (B, H, W) in 0..1); unused by the base class.
+        grad_cam: the subclasses' heat-map source (a ``GradCAM``, ``LayerCAM`` or any
+            callable of the kind: normalised images (B, 3, H, W) -> float (B, H, W) in 0..1);
+            unused by the base class.
         mask_selection: ``"score"`` (the template), ``"reject_large"`` or ``"cam"``.
         refine: feed the chosen mask's low-resolution logits back once as ``mask_input``.
         max_mask_fraction: image fraction above which ``reject_large`` / ``cam`` drop a mask.
@@ -130,9 +131,11 @@ class BasicSamPipeline:
         return segmenter_name(self.predictor)
 
     def settings(self) -> dict[str, Any]:
-        """The pipeline's options, for result tables."""
+        """The pipeline's options, for result tables; ``heat_map`` is the class of ``grad_cam``
+        (e.g. ``"LayerCAM"``), None without one."""
         return {
             "pipeline": type(self).__name__,
+            "heat_map": None if self.grad_cam is None else type(self.grad_cam).__name__,
             "segmenter": self.segmenter_name,
             "mask_selection": self.mask_selection,
             "refine": self.refine,

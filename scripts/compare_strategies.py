@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     option("--segmenter", "auto, sam or a classical one (see --list)")
     option("--sam-checkpoint", "SAM weights file", type=Path)
     option("--sam-model-type", "SAM variant")
-    option("--cam-method", ", ".join(CAM_METHODS))
+    option("--cam-method", "heat map: " + ", ".join(CAM_METHODS) + " (gradcam: the assignment's)")
     option("--target-layer", "CAM layer, e.g. layer1")
     option("--mask-selection", "how to pick among the segmenter's candidate masks")
     option("--batch-size", "CAM batch size", type=int)

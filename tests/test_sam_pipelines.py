@@ -303,6 +303,8 @@ def test_fg_pipeline_with_the_real_gradcam() -> None:
     assert out.shape == (2, H, W) and out.dtype == torch.bool
     assert pipeline.last_cams.shape == (2, H, W) and np.all(pipeline.last_prompts[1] == 1)
     assert pipeline.settings()["segmenter"] == "flood_fill"
+    assert pipeline.settings()["heat_map"] == "GradCAM"
+    assert BasicSamPipeline(FloodFillSegmenter()).settings()["heat_map"] is None
 
 
 # ------------------------------------------------------------- the comparison's entry point
