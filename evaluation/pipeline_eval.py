@@ -91,7 +91,7 @@ def examples_figure(result: dict[str, Any], indices: Sequence[int] = (0, 1, 2, 3
             ax_row[1].imshow(a["cams"][i], cmap="jet", vmin=0, vmax=1)
         ax_row[2].imshow(a["pred"][i], cmap="gray")
         ax_row[3].imshow(a["gt"][i], cmap="gray")
-        titles = ("image + points", "Grad-CAM", f"prediction (IoU {iou:.2f})", "ground truth")
+        titles = ("image + points", "heat map", f"prediction (IoU {iou:.2f})", "ground truth")
         for ax, title in zip(ax_row, titles, strict=True):
             ax.set_title(title, fontsize=8)
             ax.axis("off")

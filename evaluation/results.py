@@ -25,6 +25,8 @@ from evaluation.predictions import Predictions
 from evaluation.tables import AUTOMATIC_KINDS, latex_table, sort_rows
 
 COMPARE_COMMAND = "python scripts/compare_strategies.py"
+#: How figures and the report name each ``--cam-method``.
+CAM_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "layercam": "LayerCAM"}
 
 
 class MissingResultsError(FileNotFoundError):
@@ -53,6 +55,13 @@ class ComparisonResults:
     def segmenter(self) -> str:
         """The segmenter the point strategies used."""
         return str(self.settings.get("segmenter", "unknown segmenter"))
+
+    @property
+    def cam_name(self) -> str:
+        """The heat-map method's display name, e.g. ``"LayerCAM"`` (results saved before the
+        method was recorded: ``"Grad-CAM"``, the only method then)."""
+        method = self.settings.get("config", {}).get("cam_method", "gradcam")
+        return CAM_NAMES.get(method, method)
 
     @property
     def cam_description(self) -> str:

@@ -31,7 +31,7 @@ from shapes import CLASSES
 
 EXAMPLE_COLUMNS = (
     "Image",
-    "Grad-CAM",
+    "Heat map",
     "Points (fg green, bg red)",
     "Predicted mask",
     "Ground truth",
@@ -73,7 +73,7 @@ def gradcam_check_figure(
     fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.45)
     set_title(
         fig,
-        f"Grad-CAM check: {results.cam_description}, CAM of the predicted class\n"
+        f"{results.cam_name} check: {results.cam_description}, CAM of the predicted class\n"
         f"{results.caption(segmenter=False)}",
     )
     if skipped:

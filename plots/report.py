@@ -463,7 +463,8 @@ def _gradcam_beside(
     check, a row per template index and per class) beside the setup as the results record it
     and each approach in its own words."""
     caption = (
-        rf"Grad-CAM ({tex_escape(inputs.cam_description)}) on {inputs.split} images "
+        rf"{tex_escape(inputs.cam_name)} ({tex_escape(inputs.cam_description)}) on "
+        rf"{inputs.split} images "
         + ", ".join(str(i) for i in TEMPLATE_INDICES)
         + " (the assignment's check)"
         + ("" if gradcam.compact else " and the first image of each class")
@@ -559,7 +560,7 @@ def build_report_tex(
     not_sam = "" if seg.is_sam else r" (\textbf{not SAM})"
     seg_caption = f"Segmenter: {tex_escape(seg.name)}{not_sam}"
     prompts = "SAM prompts" if seg.is_sam else "segmentation prompts"
-    title = f"Segmentation without user input: Grad-CAM points as {prompts}"
+    title = f"Segmentation without user input: {inputs.cam_name} points as {prompts}"
     table_caption = (
         rf"Metrics on {tex_escape(dataset_phrase(inputs))}. {seg_caption}. Hit: share of the "
         r"points inside the ground-truth mask (\%); dist: their mean distance to the mask's "

@@ -221,6 +221,23 @@ def test_tex_holds_every_required_part(results_dir: Path, tmp_path: Path) -> Non
     # the discussion is marked as a draft, and the Colab link and author are there
     assert "Discussion (draft)" in tex and "edit before submitting" in tex
     assert rf"\url{{{COLAB}}}" in tex and "A. Student" in tex
+    # the heat-map method by its name (the fake results record Grad-CAM)
+    assert "Grad-CAM points as" in tex and "Grad-CAM (gradcam at layer2[-1])" in tex
+
+
+@pytest.mark.parametrize(
+    "config, name",
+    [
+        ({"cam_method": "layercam"}, "LayerCAM"),
+        ({"cam_method": "gradcam++"}, "Grad-CAM++"),
+        ({"cam_method": "gradcam"}, "Grad-CAM"),
+        ({}, "Grad-CAM"),  # saved before the method was recorded: Grad-CAM was the only one
+    ],
+)
+def test_cam_name_follows_the_recorded_method(config: dict, name: str) -> None:
+    from evaluation.results import ComparisonResults
+
+    assert ComparisonResults({"config": config}).cam_name == name
 
 
 def test_numbers_come_from_the_results(results_dir: Path, tmp_path: Path) -> None:
