@@ -57,20 +57,23 @@ class ComparisonResults:
         return str(self.settings.get("segmenter", "unknown segmenter"))
 
     @property
+    def cam_method(self) -> str:
+        """The recorded ``--cam-method``, e.g. ``"layercam"`` (results saved before the method
+        was recorded: ``"gradcam"``, the only method then)."""
+        return str(self.settings.get("config", {}).get("cam_method", "gradcam"))
+
+    @property
     def cam_name(self) -> str:
-        """The heat-map method's display name, e.g. ``"LayerCAM"`` (results saved before the
-        method was recorded: ``"Grad-CAM"``, the only method then)."""
-        method = self.settings.get("config", {}).get("cam_method", "gradcam")
-        return CAM_NAMES.get(method, method)
+        """The heat-map method's display name, e.g. ``"LayerCAM"``."""
+        return CAM_NAMES.get(self.cam_method, self.cam_method)
 
     @property
     def cam_description(self) -> str:
         """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"`` (``"gradcam (aug_smooth)
         at layer2[-1]"`` with test-time augmentation)."""
         config = self.settings.get("config", {})
-        method = config.get("cam_method", "gradcam")
         smooth = " (aug_smooth)" if config.get("cam_aug_smooth") else ""
-        return f"{method}{smooth} at {config.get('target_layer', 'layer2[-1]')}"
+        return f"{self.cam_method}{smooth} at {config.get('target_layer', 'layer2[-1]')}"
 
     @property
     def n_images(self) -> int:
