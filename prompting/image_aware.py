@@ -9,7 +9,8 @@ score each region by
 
 where ``edge_contrast = (geometric) mean colour step across the region's outline / (mean
 colour step between neighbouring pixels inside it + contrast_offset)`` (see
-:func:`region_scores`), and prompt the best region's interior
+:func:`region_scores`; the inside variation leaves out channels that clipping flattened,
+:func:`unclipped_steps`), and prompt the best region's interior
 (:func:`prompting.points.interior_point`). The ``*_bg``
 variants add background points far from that region, away from the heat and from other
 shape-like regions. They differ in how candidates are made: Felzenszwalb's graph-based
@@ -43,6 +44,33 @@ def neighbour_steps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dx, dy
 
 
+def unclipped_steps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The colour variation between pixel neighbours of a uint8 (H, W, 3) image, leaving out
+    what clipping erased: float32 (H, W-1) and (H-1, W), laid out as :func:`neighbour_steps`.
+
+    A channel where both neighbours sit at the same bound (both 0 or both 255) says nothing
+    about the variation there (a noisy background pushed past white is flat only because it
+    was clipped), so the step is measured over the other channels, scaled to all three
+    (``sqrt(3 / k * sum of the k squared differences)``). A pair clipped in every channel
+    gets the image's median step: it counts as a typical pair, neither flat nor busy.
+    """
+    f = image.astype(np.float32)
+    low, high = image == 0, image == 255
+    out = []
+    for a, b in (
+        (np.s_[:, 1:], np.s_[:, :-1]),
+        (np.s_[1:], np.s_[:-1]),
+    ):
+        known = ~((low[a] & low[b]) | (high[a] & high[b]))
+        k = known.sum(-1)
+        squared = (((f[a] - f[b]) ** 2) * known).sum(-1)
+        out.append(np.where(k > 0, np.sqrt(squared * 3.0 / np.maximum(k, 1)), np.nan))
+    measured = np.concatenate([o[~np.isnan(o)] for o in out])
+    typical = np.float32(np.median(measured)) if measured.size else np.float32(0.0)
+    dx, dy = (np.where(np.isnan(o), typical, o).astype(np.float32) for o in out)
+    return dx, dy
+
+
 @dataclass(frozen=True)
 class RegionStats:
     """Per-region statistics of a label image with labels 0..n-1 (arrays of length n)."""
@@ -57,10 +85,17 @@ class RegionStats:
 
 
 def region_stats(
-    labels: np.ndarray, n: int, cam: np.ndarray, steps: tuple[np.ndarray, np.ndarray]
+    labels: np.ndarray,
+    n: int,
+    cam: np.ndarray,
+    steps: tuple[np.ndarray, np.ndarray],
+    inner_steps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RegionStats:
     """Vectorised :class:`RegionStats` of int (H, W) ``labels`` in 0..n-1, given the float
-    (H, W) heat map and the image's :func:`neighbour_steps`.
+    (H, W) heat map and the image's :func:`neighbour_steps`. ``inner_steps`` (same layout,
+    default ``steps``) measure the variation inside regions; the strategies pass
+    :func:`unclipped_steps`, so a patch that clipping flattened does not pass for a flat
+    shape.
 
     ``edge_step`` is the geometric mean ``exp(mean(log(step + 1))) - 1`` over the neighbour
     pairs cut by the region's outline: a region cut out by strong steps all around scores
@@ -74,15 +109,19 @@ def region_stats(
     heat = np.bincount(flat, cam.ravel(), minlength=n) / np.maximum(area, 1)
     edge_sum, edge_cnt, inner_sum, inner_cnt = np.zeros((4, n))
     dx, dy = steps
-    pairs = ((labels[:, :-1], labels[:, 1:], dx), (labels[:-1], labels[1:], dy))
-    for a, b, step in pairs:
-        a, b, step = a.ravel(), b.ravel(), step.ravel()
+    inner_dx, inner_dy = steps if inner_steps is None else inner_steps
+    pairs = (
+        (labels[:, :-1], labels[:, 1:], dx, inner_dx),
+        (labels[:-1], labels[1:], dy, inner_dy),
+    )
+    for a, b, step, inner in pairs:
+        a, b, step, inner = a.ravel(), b.ravel(), step.ravel(), inner.ravel()
         cut = a != b
         log_step = np.log1p(step[cut])
         edge_sum += np.bincount(a[cut], log_step, minlength=n)
         edge_sum += np.bincount(b[cut], log_step, minlength=n)
         edge_cnt += np.bincount(a[cut], minlength=n) + np.bincount(b[cut], minlength=n)
-        inner_sum += np.bincount(a[~cut], step[~cut], minlength=n)
+        inner_sum += np.bincount(a[~cut], inner[~cut], minlength=n)
         inner_cnt += np.bincount(a[~cut], minlength=n)
     border = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
     on_border = np.bincount(border, minlength=n)
@@ -127,7 +166,9 @@ class RegionSettings:
             as much (a soft prior: a tiny but clearly shape-like region can still win).
         small_power: see ``min_area``; chosen on the stress suite's val splits (README).
         max_area: regions of more pixels score 1e-3 times as much.
-        min_compactness: compactness at and above which a region is not penalised.
+        min_compactness: compactness at and above which a region is not penalised (0.4:
+            a median star, 0.35, scores 0.88 times as much; chosen on the stress suite's
+            val splits, README).
         thin_factor: a region without core (``RegionStats.core`` 0: nowhere wider than 2 px,
             like a sliver along an edge) scores this many times as much; chosen on the stress
             suite's val splits (README).
@@ -142,7 +183,7 @@ class RegionSettings:
     min_area: int = 15
     small_power: float = 3.0
     max_area: int = 600
-    min_compactness: float = 0.5
+    min_compactness: float = 0.4
     thin_factor: float = 0.5
     exponents: tuple[float, ...] = (1.0,) * len(FACTORS)
 
@@ -230,11 +271,11 @@ def _felzenszwalb_heat(
 ) -> Points:
     """Felzenszwalb segmentations of ``image`` at each of ``scales``; the one whose best segment
     scores highest (the first on ties) is prompted by :func:`_prompt_best_region`."""
-    steps = neighbour_steps(image)
+    steps, inner = neighbour_steps(image), unclipped_steps(image)
     best: tuple[np.ndarray, RegionStats, np.ndarray] | None = None
     for scale in scales:
         labels = felzenszwalb(image, scale=scale, sigma=0.0, min_size=s.min_size)
-        stats = region_stats(labels, int(labels.max()) + 1, cam, steps)
+        stats = region_stats(labels, int(labels.max()) + 1, cam, steps, inner)
         scores = region_scores(stats, s)
         if best is None or scores.max() > best[2].max():
             best = (labels, stats, scores)
@@ -317,7 +358,7 @@ def flood_heat(
     s = RegionSettings(**settings)
     steps = neighbour_steps(image)
     labels, n = tolerance_components(steps, s.tolerance)
-    stats = region_stats(labels, n, cam, steps)
+    stats = region_stats(labels, n, cam, steps, unclipped_steps(image))
     return _prompt_best_region(labels, stats, region_scores(stats, s), cam, n_bg, s)
 
 

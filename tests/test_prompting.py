@@ -503,6 +503,56 @@ def test_tolerance_components_and_region_stats() -> None:
     assert stats.border_share[k] == 0.0 and stats.border_share[1 - k] > 0.5
 
 
+def test_unclipped_steps_leave_out_what_clipping_erased() -> None:
+    """A channel at the same bound in both neighbours is left out and the rest scaled to three
+    channels; a pair clipped in every channel gets the image's median step."""
+    from prompting.image_aware import neighbour_steps, unclipped_steps
+
+    image = np.zeros((1, 4, 3), np.uint8)
+    image[0, 0] = (255, 10, 10)
+    image[0, 1] = (255, 14, 13)  # red clipped in both: sqrt(3 / 2 * (16 + 9)) = 6.12
+    image[0, 2] = (255, 255, 255)
+    image[0, 3] = (255, 255, 255)  # clipped in all three: the median of the other two pairs
+    dx, dy = unclipped_steps(image)
+    plain_dx, _ = neighbour_steps(image)
+    assert dx.shape == plain_dx.shape == (1, 3) and dy.shape == (0, 4)
+    assert dx.dtype == np.float32
+    np.testing.assert_allclose(dx[0, 0], np.sqrt(1.5 * 25), rtol=1e-6)
+    np.testing.assert_allclose(dx[0, 1], np.sqrt(1.5 * (241**2 + 242**2)), rtol=1e-6)
+    np.testing.assert_allclose(dx[0, 2], np.median(dx[0, :2]), rtol=1e-6)
+    assert plain_dx[0, 2] == 0.0  # the plain step calls the clipped pair flat
+    # nothing clipped: the same as neighbour_steps; opposite bounds are a real step
+    rng = np.random.default_rng(0)
+    free = rng.integers(1, 255, (5, 6, 3)).astype(np.uint8)
+    for got, want in zip(unclipped_steps(free), neighbour_steps(free), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    bounds = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
+    np.testing.assert_allclose(unclipped_steps(bounds)[0], [[255 * np.sqrt(3)]], rtol=1e-6)
+
+
+def test_a_clipped_patch_does_not_pass_for_a_flat_shape() -> None:
+    """On a noisy background, a patch pushed past white is flat only because it was clipped: its
+    inside variation counts as the image's typical step, not 0, so a noisy translucent shape
+    wins under a uniform heat map (measuring clipped pairs as flat, every strategy picked the
+    patch)."""
+    from prompting import get_strategy
+
+    rng = np.random.default_rng(1)
+    image = rng.normal(128, 12, (48, 64, 3))
+    image[:, 32:] += 105  # a bright half, partly clipped
+    image[8:22, 40:56] += 60  # pushed past white: clipped flat
+    mask = np.zeros((48, 64), bool)
+    mask[26:40, 10:24] = True
+    image[mask] = 0.5 * image[mask] + 0.5 * np.array([20.0, 200.0, 60.0])  # translucent shape
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    assert (image[8:22, 40:56] == 255).all(-1).mean() > 0.99
+    cam = np.full((48, 64), 0.2, np.float32)
+    for name in ("segment_heat", "multiscale_heat", "flood_heat"):
+        coords, labels = get_strategy(name)(cam[None], image[None])
+        x, y = coords[0][labels[0] == 1][0]
+        assert mask[y, x], name
+
+
 def test_edge_step_is_the_geometric_mean_over_the_outline() -> None:
     """Two cut pairs with colour steps 3 and 99: (4 * 100) ** 0.5 - 1 = 19, not their mean 51;
     an outline strong on one side only scores lower than one strong all around."""
