@@ -1,10 +1,11 @@
 """Shared machinery of gradient-based class activation maps (Grad-CAM and its relatives).
 
 `BaseCAM` takes the gradients of the pre-softmax class scores with respect to the target layers'
-outputs only, upsamples each layer's map, rescales it to 0..1 and averages over layers; a method
-overrides `BaseCAM.channel_weights` (or `layer_map`). Autograd starts at the first target layer,
-so no parameter gradient is formed; on CPU the part before it runs channels-last (see
-`BaseCAM`). The caller's ``torch.autocast`` applies to the forward pass; maps are float32.
+outputs only, upsamples each layer's map (and moves it by a measured ``offset``, `shift_maps`),
+rescales it to 0..1 and averages over layers; a method overrides `BaseCAM.channel_weights` (or
+`layer_map`). Autograd starts at the first target layer, so no parameter gradient is formed; on
+CPU the part before it runs channels-last (see `BaseCAM`). The caller's ``torch.autocast``
+applies to the forward pass; maps are float32.
 """
 
 from __future__ import annotations
@@ -68,6 +69,39 @@ def upsample_bilinear(maps: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+def shift_maps(maps: Tensor, offset: tuple[float, float]) -> Tensor:
+    """Float (B, H, W): float ``maps`` (B, H, W) moved by ``(-dx, -dy)`` px, ``offset = (dx,
+    dy)`` (X right, Y down; fractions allowed): output pixel (x, y) reads the input at (x + dx,
+    y + dy), bilinearly, the edge values repeated outside. A map whose features sit ``dx`` px
+    right of the object they respond to comes back onto it. (0, 0) returns ``maps`` itself."""
+    dx, dy = (float(v) for v in offset)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (B, H, W), got {tuple(maps.shape)}")
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise ValueError(f"offset must be finite (dx, dy) in px, got {offset}")
+    if dx == 0.0 and dy == 0.0:
+        return maps
+    b, h, w = maps.shape
+    # grid_sample reads normalised positions; with align_corners=False pixel x sits at
+    # (2 x + 1) / W - 1
+    xs = (2.0 * (torch.arange(w, device=maps.device, dtype=maps.dtype) + dx) + 1.0) / w - 1.0
+    ys = (2.0 * (torch.arange(h, device=maps.device, dtype=maps.dtype) + dy) + 1.0) / h - 1.0
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).expand(b, h, w, 2)
+    return F.grid_sample(
+        maps[:, None], grid, mode="bilinear", padding_mode="border", align_corners=False
+    )[:, 0]
+
+
+def shift_heatmaps(heatmaps: np.ndarray, offset: tuple[float, float]) -> np.ndarray:
+    """float32 (B, H, W) in 0..1: numpy heat maps (B, H, W) moved as by `shift_maps` and
+    rescaled to 0..1 (`minmax_normalize`); for a one-layer CAM the same as computing it with
+    that ``offset``. (0, 0) returns the maps as float32."""
+    maps = torch.from_numpy(np.asarray(heatmaps, dtype=np.float32))
+    if not any(float(v) for v in offset):
+        return maps.numpy()
+    return minmax_normalize(shift_maps(maps, offset)).numpy().astype(np.float32)
+
+
 def smoothed_heatmaps(
     images: Tensor, plain: CAMResult, compute: Callable[[Tensor], CAMResult]
 ) -> np.ndarray:
@@ -118,6 +152,7 @@ class BaseCAM:
         target_layers: Iterable[nn.Module],
         *,
         aug_smooth: bool = False,
+        offset: tuple[float, float] = (0.0, 0.0),
         cpu_channels_last: bool = True,
         fold_batchnorm: bool = True,
     ) -> None:
@@ -131,6 +166,11 @@ class BaseCAM:
             replication, s = that layer's stride in px); each view's map is mapped back to the
             image's pixels, then the mean is rescaled to 0..1. The explained class is the
             unaugmented image's. See `smoothed_heatmaps`.
+        offset: (dx, dy) px, how far right and down of the object the map's features sit
+            (a network's strides and padding can place them off centre; measure it with
+            `prompting.calibration.estimate_heat_offset`): each upsampled map is moved back
+            by it (`shift_maps`) before the rescaling. With ``aug_smooth`` each view is moved
+            in its own frame, before it is un-mirrored.
         cpu_channels_last: on CPU, feed the model a channels-last (NHWC) copy of the images,
             so the no-grad part of the forward pass before the first target layer runs in
             oneDNN's native layout (for a ResNet-18 stem and layer1-2 about half the time of
@@ -165,6 +205,9 @@ class BaseCAM:
         self.target_layers: tuple[nn.Module, ...] = tuple(layers)
         self.layer_names: tuple[str, ...] = tuple(names[id(layer)] or "<model>" for layer in layers)
         self.aug_smooth = bool(aug_smooth)
+        if len(offset) != 2 or not all(np.isfinite(float(v)) for v in offset):
+            raise ValueError(f"offset must be two finite numbers (dx, dy) in px, got {offset}")
+        self.offset: tuple[float, float] = (float(offset[0]), float(offset[1]))
         self.cpu_channels_last = bool(cpu_channels_last)
         self._folding = BatchNormFolding(model) if fold_batchnorm else None
 
@@ -255,7 +298,9 @@ class BaseCAM:
                         f"target layer {name}: the model produced NaN or Inf activations or "
                         "gradients for finite images"
                     )
-            normalized = [minmax_normalize(self.upsample(m, size)) for m in low_res]
+            normalized = [
+                minmax_normalize(shift_maps(self.upsample(m, size), self.offset)) for m in low_res
+            ]
             heatmaps = torch.stack(normalized).mean(dim=0)
         return CAMResult(
             heatmaps=_to_numpy(heatmaps, np.float32),
@@ -272,7 +317,8 @@ class BaseCAM:
 
     def __repr__(self) -> str:
         smooth = ", aug_smooth=True" if self.aug_smooth else ""
-        return f"{type(self).__name__}(target_layers={list(self.layer_names)}{smooth})"
+        moved = f", offset=({self.offset[0]:.2f}, {self.offset[1]:.2f})" if any(self.offset) else ""
+        return f"{type(self).__name__}(target_layers={list(self.layer_names)}{smooth}{moved})"
 
     def _activations_and_gradients(
         self, images: Tensor, requested: list[int] | None

@@ -35,16 +35,18 @@ class GradCAMPlusPlus(BaseCAM):
         eps: float = 0.0,
         *,
         aug_smooth: bool = False,
+        offset: tuple[float, float] = (0.0, 0.0),
         cpu_channels_last: bool = True,
         fold_batchnorm: bool = True,
     ) -> None:
         """``eps`` is added to alpha's denominator: 0 is the paper's formula; pytorch-grad-cam's
         1e-6 is not negligible for small gradients (not scale invariant). ``aug_smooth``,
-        ``cpu_channels_last`` and ``fold_batchnorm``: see `BaseCAM`."""
+        ``offset``, ``cpu_channels_last`` and ``fold_batchnorm``: see `BaseCAM`."""
         super().__init__(
             model,
             target_layers,
             aug_smooth=aug_smooth,
+            offset=offset,
             cpu_channels_last=cpu_channels_last,
             fold_batchnorm=fold_batchnorm,
         )

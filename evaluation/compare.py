@@ -26,6 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from cam import GradCAM, GradCAMPlusPlus, LayerCAM
+from cam.base import shift_heatmaps
 from classifier import load_or_train
 from classifier.layers import resolve_layer
 from classifier.loading import CLASSIFIER_PRESETS, classifier_config, load_classifier_checkpoint
@@ -37,6 +38,7 @@ from evaluation.predictions import Predictions
 from evaluation.results import ComparisonResults
 from metrics import iou_per_image, point_distances, points_inside, shape_contrasts, summarize_run
 from prompting import get_strategy, list_strategies
+from prompting.calibration import measured_heat_offset
 from sam_pipelines import (
     MASK_SELECTIONS,
     SamCheckpointError,
@@ -85,6 +87,9 @@ class CompareConfig:
     #: strategies' point in the shape at least as often as Grad-CAM's (README, Stress suite).
     cam_method: str = "layercam"
     cam_aug_smooth: bool = False
+    #: ``auto`` since stop 30: the maps' offset from the objects, measured without masks on
+    #: the val split's images (`heat_offset`); ``none`` or ``DX,DY`` in px.
+    heat_offset: str = "auto"
     target_layer: str = "layer2[-1]"
     mask_selection: str = "score"
     refine: bool = False
@@ -112,6 +117,26 @@ class CompareConfig:
         _at_least("--sam-batch-size", self.sam_batch_size, 1)
         _one_of("--sam-precision", self.sam_precision, PRECISIONS)
         _at_least("--embedding-cache-gib", self.embedding_cache_gib, 0)
+        parse_heat_offset(self.heat_offset)
+
+
+def parse_heat_offset(value: str) -> tuple[float, float] | None:
+    """``--heat-offset``: None for ``auto`` (estimate it), (0, 0) for ``none``, else the
+    ``DX,DY`` pair in px (X right, Y down)."""
+    if value == "auto":
+        return None
+    if value == "none":
+        return (0.0, 0.0)
+    parts = value.split(",")
+    try:
+        dx, dy = (float(part) for part in parts)
+    except ValueError:
+        raise UserError(
+            f"--heat-offset must be auto, none or DX,DY in px (e.g. 2.8,0.7), got {value!r}"
+        ) from None
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise UserError(f"--heat-offset must be finite, got {value!r}")
+    return (dx, dy)
 
 
 def _at_least(option: str, value: float | None, low: int) -> None:
@@ -310,6 +335,49 @@ def cached_cams(
 
     atomic_write(path, write)
     return cams
+
+
+#: How many val images the ``auto`` heat-map offset is measured on.
+OFFSET_IMAGES = 300
+
+
+def heat_offset(
+    config: CompareConfig,
+    model: nn.Module,
+    root: Path,
+    fingerprint: str,
+    device: str,
+    fallback: tuple[np.ndarray, np.ndarray],
+) -> dict[str, Any]:
+    """The offset the comparison moves its maps back by, as saved with the results: ``dx``,
+    ``dy`` (px) and ``how``. ``auto`` measures it with
+    :func:`prompting.calibration.measured_heat_offset` on the first :data:`OFFSET_IMAGES`
+    images of the val split (their unshifted maps; no masks or labels are read), or, for a
+    dataset without a val split, on ``fallback``: the evaluated split's (uint8 images
+    (N, H, W, 3), unshifted maps (N, H, W))."""
+    given = parse_heat_offset(config.heat_offset)
+    if given is not None:
+        how = "none" if given == (0.0, 0.0) else "given (--heat-offset)"
+        return {"dx": given[0], "dy": given[1], "how": how}
+    if (root / "images" / "val").is_dir():
+        val = SyntheticData(root, "val").arrays()
+        images = val.images[:OFFSET_IMAGES]
+        cams = cached_cams(
+            model,
+            images,
+            config.cam_method,
+            config.target_layer,
+            config.cache_dir / "cams",
+            f"{fingerprint}|val|{OFFSET_IMAGES}",
+            config.batch_size,
+            device,
+            config.cam_aug_smooth,
+        )
+        split = "val"
+    else:
+        images, cams = fallback[0][:OFFSET_IMAGES], fallback[1][:OFFSET_IMAGES]
+        split = config.split
+    return measured_heat_offset(cams, images, f"{len(images)} {split} images")
 
 
 # ------------------------------------------------------------------------------ 5-6. rows
@@ -559,6 +627,14 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         str(inputs.device),
         config.cam_aug_smooth,
     )
+    offset = heat_offset(
+        config, model, inputs.root, fingerprint, str(inputs.device), (arrays.images, cams)
+    )
+    print(
+        f"heat-map offset: dx {offset['dx']:+.2f} px, dy {offset['dy']:+.2f} px ({offset['how']})",
+        file=sys.stderr,
+    )
+    cams = shift_heatmaps(cams, (offset["dx"], offset["dy"]))
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
     data.opacity = read_opacity(inputs.root, config.split, arrays.names)
@@ -584,6 +660,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
             "n_images": len(arrays),
         },
         "classifier": info.to_dict(),
+        "heat_offset": offset,
         "segmenter": segmenter.describe(),
         "segmenter_kind": getattr(segmenter, "kind", "unknown"),
         "segmentation": segmentation,

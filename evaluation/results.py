@@ -70,10 +70,16 @@ class ComparisonResults:
     @property
     def cam_description(self) -> str:
         """How the heat maps were made, e.g. ``"gradcam at layer2[-1]"`` (``"gradcam (aug_smooth)
-        at layer2[-1]"`` with test-time augmentation)."""
+        at layer2[-1]"`` with test-time augmentation; ``"..., moved back by (2.84, 0.78) px"``
+        when the run moved them by a measured or given offset)."""
         config = self.settings.get("config", {})
         smooth = " (aug_smooth)" if config.get("cam_aug_smooth") else ""
-        return f"{self.cam_method}{smooth} at {config.get('target_layer', 'layer2[-1]')}"
+        text = f"{self.cam_method}{smooth} at {config.get('target_layer', 'layer2[-1]')}"
+        offset = self.settings.get("heat_offset") or {}
+        dx, dy = float(offset.get("dx", 0.0)), float(offset.get("dy", 0.0))
+        if dx or dy:
+            text += f", moved back by ({dx:.2f}, {dy:.2f}) px"
+        return text
 
     @property
     def n_images(self) -> int:

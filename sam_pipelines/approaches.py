@@ -6,7 +6,8 @@ image is cut into Felzenszwalb segments, each scored by its mean heat times how
 shape-like it is (a sharp colour step along its outline, little variation inside, a plausible
 size, compact), and the best segment's most interior pixel is the foreground point. Example::
 
-    heat_map = LayerCAM(model, [model.layer2[-1]])  # the notebook's; GradCAM works too
+    heat_map = LayerCAM(model, [model.layer2[-1]], offset=(dx, dy))  # the notebook's
+    # (dx, dy): prompting.calibration.measured_heat_offset; GradCAM works too
     approach_1 = ForegroundPointsPipeline(predictor, heat_map)
     masks = approach_1(images)  # bool (B, H, W)
 

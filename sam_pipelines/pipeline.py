@@ -132,10 +132,13 @@ class BasicSamPipeline:
 
     def settings(self) -> dict[str, Any]:
         """The pipeline's options, for result tables; ``heat_map`` is the class of ``grad_cam``
-        (e.g. ``"LayerCAM"``), None without one."""
+        (e.g. ``"LayerCAM"``), None without one; ``heat_offset`` its ``offset`` (dx, dy) in px
+        when it has one (:class:`cam.BaseCAM`), else None."""
+        offset = getattr(self.grad_cam, "offset", None)
         return {
             "pipeline": type(self).__name__,
             "heat_map": None if self.grad_cam is None else type(self.grad_cam).__name__,
+            "heat_offset": None if offset is None else [float(v) for v in offset],
             "segmenter": self.segmenter_name,
             "mask_selection": self.mask_selection,
             "refine": self.refine,

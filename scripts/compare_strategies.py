@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     option("--sam-checkpoint", "SAM weights file", type=Path)
     option("--sam-model-type", "SAM variant")
     option("--cam-method", "heat map: " + ", ".join(CAM_METHODS) + " (gradcam: the assignment's)")
+    offset = (
+        "move the maps back by the classifier's offset: auto (measured on 300 val images, "
+        "no masks read), none, or DX,DY in px"
+    )
+    option("--heat-offset", offset)
     option("--target-layer", "CAM layer, e.g. layer1")
     option("--mask-selection", "how to pick among the segmenter's candidate masks")
     option("--batch-size", "CAM batch size", type=int)

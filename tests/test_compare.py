@@ -72,6 +72,10 @@ def test_cli_writes_all_outputs(tiny_run) -> None:
     assert settings["config"]["device"] == "auto" and settings["device"].startswith("cpu")
     assert settings["segmentation"]["path"] == "batched"  # classical: one predict per set
     assert "test_accuracy" in json.dumps(settings["classifier"])
+    # --heat-offset auto: the tiny val split (10 images) is too small to measure the offset
+    assert settings["config"]["heat_offset"] == "auto"
+    offset = settings["heat_offset"]
+    assert (offset["dx"], offset["dy"]) == (0.0, 0.0) and "only 10 maps" in offset["how"]
     from prompting import get_strategy, list_strategies
 
     plain = {r["strategy"] for r in rows if "[" not in r["strategy"]}

@@ -204,7 +204,8 @@ def test_results_are_written_together(
 def test_broken_cam_cache_entry_is_reported_deleted_and_recomputed(
     work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    args = _checkpoint_args(work, tmp_path, work / "ds")
+    # unmoved maps: no val CAMs for the offset, so the test split's is the only cache entry
+    args = [*_checkpoint_args(work, tmp_path, work / "ds"), "--heat-offset", "none"]
     assert _run("compare_strategies", args, capsys)[0] == 0
     (entry,) = (tmp_path / "cache" / "cams").glob("*.npy")
     good = np.load(entry)
@@ -219,7 +220,7 @@ def test_broken_cam_cache_entry_is_reported_deleted_and_recomputed(
 def test_aug_smooth_cams_have_their_own_cache_entry_and_are_recorded(
     work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = _checkpoint_args(work, tmp_path, work / "ds")
+    args = [*_checkpoint_args(work, tmp_path, work / "ds"), "--heat-offset", "none"]
     assert _run("compare_strategies", args, capsys)[0] == 0
     (plain,) = (tmp_path / "cache" / "cams").glob("*.npy")
     assert _run("compare_strategies", [*args, "--cam-aug-smooth"], capsys)[0] == 0
@@ -251,6 +252,8 @@ def test_a_test_split_alone_is_evaluated_with_a_given_classifier(
     assert "has only the test split(s)" in err
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["settings"]["dataset"]["n_images"] == 6
+    # no val split: the offset is looked for on the evaluated images (too few here: not moved)
+    assert "6 test images" in metrics["settings"]["heat_offset"]["how"]
 
 
 @pytest.mark.parametrize(

@@ -155,5 +155,6 @@ def test_notebook_executes_in_smoke_mode(tmp_path: Path) -> None:
     )
     assert "segmenter: flood_fill" in outputs
     assert "mIoU" in outputs
+    assert "heat-map offset: {'dx'" in outputs
     assert (tmp_path / "model_checkpoint.pth").is_file()
     assert (tmp_path / "data" / "synthetic_shapes" / "images" / "test").is_dir()

@@ -427,3 +427,15 @@ def test_report_of_the_committed_results_fits_two_pages(tmp_path: Path) -> None:
     assert outcome.compiled is not None and outcome.compiled.pages is not None
     assert outcome.compiled.pages <= MAX_PAGES
     assert "Overfull" not in (tmp_path / "report" / "report.log").read_text()
+
+
+def test_cam_description_names_the_offset_the_maps_were_moved_by() -> None:
+    from evaluation.results import ComparisonResults
+
+    config = {"cam_method": "layercam", "target_layer": "layer2[-1]"}
+    moved = {"dx": 2.84, "dy": 0.78, "how": "auto"}
+    described = ComparisonResults({"config": config, "heat_offset": moved}).cam_description
+    assert described == "layercam at layer2[-1], moved back by (2.84, 0.78) px"
+    unmoved = {"dx": 0.0, "dy": 0.0, "how": "none"}
+    for settings in ({"config": config}, {"config": config, "heat_offset": unmoved}):
+        assert ComparisonResults(settings).cam_description == "layercam at layer2[-1]"

@@ -304,7 +304,13 @@ def test_fg_pipeline_with_the_real_gradcam() -> None:
     assert pipeline.last_cams.shape == (2, H, W) and np.all(pipeline.last_prompts[1] == 1)
     assert pipeline.settings()["segmenter"] == "flood_fill"
     assert pipeline.settings()["heat_map"] == "GradCAM"
+    assert pipeline.settings()["heat_offset"] == [0.0, 0.0]
     assert BasicSamPipeline(FloodFillSegmenter()).settings()["heat_map"] is None
+    assert BasicSamPipeline(FloodFillSegmenter()).settings()["heat_offset"] is None
+    moved = ForegroundPointsPipeline(
+        FloodFillSegmenter(), GradCAM(model, [model.layer2[-1]], offset=(2.5, -1))
+    )
+    assert moved.settings()["heat_offset"] == [2.5, -1.0]
 
 
 # ------------------------------------------------------------- the comparison's entry point
