@@ -427,6 +427,36 @@ def test_multiscale_heat_point_is_the_faint_square_interior() -> None:
     assert tuple(coords[0, 0]) == interior_point(square)
 
 
+def test_multiscale_heat_is_the_best_of_its_candidate_sets() -> None:
+    """multiscale_heat's candidates are Felzenszwalb segments at ``scales`` and flood fills at
+    ``tolerances`` (none by default): with one scale and no tolerance it is segment_heat, with
+    no scale and one tolerance flood_heat, and with both its point is one of theirs."""
+    from prompting.image_aware import flood_heat, multiscale_heat, segment_heat
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(120, 14, (48, 64, 3)), 0, 255)
+    image[18:32, 20:36] = 0.6 * image[18:32, 20:36] + 0.4 * np.array([230.0, 40.0, 40.0])
+    image = image.astype(np.uint8)
+    yy, xx = np.mgrid[:48, :64]
+    cam = np.exp(-((xx - 30) ** 2 + (yy - 26) ** 2) / 60.0).astype(np.float32)
+    for scale in (50.0, 300.0):
+        np.testing.assert_array_equal(
+            multiscale_heat(cam, image, scales=(scale,), tolerances=())[0],
+            segment_heat(cam, image, scale=scale)[0],
+        )
+    for tolerance in (8.0, 16.0):
+        np.testing.assert_array_equal(
+            multiscale_heat(cam, image, scales=(), tolerances=(tolerance,))[0],
+            flood_heat(cam, image, tolerance=tolerance)[0],
+        )
+    singles = [tuple(segment_heat(cam, image, scale=s)[0][0]) for s in (50.0, 100.0, 300.0)]
+    singles += [tuple(flood_heat(cam, image, tolerance=t)[0][0]) for t in (8.0, 16.0)]
+    both = multiscale_heat(cam, image, tolerances=(8.0, 16.0))
+    assert tuple(both[0][0]) in singles
+    with pytest.raises(ValueError, match="at least one"):
+        multiscale_heat(cam, image, scales=(), tolerances=())
+
+
 def test_oracles_inside_and_outside() -> None:
     mask = np.zeros((20, 30), bool)
     mask[3:10, 20:28] = True
