@@ -19,6 +19,7 @@ def gradcam_figure(
     titles: Sequence[str] | None = None,
     alpha: float = 0.3,
     panel_size: float = 3.0,
+    heatmap_name: str = "Grad-CAM",
 ) -> Figure:
     """One row per example with the template's four panels (its ``example_gradcam`` cell): input
     image, heat map in JET colours (0 = blue, 1 = red), overlay (``alpha`` of the heat map colour
@@ -28,6 +29,8 @@ def gradcam_figure(
         images: uint8 RGB (N, H, W, 3); heatmaps: float (N, H, W) in 0..1; masks: bool (N, H, W).
         titles: one label per row (e.g. "test #3: diamond"), shown left of the row; optional.
         panel_size: width of one panel in inches.
+        heatmap_name: the method named in the heat-map column's title (``COLUMN_TITLES`` with
+            the default, the template's).
 
     Returns:
         A matplotlib Figure (not attached to pyplot; save it with ``fig.savefig(path)``).
@@ -49,6 +52,7 @@ def gradcam_figure(
     axes = fig.subplots(count, 4, squeeze=False)
     colours = heatmap_to_rgb(heatmaps)
     overlays = overlay_heatmap(images, heatmaps, alpha=alpha)
+    column_titles = (COLUMN_TITLES[0], f"{heatmap_name} heatmap", *COLUMN_TITLES[2:])
     for row in range(count):
         panels = (images[row], colours[row], overlays[row], masks[row].astype(bool))
         for col, panel in enumerate(panels):
@@ -57,7 +61,7 @@ def gradcam_figure(
             ax.set(xticks=[], yticks=[])
             ax.spines[:].set_visible(False)
             if row == 0:
-                ax.set_title(COLUMN_TITLES[col])
+                ax.set_title(column_titles[col])
         if titles is not None:
             axes[row, 0].set_ylabel(titles[row])
     return fig

@@ -69,7 +69,9 @@ def gradcam_check_figure(
         )
     idx = [i for i, _ in rows]
     arrays = (pred.images[idx], pred.cams[idx], pred.gt_masks[idx])
-    fig = gradcam_figure(*arrays, [t for _, t in rows], panel_size=panel_size)
+    fig = gradcam_figure(
+        *arrays, [t for _, t in rows], panel_size=panel_size, heatmap_name=results.cam_name
+    )
     fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.45)
     set_title(
         fig,

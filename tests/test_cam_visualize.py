@@ -60,6 +60,11 @@ def test_gradcam_figure_writes_an_image(tmp_path: Path) -> None:
     axes = fig.get_axes()
     assert len(axes) == 12
     assert [ax.get_title() for ax in axes[:4]] == list(COLUMN_TITLES)
+    named = gradcam_figure(images, heat, masks, heatmap_name="LayerCAM")
+    assert (
+        named.axes[1].get_title() == "LayerCAM heatmap"
+        and named.axes[0].get_title() == (COLUMN_TITLES[0])
+    )
     assert axes[4].get_ylabel() == "test #10"
     path = tmp_path / "gradcam.png"
     fig.savefig(path, dpi=50)
