@@ -23,6 +23,10 @@ from prompting.image_aware import multiscale_heat
 HOT_FRACTION = 0.5
 #: Fewer images with a non-zero map than this cannot give an offset (a median of a handful).
 MIN_IMAGES = 20
+#: An image agrees with an offset when its own (centroid - point) lies this close to it (px).
+AGREE_RADIUS = 3.0
+#: The share of agreeing images below which :func:`measured_heat_offset` moves nothing.
+MIN_AGREEMENT = 0.5
 
 
 def hot_centroids(cams: np.ndarray, hot_fraction: float = HOT_FRACTION) -> np.ndarray:
@@ -41,15 +45,13 @@ def hot_centroids(cams: np.ndarray, hot_fraction: float = HOT_FRACTION) -> np.nd
     return np.stack([cx, cy], axis=1)
 
 
-def estimate_heat_offset(
+def offset_samples(
     cams: np.ndarray,
     images: np.ndarray,
     point_fn: Callable[..., Any] = multiscale_heat,
-    min_images: int = MIN_IMAGES,
-) -> tuple[float, float]:
-    """(dx, dy) px, how far right and down of the objects the maps' hot parts sit: the median
-    over images of (hot-part centroid, :func:`hot_centroids`) minus the first foreground point
-    of ``point_fn``.
+) -> np.ndarray:
+    """float64 (N, 2), one (dx, dy) per image with a non-zero map: its hot-part centroid
+    (:func:`hot_centroids`) minus the first foreground point of ``point_fn``.
 
     Args:
         cams: float (B, H, W) heat maps in 0..1, unshifted.
@@ -57,10 +59,6 @@ def estimate_heat_offset(
         point_fn: a per-image strategy ``fn(cam, image, None) -> (coords (N, 2) as (X, Y),
             labels (N,))`` that reads the image: a heat-only point follows the map's offset and
             would measure nothing.
-        min_images: fewer images with a non-zero map than this is a ValueError.
-
-    Returns:
-        ``(dx, dy)`` as floats, X right and Y down, rounded to 0.01 px.
     """
     cams = np.asarray(cams, dtype=np.float32)
     images = np.asarray(images)
@@ -69,30 +67,66 @@ def estimate_heat_offset(
             f"images (B, H, W, 3) must match cams (B, H, W): got {images.shape} and {cams.shape}"
         )
     centroids = hot_centroids(cams)
-    usable = np.flatnonzero(~np.isnan(centroids).any(axis=1))
-    if len(usable) < min_images:
-        raise ValueError(
-            f"estimate_heat_offset needs at least {min_images} images with a non-zero heat "
-            f"map, got {len(usable)}"
-        )
-    differences = []
-    for i in usable:
+    samples = []
+    for i in np.flatnonzero(~np.isnan(centroids).any(axis=1)):
         coords, labels = point_fn(cams[i], images[i], None)
         x, y = np.asarray(coords)[np.asarray(labels) == 1][0]
-        differences.append(centroids[i] - (x, y))
-    dx, dy = np.median(np.asarray(differences, dtype=np.float64), axis=0)
+        samples.append(centroids[i] - (x, y))
+    return np.asarray(samples, dtype=np.float64).reshape(-1, 2)
+
+
+def estimate_heat_offset(
+    cams: np.ndarray,
+    images: np.ndarray,
+    point_fn: Callable[..., Any] = multiscale_heat,
+    min_images: int = MIN_IMAGES,
+) -> tuple[float, float]:
+    """(dx, dy) px, how far right and down of the objects the maps' hot parts sit: the median
+    of the :func:`offset_samples` (arguments as there), rounded to 0.01 px, X right and Y
+    down. Fewer than ``min_images`` images with a non-zero map is a ValueError."""
+    samples = offset_samples(cams, images, point_fn)
+    if len(samples) < min_images:
+        raise ValueError(
+            f"estimate_heat_offset needs at least {min_images} images with a non-zero heat "
+            f"map, got {len(samples)}"
+        )
+    dx, dy = np.median(samples, axis=0)
     return round(float(dx), 2), round(float(dy), 2)
 
 
+def agreement(samples: np.ndarray, offset: tuple[float, float]) -> float:
+    """The share of the (N, 2) :func:`offset_samples` within :data:`AGREE_RADIUS` px of
+    ``offset``: about 0.7 for this project's classifiers, under 0.1 for one at chance level,
+    whose maps do not follow the shapes (so their median is noise)."""
+    if len(samples) == 0:
+        return 0.0
+    distance = np.hypot(samples[:, 0] - offset[0], samples[:, 1] - offset[1])
+    return float((distance <= AGREE_RADIUS).mean())
+
+
 def measured_heat_offset(cams: np.ndarray, images: np.ndarray, source: str) -> dict[str, Any]:
-    """The offset to move maps back by, as saved with results: ``dx``, ``dy`` (px) and ``how``
-    it was found. :func:`estimate_heat_offset` on ``cams`` (B, H, W) and uint8 ``images``
-    (B, H, W, 3), described as ``source`` (e.g. ``"300 val images"``); with fewer than
-    :data:`MIN_IMAGES` non-zero maps the maps are not moved (0, 0), and ``how`` says why."""
-    usable = int((np.asarray(cams).max(axis=(1, 2)) > 0).sum())
-    if usable < MIN_IMAGES:
-        how = f"not moved: only {usable} maps with heat in {source} (< {MIN_IMAGES})"
-        return {"dx": 0.0, "dy": 0.0, "how": how}
-    dx, dy = estimate_heat_offset(cams, images)
-    how = f"median of hot-part centroid - multiscale_heat point over {source} (no masks read)"
-    return {"dx": dx, "dy": dy, "how": how}
+    """The offset to move maps back by, as saved with results: ``dx``, ``dy`` (px), the
+    ``agreement`` of the images with it and ``how`` it was found, for ``cams`` (B, H, W) and
+    uint8 ``images`` (B, H, W, 3) described as ``source`` (e.g. ``"300 val images"``).
+
+    The maps are not moved (0, 0), and ``how`` says why, when fewer than :data:`MIN_IMAGES`
+    maps have heat or when fewer than :data:`MIN_AGREEMENT` of the images agree with the
+    median (:func:`agreement`): then the maps do not follow the shapes closely enough for
+    their offset to mean anything."""
+    samples = offset_samples(cams, images)
+    if len(samples) < MIN_IMAGES:
+        how = f"not moved: only {len(samples)} maps with heat in {source} (< {MIN_IMAGES})"
+        return {"dx": 0.0, "dy": 0.0, "agreement": None, "how": how}
+    dx, dy = (round(float(v), 2) for v in np.median(samples, axis=0))
+    share = round(agreement(samples, (dx, dy)), 3)
+    if share < MIN_AGREEMENT:
+        how = (
+            f"not moved: in {source} only {share:.0%} of the images lie within {AGREE_RADIUS:g} "
+            f"px of the median offset ({dx}, {dy}), so the maps do not follow the shapes"
+        )
+        return {"dx": 0.0, "dy": 0.0, "agreement": share, "how": how}
+    how = (
+        f"median of hot-part centroid - multiscale_heat point over {source} (no masks read; "
+        f"{share:.0%} of them within {AGREE_RADIUS:g} px of it)"
+    )
+    return {"dx": dx, "dy": dy, "agreement": share, "how": how}

@@ -130,9 +130,31 @@ def test_measured_heat_offset_says_how() -> None:
     found = measured_heat_offset(cams, images, "25 test images")
     assert abs(found["dx"] + 2.0) <= 0.6 and abs(found["dy"]) <= 0.6, found
     assert "25 test images" in found["how"] and "no masks" in found["how"]
+    assert found["agreement"] > 0.8
     cams[:10] = 0.0  # 15 maps with heat: too few to measure, so not moved
     kept = measured_heat_offset(cams, images, "25 test images")
     assert (kept["dx"], kept["dy"]) == (0.0, 0.0) and "only 15 maps" in kept["how"]
+
+
+def test_maps_that_do_not_follow_the_shapes_are_not_moved() -> None:
+    """A classifier at chance level: each map's blob lies anywhere, so the per-image offsets
+    scatter, few agree with their median, and the maps are left where they are."""
+    from prompting.calibration import AGREE_RADIUS, agreement, offset_samples
+
+    images, cams = _squares_with_offset_maps(30, (3.0, 1.0))
+    samples = offset_samples(cams, images)
+    assert samples.shape == (30, 2)
+    assert agreement(samples, (3.0, 1.0)) > 0.8
+    assert agreement(samples, (3.0 + 3 * AGREE_RADIUS, 1.0)) == 0.0
+    rng = np.random.default_rng(5)
+    ys, xs = np.mgrid[:48, :64]
+    for i in range(len(cams)):  # blobs anywhere, whatever the square
+        cx, cy = rng.uniform(6, 58), rng.uniform(6, 42)
+        cams[i] = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 4.0**2))
+    found = measured_heat_offset(cams, images, "30 test images")
+    assert (found["dx"], found["dy"]) == (0.0, 0.0) and found["agreement"] < 0.5
+    assert "do not follow the shapes" in found["how"]
+    assert agreement(np.zeros((0, 2)), (0.0, 0.0)) == 0.0
 
 
 def test_estimate_heat_offset_rejects_mismatched_inputs() -> None:
