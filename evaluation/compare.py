@@ -354,12 +354,14 @@ def heat_offset(
     :func:`prompting.calibration.measured_heat_offset` on the first :data:`OFFSET_IMAGES`
     images of the val split (their unshifted maps; no masks or labels are read), or, for a
     dataset without a val split, on ``fallback``: the evaluated split's (uint8 images
-    (N, H, W, 3), unshifted maps (N, H, W))."""
+    (N, H, W, 3), unshifted maps (N, H, W)); ``fallback`` also serves when it is the whole
+    val split, whose maps are then not computed twice."""
     given = parse_heat_offset(config.heat_offset)
     if given is not None:
         how = "none" if given == (0.0, 0.0) else "given (--heat-offset)"
-        return {"dx": given[0], "dy": given[1], "how": how}
-    if (root / "images" / "val").is_dir():
+        return {"dx": given[0], "dy": given[1], "agreement": None, "how": how}
+    whole_val = config.split == "val" and config.limit is None
+    if (root / "images" / "val").is_dir() and not whole_val:
         val = SyntheticData(root, "val").arrays()
         images = val.images[:OFFSET_IMAGES]
         cams = cached_cams(

@@ -90,6 +90,11 @@ def estimate_heat_offset(
             f"estimate_heat_offset needs at least {min_images} images with a non-zero heat "
             f"map, got {len(samples)}"
         )
+    return median_offset(samples)
+
+
+def median_offset(samples: np.ndarray) -> tuple[float, float]:
+    """(dx, dy): the median of (N, 2) :func:`offset_samples` (N >= 1), rounded to 0.01 px."""
     dx, dy = np.median(samples, axis=0)
     return round(float(dx), 2), round(float(dy), 2)
 
@@ -117,7 +122,7 @@ def measured_heat_offset(cams: np.ndarray, images: np.ndarray, source: str) -> d
     if len(samples) < MIN_IMAGES:
         how = f"not moved: only {len(samples)} maps with heat in {source} (< {MIN_IMAGES})"
         return {"dx": 0.0, "dy": 0.0, "agreement": None, "how": how}
-    dx, dy = (round(float(v), 2) for v in np.median(samples, axis=0))
+    dx, dy = median_offset(samples)
     share = round(agreement(samples, (dx, dy)), 3)
     if share < MIN_AGREEMENT:
         how = (
