@@ -6,7 +6,7 @@ import pytest
 
 from common.errors import UserError
 from evaluation.results import ComparisonResults
-from evaluation.stress_goals import GOAL_HEADER, goal_cells
+from evaluation.stress_goals import GOAL_HEADER, classifier_cell, goal_cells
 
 SETTINGS = {
     "dataset": {"path": "data/stress/x"},
@@ -48,7 +48,29 @@ def test_goal_cells_of_the_best_automatic_strategy() -> None:
         "0.0 %",
         "50.0 % (star)",
         "0.500 / 0.750 (-0.250)",
+        "0 of 4",
     ]
+
+
+def test_goals_met_counts_each_bound_inclusively() -> None:
+    # 100 images, contrast = index (the lowest fifth is 0..19), stars at the odd indices
+    def goals_met(misses: list[int], miou: float) -> str:
+        rows = [_row("good", "fg", 0.97, miou), _row("oracle_interior", "oracle", 1.0, 0.9)]
+        per_image = [
+            {
+                "strategy": "good",
+                "class": "star" if i % 2 else "circle",
+                "fg_hit_rate": str(int(i not in misses)),
+                "contrast": str(i),
+            }
+            for i in range(100)
+        ]
+        return goal_cells(ComparisonResults(SETTINGS, rows, per_image))[-1]
+
+    # 97 % overall, the lowest fifth at 100 %, stars at 98 %, IoU 0.02 below: all at the bound
+    assert goals_met([99], 0.88) == "4 of 4"
+    # stars at 94 % and IoU 0.021 below: only the overall rate and the lowest fifth
+    assert goals_met([95, 97, 99], 0.879) == "2 of 4"
 
 
 def test_goal_cells_need_the_oracle() -> None:
@@ -57,3 +79,11 @@ def test_goal_cells_need_the_oracle() -> None:
     )
     with pytest.raises(UserError, match="oracle_interior"):
         goal_cells(results)
+
+
+def test_classifier_cell_names_the_training_length() -> None:
+    scratch = {"recipe": "scratch-curriculum", "config": {"steps": 3600, "finetune_epochs": 5}}
+    finetune = {"recipe": "imagenet-finetune", "config": {"steps": 1200, "finetune_epochs": 5}}
+    assert classifier_cell({"test_accuracy": 0.974} | scratch) == "97.4 % (3600 steps)"
+    assert classifier_cell({"test_accuracy": 0.97} | finetune) == "97.0 % (5 epochs)"
+    assert classifier_cell({"test_accuracy": 0.9}) == "90.0 %"
