@@ -83,9 +83,9 @@ def goal_cells(results: ComparisonResults) -> list[str]:
         best["segmenter"] + (f" ({kind})" if kind else ""),
         classifier_cell(results.settings["classifier"]),
         f"`{best['strategy']}`",
-        f"{100 * best['fg_hit_rate']:.1f} %",
-        f"{100 * hit[low].mean():.1f} %",
-        f"{100 * per_class[worst]:.1f} % ({worst})",
-        f"{iou:.3f} / {oracle_iou:.3f} ({iou - oracle_iou:+.3f})",
+        f"{100 * values['fg hit']:.1f} %",
+        f"{100 * values['lowest-contrast fifth']:.1f} %",
+        f"{100 * values['worst class']:.1f} % ({worst})",
+        f"{iou:.3f} / {oracle_iou:.3f} ({values['IoU gap']:+.3f})",
         f"{met} of {len(GOALS)}",
     ]
