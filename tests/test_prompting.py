@@ -596,6 +596,32 @@ def test_edge_step_is_the_geometric_mean_over_the_outline() -> None:
     np.testing.assert_allclose(stats.edge_step, [19.0, 19.0], rtol=1e-6)
 
 
+def test_sharpness_tells_a_one_pixel_step_from_a_smooth_ramp() -> None:
+    """A flat block with a one-pixel step of 40 on a flat background: every cut pair has no step
+    beside it, so the sharpness is 41. The same block cut out of a ramp of steps of 10 (the
+    boundary lies inside the gradient): steps of 10 beside steps of 10, sharpness 1. A cut pair
+    at the image border only has the step on its other side."""
+    from prompting.image_aware import neighbour_steps, region_stats
+
+    labels = np.zeros((7, 9), np.int64)
+    labels[2:5, 3:6] = 1
+    block = np.zeros((7, 9, 3), np.uint8)
+    block[labels == 1] = (40, 0, 0)
+    cam = np.zeros((7, 9), np.float32)
+    stats = region_stats(labels, 2, cam, neighbour_steps(block))
+    np.testing.assert_allclose(stats.sharpness, [41.0, 41.0], rtol=1e-6)
+    ramp = np.zeros((7, 9, 3), np.uint8)
+    ramp[:, :, 0] = np.arange(9) * 10
+    stats = region_stats(labels, 2, cam, neighbour_steps(ramp))
+    # the left and right sides cut a step of 10 between steps of 10; the top and bottom cut 0s
+    np.testing.assert_allclose(stats.sharpness, [11.0 / 11.0] * 2, rtol=1e-6)
+    edge = np.zeros((1, 3), np.int64)
+    edge[0, 0] = 1  # the cut pair (0, 1) has only the pair (1, 2) beside it
+    bar = np.array([[[0, 0, 0], [30, 0, 0], [35, 0, 0]]], np.uint8)
+    got = region_stats(edge, 2, np.zeros((1, 3), np.float32), neighbour_steps(bar)).sharpness
+    np.testing.assert_allclose(got, [31.0 / 6.0] * 2, rtol=1e-6)
+
+
 def test_core_counts_pixels_that_survive_one_erosion() -> None:
     """A 2-px bar has no core, a 3 x 3 block one pixel, a 4 x 5 block 2 x 3; at the image border
     the outside counts as another region."""
@@ -632,6 +658,7 @@ def test_region_scores_size_prior() -> None:
         border_share=ones * 0.0,
         compactness=ones,
         core=ones,
+        sharpness=ones,
     )
     scores = region_scores(stats, RegionSettings())
     np.testing.assert_allclose(scores, [0.2**3, 0.5**3, 1.0, 1.0, 1.0, 1e-3])
@@ -662,9 +689,14 @@ def test_region_score_exponents() -> None:
         border_share=rng.uniform(0, 0.6, n),
         compactness=rng.uniform(0.1, 1.2, n),
         core=rng.integers(0, 3, n).astype(float),
+        sharpness=rng.uniform(0.5, 20, n),
     )
     factors = region_factors(stats, RegionSettings())
     assert set(factors) == set(FACTORS)
+    # the sharpness counts up to sharp_cap: a sharper outline than that scores no higher
+    np.testing.assert_allclose(factors["sharp"], np.minimum(stats.sharpness, 2.5))
+    uncapped = region_factors(stats, RegionSettings(sharp_cap=np.inf))["sharp"]
+    np.testing.assert_allclose(uncapped, stats.sharpness)
     assert all((f > 0).all() for f in factors.values())
     product = np.prod([factors[k] for k in FACTORS], axis=0)
     np.testing.assert_allclose(region_scores(stats, RegionSettings()), product, rtol=1e-12)
