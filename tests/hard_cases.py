@@ -115,9 +115,15 @@ _CASES = (
     ("translucent_triangle_on_texture", 1, 103, "triangle", 14, (20, 16), 0.4, (40, 60, 235), None),
     ("faint_circle_at_border", 0, 104, "circle", 12, (2, 28), 0.3, (250, 250, 60), (3, 0)),
     ("small_translucent_star", 1, 105, "star", 9, (50, 12), 0.45, (30, 220, 90), (-1, 2)),
+    ("translucent_diamond_beside_its_heat", 0, 334, "diamond", 13, (29, 11), 0.5, None, (4, 2)),
+    ("translucent_triangle_beside_its_heat", 0, 202, "triangle", 10, (25, 21), 0.35, None, (5, 1)),
 )
 #: Cases whose colour is the background's mean under the shape plus this offset.
-_COLOUR_OFFSETS = {"small_low_contrast_diamond": (14, -10, 8)}
+_COLOUR_OFFSETS = {
+    "small_low_contrast_diamond": (14, -10, 8),
+    "translucent_diamond_beside_its_heat": (-8, 9, -36),
+    "translucent_triangle_beside_its_heat": (-7, -30, 38),
+}
 
 
 def hard_cases() -> list[HardCase]:
@@ -130,7 +136,12 @@ def hard_cases() -> list[HardCase]:
     - ``translucent_triangle_on_texture``: a 14 px triangle at opacity 0.4 over texture;
     - ``faint_circle_at_border``: a 12 px circle at opacity 0.3, a third of it cut by the left
       border;
-    - ``small_translucent_star``: a 9 px star at opacity 0.45 over texture.
+    - ``small_translucent_star``: a 9 px star at opacity 0.45 over texture;
+    - ``translucent_diamond_beside_its_heat``: a 13 px diamond at opacity 0.5, its colour near
+      the smooth background's, the heat map's peak 4 px right and 2 px down of it;
+    - ``translucent_triangle_beside_its_heat``: a 10 px triangle at opacity 0.35, likewise,
+      the heat 5 px right. Beside both, the heat falls on background patches cut out along the
+      background's own gradients; only the outline's sharpness tells the shape from them.
     """
     cases = []
     for name, textured, seed, shape, size, centre, alpha, colour, cam_shift in _CASES:

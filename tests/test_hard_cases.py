@@ -18,10 +18,14 @@ MISSES = {
     # segment_heat's one scale (300) merges translucent_star_on_texture with the whole image;
     # under the old hard size prior that 3028-px region won and its interior point fell in the
     # star by chance (the star sits mid-image); with the soft prior a small texture patch wins.
+    # At that one coarse scale the two "beside its heat" shapes merge with the background
+    # around them; multiscale_heat's finer scales cut them out.
     "segment_heat": {
         "translucent_triangle_on_texture",
         "small_translucent_star",
         "translucent_star_on_texture",
+        "translucent_diamond_beside_its_heat",
+        "translucent_triangle_beside_its_heat",
     },
     "multiscale_heat": {"small_translucent_star"},
 }
@@ -30,7 +34,7 @@ MISSES = {
 def test_hard_cases_are_deterministic_and_well_formed() -> None:
     again = hard_cases()
     assert [c.name for c in again] == list(CASES)
-    assert len(CASES) == 5
+    assert len(CASES) == 7
     for case, other in zip(CASES.values(), again, strict=True):
         for field in ("image", "mask", "cam"):
             np.testing.assert_array_equal(getattr(case, field), getattr(other, field))
@@ -82,3 +86,21 @@ def test_point_lands_inside_the_shape(strategy: str, name: str) -> None:
     assert len(fg) >= 1
     x, y = fg[0]
     assert case.mask[y, x], f"{name}: point ({x}, {y}) outside the shape"
+
+
+@pytest.mark.parametrize(
+    "name", ["translucent_diamond_beside_its_heat", "translucent_triangle_beside_its_heat"]
+)
+def test_the_outline_sharpness_finds_the_shapes_beside_their_heat(name: str) -> None:
+    """Without the sharpness factor (its exponent 0) multiscale_heat picks a background patch
+    under the heat beside these shapes; with it (the default) the shape, whose one-pixel
+    outline steps are sharper than the patches' boundaries along the smooth gradients."""
+    from prompting.image_aware import FACTORS, multiscale_heat
+
+    case = CASES[name]
+    without = tuple(0.0 if f == "sharp" else 1.0 for f in FACTORS)
+    with_it = (1.0,) * len(FACTORS)
+    (x0, y0), (x1, y1) = (
+        multiscale_heat(case.cam, case.image, exponents=e)[0][0] for e in (without, with_it)
+    )
+    assert not case.mask[y0, x0] and case.mask[y1, x1]
