@@ -92,9 +92,10 @@ POINTS_MD = """
 A point is `(X, Y)` in pixels (column, row) and addresses `mask[Y, X]`; label 1 marks a
 foreground point, 0 a background point. `segment_heat` finds the shape the heat map points at:
 Felzenszwalb's graph segmentation cuts the image into segments, each segment is scored by its
-mean Grad-CAM heat times how shape-like it is (a sharp colour step along its outline and little
-variation inside it, a plausible size, compact), and the point goes to the best segment's most
-interior pixel. `segment_heat(..., n_bg=1)` adds a background point far from that segment.
+mean Grad-CAM heat times how shape-like it is (a strong colour step along its outline, sharper
+than the steps just beside it as a pasted shape's edge is, little variation inside it, a
+plausible size, compact), and the point goes to the best segment's most interior pixel.
+`segment_heat(..., n_bg=1)` adds a background point far from that segment.
 """
 
 SEGMENTER_MD = """
