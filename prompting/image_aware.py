@@ -198,10 +198,11 @@ class RegionSettings:
         thin_factor: a region without core (``RegionStats.core`` 0: nowhere wider than 2 px,
             like a sliver along an edge) scores this many times as much; chosen on the stress
             suite's val splits (README).
-        sharp_cap: the outline's sharpness enters the score up to this value (2.5; a shape's
-            outline has a median sharpness of 3-4, other regions' about 0.9 and below 2 in 99 %
-            of them, while a few tiny patches at the image corners reach 20-40 and would
-            otherwise win; chosen on the stress suite's val splits, README).
+        sharp_cap: the outline's sharpness enters the score up to this value (2.5; on the
+            stress suite's val splits a shape's candidate has a median sharpness of 3.6-8.2,
+            the others about 1 and above 2.5 in at most 1.1 % of them, while a few small
+            patches, often in an image corner cut off by the shape's own edge, reach 15-40 and
+            would otherwise win; chosen on those val splits, README).
         exponents: one per factor of :data:`FACTORS`, the power it enters the score with.
     """
 
