@@ -84,7 +84,7 @@ class CompareConfig:
     sam_checkpoint: Path | None = None
     sam_model_type: str = "vit_b"
     #: LayerCAM since stop 29: on every val split of the stress suite its maps put the image-aware
-    #: strategies' point in the shape at least as often as Grad-CAM's (README, Stress suite).
+    #: strategies' point in the shape at least as often as Grad-CAM's (docs/stress_suite.md).
     cam_method: str = "layercam"
     cam_aug_smooth: bool = False
     #: ``auto`` since stop 30: the maps' offset from the objects, measured without masks on

@@ -190,19 +190,20 @@ class RegionSettings:
         contrast_offset: added to the colour variation inside a region before dividing.
         min_area: regions of fewer pixels score ``(area / min_area) ** small_power`` times
             as much (a soft prior: a tiny but clearly shape-like region can still win).
-        small_power: see ``min_area``; chosen on the stress suite's val splits (README).
+        small_power: see ``min_area``; chosen on the stress suite's val splits
+            (docs/stress_suite.md).
         max_area: regions of more pixels score 1e-3 times as much.
         min_compactness: compactness at and above which a region is not penalised (0.4:
             a median star, 0.35, scores 0.88 times as much; chosen on the stress suite's
-            val splits, README).
+            val splits, docs/stress_suite.md).
         thin_factor: a region without core (``RegionStats.core`` 0: nowhere wider than 2 px,
             like a sliver along an edge) scores this many times as much; chosen on the stress
-            suite's val splits (README).
+            suite's val splits (docs/stress_suite.md).
         sharp_cap: the outline's sharpness enters the score up to this value (2.5; on the
             stress suite's val splits a shape's candidate has a median sharpness of 3.6-8.2,
             the others about 1 and above 2.5 in at most 1.1 % of them, while a few small
             patches, often in an image corner cut off by the shape's own edge, reach 15-40 and
-            would otherwise win; chosen on those val splits, README).
+            would otherwise win; chosen on those val splits, docs/stress_suite.md).
         exponents: one per factor of :data:`FACTORS`, the power it enters the score with.
     """
 
@@ -371,9 +372,9 @@ def multiscale_heat(
     split a faint (translucent, low-contrast) shape from a background that the coarse one
     merges it with; the best-scoring segment over all of them gets the foreground point.
 
-    Scales chosen on the stress suite's val splits (README, Stress suite). ``tolerances`` add
+    Scales chosen on the stress suite's val splits (docs/stress_suite.md). ``tolerances`` add
     flood_heat's colour flood fills at those tolerances as candidates (none by default: 8 and
-    16 gained 0.1-0.5 points on the val splits but nothing on the test splits, README);
+    16 gained 0.1-0.5 points on the val splits but nothing on the test splits, same log);
     ``settings`` override :class:`RegionSettings`.
     """
     s = RegionSettings(**settings)
