@@ -59,7 +59,7 @@ FIGURE_GROUPS = (
 #: The test index of the dataset example (the course's example picture shows test #3).
 EXAMPLE_INDEX = 3
 #: The report's two approaches: foreground points only, then foreground + background points.
-DEFAULT_APPROACHES = ("segment_heat", "segment_heat_bg")
+DEFAULT_APPROACHES = ("multiscale_heat", "multiscale_heat_bg")
 #: Name of the report's compact Grad-CAM figure (the template's indices only).
 REPORT_GRADCAM = "report_gradcam"
 
@@ -197,7 +197,7 @@ def build_figures(
 
 def report_examples_name(approaches: Sequence[str]) -> str:
     """Name of the report's examples figure for ``approaches``:
-    ``report_examples-segment_heat-segment_heat_bg``."""
+    ``report_examples-multiscale_heat-multiscale_heat_bg``."""
     return "-".join(["report_examples", *(file_stem(a) for a in approaches)])
 
 

@@ -366,6 +366,7 @@ def multiscale_heat(
     *,
     scales: tuple[float, ...] = (50.0, 100.0, 300.0),
     tolerances: tuple[float, ...] = (),
+    n_bg: int = 0,
     **settings: Any,
 ) -> Points:
     """segment_heat at Felzenszwalb scales 50, 100 and 300 at once: the finer segmentations
@@ -375,10 +376,18 @@ def multiscale_heat(
     Scales chosen on the stress suite's val splits (docs/stress_suite.md). ``tolerances`` add
     flood_heat's colour flood fills at those tolerances as candidates (none by default: 8 and
     16 gained 0.1-0.5 points on the val splits but nothing on the test splits, same log);
-    ``settings`` override :class:`RegionSettings`.
+    ``n_bg`` background points are added (see :func:`background_points`; the other segments
+    avoided are those of the winning scale); ``settings`` override :class:`RegionSettings`.
     """
     s = RegionSettings(**settings)
-    return _prompt_best_candidate(cam, image, tuple(scales), tuple(tolerances), 0, s)
+    return _prompt_best_candidate(cam, image, tuple(scales), tuple(tolerances), n_bg, s)
+
+
+@register_strategy(emits_background=True, reads_image=True)
+def multiscale_heat_bg(cam: np.ndarray, image: np.ndarray, mask: None = None) -> Points:
+    """multiscale_heat's foreground point plus a background point as far as possible from
+    the chosen segment, outside the hot area and outside other shape-like segments."""
+    return multiscale_heat(cam, image, n_bg=1)
 
 
 @register_strategy(emits_background=True, reads_image=True)

@@ -136,6 +136,8 @@ def test_builtins_registered() -> None:
         "gmm",
         "segment_heat",
         "segment_heat_bg",
+        "multiscale_heat",
+        "multiscale_heat_bg",
         "flood_heat",
         "flood_heat_bg",
         "oracle_interior",
@@ -147,7 +149,7 @@ def test_builtins_registered() -> None:
 
 def test_list_strategies_pattern_and_oracles() -> None:
     assert list_strategies("oracle_*") == ["oracle_interior", "oracle_interior_bg"]
-    assert list_strategies("*heat_bg") == ["flood_heat_bg", "segment_heat_bg"]
+    assert list_strategies("*heat_bg") == ["flood_heat_bg", "multiscale_heat_bg", "segment_heat_bg"]
     assert list_strategies() == sorted(list_strategies())
     assert list_strategies("no_such_*") == []
 

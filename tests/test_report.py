@@ -41,7 +41,7 @@ from plots.style import save_figure
 REPO = Path(__file__).resolve().parents[1]
 N_IMAGES = 45  # > 42, so every template index of the Grad-CAM check exists
 COLAB = "https://colab.research.google.com/drive/1AbC-report_test"
-APPROACHES = ("segment_heat", "segment_heat_bg")
+APPROACHES = ("multiscale_heat", "multiscale_heat_bg")
 
 
 def load_report_inputs(folder: Path) -> object:
@@ -64,11 +64,11 @@ def _with_corner(fn):
 
 STRATEGIES = (
     FakeStrategy(
-        "segment_heat", "fg", "Fake segments scored by heat; one fg point.", argmax_points
+        "multiscale_heat", "fg", "Fake segments scored by heat; one fg point.", argmax_points
     ),
-    FakeStrategy("segment_heat [select=cam]", "fg", "a mask-selection variant", argmax_points),
+    FakeStrategy("multiscale_heat [select=cam]", "fg", "a mask-selection variant", argmax_points),
     FakeStrategy(
-        "segment_heat_bg",
+        "multiscale_heat_bg",
         "fg+bg",
         "Fake segment point plus a corner bg.",
         _with_corner(argmax_points),
@@ -130,9 +130,9 @@ def test_table_sections_pick_approaches_baselines_published_and_best_oracle(
     best = max((r for r in inputs.rows if r["kind"] == "oracle"), key=lambda r: r["miou"])
     assert oracle == [best["strategy"]]
     every = [n for ns in names.values() for n in ns]
-    assert "segment_heat [select=cam]" not in every and "supervised_fpn" not in every
-    with pytest.raises(UserError, match=r"nope.*known: .*segment_heat"):
-        table_sections(inputs.rows, ("nope", "segment_heat_bg"))
+    assert "multiscale_heat [select=cam]" not in every and "supervised_fpn" not in every
+    with pytest.raises(UserError, match=r"nope.*known: .*multiscale_heat"):
+        table_sections(inputs.rows, ("nope", "multiscale_heat_bg"))
 
 
 def test_no_published_row_leaves_the_section_out(results_dir: Path) -> None:
@@ -147,7 +147,7 @@ def test_no_published_row_leaves_the_section_out(results_dir: Path) -> None:
 def test_row_family_is_the_saved_one_else_the_registered_strategys() -> None:
     assert row_family({"strategy": "cam_argmax", "family": "published"}) == "published"
     assert row_family({"strategy": "cam_argmax"}) == "heat"  # saved before rows carried it
-    assert row_family({"strategy": "segment_heat [select=cam]"}) == "image"
+    assert row_family({"strategy": "multiscale_heat [select=cam]"}) == "image"
     assert row_family({"strategy": "published_cam_centroid", "family": ""}) == "published"
     assert row_family({"strategy": "oracle_interior"}) == "oracle"
     assert row_family({"strategy": "fpn_resnet50"}) is None
@@ -244,7 +244,7 @@ def test_numbers_come_from_the_results(results_dir: Path, tmp_path: Path) -> Non
     folder = _copy_results(results_dir, tmp_path / "res")
     meta = json.loads((folder / "metrics.json").read_text())
     for row in meta["rows"]:
-        if row["strategy"] == "segment_heat_bg":
+        if row["strategy"] == "multiscale_heat_bg":
             row.update(miou=0.61234, iou_std=0.0777, bg_hit_rate=0.0432, bg_distance_px=23.456)
         if row["strategy"] == "gmm":  # a row saved before the background numbers existed
             row.pop("bg_hit_rate", None)
@@ -252,7 +252,7 @@ def test_numbers_come_from_the_results(results_dir: Path, tmp_path: Path) -> Non
             row["bg_correct_rate"] = 0.75
     (folder / "metrics.json").write_text(json.dumps(meta))
     tex, _ = _tex(folder, tmp_path)
-    line = next(x for x in tex.splitlines() if x.startswith(r"\texttt{segment\_heat\_bg}"))
+    line = next(x for x in tex.splitlines() if x.startswith(r"\texttt{multiscale\_heat\_bg}"))
     assert "61.2 $\\pm$ 7.8" in line and "4.3" in line and "23.46" in line
     gmm = next(x for x in tex.splitlines() if x.startswith(r"\texttt{gmm}"))
     assert " 25.0 " in gmm and gmm.count("--") == 1  # bg hit 1 - 0.75; no bg distance saved
@@ -265,7 +265,7 @@ def test_discussion_has_at_most_five_sentences_built_from_numbers(results_dir: P
     sentences = discussion_sentences(inputs, APPROACHES, sections, seg)
     assert 3 <= len(sentences) <= MAX_DISCUSSION_SENTENCES
     assert all(s.endswith(".") for s in sentences)
-    fg = inputs.row("segment_heat")
+    fg = inputs.row("multiscale_heat")
     assert f"{100 * fg['fg_hit_rate']:.1f} %" in sentences[0]
     assert f"{100 * fg['miou']:.1f}" in sentences[0]
     assert "not SAM" in sentences[-1] or "SAM" in sentences[-1]
@@ -315,13 +315,13 @@ def test_missing_figures_give_a_placeholder_and_name_the_command(
 
 def test_full_figures_are_the_fallback(results_dir: Path, tmp_path: Path) -> None:
     folder = _copy_results(results_dir, tmp_path / "full")
-    for name in ("gradcam_check", "examples_segment_heat", "examples_segment_heat_bg"):
+    for name in ("gradcam_check", "examples_multiscale_heat", "examples_multiscale_heat_bg"):
         shutil.copy(results_dir / f"{name}.pdf", folder)
     figures, sources, warnings = find_figures(folder, APPROACHES)
     assert not figures["gradcam"].compact and figures["gradcam"].files == ("gradcam_check.pdf",)
     assert figures["examples"].files == (
-        "examples_segment_heat.pdf",
-        "examples_segment_heat_bg.pdf",
+        "examples_multiscale_heat.pdf",
+        "examples_multiscale_heat_bg.pdf",
     )
     assert len(sources) == 3 and len(warnings) == 2
     tex = build_report_tex(load_report_inputs(folder), figures, ReportOptions())
@@ -406,7 +406,7 @@ def test_script_refuses_an_unknown_approach(
     args = ("--results", str(results_dir), "--out", str(tmp_path / "r"), "--approaches", "a", "b")
     assert _main(*args) == 2
     err = capsys.readouterr().err
-    assert "no result row for approach(es) a, b" in err and "segment_heat" in err
+    assert "no result row for approach(es) a, b" in err and "multiscale_heat" in err
 
 
 @pytest.mark.skipif(find_engine() is None, reason=NO_ENGINE)
