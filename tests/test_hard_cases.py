@@ -104,3 +104,42 @@ def test_the_outline_sharpness_finds_the_shapes_beside_their_heat(name: str) -> 
         multiscale_heat(case.cam, case.image, exponents=e)[0][0] for e in (without, with_it)
     )
     assert not case.mask[y0, x0] and case.mask[y1, x1]
+
+
+class FixedCAM:
+    """A heat-map callable with ``GradCAM``'s interface that returns one case's map."""
+
+    def __init__(self, cam: np.ndarray) -> None:
+        self.cam = cam
+
+    def __call__(self, images, targets=None) -> np.ndarray:
+        return np.repeat(self.cam[None], len(images), axis=0)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - MISSES["multiscale_heat"]))
+def test_the_notebook_approaches_prompt_inside_the_hard_shapes(name: str) -> None:
+    """The approaches prompt with multiscale_heat: on every hard image it finds (four of them
+    missed by the single-scale segment_heat) both put their foreground point in the shape,
+    and approach 2's background point outside it."""
+    from sam_pipelines.approaches import (
+        ForegroundBackgroundPointsPipeline,
+        ForegroundPointsPipeline,
+    )
+    from sam_pipelines.flood_fill import FloodFillSegmenter
+    from shapes.transforms import normalize_uint8
+
+    case = CASES[name]
+    images = normalize_uint8(case.image[None])
+    for pipeline, n_points in (
+        (ForegroundPointsPipeline(FloodFillSegmenter(), FixedCAM(case.cam)), 1),
+        (ForegroundBackgroundPointsPipeline(FloodFillSegmenter(), FixedCAM(case.cam)), 2),
+    ):
+        pipeline(images)
+        coords, labels = pipeline.last_prompts
+        assert coords.shape == (1, n_points, 2)
+        np.testing.assert_array_equal(labels[0], [1, 0][:n_points])
+        x, y = coords[0, 0]
+        assert case.mask[y, x], f"{name}: {type(pipeline).__name__} fg ({x}, {y}) outside"
+        if n_points == 2:
+            x, y = coords[0, 1]
+            assert not case.mask[y, x], f"{name}: background point ({x}, {y}) inside"
