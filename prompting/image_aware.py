@@ -321,6 +321,43 @@ def _candidate_labelings(
     return labelings
 
 
+@dataclass(frozen=True)
+class BestLabeling:
+    """The candidate labeling whose best region scores highest, with what scored it."""
+
+    labels: np.ndarray  # int (H, W) in 0..n-1
+    stats: RegionStats  # of ``labels``
+    scores: np.ndarray  # float (n,), :func:`region_scores`
+    steps: tuple[np.ndarray, np.ndarray]  # the image's :func:`neighbour_steps`
+    inner_steps: tuple[np.ndarray, np.ndarray]  # the image's :func:`unclipped_steps`
+
+    @property
+    def winner(self) -> int:
+        """The label of the best-scoring region (the first on ties)."""
+        return int(np.argmax(self.scores))
+
+
+def best_labeling(
+    cam: np.ndarray,
+    image: np.ndarray,
+    scales: tuple[float, ...],
+    tolerances: tuple[float, ...],
+    s: RegionSettings,
+) -> BestLabeling:
+    """Score every region of the :func:`_candidate_labelings` of uint8 (H, W, 3) ``image``
+    under float (H, W) ``cam``; the labeling whose best region scores highest (the first on
+    ties) wins."""
+    steps, inner = neighbour_steps(image), unclipped_steps(image)
+    best: BestLabeling | None = None
+    for labels, n in _candidate_labelings(image, steps, scales, tolerances, s.min_size):
+        stats = region_stats(labels, n, cam, steps, inner)
+        scores = region_scores(stats, s)
+        if best is None or scores.max() > best.scores.max():
+            best = BestLabeling(labels, stats, scores, steps, inner)
+    assert best is not None  # _candidate_labelings returns at least one
+    return best
+
+
 def _prompt_best_candidate(
     cam: np.ndarray,
     image: np.ndarray,
@@ -329,17 +366,9 @@ def _prompt_best_candidate(
     n_bg: int,
     s: RegionSettings,
 ) -> Points:
-    """Score every region of the :func:`_candidate_labelings`; the labeling whose best region
-    scores highest (the first on ties) is prompted by :func:`_prompt_best_region`."""
-    steps, inner = neighbour_steps(image), unclipped_steps(image)
-    best: tuple[np.ndarray, RegionStats, np.ndarray] | None = None
-    for labels, n in _candidate_labelings(image, steps, scales, tolerances, s.min_size):
-        stats = region_stats(labels, n, cam, steps, inner)
-        scores = region_scores(stats, s)
-        if best is None or scores.max() > best[2].max():
-            best = (labels, stats, scores)
-    assert best is not None  # _candidate_labelings returns at least one
-    return _prompt_best_region(*best, cam, n_bg, s)
+    """Prompt the best region of :func:`best_labeling` by :func:`_prompt_best_region`."""
+    best = best_labeling(cam, image, scales, tolerances, s)
+    return _prompt_best_region(best.labels, best.stats, best.scores, cam, n_bg, s)
 
 
 @register_strategy(emits_background=False, reads_image=True)
