@@ -398,9 +398,10 @@ def multiscale_heat(
     n_bg: int = 0,
     **settings: Any,
 ) -> Points:
-    """segment_heat at Felzenszwalb scales 50, 100 and 300 at once: the finer segmentations
-    split a faint (translucent, low-contrast) shape from a background that the coarse one
-    merges it with; the best-scoring segment over all of them gets the foreground point.
+    """Felzenszwalb segments at scales 50, 100 and 300, each scored by its mean heat times how
+    shape-like it is (segment_heat's score); the best-scoring segment over all three scales
+    gets the foreground point. The finer segmentations split a faint (translucent,
+    low-contrast) shape from a background that the coarse one merges it with.
 
     Scales chosen on the stress suite's val splits (docs/stress_suite.md). ``tolerances`` add
     flood_heat's colour flood fills at those tolerances as candidates (none by default: 8 and
