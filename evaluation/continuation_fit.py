@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from evaluation.results import ComparisonResults
 from metrics import iou_per_image
-from prompting.image_aware import RegionSettings, best_labeling
+from prompting.image_aware import MULTISCALE_SCALES, RegionSettings, best_labeling
 from prompting.points import interior_point, make_points
 from prompting.shape_parts import FEATURES, ContinuationModel, continuation_features
 from sam_pipelines.classical_base import ClassicalSegmenter
@@ -57,7 +57,7 @@ def collect_examples(results: ComparisonResults, name: str) -> Examples:
     rows, good, owner, points, firsts = [], [], [], [], []
     for i, (image, mask) in enumerate(zip(pred.images, pred.gt_masks, strict=True)):
         cam = pred.cams[i].astype(np.float32)
-        best = best_labeling(cam, image, (50.0, 100.0, 300.0), (), s)
+        best = best_labeling(cam, image, MULTISCALE_SCALES, (), s)
         firsts.append(interior_point(best.labels == best.winner))
         ids, features = continuation_features(best, cam, s)
         for j, row in zip(ids, features, strict=True):

@@ -387,13 +387,17 @@ def segment_heat(
     return _prompt_best_candidate(cam, image, (s.scale,), (), n_bg, s)
 
 
+#: ``multiscale_heat``'s Felzenszwalb scales (chosen on the stress suite's val splits).
+MULTISCALE_SCALES: tuple[float, ...] = (50.0, 100.0, 300.0)
+
+
 @register_strategy(emits_background=False, reads_image=True)
 def multiscale_heat(
     cam: np.ndarray,
     image: np.ndarray,
     mask: None = None,
     *,
-    scales: tuple[float, ...] = (50.0, 100.0, 300.0),
+    scales: tuple[float, ...] = MULTISCALE_SCALES,
     tolerances: tuple[float, ...] = (),
     n_bg: int = 0,
     **settings: Any,

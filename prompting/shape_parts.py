@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from prompting.image_aware import (
+    MULTISCALE_SCALES,
     BestLabeling,
     RegionSettings,
     _beside,
@@ -173,7 +174,7 @@ def multiscale_heat_parts(
     image: np.ndarray,
     mask: None = None,
     *,
-    scales: tuple[float, ...] = (50.0, 100.0, 300.0),
+    scales: tuple[float, ...] = MULTISCALE_SCALES,
     model: ContinuationModel = CONTINUATION,
     **settings: Any,
 ) -> Points:
