@@ -94,12 +94,14 @@ def region_stats(
     cam: np.ndarray,
     steps: tuple[np.ndarray, np.ndarray],
     inner_steps: tuple[np.ndarray, np.ndarray] | None = None,
+    log_sharpness: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RegionStats:
     """Vectorised :class:`RegionStats` of int (H, W) ``labels`` in 0..n-1, given the float
     (H, W) heat map and the image's :func:`neighbour_steps`. ``inner_steps`` (same layout,
     default ``steps``) measure the variation inside regions; the strategies pass
     :func:`unclipped_steps`, so a patch that clipping flattened does not pass for a flat
-    shape.
+    shape. ``log_sharpness`` is :func:`pair_log_sharpness` of ``steps``, computed here when
+    not given (pass it when scoring several labelings of one image).
 
     ``edge_step`` is the geometric mean ``exp(mean(log(step + 1))) - 1`` over the neighbour
     pairs cut by the region's outline: a region cut out by strong steps all around scores
@@ -118,16 +120,16 @@ def region_stats(
     edge_sum, edge_cnt, inner_sum, inner_cnt, sharp_sum = np.zeros((5, n))
     dx, dy = steps
     inner_dx, inner_dy = steps if inner_steps is None else inner_steps
+    sharp_dx, sharp_dy = pair_log_sharpness(steps) if log_sharpness is None else log_sharpness
     pairs = (
-        (labels[:, :-1], labels[:, 1:], dx, inner_dx, _beside(dx, axis=1)),
-        (labels[:-1], labels[1:], dy, inner_dy, _beside(dy, axis=0)),
+        (labels[:, :-1], labels[:, 1:], dx, inner_dx, sharp_dx),
+        (labels[:-1], labels[1:], dy, inner_dy, sharp_dy),
     )
-    for a, b, step, inner, beside in pairs:
+    for a, b, step, inner, sharp in pairs:
         a, b, step, inner = a.ravel(), b.ravel(), step.ravel(), inner.ravel()
-        beside = beside.ravel()
         cut = a != b
         log_step = np.log1p(step[cut])
-        log_sharp = log_step - np.log1p(beside[cut])
+        log_sharp = sharp.ravel()[cut]
         edge_sum += np.bincount(a[cut], log_step, minlength=n)
         edge_sum += np.bincount(b[cut], log_step, minlength=n)
         sharp_sum += np.bincount(a[cut], log_sharp, minlength=n)
@@ -146,6 +148,16 @@ def region_stats(
         compactness=16.0 * area / np.maximum(on_border + edge_cnt, 1) ** 2,
         core=_core_sizes(labels, n),
         sharpness=np.exp(sharp_sum / np.maximum(edge_cnt, 1)),
+    )
+
+
+def pair_log_sharpness(steps: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For every neighbour pair of the image's :func:`neighbour_steps` (same layout, float32):
+    ``log(1 + step) - log(1 + larger parallel step beside it)`` (see :func:`region_stats`)."""
+    dx, dy = steps
+    return (
+        np.log1p(dx) - np.log1p(_beside(dx, axis=1)),
+        np.log1p(dy) - np.log1p(_beside(dy, axis=0)),
     )
 
 
@@ -330,6 +342,7 @@ class BestLabeling:
     scores: np.ndarray  # float (n,), :func:`region_scores`
     steps: tuple[np.ndarray, np.ndarray]  # the image's :func:`neighbour_steps`
     inner_steps: tuple[np.ndarray, np.ndarray]  # the image's :func:`unclipped_steps`
+    log_sharpness: tuple[np.ndarray, np.ndarray]  # :func:`pair_log_sharpness` of ``steps``
 
     @property
     def winner(self) -> int:
@@ -348,12 +361,13 @@ def best_labeling(
     under float (H, W) ``cam``; the labeling whose best region scores highest (the first on
     ties) wins."""
     steps, inner = neighbour_steps(image), unclipped_steps(image)
+    sharp = pair_log_sharpness(steps)
     best: BestLabeling | None = None
     for labels, n in _candidate_labelings(image, steps, scales, tolerances, s.min_size):
-        stats = region_stats(labels, n, cam, steps, inner)
+        stats = region_stats(labels, n, cam, steps, inner, sharp)
         scores = region_scores(stats, s)
         if best is None or scores.max() > best.scores.max():
-            best = BestLabeling(labels, stats, scores, steps, inner)
+            best = BestLabeling(labels, stats, scores, steps, inner, sharp)
     assert best is not None  # _candidate_labelings returns at least one
     return best
 

@@ -23,7 +23,6 @@ from prompting.image_aware import (
     MULTISCALE_SCALES,
     BestLabeling,
     RegionSettings,
-    _beside,
     best_labeling,
     region_scores,
     region_stats,
@@ -70,19 +69,22 @@ class ContinuationModel:
 
 
 def _shared_boundaries(
-    labels: np.ndarray, k: int, steps: tuple[np.ndarray, np.ndarray]
+    labels: np.ndarray,
+    k: int,
+    steps: tuple[np.ndarray, np.ndarray],
+    log_sharpness: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per label j (arrays of length n): the number of neighbour pairs between region ``k``
-    and j, their mean ``log((1 + step) / (1 + step beside))`` and their mean ``log(1 + step)``
-    (0 where they share none)."""
+    and j, their mean ``log((1 + step) / (1 + step beside))`` (``log_sharpness``, see
+    :func:`prompting.image_aware.pair_log_sharpness`) and their mean ``log(1 + step)`` (0
+    where they share none)."""
     n = int(labels.max()) + 1
     count, sharp, step_sum = np.zeros((3, n))
-    for (a, b), step, axis in (
-        ((labels[:, :-1], labels[:, 1:]), steps[0], 1),
-        ((labels[:-1], labels[1:]), steps[1], 0),
+    for (a, b), step, log_sharp in (
+        ((labels[:, :-1], labels[:, 1:]), steps[0], log_sharpness[0]),
+        ((labels[:-1], labels[1:]), steps[1], log_sharpness[1]),
     ):
         log_step = np.log1p(step)
-        log_sharp = log_step - np.log1p(_beside(step, axis))
         for x, y in ((a, b), (b, a)):
             cut = (x == k) & (y != k)
             count += np.bincount(y[cut], minlength=n)
@@ -99,12 +101,12 @@ def continuation_features(
     ``s.max_area`` pixels: int64 (M,) labels and their float64 (M, F) :data:`FEATURES`
     (M may be 0). ``cam`` is the float (H, W) heat map ``best`` was scored with."""
     labels, stats, scores, k = best.labels, best.stats, best.scores, best.winner
-    count, shared_sharp, shared_step = _shared_boundaries(labels, k, best.steps)
+    count, shared_sharp, shared_step = _shared_boundaries(labels, k, best.steps, best.log_sharpness)
     chosen = labels == k
     ids, rows = [], []
     for j in np.nonzero(count > 0)[0]:
         union = (chosen | (labels == j)).astype(np.int64)
-        u = region_stats(union, 2, cam, best.steps, best.inner_steps)
+        u = region_stats(union, 2, cam, best.steps, best.inner_steps, best.log_sharpness)
         if u.area[1] > s.max_area:
             continue
         u_score = region_scores(u, s)[1]

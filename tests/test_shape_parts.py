@@ -12,6 +12,7 @@ from prompting.image_aware import (
     RegionSettings,
     multiscale_heat,
     neighbour_steps,
+    pair_log_sharpness,
     region_scores,
     region_stats,
     unclipped_steps,
@@ -50,8 +51,10 @@ def _banded_square() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _best(image: np.ndarray, labels: np.ndarray, cam: np.ndarray) -> BestLabeling:
     steps, inner = neighbour_steps(image), unclipped_steps(image)
-    stats = region_stats(labels, int(labels.max()) + 1, cam, steps, inner)
-    return BestLabeling(labels, stats, region_scores(stats, RegionSettings()), steps, inner)
+    sharp = pair_log_sharpness(steps)
+    stats = region_stats(labels, int(labels.max()) + 1, cam, steps, inner, sharp)
+    scores = region_scores(stats, RegionSettings())
+    return BestLabeling(labels, stats, scores, steps, inner, sharp)
 
 
 def test_the_other_band_of_the_shape_continues_it_and_the_background_does_not() -> None:
@@ -85,7 +88,7 @@ def test_shared_boundaries_count_pairs_both_ways() -> None:
     labels = np.array([[0, 0, 1], [2, 0, 1]])
     dx = np.array([[1.0, 3.0], [5.0, 7.0]], np.float32)  # (0,1)-(0,2): 3; (1,0)-(1,1): 5
     dy = np.array([[2.0, 4.0, 6.0]], np.float32)  # (0,0)-(1,0): 2
-    count, _, step = _shared_boundaries(labels, 0, (dx, dy))
+    count, _, step = _shared_boundaries(labels, 0, (dx, dy), pair_log_sharpness((dx, dy)))
     assert count.tolist() == [0, 2, 2]  # label 1: two pairs to the right; label 2: left, below
     assert step[1] == pytest.approx((np.log1p(3.0) + np.log1p(7.0)) / 2)
     assert step[2] == pytest.approx((np.log1p(5.0) + np.log1p(2.0)) / 2)
