@@ -3,7 +3,7 @@
 from classifier.cache import CheckpointError, load_checkpoint, load_or_train
 from classifier.config import SCRATCH, TrainConfig, TrainingInfo
 from classifier.model import build_classifier, default_target_layer
-from classifier.train import train_classifier
+from classifier.train import predict_classes, train_classifier
 
 __all__ = [
     "SCRATCH",
@@ -14,5 +14,6 @@ __all__ = [
     "default_target_layer",
     "load_checkpoint",
     "load_or_train",
+    "predict_classes",
     "train_classifier",
 ]

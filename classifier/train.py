@@ -52,6 +52,27 @@ def _to_input(images: np.ndarray, device: torch.device, channels_last: bool) -> 
 
 
 @torch.no_grad()
+def predict_classes(
+    model: nn.Module,
+    images: np.ndarray,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+    bf16: bool = False,
+    batch_size: int = 250,
+) -> np.ndarray:
+    """Top-1 class indices int64 (N,) of ``model`` on uint8 RGB images (N, H, W, 3) (the class
+    Grad-CAM explains by default); ``bf16`` runs the forward passes under bfloat16 autocast.
+    Leaves the model in eval mode."""
+    device = torch.device(device)
+    model.eval()
+    pred = [np.empty(0, dtype=np.int64)]
+    for i in range(0, len(images), batch_size):
+        with _autocast(device, bf16):
+            logits = model(_to_input(images[i : i + batch_size], device, channels_last))
+        pred.append(logits.argmax(1).cpu().numpy().astype(np.int64))
+    return np.concatenate(pred)
+
+
 def accuracy(
     model: nn.Module,
     split: SplitArrays,
@@ -61,16 +82,9 @@ def accuracy(
     batch_size: int = 250,
 ) -> float:
     """Top-1 accuracy in [0, 1] of ``model`` on a split held in memory (uint8 RGB images
-    (N, H, W, 3), int64 labels (N,)); ``bf16`` runs the forward passes under bfloat16
-    autocast. Leaves the model in eval mode."""
-    device = torch.device(device)
-    model.eval()
-    pred = []
-    for i in range(0, len(split), batch_size):
-        with _autocast(device, bf16):
-            logits = model(_to_input(split.images[i : i + batch_size], device, channels_last))
-        pred.append(logits.argmax(1).cpu())
-    return float((torch.cat(pred).numpy() == split.labels).mean())
+    (N, H, W, 3), int64 labels (N,)); see :func:`predict_classes`."""
+    pred = predict_classes(model, split.images, device, channels_last, bf16, batch_size)
+    return float((pred == split.labels).mean())
 
 
 def _background_spec(data_root: Path, meta: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cam import GradCAM, GradCAMPlusPlus, LayerCAM
 from cam.base import shift_heatmaps
-from classifier import load_or_train
+from classifier import load_or_train, predict_classes
 from classifier.layers import resolve_layer
 from classifier.loading import CLASSIFIER_PRESETS, classifier_config, load_classifier_checkpoint
 from common.atomic import atomic_write, ensure_writable_dir, read_or_discard
@@ -99,6 +99,7 @@ class CompareConfig:
     checkpoints: Path = Path("checkpoints")
     classifier_preset: str = "default"
     classifier_checkpoint: Path | None = None
+    classifier_data: Path | None = None
     supervised: bool = True
     device: str = "auto"
     sam_batched: bool = True
@@ -163,6 +164,7 @@ class Inputs:
     strategies: list[str]  # the selected strategy names, sorted
     segmenter: Any  # the opened back end
     device: torch.device  # what --device resolved to
+    classifier_root: Path  # the dataset the classifier belongs to: --classifier-data or root
 
 
 @dataclass(frozen=True)
@@ -235,15 +237,18 @@ def check_inputs(config: CompareConfig) -> Inputs:
             f"--split {config.split}: {root} has no {config.split} split (no "
             f"{root / 'images' / config.split} folder)"
         )
+    classifier_root = classifier_dataset(config, root)
     trains = config.classifier_checkpoint is None
-    missing = [s for s in SPLITS if s not in present]
+    missing = [s for s in SPLITS if not (classifier_root / "images" / s).is_dir()]
     if trains and missing:
         raise UserError(
-            f"{root} has no {' / '.join(missing)} split, which training the classifier "
-            "needs; give a trained one with --classifier-checkpoint"
+            f"{classifier_root} has no {' / '.join(missing)} split, which training the "
+            "classifier needs; give a trained one with --classifier-checkpoint, or the dataset "
+            "it was trained on with --classifier-data"
         )
-    for split in SPLITS if trains else (config.split,):
-        SyntheticData(root, split).check_files()  # type: ignore[arg-type]
+    checked = {(root, config.split)} | {(classifier_root, s) for s in SPLITS if trains}
+    for folder, split in sorted(checked):
+        SyntheticData(folder, split).check_files()  # type: ignore[arg-type]
     sam_options = {
         "precision": config.sam_precision,
         "cache_dir": embedding_cache_dir(config.cache_dir) if config.embedding_cache else None,
@@ -259,7 +264,30 @@ def check_inputs(config: CompareConfig) -> Inputs:
         )
     except (SegmenterError, SamCheckpointError) as exc:
         raise UserError(f"--segmenter {config.segmenter}: {exc}") from exc
-    return Inputs(root, present, names, segmenter, device)
+    return Inputs(root, present, names, segmenter, device, classifier_root)
+
+
+def classifier_dataset(config: CompareConfig, root: Path) -> Path:
+    """The dataset whose classifier the run uses: ``--classifier-data`` (the preset's
+    classifier trained there, e.g. for a fresh test-only draw of the same distribution), else
+    ``root`` (``--data``).
+
+    Raises:
+        common.UserError: ``--classifier-data`` is no dataset in the course layout, or comes
+            with ``--classifier-checkpoint``.
+    """
+    if config.classifier_data is None:
+        return root
+    if config.classifier_checkpoint is not None:
+        raise UserError(
+            "--classifier-data and --classifier-checkpoint name two classifiers; give one"
+        )
+    if not (config.classifier_data / "images").is_dir():
+        raise UserError(
+            f"--classifier-data {config.classifier_data} is not a dataset in the course layout "
+            "(it has no images/ folder)"
+        )
+    return config.classifier_data
 
 
 # ------------------------------------------------------------------------------ 2-4. data, model
@@ -267,10 +295,11 @@ def get_classifier(
     config: CompareConfig, inputs: Inputs, fingerprint: str
 ) -> tuple[nn.Module, Any]:
     """(model, ``TrainingInfo``): the ``--classifier-checkpoint`` (checked against the dataset
-    when it has every split), else the preset's classifier from the cache or trained."""
+    when it has every split), else the preset's classifier of ``inputs.classifier_root`` from
+    the cache or trained."""
     if config.classifier_checkpoint is None:
         return load_or_train(
-            inputs.root,
+            inputs.classifier_root,
             classifier_config(config.classifier_preset),
             cache_dir=config.checkpoints,
             device=str(inputs.device),
@@ -348,20 +377,21 @@ def heat_offset(
     fingerprint: str,
     device: str,
     fallback: tuple[np.ndarray, np.ndarray],
+    fallback_is_val: bool = False,
 ) -> dict[str, Any]:
     """The offset the comparison moves its maps back by, as saved with the results: ``dx``,
     ``dy`` (px) and ``how``. ``auto`` measures it with
     :func:`prompting.calibration.measured_heat_offset` on the first :data:`OFFSET_IMAGES`
-    images of the val split (their unshifted maps; no masks or labels are read), or, for a
-    dataset without a val split, on ``fallback``: the evaluated split's (uint8 images
-    (N, H, W, 3), unshifted maps (N, H, W)); ``fallback`` also serves when it is the whole
-    val split, whose maps are then not computed twice."""
+    images of the val split of ``root`` (the classifier's dataset, ``fingerprint``; their
+    unshifted maps; no masks or labels are read), or, for a dataset without a val split, on
+    ``fallback``: the evaluated split's (uint8 images (N, H, W, 3), unshifted maps (N, H, W));
+    ``fallback`` also serves when it is the whole val split of ``root``
+    (``fallback_is_val``), whose maps are then not computed twice."""
     given = parse_heat_offset(config.heat_offset)
     if given is not None:
         how = "none" if given == (0.0, 0.0) else "given (--heat-offset)"
         return {"dx": given[0], "dy": given[1], "agreement": None, "how": how}
-    whole_val = config.split == "val" and config.limit is None
-    if (root / "images" / "val").is_dir() and not whole_val:
+    if (root / "images" / "val").is_dir() and not fallback_is_val:
         val = SyntheticData(root, "val").arrays()
         images = val.images[:OFFSET_IMAGES]
         cams = cached_cams(
@@ -396,8 +426,8 @@ def add_result(
     """Score one row's points (int (N, K, 2) as (X, Y), labels (N, K); K = 0 for a model
     without points) and masks bool (N, H, W) against ``results.predictions``, and add its
     summary row (the :func:`metrics.summarize_run` numbers, then ``extra``), its arrays and one
-    per-image row per image (points, hits, distances, IoU, the shape's ``contrast`` and
-    ``opacity``; empty where there is no such value)."""
+    per-image row per image (the classifier's ``predicted`` class, points, hits, distances, IoU,
+    the shape's ``contrast`` and ``opacity``; empty where there is no such value)."""
     data = results.predictions
     summary = summarize_run(coords, labels, data.gt_masks, pred, data.classes, CLASSES)
     ident = {"strategy": name, "kind": kind, "segmenter": segmenter}
@@ -413,6 +443,7 @@ def add_result(
             "image": str(data.names[i]),
             "index": i,
             "class": CLASSES[int(data.classes[i])],
+            "predicted": "" if data.predicted is None else CLASSES[int(data.predicted[i])],
             **ident,
         }
         for prefix, label in (("fg", 1), ("bg", 0)):
@@ -618,6 +649,8 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
     if config.limit is not None:
         arrays = arrays.subset(np.arange(min(config.limit, len(arrays))))
     model, info = get_classifier(config, inputs, fingerprint)
+    same_data = inputs.classifier_root == inputs.root
+    own = fingerprint if same_data else dataset_fingerprint(inputs.classifier_root)
     cams = cached_cams(
         model,
         arrays.images,
@@ -629,17 +662,30 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
         str(inputs.device),
         config.cam_aug_smooth,
     )
+    whole_val = same_data and config.split == "val" and config.limit is None
     offset = heat_offset(
-        config, model, inputs.root, fingerprint, str(inputs.device), (arrays.images, cams)
+        config,
+        model,
+        inputs.classifier_root,
+        own,
+        str(inputs.device),
+        (arrays.images, cams),
+        fallback_is_val=whole_val,
     )
     print(
         f"heat-map offset: dx {offset['dx']:+.2f} px, dy {offset['dy']:+.2f} px ({offset['how']})",
         file=sys.stderr,
     )
     cams = shift_heatmaps(cams, (offset["dx"], offset["dy"]))
+    predicted = predict_classes(
+        model.to(inputs.device), arrays.images, inputs.device, batch_size=config.batch_size
+    )
+    accuracy = float((predicted == arrays.labels).mean())
+    print(f"classifier accuracy on these images: {100 * accuracy:.1f} %", file=sys.stderr)
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
     data.opacity = read_opacity(inputs.root, config.split, arrays.names)
+    data.predicted = predicted
     results = ComparisonResults({}, predictions=data)
     segmenter = inputs.segmenter
     print(f"device: {describe_device(inputs.device)}", file=sys.stderr)
@@ -660,6 +706,7 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
             "fingerprint": fingerprint,
             "split": config.split,
             "n_images": len(arrays),
+            "classifier_accuracy": accuracy,
         },
         "classifier": info.to_dict(),
         "heat_offset": offset,

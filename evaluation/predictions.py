@@ -5,7 +5,8 @@ Arrays (N images of size H x W):
 - ``names`` str (N,), ``images`` uint8 (N, H, W, 3), ``gt_masks`` bool (N, H, W),
   ``classes`` int64 (N,), ``cams`` float16 (N, H, W) in 0..1;
 - optionally ``opacity`` float32 (N,): each shape's opacity in 0..1 (see :mod:`shapes.params`),
-  NaN for an image the dataset does not list;
+  NaN for an image the dataset does not list, and ``predicted`` int64 (N,): the classifier's
+  top class (the class the heat map explains);
 - per strategy ``S``: ``coords:S`` int16 (N, K, 2) points (X, Y), ``point_labels:S`` int8 (N, K)
   (1 = foreground, 0 = background), ``pred:S`` bool (N, H, W) predicted masks.
 """
@@ -38,6 +39,7 @@ class Predictions:
     point_labels: dict[str, np.ndarray] = field(default_factory=dict)
     pred: dict[str, np.ndarray] = field(default_factory=dict)
     opacity: np.ndarray | None = None
+    predicted: np.ndarray | None = None
 
     @property
     def strategies(self) -> list[str]:
@@ -66,6 +68,8 @@ class Predictions:
         }
         if self.opacity is not None:
             arrays["opacity"] = self.opacity.astype(np.float32)
+        if self.predicted is not None:
+            arrays["predicted"] = self.predicted.astype(np.int64)
         for name in self.pred:
             arrays[f"coords:{name}"] = self.coords[name]
             arrays[f"point_labels:{name}"] = self.point_labels[name]
@@ -97,6 +101,8 @@ class Predictions:
                 out = cls(z["names"], z["images"], z["gt_masks"], z["classes"], cams)
                 if "opacity" in z.files:
                     out.opacity = z["opacity"].astype(np.float64)
+                if "predicted" in z.files:
+                    out.predicted = z["predicted"].astype(np.int64)
                 size = int(np.prod(shape[1:]))
                 for key in z.files:
                     if key.startswith("pred:"):

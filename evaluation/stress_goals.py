@@ -31,18 +31,28 @@ GOAL_HEADER = (
 GOALS = {"fg hit": 0.97, "lowest-contrast fifth": 0.93, "worst class": 0.95, "IoU gap": -0.02}
 
 
-def classifier_cell(info: dict) -> str:
-    """The classifier's test accuracy and how long it trained, from the comparison's
-    ``settings["classifier"]``: e.g. ``92.2 % (1200 steps)`` (from scratch) or ``97.0 % (5
-    epochs)`` (ImageNet fine-tune); just the accuracy when the recipe is not recorded."""
-    cell = f"{100 * info['test_accuracy']:.1f} %"
+def classifier_cell(info: dict, dataset: dict | None = None) -> str:
+    """The classifier's accuracy and how long it trained, from the comparison's
+    ``settings["classifier"]`` (``info``) and ``settings["dataset"]`` (``dataset``): e.g.
+    ``92.2 % (1200 steps)`` (from scratch) or ``97.0 % (5 epochs)`` (ImageNet fine-tune); just
+    the accuracy when the recipe is not recorded. The accuracy is the one on the compared
+    images when the run recorded it (``dataset["classifier_accuracy"]``), else the test
+    accuracy saved at training; ``trained on another dataset`` is added when the classifier's
+    fingerprint is not the compared dataset's."""
+    dataset = dataset or {}
+    accuracy = dataset.get("classifier_accuracy", info["test_accuracy"])
+    cell = f"{100 * accuracy:.1f} %"
     config = info.get("config") or {}
     recipe = info.get("recipe")
+    notes = []
     if recipe == "scratch-curriculum" and "steps" in config:
-        cell += f" ({config['steps']} steps)"
+        notes.append(f"{config['steps']} steps")
     elif recipe == "imagenet-finetune" and "finetune_epochs" in config:
-        cell += f" ({config['finetune_epochs']} epochs)"
-    return cell
+        notes.append(f"{config['finetune_epochs']} epochs")
+    trained_on, compared = info.get("fingerprint"), dataset.get("fingerprint")
+    if trained_on and compared and trained_on != compared:
+        notes.append("trained on another dataset")
+    return cell + (f" ({', '.join(notes)})" if notes else "")
 
 
 def goal_cells(results: ComparisonResults) -> list[str]:
@@ -81,7 +91,7 @@ def goal_cells(results: ComparisonResults) -> list[str]:
     return [
         Path(results.settings["dataset"]["path"]).name,
         best["segmenter"] + (f" ({kind})" if kind else ""),
-        classifier_cell(results.settings["classifier"]),
+        classifier_cell(results.settings["classifier"], results.settings["dataset"]),
         f"`{best['strategy']}`",
         f"{100 * values['fg hit']:.1f} %",
         f"{100 * values['lowest-contrast fifth']:.1f} %",

@@ -9,6 +9,7 @@ Examples::
     python scripts/compare_strategies.py --limit 50 --out runs/quick
     python scripts/compare_strategies.py --data data/other --generate      # make it first
     python scripts/compare_strategies.py --data data/test_only --classifier-checkpoint ck.pt
+    python scripts/compare_strategies.py --data data/draw1/bench --classifier-data data/bench
     python scripts/compare_strategies.py --segmenter sam --device cuda --sam-batch-size 32
     python scripts/compare_strategies.py --clear-embedding-cache      # free the disk, then exit
 
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     option("--classifier-preset", "classifier training recipe (see scripts/train_classifier.py)")
     checkpoint = "a cached classifier checkpoint (.pt + .json) trained on --data, not the preset's"
     option("--classifier-checkpoint", checkpoint, type=Path)
+    other = (
+        "the preset's classifier of this dataset (trained there, or from the cache) instead of "
+        "--data's: e.g. for a fresh test-only draw of the same distribution"
+    )
+    option("--classifier-data", other, type=Path)
     option("--out", "output folder", type=Path)
     option("--cache-dir", "CAM and embedding caches", type=Path)
     option("--checkpoints", "model cache", type=Path)

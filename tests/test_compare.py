@@ -119,6 +119,28 @@ def test_per_image_rows_carry_opacity_and_contrast(tiny_run) -> None:
         assert float(r["contrast"]) == pytest.approx(contrast[i], abs=1e-3)
 
 
+def test_per_image_rows_carry_the_classifier_prediction(tiny_run) -> None:
+    from classifier.loading import load_classifier_checkpoint
+    from classifier.train import predict_classes
+    from evaluation.predictions import Predictions
+    from shapes import CLASSES, SyntheticData
+
+    work, done = tiny_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    settings = json.loads((work / "out" / "metrics.json").read_text())["settings"]
+    model, _ = load_classifier_checkpoint(Path(settings["classifier"]["checkpoint"]), None)
+    arrays = SyntheticData(work / "ds", "test").arrays()
+    expected = predict_classes(model, arrays.images)
+    with (work / "out" / "per_image.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["strategy"] == "segment_heat"]
+    assert [r["predicted"] for r in rows] == [CLASSES[int(k)] for k in expected]
+    saved = Predictions.load(work / "out" / "predictions.npz")
+    assert saved.predicted is not None and saved.predicted.tolist() == expected.tolist()
+    accuracy = settings["dataset"]["classifier_accuracy"]
+    assert accuracy == pytest.approx(float((expected == arrays.labels).mean()))
+    assert f"classifier accuracy on these images: {100 * accuracy:.1f} %" in done.stderr
+
+
 def test_same_seed_same_numbers(tiny_run) -> None:
     work, first = tiny_run
     assert first.returncode == 0
@@ -148,6 +170,41 @@ def test_same_seed_same_numbers(tiny_run) -> None:
     for name in plain_b:
         assert a[name]["miou"] == b[name]["miou"]
         assert a[name]["fg_hit_rate"] == b[name]["fg_hit_rate"]
+
+
+def test_classifier_data_scores_a_fresh_draw_with_another_datasets_classifier(tiny_run) -> None:
+    work, first = tiny_run
+    assert first.returncode == 0
+    draw = work / "draw"
+    prepare = [sys.executable, str(ROOT / "scripts" / "prepare_data.py"), "--out", str(draw)]
+    sizes = ["--seed", "1", "--train", "0", "--val", "0", "--test", "8"]
+    subprocess.run([*prepare, *sizes], check=True, capture_output=True)
+    common = ["--data", str(draw), "--segmenter", "flood_fill", "--strategies", "segment_heat"]
+    common += ["--classifier-preset", "tiny", "--checkpoints", str(work / "ck"), "--no-variants"]
+    common += ["--no-supervised", "--cache-dir", str(work / "cache")]
+    done = _run(*common, "--classifier-data", str(work / "ds"), "--out", str(work / "o3"), cwd=work)
+    assert done.returncode == 0, done.stderr[-2000:]
+    settings = json.loads((work / "o3" / "metrics.json").read_text())["settings"]
+    trained = json.loads((work / "out" / "metrics.json").read_text())["settings"]
+    # the cached classifier of ds, not one trained anew
+    assert settings["classifier"]["checkpoint"] == trained["classifier"]["checkpoint"]
+    assert settings["classifier"]["fingerprint"] != settings["dataset"]["fingerprint"]
+    assert settings["dataset"]["n_images"] == 8 and settings["dataset"]["classifier_accuracy"] >= 0
+    # the offset is the classifier's, measured on its own dataset's val images, as in ds's run
+    assert settings["heat_offset"] == trained["heat_offset"]
+    both = _run(
+        *common,
+        "--classifier-data",
+        str(work / "ds"),
+        "--classifier-checkpoint",
+        str(next((work / "ck").rglob("*.pt"))),
+        "--out",
+        str(work / "o4"),
+        cwd=work,
+    )
+    assert both.returncode != 0 and "give one" in both.stderr
+    alone = _run(*common, "--out", str(work / "o5"), cwd=work)  # no train split to train on
+    assert alone.returncode != 0 and "--classifier-data" in alone.stderr
 
 
 def test_unknown_names_fail_with_the_list(tmp_path: Path) -> None:

@@ -244,7 +244,8 @@ def test_a_test_split_alone_is_evaluated_with_a_given_classifier(
     assert status == 2
     assert err == (
         f"error: {data} has no train / val split, which training the classifier needs; give a "
-        "trained one with --classifier-checkpoint\n"
+        "trained one with --classifier-checkpoint, or the dataset it was trained on with "
+        "--classifier-data\n"
     )
     args = _checkpoint_args(work, tmp_path, data)
     status, err = _run("compare_strategies", args, capsys)

@@ -87,3 +87,13 @@ def test_classifier_cell_names_the_training_length() -> None:
     assert classifier_cell({"test_accuracy": 0.974} | scratch) == "97.4 % (3600 steps)"
     assert classifier_cell({"test_accuracy": 0.97} | finetune) == "97.0 % (5 epochs)"
     assert classifier_cell({"test_accuracy": 0.9}) == "90.0 %"
+
+
+def test_classifier_cell_prefers_the_accuracy_on_the_compared_images() -> None:
+    info = {"test_accuracy": 0.9, "fingerprint": "aaaa"}
+    assert classifier_cell(info, {"fingerprint": "aaaa", "classifier_accuracy": 0.9}) == "90.0 %"
+    other = classifier_cell(info, {"fingerprint": "bbbb", "classifier_accuracy": 0.812})
+    assert other == "81.2 % (trained on another dataset)"
+    scratch = info | {"recipe": "scratch-curriculum", "config": {"steps": 1200}}
+    cell = classifier_cell(scratch, {"fingerprint": "bbbb", "classifier_accuracy": 0.5})
+    assert cell == "50.0 % (1200 steps, trained on another dataset)"
