@@ -11,6 +11,7 @@ import numpy as np
 from common.errors import UserError
 from evaluation.results import ComparisonResults
 from evaluation.tables import AUTOMATIC_KINDS
+from metrics import wilson_interval
 
 ORACLE = "oracle_interior"
 GOAL_HEADER = (
@@ -18,9 +19,9 @@ GOAL_HEADER = (
     "segmenter",
     "classifier test acc.",
     "best automatic",
-    "fg hit",
-    "lowest-contrast fifth",
-    "worst class",
+    "fg hit [95 % interval]",
+    "lowest-contrast fifth [95 %]",
+    "worst class [95 %]",
     "mean IoU / oracle's",
     "goals met",
 )
@@ -55,12 +56,22 @@ def classifier_cell(info: dict, dataset: dict | None = None) -> str:
     return cell + (f" ({', '.join(notes)})" if notes else "")
 
 
+def rate_cell(hits: np.ndarray) -> str:
+    """``91.0 % [84-95]``: the mean of per-image hit rates ``hits`` (float (N,) in [0, 1]) and
+    its 95 % Wilson interval (:func:`metrics.wilson_interval`, one trial per image), in
+    percent."""
+    lo, hi = wilson_interval(float(hits.sum()), len(hits))
+    return f"{100 * hits.mean():.1f} % [{100 * lo:.0f}-{100 * hi:.0f}]"
+
+
 def goal_cells(results: ComparisonResults) -> list[str]:
     """The cells of :data:`GOAL_HEADER` for one run (summary rows and ``per_image`` rows).
 
     The best automatic row has the highest ``fg_hit_rate``, then ``miou``. The lowest-contrast
-    fifth is the images whose ``contrast`` is at or below its 20 % quantile. "goals met" counts
-    the :data:`GOALS` that the row reaches, e.g. ``3 of 4``.
+    fifth is the images whose ``contrast`` is at or below its 20 % quantile. Each hit rate is
+    followed by its 95 % Wilson interval over the images it counts (:func:`rate_cell`), so a
+    reader sees whether a goal is missed by more than the sample's noise. "goals met" counts
+    the :data:`GOALS` that the row reaches with the measured rate, e.g. ``3 of 4``.
 
     Raises:
         common.UserError: the run has no ``oracle_interior`` row or no automatic row.
@@ -93,9 +104,9 @@ def goal_cells(results: ComparisonResults) -> list[str]:
         best["segmenter"] + (f" ({kind})" if kind else ""),
         classifier_cell(results.settings["classifier"], results.settings["dataset"]),
         f"`{best['strategy']}`",
-        f"{100 * values['fg hit']:.1f} %",
-        f"{100 * values['lowest-contrast fifth']:.1f} %",
-        f"{100 * values['worst class']:.1f} % ({worst})",
+        rate_cell(hit),
+        rate_cell(hit[low]),
+        f"{rate_cell(hit[classes == worst])} ({worst})",
         f"{iou:.3f} / {oracle_iou:.3f} ({values['IoU gap']:+.3f})",
         f"{met} of {len(GOALS)}",
     ]

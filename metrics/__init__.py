@@ -1,8 +1,10 @@
-"""Evaluation metrics as pure numpy functions: point hit rates and distances (conventions in
-:mod:`metrics.points`), IoU (:mod:`metrics.iou`) and shape contrast (:mod:`metrics.contrast`).
+"""Evaluation metrics as pure functions: point hit rates and distances (conventions in
+:mod:`metrics.points`), IoU (:mod:`metrics.iou`), shape contrast (:mod:`metrics.contrast`) and
+the interval of a rate (:mod:`metrics.intervals`).
 """
 
 from metrics.contrast import outer_ring, shape_contrast, shape_contrasts
+from metrics.intervals import wilson_interval
 from metrics.iou import iou_per_image, iou_summary
 from metrics.points import hit_rate, label_distances, mask_centers, point_distances, points_inside
 from metrics.summary import summarize_points, summarize_run
@@ -20,4 +22,5 @@ __all__ = [
     "shape_contrasts",
     "summarize_points",
     "summarize_run",
+    "wilson_interval",
 ]

@@ -44,9 +44,9 @@ def test_goal_cells_of_the_best_automatic_strategy() -> None:
         "flood_fill (classical)",
         "90.0 %",
         "`good`",
-        "60.0 %",
-        "0.0 %",
-        "50.0 % (star)",
+        "60.0 % [23-88]",
+        "0.0 % [0-79]",
+        "50.0 % [9-91] (star)",
         "0.500 / 0.750 (-0.250)",
         "0 of 4",
     ]
