@@ -238,7 +238,8 @@ def where_misses(
     miou: float | None,
     predictions: Predictions | None = None,
 ) -> str | None:
-    """One sentence on where ``strategy``'s foreground points miss the shape (per class; with
+    """One sentence on where ``strategy``'s foreground points miss the shape (per class; on
+    images the classifier gets wrong, when ``per_image`` records its ``predicted`` class; with
     ``predictions``, also on shapes cut by the image border and in the lowest-contrast
     :data:`LOW_CONTRAST_SHARE` of the images by :func:`metrics.shape_contrasts`, the measure of
     ``per_image.csv``'s ``contrast`` column), or None when ``per_image`` has no hit values for it.
@@ -259,6 +260,14 @@ def where_misses(
     by_class = Counter(r["class"] for r in rows if missed[int(r["index"])])
     counts = ", ".join(f"{c} {k}" for c, k in by_class.most_common())
     parts = [f"{strategy} misses the shape in {misses} of {n} images ({counts})"]
+    wrong = {int(r["index"]): r["predicted"] != r["class"] for r in rows if r.get("predicted")}
+    if len(wrong) == n:  # results written before the column existed have none
+        n_wrong = sum(wrong.values())
+        on_wrong = sum(missed[i] and wrong[i] for i in wrong)
+        parts.append(
+            f"{on_wrong} of the misses are on the {n_wrong} images whose class the classifier "
+            f"gets wrong ({pct(1 - n_wrong / n)} % accuracy)"
+        )
     if predictions is not None and len(predictions.gt_masks) > max(missed):
         idx = np.array(sorted(missed))
         miss = np.array([missed[i] for i in idx])

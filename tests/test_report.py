@@ -34,6 +34,7 @@ from plots.report import (
     row_family,
     segmenter_facts,
     table_sections,
+    where_misses,
     write_report,
 )
 from plots.style import save_figure
@@ -269,6 +270,23 @@ def test_discussion_has_at_most_five_sentences_built_from_numbers(results_dir: P
     assert f"{100 * fg['fg_hit_rate']:.1f} %" in sentences[0]
     assert f"{100 * fg['miou']:.1f}" in sentences[0]
     assert "not SAM" in sentences[-1] or "SAM" in sentences[-1]
+
+
+def test_misses_are_counted_on_misclassified_images_when_the_prediction_is_recorded() -> None:
+    # 4 images: hits 1, 0, 0, 1; the classifier gets images 1 and 3 wrong
+    rows = [
+        {"strategy": "s", "index": str(i), "class": "star", "fg_hit_rate": str(h), "iou": "0.5"}
+        | {"predicted": "star" if i in (0, 2) else "circle"}
+        for i, h in enumerate([1, 0, 0, 1])
+    ]
+    sentence = where_misses(rows, "s", 0.5)
+    assert sentence is not None
+    assert "misses the shape in 2 of 4 images (star 2)" in sentence
+    assert "1 of the misses are on the 2 images whose class the classifier gets wrong (50.0 %" in (
+        sentence
+    )
+    older = [{k: v for k, v in r.items() if k != "predicted"} for r in rows]
+    assert "classifier" not in (where_misses(older, "s", 0.5) or "")
 
 
 def test_no_sam_claim_from_a_classical_back_end(results_dir: Path, tmp_path: Path) -> None:
