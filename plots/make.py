@@ -95,8 +95,10 @@ def _note(message: str) -> None:
 
 def load_classifier(results: ComparisonResults, options: FigureOptions) -> nn.Module | None:
     """The run's classifier: the checkpoint file the run was given or recorded (when it is still
-    there), else ``load_or_train`` with the run's preset and checkpoint folder (None, with a
-    note, when the dataset is not available)."""
+    there; checked against the dataset the run recorded it was trained on), else
+    ``load_or_train`` with the run's preset and checkpoint folder on the dataset it was trained
+    on (``--classifier-data``, else the compared one; None, with a note, when the compared
+    dataset is not available)."""
     config = results.settings.get("config", {})
     root = options.data or Path(results.settings.get("dataset", {}).get("path", ""))
     if not (root / "images").is_dir():
@@ -105,16 +107,18 @@ def load_classifier(results: ComparisonResults, options: FigureOptions) -> nn.Mo
     recorded = results.settings.get("classifier", {}).get("checkpoint")
     if config.get("classifier_checkpoint") or (recorded and Path(recorded).is_file()):
         path = Path(config.get("classifier_checkpoint") or recorded)
+        trained_on = results.settings.get("classifier", {}).get("fingerprint")
         _note(f"feature_maps: loading the run's classifier checkpoint {path}")
-        model, _ = load_classifier_checkpoint(path, dataset_fingerprint(root))
+        model, _ = load_classifier_checkpoint(path, trained_on or dataset_fingerprint(root))
         return model
     preset = options.classifier_preset or config.get("classifier_preset", "default")
     checkpoints = options.checkpoints or Path(config.get("checkpoints", "checkpoints"))
+    own = Path(config["classifier_data"]) if config.get("classifier_data") else root
     _note(
-        f"feature_maps: loading the {preset!r} classifier for {root} from {checkpoints} "
+        f"feature_maps: loading the {preset!r} classifier for {own} from {checkpoints} "
         "(trained first if not cached)"
     )
-    model, _ = load_or_train(root, classifier_config(preset), cache_dir=checkpoints)
+    model, _ = load_or_train(own, classifier_config(preset), cache_dir=checkpoints)
     return model
 
 

@@ -192,6 +192,11 @@ def test_classifier_data_scores_a_fresh_draw_with_another_datasets_classifier(ti
     assert settings["dataset"]["n_images"] == 8 and settings["dataset"]["classifier_accuracy"] >= 0
     # the offset is the classifier's, measured on its own dataset's val images, as in ds's run
     assert settings["heat_offset"] == trained["heat_offset"]
+    # make_figures' feature maps load that classifier too, though the draw is another dataset
+    from evaluation.results import load_results
+    from plots.make import FigureOptions, load_classifier
+
+    assert load_classifier(load_results(work / "o3"), FigureOptions()) is not None
     both = _run(
         *common,
         "--classifier-data",
