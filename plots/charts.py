@@ -355,7 +355,8 @@ def diagnostic_figure(
     groups = [("all classes", np.ones(results.n_images, bool))]
     groups += [(c, classes == k) for k, c in enumerate(CLASSES)]
     fig = new_figure(FULL_WIDTH, 3.9)
-    axes = fig.subplots(2, len(groups), sharex=True, sharey="row", squeeze=False)
+    # not sharex: each column's tick labels count that column's own images per bin
+    axes = fig.subplots(2, len(groups), sharey="row", squeeze=False)
     x = np.arange(n)
     for j, row in enumerate(shown):
         name = row["strategy"]
@@ -373,6 +374,7 @@ def diagnostic_figure(
         counts = np.bincount(index[chosen & (index >= 0)], minlength=n)
         axes[0, col].set_title(f"{title}\n(n = {int(chosen.sum())})", fontsize=6)
         ticks = [f"{lab} ({c})" for lab, c in zip(labels, counts, strict=True)]
+        axes[0, col].set_xticks(x, [""] * n)
         axes[1, col].set_xticks(x, ticks, fontsize=4.5)
         axes[1, col].tick_params(axis="x", rotation=90)
         for ax in axes[:, col]:

@@ -87,6 +87,16 @@ def test_diagnostic_figure(results, tmp_path: Path, column: str) -> None:
     hits = per_image_values(results, "fg_hit_rate", "cam_argmax")
     expected = 100 * binned_means(hits, index, len(edges) - 1)
     np.testing.assert_allclose(lines["cam_argmax"].get_ydata(), expected)
+    # each column's tick labels count its own images per bin: all of them, then one class's
+    fig.canvas.draw()
+    classes = np.full(results.n_images, -1)
+    for r in results.per_image:
+        classes[int(r["index"])] = CLASSES.index(r["class"])
+    for col in range(1 + len(CLASSES)):
+        labels = [t.get_text() for t in fig.axes[1 + len(CLASSES) + col].get_xticklabels()]
+        counts = [int(text.rsplit("(", 1)[1].rstrip(")")) for text in labels]
+        chosen = index >= 0 if col == 0 else (index >= 0) & (classes == col - 1)
+        assert counts == np.bincount(index[chosen], minlength=len(edges) - 1).tolist()
     assert_saved(fig, tmp_path, f"{column}_diagnostics")
     with pytest.raises(ValueError, match="unknown column"):
         diagnostic_figure(results, "size")
