@@ -20,6 +20,7 @@ from plots.style import (
     FULL_WIDTH,
     KIND_COLOURS,
     KIND_NAMES,
+    fitted_legend,
     new_figure,
     num,
     report_style,
@@ -147,7 +148,7 @@ def per_class_miou_figure(results: ComparisonResults, top: int = 4) -> Figure:
     ax.set_ylabel("mean IoU (%)")
     ax.set_ylim(0, 100)
     ax.grid(axis="y", alpha=0.3)
-    fig.legend(loc="outside lower center", ncols=min(3, n), frameon=False)
+    fitted_legend(fig, min(3, n), loc="outside lower center", frameon=False)
     kinds = {r["kind"] for r in rows}
     parts = [f"top {top} label-free strategies"]
     references = (("oracle", "best oracle"), ("supervised", "supervised"))
@@ -384,8 +385,9 @@ def diagnostic_figure(
     axes[1, 0].set_ylim(0, 1.02)
     axes[0, 0].set_ylim(0, 102)
     title = f"x: {axis_label}, bins with equal shares of images (range, images in the bin)"
-    legend = {"loc": "outside lower center", "ncols": 3, "frameon": False, "fontsize": 6}
-    fig.legend(*axes[1, 0].get_legend_handles_labels(), **legend, title=title, title_fontsize=6)
+    handles, names = axes[1, 0].get_legend_handles_labels()
+    legend = {"loc": "outside lower center", "frameon": False, "fontsize": 6, "title": title}
+    fitted_legend(fig, 3, handles=handles, labels=names, **legend, title_fontsize=6)
     set_title(
         fig,
         f"Hit rate and IoU against the shape's {column} (dashed: oracle / supervised)\n"

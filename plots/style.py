@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 
 #: Width of a full-width figure in inches (A4 text width with 2.5 cm margins is ~6.3 in).
 FULL_WIDTH = 6.5
@@ -45,6 +46,17 @@ def num(value: Any) -> float:
 def new_figure(width: float, height: float) -> Figure:
     """A pyplot-free Figure of ``width`` x ``height`` inches with constrained layout."""
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def fitted_legend(fig: Figure, max_cols: int, **kwargs: Any) -> Legend:
+    """``fig.legend(**kwargs)`` with the most columns, up to ``max_cols``, whose width fits
+    the figure's (one column when none does), so long labels are never cut at the edges."""
+    for ncols in range(max(max_cols, 1), 0, -1):
+        legend = fig.legend(ncols=ncols, **kwargs)
+        if ncols == 1 or legend.get_window_extent().width <= fig.bbox.width:
+            return legend
+        legend.remove()
+    raise AssertionError("unreachable: the loop returns at one column")
 
 
 def save_figure(fig: Figure, out_dir: Path | str, name: str) -> list[Path]:

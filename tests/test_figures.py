@@ -220,6 +220,16 @@ def test_chart_figures(results, tmp_path: Path) -> None:
     assert_saved(fig, tmp_path, "points_metrics")
 
 
+def test_per_class_miou_legend_stays_inside_the_figure_with_long_names(results) -> None:
+    long = [
+        r | {"strategy": f"{r['strategy']}_bg [select=reject_large, refine]"} for r in results.rows
+    ]
+    fig = per_class_miou_figure(dataclasses.replace(results, rows=long), top=4)
+    fig.canvas.draw()
+    box = fig.legends[0].get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
 def test_classifier_curve_plots_every_saved_point(results, tmp_path: Path) -> None:
     curve = np.asarray(results.settings["classifier"]["curve"])
     fig = classifier_curve_figure(results)
