@@ -28,6 +28,7 @@ from tqdm import tqdm
 from cam import GradCAM, GradCAMPlusPlus, LayerCAM
 from cam.base import shift_heatmaps
 from classifier import load_or_train, predict_classes
+from classifier.chance import chance_warning
 from classifier.layers import resolve_layer
 from classifier.loading import CLASSIFIER_PRESETS, classifier_config, load_classifier_checkpoint
 from common.atomic import atomic_write, ensure_writable_dir, read_or_discard
@@ -682,6 +683,9 @@ def run_comparison(config: CompareConfig) -> ComparisonResults:
     )
     accuracy = float((predicted == arrays.labels).mean())
     print(f"classifier accuracy on these images: {100 * accuracy:.1f} %", file=sys.stderr)
+    warning = chance_warning(accuracy, len(arrays), f"these {len(arrays)} {config.split} images")
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
 
     data = Predictions(np.array(arrays.names), arrays.images, arrays.masks, arrays.labels, cams)
     data.opacity = read_opacity(inputs.root, config.split, arrays.names)

@@ -24,11 +24,13 @@ from pathlib import Path
 import torch
 
 from classifier import TrainConfig, load_or_train
+from classifier.chance import chance_warning
 from classifier.config import FINETUNE, SCRATCH
 from common.atomic import atomic_write, ensure_writable_dir
 from common.cli import positive_int, run, script_parser
 from common.device import DEVICE_CHOICES, describe_device, resolve_device
 from common.errors import UserError
+from shapes import SyntheticData
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +118,10 @@ def main(args: argparse.Namespace) -> None:
         f"test accuracy: {100 * info.test_accuracy:.2f} %  (val {100 * info.val_accuracy:.2f} % "
         f"at step {info.best_step})"
     )
+    n_test = len(SyntheticData(args.data, "test"))
+    warning = chance_warning(info.test_accuracy, n_test, f"the {n_test} test images")
+    if warning is not None:
+        print(f"warning: {warning}")
     if info.val_cam_hit is not None and info.test_cam_hit is not None:
         print(
             f"Grad-CAM argmax in the shape (layer2[-1]): test {100 * info.test_cam_hit:.1f} %  "

@@ -139,6 +139,13 @@ def test_per_image_rows_carry_the_classifier_prediction(tiny_run) -> None:
     accuracy = settings["dataset"]["classifier_accuracy"]
     assert accuracy == pytest.approx(float((expected == arrays.labels).mean()))
     assert f"classifier accuracy on these images: {100 * accuracy:.1f} %" in done.stderr
+    # a warning exactly when that accuracy is not above chance (1 in 5)
+    from classifier.chance import chance_warning
+
+    warning = chance_warning(accuracy, len(arrays), f"these {len(arrays)} test images")
+    assert (warning is not None) == ("not above chance" in done.stderr)
+    if warning is not None:
+        assert f"warning: {warning}" in done.stderr
 
 
 def test_same_seed_same_numbers(tiny_run) -> None:

@@ -331,6 +331,25 @@ def test_train_classifier_errors_are_one_line(
     assert "Traceback" not in err
 
 
+def test_train_classifier_warns_when_the_classifier_is_at_chance(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from classifier.chance import chance_warning
+
+    module = _script("train_classifier")
+    argv = ["--data", str(work / "ds"), "--tiny", "--out", str(work / "ck"), "--no-progress"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        run(module.main, module.build_parser(), argv)
+    out = capsys.readouterr().out
+    assert not done.value.code and "loaded from cache" in out
+    accuracy = float(out.split("test accuracy: ")[1].split(" %")[0]) / 100
+    warning = chance_warning(accuracy, 6, "the 6 test images")
+    assert (warning is not None) == ("not above chance" in out)
+    if warning is not None:
+        assert f"warning: {warning}" in out
+
+
 @pytest.mark.parametrize("broken", ["metrics_truncated", "metrics_old", "predictions_truncated"])
 def test_make_figures_names_the_broken_result_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: str
