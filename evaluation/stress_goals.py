@@ -56,19 +56,25 @@ def classifier_cell(info: dict, dataset: dict | None = None) -> str:
     return cell + (f" ({', '.join(notes)})" if notes else "")
 
 
-def rate_cell(hits: np.ndarray) -> str:
+def rate_cell(hits: np.ndarray, bold: bool = False) -> str:
     """``91.0 % [84-95]``: the mean of per-image hit rates ``hits`` (float (N,) in [0, 1]) and
     its 95 % Wilson interval (:func:`metrics.wilson_interval`, one trial per image), in
-    percent."""
+    percent; ``bold`` puts the rate in Markdown bold (``**97.6 %** [96-99]``)."""
     lo, hi = wilson_interval(float(hits.sum()), len(hits))
-    return f"{100 * hits.mean():.1f} % [{100 * lo:.0f}-{100 * hi:.0f}]"
+    rate = f"{100 * hits.mean():.1f} %"
+    return f"{_bold(rate, bold)} [{100 * lo:.0f}-{100 * hi:.0f}]"
+
+
+def _bold(text: str, bold: bool) -> str:
+    return f"**{text}**" if bold else text
 
 
 def goal_cells(results: ComparisonResults) -> list[str]:
     """The cells of :data:`GOAL_HEADER` for one run (summary rows and ``per_image`` rows).
 
     The best automatic row has the highest ``fg_hit_rate``, then ``miou``. The lowest-contrast
-    fifth is the images whose ``contrast`` is at or below its 20 % quantile. Each hit rate is
+    fifth is the images whose ``contrast`` is at or below its 20 % quantile. A value that meets
+    its goal is in Markdown bold. Each hit rate is
     followed by its 95 % Wilson interval over the images it counts (:func:`rate_cell`), so a
     reader sees whether a goal is missed by more than the sample's noise. "goals met" counts
     the :data:`GOALS` that the row reaches with the measured rate, e.g. ``3 of 4``.
@@ -97,16 +103,16 @@ def goal_cells(results: ComparisonResults) -> list[str]:
         "worst class": per_class[worst],
         "IoU gap": iou - oracle_iou,
     }
-    met = sum(round(float(values[name]), 9) >= bound for name, bound in GOALS.items())
+    reached = {name: round(float(values[name]), 9) >= bound for name, bound in GOALS.items()}
     kind = results.settings.get("segmenter_kind")
     return [
         Path(results.settings["dataset"]["path"]).name,
         best["segmenter"] + (f" ({kind})" if kind else ""),
         classifier_cell(results.settings["classifier"], results.settings["dataset"]),
         f"`{best['strategy']}`",
-        rate_cell(hit),
-        rate_cell(hit[low]),
-        f"{rate_cell(hit[classes == worst])} ({worst})",
-        f"{iou:.3f} / {oracle_iou:.3f} ({values['IoU gap']:+.3f})",
-        f"{met} of {len(GOALS)}",
+        rate_cell(hit, reached["fg hit"]),
+        rate_cell(hit[low], reached["lowest-contrast fifth"]),
+        f"{rate_cell(hit[classes == worst], reached['worst class'])} ({worst})",
+        f"{_bold(f'{iou:.3f}', reached['IoU gap'])} / {oracle_iou:.3f} ({values['IoU gap']:+.3f})",
+        f"{sum(reached.values())} of {len(GOALS)}",
     ]

@@ -69,6 +69,16 @@ def test_goals_met_counts_each_bound_inclusively() -> None:
 
     # 97 % overall, the lowest fifth at 100 %, stars at 98 %, IoU 0.02 below: all at the bound
     assert goals_met([99], 0.88) == "4 of 4"
+    rows = [_row("good", "fg", 0.97, 0.879), _row("oracle_interior", "oracle", 1.0, 0.9)]
+    per_image = [
+        {"strategy": "good", "class": "star" if i % 2 else "circle"}
+        | {"fg_hit_rate": str(int(i not in (95, 97, 99))), "contrast": str(i)}
+        for i in range(100)
+    ]
+    cells = goal_cells(ComparisonResults(SETTINGS, rows, per_image))
+    # a value that meets its goal is bold, one that misses it is not
+    assert cells[4].startswith("**97.0 %** [") and cells[5].startswith("**100.0 %** [")
+    assert cells[6].startswith("94.0 % [") and cells[7].startswith("0.879 / 0.900")
     # stars at 94 % and IoU 0.021 below: only the overall rate and the lowest fifth
     assert goals_met([95, 97, 99], 0.879) == "2 of 4"
 
