@@ -1,8 +1,9 @@
 """The comparison behind ``scripts/compare_strategies.py``; :func:`run_comparison` runs:
 
 1. :func:`check_inputs`: every check of the user's input before any expensive step;
-2. the evaluation split in memory, the classifier (:func:`get_classifier`) and its CAMs
-   (:func:`cached_cams`);
+2. the evaluation split in memory, the classifier (:func:`get_classifier`: ``--data``'s, or
+   ``--classifier-data``'s for a test-only draw), its CAMs (:func:`cached_cams`) and its
+   predicted class for every image (with its accuracy on them, and a warning at chance);
 3. :func:`segment_rows`: every selected strategy's points and masks, then the mask-selection and
    refinement variants of the best ones, each scored by :func:`add_result`;
 4. :func:`evaluate_supervised`: the same rows for each trained supervised reference model;
