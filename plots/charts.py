@@ -394,3 +394,66 @@ def diagnostic_figure(
         f"{results.caption()}",
     )
     return fig
+
+
+def classified_right(results: ComparisonResults) -> np.ndarray:
+    """bool (N,) by image index: whether the classifier's ``predicted`` class (per_image.csv)
+    is the true one.
+
+    Raises:
+        ValueError: some image has no ``predicted`` value (results written before the column).
+    """
+    right = np.full(results.n_images, -1, dtype=np.int8)
+    for r in results.per_image:
+        if r.get("predicted") in (None, ""):
+            raise ValueError("per_image.csv has no predicted classes (rerun the comparison)")
+        right[int(r["index"])] = r["predicted"] == r["class"]
+    if (right < 0).any():
+        raise ValueError("per_image.csv lacks some images' predicted classes")
+    return right.astype(bool)
+
+
+@report_style
+def classification_figure(results: ComparisonResults, top: int = 4) -> Figure:
+    """Foreground hit rate (left) and mean IoU (right) of :func:`select_rows`' rows on the
+    images whose class the classifier gets right against those it gets wrong (each heat map
+    explains the predicted class), with the number of images in each group.
+
+    Raises:
+        ValueError: per_image.csv has no predicted classes.
+    """
+    right = classified_right(results)
+    measured = {r["strategy"] for r in results.per_image}
+    rows = [r for r in select_rows(results, top) if r["strategy"] in measured]
+    groups = [(f"class right (n = {int(right.sum())})", right)]
+    groups += [(f"class wrong (n = {int((~right).sum())})", ~right)]
+    fig = new_figure(FULL_WIDTH, 0.28 * len(rows) + 1.4)
+    hit_ax, iou_ax = fig.subplots(1, 2, sharey=True)
+    pos = np.arange(len(rows))[::-1]
+    height = 0.8 / len(groups)
+    for g, (label, chosen) in enumerate(groups):
+        hits, ious = [], []
+        for r in rows:
+            h = per_image_values(results, "fg_hit_rate", r["strategy"])[chosen]
+            v = per_image_values(results, "iou", r["strategy"])[chosen]
+            hits.append(100 * np.nanmean(h) if np.isfinite(h).any() else np.nan)
+            ious.append(np.nanmean(v) if np.isfinite(v).any() else np.nan)
+        y = pos + 0.4 - height * (g + 0.5)
+        style = {"height": height, "color": ("#2ca02c", "#d62728")[g], "label": label}
+        hit_ax.barh(y, hits, **style)
+        iou_ax.barh(y, ious, **style)
+    hit_ax.set_yticks(pos, [r["strategy"] for r in rows])
+    hit_ax.set_xlim(0, 100)
+    hit_ax.set_xlabel("FG hit rate (%)")
+    iou_ax.set_xlim(0, 1)
+    iou_ax.set_xlabel("mean IoU")
+    for ax in (hit_ax, iou_ax):
+        ax.grid(axis="x", alpha=0.3)
+    fig.legend(*hit_ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    accuracy = 100 * right.mean()
+    set_title(
+        fig,
+        f"Points and masks where the classifier is right or wrong (accuracy {accuracy:.1f} %)\n"
+        f"{results.caption()}",
+    )
+    return fig

@@ -19,6 +19,7 @@ from classifier.loading import classifier_config, load_classifier_checkpoint
 from evaluation.results import ComparisonResults, load_results
 from plots.charts import (
     PUBLIC_SOLUTION,
+    classification_figure,
     classifier_curve,
     classifier_curve_figure,
     diagnostic_figure,
@@ -54,6 +55,7 @@ FIGURE_GROUPS = (
     "feature_maps",
     "contrast",
     "opacity",
+    "classification",
     "report",
 )
 #: The test index of the dataset example (the course's example picture shows test #3).
@@ -181,6 +183,11 @@ def build_figures(
         else:
             why = " (the dataset records no opacities)" if column == "opacity" else ""
             _note(f"skipping {column}: per_image.csv has no {column} values{why}")
+    if "classification" in want:
+        if has_values(results, "predicted"):
+            jobs["classification"] = partial(classification_figure, results, options.top)
+        else:
+            _note("skipping classification: per_image.csv has no predicted classes")
     if "report" in want:  # the report's compact figures
         if pick_indices(TEMPLATE_INDICES, n)[0]:
             compact = partial(gradcam_check_figure, results, per_class=False, panel_size=1.3)

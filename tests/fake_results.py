@@ -134,6 +134,7 @@ def write_fake_results(
     miss_rate: float = 0.25,
     strategies: tuple[FakeStrategy, ...] = FAKE_STRATEGIES,
     with_opacity: bool = True,
+    with_predicted: bool = True,
 ) -> Path:
     """Write ``metrics.json``, ``metrics.csv``, ``per_image.csv``, ``metrics.tex`` and
     ``predictions.npz`` of a fake comparison into ``out``.
@@ -149,6 +150,8 @@ def write_fake_results(
         strategies: the fake strategies to "run".
         with_opacity: record each shape's opacity (as for a generated dataset) for images
             rendered in memory; with ``data_root`` the dataset's ``shape_params.csv`` decides.
+        with_predicted: record the classifier's predicted class: wrong (the next class)
+            exactly on the images whose fake CAM misses the shape.
 
     Returns:
         ``out`` as a Path.
@@ -167,8 +170,11 @@ def write_fake_results(
         opacity = rendered.alphas if with_opacity else None
         names = tuple(f"{i:05d}" for i in range(n_images))
     n = len(images)
-    cams = _fake_cams(masks, rng.random(n) < miss_rate, rng)
+    missed = rng.random(n) < miss_rate
+    cams = _fake_cams(masks, missed, rng)
     predictions = Predictions(np.array(names), images, masks, classes, cams, opacity=opacity)
+    if with_predicted:
+        predictions.predicted = np.where(missed, (classes + 1) % len(CLASSES), classes)
     results = ComparisonResults({}, predictions=predictions)
     for strategy in strategies:
         if strategy.points is None:

@@ -19,6 +19,8 @@ from fake_results import FAKE_STRATEGIES, write_fake_results
 from evaluation.results import MissingResultsError, load_results
 from plots.charts import (
     bounded_density,
+    classification_figure,
+    classified_right,
     classifier_curve_figure,
     iou_distribution_figure,
     per_class_miou_figure,
@@ -228,6 +230,28 @@ def test_per_class_miou_legend_stays_inside_the_figure_with_long_names(results) 
     fig.canvas.draw()
     box = fig.legends[0].get_window_extent()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
+def test_classification_figure_splits_by_the_predicted_class(results, tmp_path: Path) -> None:
+    from plots.charts import per_image_values
+
+    right = classified_right(results)
+    assert 0 < right.sum() < len(right)  # the fake classifier errs where its CAM misses
+    fig = classification_figure(results, top=2)
+    hit_ax = fig.axes[0]
+    labels = [t.get_text() for t in hit_ax.get_yticklabels()]  # in row order, top first
+    measured = {r["strategy"] for r in results.per_image}
+    assert labels == [r["strategy"] for r in select_rows(results, 2) if r["strategy"] in measured]
+    hits = per_image_values(results, "fg_hit_rate", labels[0])
+    widths = [p.get_width() for p in hit_ax.patches]  # the "right" bars, then the "wrong" ones
+    np.testing.assert_allclose(widths[0], 100 * np.nanmean(hits[right]))
+    np.testing.assert_allclose(widths[len(labels)], 100 * np.nanmean(hits[~right]))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [f"class right (n = {right.sum()})", f"class wrong (n = {(~right).sum()})"]
+    assert_saved(fig, tmp_path, "classification")
+    older = load_results(write_fake_results(tmp_path / "old", n_images=6, with_predicted=False))
+    with pytest.raises(ValueError, match="predicted"):
+        classification_figure(older)
 
 
 def test_classifier_curve_plots_every_saved_point(results, tmp_path: Path) -> None:
