@@ -73,11 +73,11 @@ def goal_cells(results: ComparisonResults) -> list[str]:
     """The cells of :data:`GOAL_HEADER` for one run (summary rows and ``per_image`` rows).
 
     The best automatic row has the highest ``fg_hit_rate``, then ``miou``. The lowest-contrast
-    fifth is the images whose ``contrast`` is at or below its 20 % quantile. A value that meets
-    its goal is in Markdown bold. Each hit rate is
+    fifth is the images whose ``contrast`` is at or below its 20 % quantile. Each hit rate is
     followed by its 95 % Wilson interval over the images it counts (:func:`rate_cell`), so a
-    reader sees whether a goal is missed by more than the sample's noise. "goals met" counts
-    the :data:`GOALS` that the row reaches with the measured rate, e.g. ``3 of 4``.
+    reader sees whether a goal is missed by more than the sample's noise; a value that meets
+    its goal is in Markdown bold. "goals met" counts the :data:`GOALS` that the row reaches
+    with the measured rate, e.g. ``3 of 4``.
 
     Raises:
         common.UserError: the run has no ``oracle_interior`` row or no automatic row.
