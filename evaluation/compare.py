@@ -179,6 +179,13 @@ class Points:
 
 
 # ------------------------------------------------------------------------------ 1. checks
+def not_a_dataset(option: str, path: Path) -> UserError:
+    """The error for an ``option`` whose ``path`` holds no dataset in the course layout."""
+    return UserError(
+        f"{option} {path} is not a dataset in the course layout (it has no images/ folder)"
+    )
+
+
 def ensure_dataset(config: CompareConfig) -> Path:
     """``config.data`` if it holds a dataset, else a dataset generated there (from
     ``config.backgrounds``) when it is the default location or ``config.generate`` is set.
@@ -189,9 +196,7 @@ def ensure_dataset(config: CompareConfig) -> Path:
     if (config.data / "images").is_dir():
         return config.data
     if config.data.exists():
-        raise UserError(
-            f"--data {config.data} is not a dataset in the course layout (it has no images/ folder)"
-        )
+        raise not_a_dataset("--data", config.data)
     if not config.generate and config.data != DEFAULT_DATA:
         raise UserError(
             f"--data {config.data} does not exist; check the path, or pass --generate to "
@@ -285,10 +290,7 @@ def classifier_dataset(config: CompareConfig, root: Path) -> Path:
             "--classifier-data and --classifier-checkpoint name two classifiers; give one"
         )
     if not (config.classifier_data / "images").is_dir():
-        raise UserError(
-            f"--classifier-data {config.classifier_data} is not a dataset in the course layout "
-            "(it has no images/ folder)"
-        )
+        raise not_a_dataset("--classifier-data", config.classifier_data)
     return config.classifier_data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -120,6 +121,24 @@ def test_generation_only_at_the_default_location_or_when_asked(
     (tmp_path / "notes").mkdir()
     with pytest.raises(UserError, match="not a dataset in the course layout"):
         ensure_dataset(CompareConfig(data=Path("notes"), generate=True))
+
+
+def test_classifier_data_must_be_a_dataset_and_not_come_with_a_checkpoint(tmp_path: Path) -> None:
+    from common.errors import UserError
+    from evaluation.compare import CompareConfig, classifier_dataset
+
+    root = tmp_path / "draw"
+    assert classifier_dataset(CompareConfig(), root) == root  # no --classifier-data: --data's
+    (tmp_path / "notes").mkdir()
+    message = f"--classifier-data {tmp_path / 'notes'} is not a dataset in the course layout"
+    with pytest.raises(UserError, match=re.escape(message)):
+        classifier_dataset(CompareConfig(classifier_data=tmp_path / "notes"), root)
+    (tmp_path / "ds" / "images").mkdir(parents=True)
+    given = CompareConfig(classifier_data=tmp_path / "ds")
+    assert classifier_dataset(given, root) == tmp_path / "ds"
+    both = CompareConfig(classifier_data=tmp_path / "ds", classifier_checkpoint=tmp_path / "c.pt")
+    with pytest.raises(UserError, match="name two classifiers"):
+        classifier_dataset(both, root)
 
 
 def test_every_strategy_pattern_must_match(
